@@ -1,0 +1,38 @@
+//! nanokafka: a Kafka protocol core for 32-bit microcontrollers and desktops alike.
+//!
+//! The crate is `#![no_std]` without `alloc` and never panics on any input: every buffer is
+//! the caller's, every length read from the network is checked, and every failure is an
+//! [`Error`]. Layers, bottom up (see DESIGN.md §2):
+//!
+//! - [`wire`]: big-endian ints, varints, (compact) strings/bytes/arrays, tagged fields over a
+//!   [`wire::Reader`] cursor on `&[u8]` and a [`wire::Writer`] into `&mut [u8]`.
+//! - [`records`]: RecordBatch v2 builder and zero-copy reader, legacy MessageSet v0/v1 reader,
+//!   pluggable CRC ([`records::Checksum`]).
+//! - [`protocol`]: one module per Kafka API: request encoders and borrowed response views,
+//!   request/response headers, framing, version negotiation.
+//! - [`partitioner`]: Java-compatible murmur2 key hashing.
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        clippy::panic,
+        clippy::arithmetic_side_effects,
+        clippy::expect_used
+    )
+)]
+
+#[cfg(test)]
+extern crate std;
+
+pub mod error;
+pub mod partitioner;
+pub mod protocol;
+pub mod records;
+pub mod wire;
+
+pub use error::{Error, KafkaCode, Result};
+pub use protocol::{ApiKey, VersionRange};

@@ -1,0 +1,1 @@
+//! Partitioner: Java-compatible murmur2 key hashing.

@@ -1,0 +1,130 @@
+//! Framing: the 4-byte size prefix, request header v1/v2 and response header v0/v1.
+//!
+//! A request goes out as `size:int32 | header | body`; [`encode_request`] writes all three
+//! into a caller buffer and patches the size. A response comes back as
+//! `size:int32 | header | body`; the transport reads the size and then exactly that many
+//! bytes, and [`decode_response`] checks the correlation id and decodes the body.
+//!
+//! Header versions follow the request: flexible request versions use request header v2
+//! (tagged fields after the client id) and response header v1 (tagged fields after the
+//! correlation id) — except ApiVersions, whose response header is always v0 so that a
+//! client can read it before knowing what the broker supports.
+
+use super::{ApiKey, Request};
+use crate::wire::{Decode, Reader, Writer};
+use crate::{Error, Result};
+
+/// Bytes in the frame size prefix.
+pub const SIZE_PREFIX_LEN: usize = 4;
+
+/// The fields of a request header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct RequestHeader<'a> {
+    /// The API.
+    pub api_key: ApiKey,
+    /// The API version the body is encoded in.
+    pub api_version: i16,
+    /// Echoed by the broker in the response.
+    pub correlation_id: i32,
+    /// Free-form client name for the broker's logs and quotas.
+    pub client_id: Option<&'a str>,
+}
+
+impl RequestHeader<'_> {
+    /// Writes header v1, or v2 when `flexible`. The client id is a non-compact nullable
+    /// string in both (KIP-482 kept it so for compatibility).
+    pub fn encode(&self, writer: &mut Writer<'_>, flexible: bool) -> Result<()> {
+        writer.i16(self.api_key.as_i16())?;
+        writer.i16(self.api_version)?;
+        writer.i32(self.correlation_id)?;
+        writer.nullable_string(self.client_id, false)?;
+        writer.tagged_fields_if(flexible)
+    }
+}
+
+/// Writes a whole request frame (size prefix, header, body) into `buf` and returns its length.
+pub fn encode_request<R: Request>(
+    buf: &mut [u8],
+    version: i16,
+    correlation_id: i32,
+    client_id: Option<&str>,
+    request: &R,
+) -> Result<usize> {
+    if !R::VERSIONS.contains(version) {
+        return Err(Error::UnsupportedVersion {
+            api: R::API_KEY,
+            client: R::VERSIONS,
+            broker: None,
+        });
+    }
+    let mut writer = Writer::new(buf);
+    let size_at = writer.reserve(SIZE_PREFIX_LEN)?;
+    let header = RequestHeader {
+        api_key: R::API_KEY,
+        api_version: version,
+        correlation_id,
+        client_id,
+    };
+    header.encode(&mut writer, R::is_flexible(version))?;
+    request.encode(&mut writer, version)?;
+    let len = writer.position();
+    let size = len
+        .checked_sub(SIZE_PREFIX_LEN)
+        .and_then(|n| i32::try_from(n).ok())
+        .ok_or(Error::InvalidArgument("request larger than 2 GiB"))?;
+    writer.patch_i32(size_at, size)?;
+    Ok(len)
+}
+
+/// Reads the size prefix of a frame: the number of bytes that follow it. Negative sizes are
+/// `Malformed`; sizes above `max` are `MessageTooLarge` (read nothing more from such a
+/// stream: it is out of sync or hostile).
+pub fn frame_size(prefix: [u8; SIZE_PREFIX_LEN], max: usize) -> Result<usize> {
+    let size = usize::try_from(i32::from_be_bytes(prefix))
+        .map_err(|_| Error::Malformed("negative frame size"))?;
+    if size > max {
+        return Err(Error::MessageTooLarge { size, limit: max });
+    }
+    Ok(size)
+}
+
+/// Whether the response to `api` at `version` carries response header v1 (tagged fields).
+pub fn response_header_flexible<R: Request>(version: i16) -> bool {
+    R::API_KEY != ApiKey::ApiVersions && R::is_flexible(version)
+}
+
+/// Reads a response header from a frame (without its size prefix); returns the correlation
+/// id and the body.
+pub fn decode_response_header(frame: &[u8], flexible: bool) -> Result<(i32, &[u8])> {
+    let mut reader = Reader::new(frame);
+    let correlation_id = reader.i32()?;
+    reader.tagged_fields_if(flexible)?;
+    Ok((correlation_id, reader.rest()))
+}
+
+/// Decodes a response frame (without its size prefix) to request `R` sent at `version` with
+/// `correlation_id`. Trailing bytes after the body are `Malformed`: they mean the body was
+/// not laid out as we assumed.
+pub fn decode_response<'a, R: Request>(
+    frame: &'a [u8],
+    version: i16,
+    correlation_id: i32,
+) -> Result<R::Response<'a>> {
+    let (received, body) = decode_response_header(frame, response_header_flexible::<R>(version))?;
+    if received != correlation_id {
+        return Err(Error::CorrelationMismatch {
+            expected: correlation_id,
+            received,
+        });
+    }
+    decode_body::<R>(body, version)
+}
+
+/// Decodes a response body (after the header) to request `R` at `version`.
+pub fn decode_body<'a, R: Request>(body: &'a [u8], version: i16) -> Result<R::Response<'a>> {
+    let mut reader = Reader::new(body);
+    let response = R::Response::decode(&mut reader, version)?;
+    reader.expect_end("trailing bytes after response body")?;
+    Ok(response)
+}

@@ -1,0 +1,143 @@
+//! Kafka APIs: one module per API, each with a request encoder and a borrowed response view.
+//!
+//! Every request type implements [`Request`], which ties it to its API key, the versions this
+//! client implements and its response type. [`header`] frames a request (size prefix, request
+//! header v1/v2) and unframes a response (header v0/v1, correlation id check);
+//! [`api_versions::select_version`] negotiates the version to use with a broker.
+//!
+//! Version choices (Kafka 4.0 removed everything older than the Kafka 2.1 baseline, KIP-896):
+//! each API implements a contiguous range that holds at least one non-flexible version every
+//! broker from 2.1 to 4.x accepts, up to the newest flexible version.
+
+pub mod api_versions;
+pub mod create_topics;
+pub mod fetch;
+pub mod find_coordinator;
+pub mod header;
+pub mod init_producer_id;
+pub mod list_offsets;
+pub mod metadata;
+pub mod offset_commit;
+pub mod offset_fetch;
+pub mod produce;
+pub mod sasl_authenticate;
+pub mod sasl_handshake;
+
+use crate::wire::{Decode, Encode};
+
+/// An inclusive range of API versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct VersionRange {
+    /// Lowest version.
+    pub min: i16,
+    /// Highest version.
+    pub max: i16,
+}
+
+impl VersionRange {
+    /// The range `min..=max`.
+    pub const fn new(min: i16, max: i16) -> Self {
+        VersionRange { min, max }
+    }
+
+    /// Whether `version` lies in the range.
+    pub const fn contains(&self, version: i16) -> bool {
+        self.min <= version && version <= self.max
+    }
+
+    /// The highest version in both ranges, if they overlap.
+    pub const fn highest_common(&self, other: &VersionRange) -> Option<i16> {
+        let lo = if self.min > other.min {
+            self.min
+        } else {
+            other.min
+        };
+        let hi = if self.max < other.max {
+            self.max
+        } else {
+            other.max
+        };
+        if lo <= hi {
+            Some(hi)
+        } else {
+            None
+        }
+    }
+}
+
+/// A request message: its API, the versions we implement and its response view.
+pub trait Request: Encode {
+    /// The API this request belongs to.
+    const API_KEY: ApiKey;
+    /// The versions this client can encode (and decode the response of).
+    const VERSIONS: VersionRange;
+    /// The first flexible (compact, tagged-field) version; `i16::MAX` if the API has none.
+    const FLEXIBLE_FROM: i16;
+    /// The borrowed view of the response to this request.
+    type Response<'a>: Decode<'a>;
+
+    /// Whether `version` uses the flexible encoding.
+    fn is_flexible(version: i16) -> bool {
+        version >= Self::FLEXIBLE_FROM
+    }
+}
+
+macro_rules! api_keys {
+    ($($name:ident = $key:literal,)*) => {
+        /// The Kafka APIs nanokafka knows by name.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+        #[non_exhaustive]
+        #[repr(i16)]
+        pub enum ApiKey {
+            $(#[doc = concat!("API key ", stringify!($key), ".")] $name = $key,)*
+        }
+
+        impl ApiKey {
+            /// The key for a number, if known.
+            pub const fn from_i16(key: i16) -> Option<ApiKey> {
+                match key {
+                    $($key => Some(ApiKey::$name),)*
+                    _ => None,
+                }
+            }
+
+            /// Kafka's name for the API.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(ApiKey::$name => stringify!($name),)*
+                }
+            }
+        }
+    };
+}
+
+api_keys! {
+    Produce = 0,
+    Fetch = 1,
+    ListOffsets = 2,
+    Metadata = 3,
+    OffsetCommit = 8,
+    OffsetFetch = 9,
+    FindCoordinator = 10,
+    JoinGroup = 11,
+    Heartbeat = 12,
+    LeaveGroup = 13,
+    SyncGroup = 14,
+    DescribeGroups = 15,
+    ListGroups = 16,
+    SaslHandshake = 17,
+    ApiVersions = 18,
+    CreateTopics = 19,
+    DeleteTopics = 20,
+    InitProducerId = 22,
+    SaslAuthenticate = 36,
+}
+
+impl ApiKey {
+    /// The key's number on the wire.
+    pub const fn as_i16(self) -> i16 {
+        self as i16
+    }
+}

@@ -1,0 +1,63 @@
+//! Wire primitives: the Kafka protocol's field types over a read cursor and a write cursor.
+//!
+//! [`Reader`] walks a received `&[u8]` and hands out borrowed slices; every read is
+//! bounds-checked and running out of input is [`Error::Truncated`]. [`Writer`] fills a
+//! caller's `&mut [u8]`; running out of room is [`Error::BufferTooSmall`] with the total size
+//! needed. Nothing here trusts a length field: a length that points past the end of the
+//! input is `Truncated`, a negative one where null is not allowed is `Malformed`.
+//!
+//! "Flexible" message versions (KIP-482) use compact forms (unsigned varint lengths stored
+//! as length + 1, 0 meaning null) and end each structure with tagged fields; the
+//! `flexible: bool` argument of the string/bytes/array functions picks the form.
+
+mod array;
+mod reader;
+mod writer;
+
+pub use array::{Array, ArrayIter};
+pub use reader::Reader;
+pub use writer::Writer;
+
+use crate::Result;
+
+/// A structure that can be read from a [`Reader`] at a given API version, borrowing from the
+/// input.
+pub trait Decode<'a>: Sized {
+    /// Reads one value, validating everything it contains.
+    fn decode(reader: &mut Reader<'a>, version: i16) -> Result<Self>;
+}
+
+/// A structure that can be written to a [`Writer`] at a given API version.
+pub trait Encode {
+    /// Writes the value in the layout of `version`.
+    fn encode(&self, writer: &mut Writer<'_>, version: i16) -> Result<()>;
+}
+
+/// Zigzag-encodes a signed 32-bit value (the record format's `varint`).
+pub const fn zigzag32(v: i32) -> u32 {
+    ((v << 1) ^ (v >> 31)) as u32
+}
+
+/// Zigzag-encodes a signed 64-bit value (the record format's `varlong`).
+pub const fn zigzag64(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+/// Bytes an unsigned varint of `v` occupies.
+pub const fn unsigned_varint_len(v: u64) -> usize {
+    let bits = 64usize.saturating_sub((v | 1).leading_zeros() as usize);
+    bits.div_ceil(7)
+}
+
+/// Bytes a zigzag varint of `v` occupies.
+pub const fn varint_len(v: i32) -> usize {
+    unsigned_varint_len(zigzag32(v) as u64)
+}
+
+/// Bytes a zigzag varlong of `v` occupies.
+pub const fn varlong_len(v: i64) -> usize {
+    unsigned_varint_len(zigzag64(v))
+}
+
+#[cfg(test)]
+mod tests;

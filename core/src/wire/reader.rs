@@ -1,0 +1,234 @@
+use crate::{Error, Result};
+
+/// A read cursor over a received buffer. Every accessor advances the cursor on success and
+/// leaves it unspecified on error (callers abandon the reader on error).
+#[derive(Debug, Clone)]
+pub struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    /// A reader over `data`.
+    pub const fn new(data: &'a [u8]) -> Self {
+        Reader { rest: data }
+    }
+
+    /// Bytes not yet read.
+    pub const fn remaining(&self) -> usize {
+        self.rest.len()
+    }
+
+    /// Whether everything has been read.
+    pub const fn is_empty(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    /// The unread bytes, without consuming them.
+    pub const fn rest(&self) -> &'a [u8] {
+        self.rest
+    }
+
+    /// Fails with `Malformed(what)` unless everything has been read: trailing bytes mean the
+    /// layout we assumed is not the one that was sent.
+    pub fn expect_end(&self, what: &'static str) -> Result<()> {
+        if self.rest.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Malformed(what))
+        }
+    }
+
+    /// Takes the next `n` bytes.
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let (head, tail) = self.rest.split_at_checked(n).ok_or(Error::Truncated)?;
+        self.rest = tail;
+        Ok(head)
+    }
+
+    /// A reader over the next `n` bytes, which are consumed from this one.
+    pub fn sub(&mut self, n: usize) -> Result<Reader<'a>> {
+        self.take(n).map(Reader::new)
+    }
+
+    /// Takes the next `N` bytes as an array.
+    pub fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let (head, tail) = self.rest.split_first_chunk::<N>().ok_or(Error::Truncated)?;
+        self.rest = tail;
+        Ok(*head)
+    }
+
+    /// Reads an `int8`.
+    pub fn i8(&mut self) -> Result<i8> {
+        self.array::<1>().map(i8::from_be_bytes)
+    }
+
+    /// Reads a `uint8`.
+    pub fn u8(&mut self) -> Result<u8> {
+        self.array::<1>().map(u8::from_be_bytes)
+    }
+
+    /// Reads a `boolean` (any non-zero byte is true, as Kafka does).
+    pub fn bool(&mut self) -> Result<bool> {
+        self.u8().map(|b| b != 0)
+    }
+
+    /// Reads an `int16`.
+    pub fn i16(&mut self) -> Result<i16> {
+        self.array().map(i16::from_be_bytes)
+    }
+
+    /// Reads a `uint16`.
+    pub fn u16(&mut self) -> Result<u16> {
+        self.array().map(u16::from_be_bytes)
+    }
+
+    /// Reads an `int32`.
+    pub fn i32(&mut self) -> Result<i32> {
+        self.array().map(i32::from_be_bytes)
+    }
+
+    /// Reads a `uint32`.
+    pub fn u32(&mut self) -> Result<u32> {
+        self.array().map(u32::from_be_bytes)
+    }
+
+    /// Reads an `int64`.
+    pub fn i64(&mut self) -> Result<i64> {
+        self.array().map(i64::from_be_bytes)
+    }
+
+    /// Reads a `float64`.
+    pub fn f64(&mut self) -> Result<f64> {
+        self.array().map(f64::from_be_bytes)
+    }
+
+    /// Reads a `uuid` (16 bytes, e.g. a topic id).
+    pub fn uuid(&mut self) -> Result<[u8; 16]> {
+        self.array()
+    }
+
+    /// Reads an unsigned LEB128 varint of at most 64 bits.
+    pub fn unsigned_varlong(&mut self) -> Result<u64> {
+        let mut value: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let byte = self.u8()?;
+            let bits = u64::from(byte & 0x7f);
+            // The 10th byte may only carry the top bit.
+            if shift == 63 && bits > 1 {
+                return Err(Error::Malformed("varint longer than 64 bits"));
+            }
+            value |= bits << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(Error::Malformed("varint longer than 64 bits"))
+    }
+
+    /// Reads an `unsigned_varint` (at most 32 bits).
+    pub fn unsigned_varint(&mut self) -> Result<u32> {
+        u32::try_from(self.unsigned_varlong()?)
+            .map_err(|_| Error::Malformed("unsigned varint longer than 32 bits"))
+    }
+
+    /// Reads a zigzag `varint`.
+    pub fn varint(&mut self) -> Result<i32> {
+        let z = self.unsigned_varint()?;
+        Ok(((z >> 1) as i32) ^ ((z & 1) as i32).wrapping_neg())
+    }
+
+    /// Reads a zigzag `varlong`.
+    pub fn varlong(&mut self) -> Result<i64> {
+        let z = self.unsigned_varlong()?;
+        Ok(((z >> 1) as i64) ^ ((z & 1) as i64).wrapping_neg())
+    }
+
+    /// Reads a length prefix: `int16`/`int32` (`-1` null) or, when `flexible`, an unsigned
+    /// varint holding length + 1 (`0` null). `None` means null.
+    fn length(&mut self, flexible: bool, wide: bool) -> Result<Option<usize>> {
+        let len: i64 = if flexible {
+            i64::from(self.unsigned_varint()?).wrapping_sub(1)
+        } else if wide {
+            i64::from(self.i32()?)
+        } else {
+            i64::from(self.i16()?)
+        };
+        match len {
+            -1 => Ok(None),
+            n if n < 0 => Err(Error::Malformed("negative length")),
+            n => usize::try_from(n).map(Some).map_err(|_| Error::Truncated),
+        }
+    }
+
+    /// Reads a `nullable_string` (or `compact_nullable_string` when `flexible`).
+    pub fn nullable_string(&mut self, flexible: bool) -> Result<Option<&'a str>> {
+        match self.length(flexible, false)? {
+            None => Ok(None),
+            Some(n) => {
+                let bytes = self.take(n)?;
+                core::str::from_utf8(bytes)
+                    .map(Some)
+                    .map_err(|_| Error::Malformed("string is not UTF-8"))
+            }
+        }
+    }
+
+    /// Reads a `string` (or `compact_string`); null is `Malformed`.
+    pub fn string(&mut self, flexible: bool) -> Result<&'a str> {
+        self.nullable_string(flexible)?
+            .ok_or(Error::Malformed("null string where none is allowed"))
+    }
+
+    /// Reads `nullable_bytes` (or `compact_nullable_bytes`).
+    pub fn nullable_bytes(&mut self, flexible: bool) -> Result<Option<&'a [u8]>> {
+        match self.length(flexible, true)? {
+            None => Ok(None),
+            Some(n) => self.take(n).map(Some),
+        }
+    }
+
+    /// Reads `bytes` (or `compact_bytes`); null is `Malformed`.
+    pub fn bytes(&mut self, flexible: bool) -> Result<&'a [u8]> {
+        self.nullable_bytes(flexible)?
+            .ok_or(Error::Malformed("null bytes where none are allowed"))
+    }
+
+    /// Reads an array length (`int32`, or compact when `flexible`); `None` is a null array.
+    pub fn array_len(&mut self, flexible: bool) -> Result<Option<usize>> {
+        self.length(flexible, true)
+    }
+
+    /// Reads a tagged-field section, handing each field to `on_field(tag, data)`. Tags must
+    /// ascend (as Kafka requires); fields the callback does not know it simply ignores.
+    pub fn tagged_fields_with(
+        &mut self,
+        mut on_field: impl FnMut(u32, &'a [u8]) -> Result<()>,
+    ) -> Result<()> {
+        let count = self.unsigned_varint()?;
+        let mut previous: Option<u32> = None;
+        for _ in 0..count {
+            let tag = self.unsigned_varint()?;
+            if previous.is_some_and(|p| tag <= p) {
+                return Err(Error::Malformed("tagged fields out of order"));
+            }
+            previous = Some(tag);
+            let len = usize::try_from(self.unsigned_varint()?).map_err(|_| Error::Truncated)?;
+            on_field(tag, self.take(len)?)?;
+        }
+        Ok(())
+    }
+
+    /// Skips a tagged-field section (all tags unknown to the caller).
+    pub fn skip_tagged_fields(&mut self) -> Result<()> {
+        self.tagged_fields_with(|_, _| Ok(()))
+    }
+
+    /// Skips the tagged fields when `flexible`; does nothing otherwise.
+    pub fn tagged_fields_if(&mut self, flexible: bool) -> Result<()> {
+        if flexible {
+            self.skip_tagged_fields()
+        } else {
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,263 @@
+use super::{zigzag32, zigzag64};
+use crate::{Error, Result};
+
+/// A write cursor filling a caller's buffer from the front.
+///
+/// A failed write leaves the cursor where it was, so a caller may retry with a larger buffer
+/// (`BufferTooSmall::needed` says how large, counted from the start of the buffer).
+#[derive(Debug)]
+pub struct Writer<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+}
+
+impl<'a> Writer<'a> {
+    /// A writer at the start of `buf`.
+    pub fn new(buf: &'a mut [u8]) -> Self {
+        Writer { buf, pos: 0 }
+    }
+
+    /// Bytes written so far.
+    pub const fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Room left.
+    pub fn remaining(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
+
+    /// The bytes written so far.
+    pub fn written(&self) -> &[u8] {
+        self.buf.get(..self.pos).unwrap_or_default()
+    }
+
+    /// Consumes the writer, returning the written prefix of the buffer.
+    pub fn into_written(self) -> &'a mut [u8] {
+        let pos = self.pos;
+        self.buf.get_mut(..pos).unwrap_or_default()
+    }
+
+    /// Error for a write of `n` more bytes that does not fit.
+    fn too_small(&self, n: usize) -> Error {
+        Error::BufferTooSmall {
+            needed: self.pos.saturating_add(n),
+        }
+    }
+
+    /// The next `n` bytes of the buffer, which count as written.
+    pub fn claim(&mut self, n: usize) -> Result<&mut [u8]> {
+        let end = self.pos.checked_add(n).ok_or(self.too_small(n))?;
+        if end > self.buf.len() {
+            return Err(self.too_small(n));
+        }
+        let start = self.pos;
+        self.pos = end;
+        self.buf
+            .get_mut(start..end)
+            .ok_or(Error::BufferTooSmall { needed: end })
+    }
+
+    /// The unwritten rest of the buffer, e.g. for a compressor to fill in place; follow with
+    /// [`Writer::advance`] by the number of bytes produced.
+    pub fn spare(&mut self) -> &mut [u8] {
+        self.buf.get_mut(self.pos..).unwrap_or_default()
+    }
+
+    /// Counts `n` bytes of [`Writer::spare`] as written.
+    pub fn advance(&mut self, n: usize) -> Result<()> {
+        self.claim(n).map(|_| ())
+    }
+
+    /// Writes raw bytes.
+    pub fn put(&mut self, bytes: &[u8]) -> Result<()> {
+        self.claim(bytes.len())?.copy_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Reserves `n` zeroed bytes to be patched later (a length or CRC); returns their offset.
+    pub fn reserve(&mut self, n: usize) -> Result<usize> {
+        let at = self.pos;
+        self.claim(n)?.fill(0);
+        Ok(at)
+    }
+
+    /// Overwrites bytes written earlier at offset `at`.
+    pub fn patch(&mut self, at: usize, bytes: &[u8]) -> Result<()> {
+        let end = at.checked_add(bytes.len()).filter(|&e| e <= self.pos);
+        let slot = end.and_then(|end| self.buf.get_mut(at..end));
+        slot.ok_or(Error::InvalidArgument("patch outside the written area"))?
+            .copy_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Patches an `int32` at offset `at`.
+    pub fn patch_i32(&mut self, at: usize, v: i32) -> Result<()> {
+        self.patch(at, &v.to_be_bytes())
+    }
+
+    /// Writes an `int8`.
+    pub fn i8(&mut self, v: i8) -> Result<()> {
+        self.put(&v.to_be_bytes())
+    }
+
+    /// Writes a `uint8`.
+    pub fn u8(&mut self, v: u8) -> Result<()> {
+        self.put(&[v])
+    }
+
+    /// Writes a `boolean`.
+    pub fn bool(&mut self, v: bool) -> Result<()> {
+        self.u8(u8::from(v))
+    }
+
+    /// Writes an `int16`.
+    pub fn i16(&mut self, v: i16) -> Result<()> {
+        self.put(&v.to_be_bytes())
+    }
+
+    /// Writes a `uint16`.
+    pub fn u16(&mut self, v: u16) -> Result<()> {
+        self.put(&v.to_be_bytes())
+    }
+
+    /// Writes an `int32`.
+    pub fn i32(&mut self, v: i32) -> Result<()> {
+        self.put(&v.to_be_bytes())
+    }
+
+    /// Writes a `uint32`.
+    pub fn u32(&mut self, v: u32) -> Result<()> {
+        self.put(&v.to_be_bytes())
+    }
+
+    /// Writes an `int64`.
+    pub fn i64(&mut self, v: i64) -> Result<()> {
+        self.put(&v.to_be_bytes())
+    }
+
+    /// Writes a `float64`.
+    pub fn f64(&mut self, v: f64) -> Result<()> {
+        self.put(&v.to_be_bytes())
+    }
+
+    /// Writes a `uuid`.
+    pub fn uuid(&mut self, v: &[u8; 16]) -> Result<()> {
+        self.put(v)
+    }
+
+    /// Writes an unsigned LEB128 varint.
+    pub fn unsigned_varlong(&mut self, mut v: u64) -> Result<()> {
+        let mut tmp = [0u8; 10];
+        let mut n: usize = 0;
+        for slot in tmp.iter_mut() {
+            n = n.saturating_add(1);
+            if v < 0x80 {
+                *slot = v as u8;
+                break;
+            }
+            *slot = (v as u8 & 0x7f) | 0x80;
+            v >>= 7;
+        }
+        self.put(tmp.get(..n).unwrap_or_default())
+    }
+
+    /// Writes an `unsigned_varint`.
+    pub fn unsigned_varint(&mut self, v: u32) -> Result<()> {
+        self.unsigned_varlong(u64::from(v))
+    }
+
+    /// Writes a zigzag `varint`.
+    pub fn varint(&mut self, v: i32) -> Result<()> {
+        self.unsigned_varint(zigzag32(v))
+    }
+
+    /// Writes a zigzag `varlong`.
+    pub fn varlong(&mut self, v: i64) -> Result<()> {
+        self.unsigned_varlong(zigzag64(v))
+    }
+
+    /// Writes a length prefix (`None` = null) as `int16`/`int32` or, when `flexible`, as an
+    /// unsigned varint of length + 1.
+    fn length(&mut self, len: Option<usize>, flexible: bool, wide: bool) -> Result<()> {
+        let too_long = Error::InvalidArgument("length exceeds what the field can encode");
+        match (len, flexible) {
+            (None, true) => self.unsigned_varint(0),
+            (None, false) if wide => self.i32(-1),
+            (None, false) => self.i16(-1),
+            (Some(n), true) => {
+                let n = u32::try_from(n)
+                    .ok()
+                    .and_then(|n| n.checked_add(1))
+                    .ok_or(too_long)?;
+                self.unsigned_varint(n)
+            }
+            (Some(n), false) if wide => self.i32(i32::try_from(n).map_err(|_| too_long)?),
+            (Some(n), false) => self.i16(i16::try_from(n).map_err(|_| too_long)?),
+        }
+    }
+
+    /// Writes a `nullable_string` (or `compact_nullable_string` when `flexible`).
+    pub fn nullable_string(&mut self, s: Option<&str>, flexible: bool) -> Result<()> {
+        self.length(s.map(str::len), flexible, false)?;
+        self.put(s.unwrap_or_default().as_bytes())
+    }
+
+    /// Writes a `string` (or `compact_string`).
+    pub fn string(&mut self, s: &str, flexible: bool) -> Result<()> {
+        self.nullable_string(Some(s), flexible)
+    }
+
+    /// Writes `nullable_bytes` (or `compact_nullable_bytes`).
+    pub fn nullable_bytes(&mut self, b: Option<&[u8]>, flexible: bool) -> Result<()> {
+        self.length(b.map(<[u8]>::len), flexible, true)?;
+        self.put(b.unwrap_or_default())
+    }
+
+    /// Writes `bytes` (or `compact_bytes`).
+    pub fn bytes(&mut self, b: &[u8], flexible: bool) -> Result<()> {
+        self.nullable_bytes(Some(b), flexible)
+    }
+
+    /// Writes an array length (`None` = null array).
+    pub fn array_len(&mut self, len: Option<usize>, flexible: bool) -> Result<()> {
+        self.length(len, flexible, true)
+    }
+
+    /// Writes an empty tagged-field section.
+    pub fn empty_tagged_fields(&mut self) -> Result<()> {
+        self.unsigned_varint(0)
+    }
+
+    /// Writes an empty tagged-field section when `flexible`.
+    pub fn tagged_fields_if(&mut self, flexible: bool) -> Result<()> {
+        if flexible {
+            self.empty_tagged_fields()
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Writes an array of encodable items with its length prefix.
+    pub fn array<T: super::Encode>(
+        &mut self,
+        items: &[T],
+        version: i16,
+        flexible: bool,
+    ) -> Result<()> {
+        self.array_len(Some(items.len()), flexible)?;
+        items.iter().try_for_each(|item| item.encode(self, version))
+    }
+
+    /// Writes an array of strings.
+    pub fn string_array(&mut self, items: &[&str], flexible: bool) -> Result<()> {
+        self.array_len(Some(items.len()), flexible)?;
+        items.iter().try_for_each(|s| self.string(s, flexible))
+    }
+
+    /// Writes an array of `int32`.
+    pub fn i32_array(&mut self, items: &[i32], flexible: bool) -> Result<()> {
+        self.array_len(Some(items.len()), flexible)?;
+        items.iter().try_for_each(|v| self.i32(*v))
+    }
+}

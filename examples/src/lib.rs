@@ -1,0 +1,1 @@
+//! Runnable nanokafka examples; see `examples/`.

@@ -1,0 +1,64 @@
+//! Shared helpers for the cross-crate tests: encode the same message with nanokafka and with
+//! the independent `kafka-protocol` crate and compare bytes.
+
+use bytes::BytesMut;
+use kafka_protocol::protocol::{Decodable, Encodable};
+use nanokafka::protocol::Request;
+use nanokafka::wire::Writer;
+
+/// Encodes a request body with nanokafka.
+pub fn ours<R: Request>(request: &R, version: i16) -> Vec<u8> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut writer = Writer::new(&mut buf);
+    request
+        .encode(&mut writer, version)
+        .unwrap_or_else(|e| panic!("nanokafka encode v{version}: {e}"));
+    writer.written().to_vec()
+}
+
+/// Encodes a message body with kafka-protocol.
+pub fn theirs<T: Encodable>(message: &T, version: i16) -> Vec<u8> {
+    let mut buf = BytesMut::new();
+    message
+        .encode(&mut buf, version)
+        .unwrap_or_else(|e| panic!("kafka-protocol encode v{version}: {e}"));
+    buf.to_vec()
+}
+
+/// Decodes a message body with kafka-protocol, checking nothing is left over.
+pub fn theirs_decode<T: Decodable>(bytes: &[u8], version: i16) -> T {
+    let mut buf = bytes::Bytes::copy_from_slice(bytes);
+    let message = T::decode(&mut buf, version)
+        .unwrap_or_else(|e| panic!("kafka-protocol decode v{version}: {e}"));
+    assert!(
+        buf.is_empty(),
+        "kafka-protocol left {} bytes at v{version}",
+        buf.len()
+    );
+    message
+}
+
+/// Decodes a response body with nanokafka (whole body must be consumed).
+pub fn ours_decode<R: Request>(bytes: &[u8], version: i16) -> R::Response<'_> {
+    nanokafka::protocol::header::decode_body::<R>(bytes, version)
+        .unwrap_or_else(|e| panic!("nanokafka decode v{version}: {e}"))
+}
+
+/// Shorthand for kafka-protocol's string type.
+pub fn s(value: &str) -> kafka_protocol::protocol::StrBytes {
+    kafka_protocol::protocol::StrBytes::from_string(value.to_owned())
+}
+
+/// Every truncation of a valid body must fail to decode with an error (never a panic), and
+/// random bytes must never panic.
+pub fn assert_truncations_fail<R: Request>(bytes: &[u8], version: i16) {
+    for cut in 0..bytes.len() {
+        let prefix = &bytes[..cut];
+        assert!(
+            nanokafka::protocol::header::decode_body::<R>(prefix, version).is_err(),
+            "{:?} v{version}: a body cut to {cut} of {} bytes decoded",
+            R::API_KEY,
+            bytes.len()
+        );
+    }
+}
