@@ -4,7 +4,8 @@
 //! Every [`Error`] has a stable numeric [`Error::code`]. The Perl `Kafka` package's client codes
 //! (-1000…-1017) keep their numbers on the variants that mean the same thing, so scripts that
 //! matched on them keep working; codes the Perl package never had start at -1018. A broker
-//! error carries the broker's own (positive) code.
+//! error carries the broker's own code (positive, or -1 for `UNKNOWN_SERVER_ERROR`), which
+//! never collides with the client codes.
 
 mod kafka_code;
 
