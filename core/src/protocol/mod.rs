@@ -141,3 +141,59 @@ impl ApiKey {
         self as i16
     }
 }
+
+/// How a request or response names a topic: by name, or (Produce v13+, Fetch v13+) by the
+/// topic id that Metadata v10+ reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum TopicRef<'a> {
+    /// The topic's name.
+    Name(&'a str),
+    /// The topic's id (a UUID).
+    Id([u8; 16]),
+}
+
+impl<'a> TopicRef<'a> {
+    /// Writes the topic as a name (versions before `id_from`) or as an id; the other form is
+    /// an `InvalidArgument` naming `api`.
+    fn encode(
+        &self,
+        writer: &mut crate::wire::Writer<'_>,
+        version: i16,
+        id_from: i16,
+        flexible: bool,
+    ) -> crate::Result<()> {
+        match (self, version >= id_from) {
+            (TopicRef::Name(name), false) => writer.string(name, flexible),
+            (TopicRef::Id(id), true) => writer.uuid(id),
+            (TopicRef::Name(_), true) => Err(crate::Error::InvalidArgument(
+                "this API version names topics by id: pass TopicRef::Id",
+            )),
+            (TopicRef::Id(_), false) => Err(crate::Error::InvalidArgument(
+                "this API version names topics by name: pass TopicRef::Name",
+            )),
+        }
+    }
+
+    /// Reads a topic name (before `id_from`) or id.
+    fn decode(
+        reader: &mut crate::wire::Reader<'a>,
+        version: i16,
+        id_from: i16,
+        flexible: bool,
+    ) -> crate::Result<Self> {
+        if version >= id_from {
+            reader.uuid().map(TopicRef::Id)
+        } else {
+            reader.string(flexible).map(TopicRef::Name)
+        }
+    }
+
+    /// The name, if the topic is named by name.
+    pub const fn name(&self) -> Option<&'a str> {
+        match self {
+            TopicRef::Name(name) => Some(name),
+            TopicRef::Id(_) => None,
+        }
+    }
+}
