@@ -1,1 +1,35 @@
 //! Record formats: RecordBatch v2 (build and read) and legacy MessageSet v0/v1 (read).
+//!
+//! - [`RecordBatchBuilder`] appends records into a caller buffer and [`finish`] patches the
+//!   batch length, counts and CRC-32C.
+//! - [`Batches`] walks the `records` bytes of a Fetch response: RecordBatch v2 entries and
+//!   legacy messages back to back. A last entry cut short by the broker's size limit ends the
+//!   walk and is reported by [`Batches::incomplete`]; it is not an error.
+//! - [`RecordBatch`] is a checked, zero-copy view of one v2 batch; its [`Records`] iterator
+//!   yields borrowed [`RecordView`]s. [`LegacyMessage`] does the same for magic 0/1.
+//! - CRCs are pluggable ([`Checksum`]); compressed data goes through [`Decompress`] into a
+//!   caller scratch buffer.
+//!
+//! Null and empty keys, values and header values are different things and stay different.
+//!
+//! [`finish`]: RecordBatchBuilder::finish
+
+mod batch;
+mod builder;
+mod checksum;
+mod compression;
+mod legacy;
+
+pub use batch::{
+    Batch, BatchRecords, Batches, Header, Headers, RecordBatch, RecordView, Records, TimestampType,
+};
+pub use builder::{BatchOptions, Record, RecordBatchBuilder};
+pub use checksum::{crc32_ieee, Checksum, SoftwareCrc32c};
+pub use compression::{Compression, Decompress, NoCompression};
+pub use legacy::{LegacyMessage, LegacyMessages};
+
+/// Bytes before a batch's or message's own length field counts (offset + length).
+pub const LOG_OVERHEAD: usize = 12;
+
+#[cfg(test)]
+mod tests;

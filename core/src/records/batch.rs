@@ -1,0 +1,518 @@
+//! Zero-copy reading of RecordBatch v2 and of a Fetch response's `records` bytes.
+
+use super::checksum::Checksum;
+use super::compression::{Compression, Decompress};
+use super::legacy::{LegacyMessage, LegacyMessages};
+use super::LOG_OVERHEAD;
+use crate::wire::Reader;
+use crate::{Error, Result};
+
+/// Byte ranges of the RecordBatch v2 header (DESIGN.md §5).
+pub(crate) mod field {
+    use core::ops::Range;
+    pub const BASE_OFFSET: Range<usize> = 0..8;
+    pub const BATCH_LENGTH: Range<usize> = 8..12;
+    pub const PARTITION_LEADER_EPOCH: Range<usize> = 12..16;
+    pub const MAGIC: usize = 16;
+    pub const CRC: Range<usize> = 17..21;
+    pub const ATTRIBUTES: Range<usize> = 21..23;
+    pub const LAST_OFFSET_DELTA: Range<usize> = 23..27;
+    pub const BASE_TIMESTAMP: Range<usize> = 27..35;
+    pub const MAX_TIMESTAMP: Range<usize> = 35..43;
+    pub const PRODUCER_ID: Range<usize> = 43..51;
+    pub const PRODUCER_EPOCH: Range<usize> = 51..53;
+    pub const BASE_SEQUENCE: Range<usize> = 53..57;
+    pub const RECORDS_COUNT: Range<usize> = 57..61;
+}
+
+/// Bytes in a RecordBatch v2 header; records follow.
+pub(crate) const HEADER_LEN: usize = field::RECORDS_COUNT.end;
+
+/// How a batch's timestamps were assigned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum TimestampType {
+    /// Set by the producer.
+    CreateTime,
+    /// Set by the broker when appending (the record's timestamp is the batch's max timestamp).
+    LogAppendTime,
+}
+
+/// A checked, zero-copy view of one RecordBatch v2 (magic 2).
+#[derive(Debug, Clone, Copy)]
+pub struct RecordBatch<'a> {
+    data: &'a [u8],
+}
+
+macro_rules! be_field {
+    ($(#[$doc:meta] $name:ident: $ty:ty = $range:expr;)*) => {
+        $(
+            #[$doc]
+            pub fn $name(&self) -> $ty {
+                // In bounds: `new_checked` verified the header is present.
+                <$ty>::from_be_bytes(self.data.get($range).and_then(|b| b.try_into().ok()).unwrap_or_default())
+            }
+        )*
+    };
+}
+
+impl<'a> RecordBatch<'a> {
+    /// Checks that `data` is exactly one complete v2 batch with a valid CRC-32C.
+    pub fn new_checked(data: &'a [u8], checksum: &impl Checksum) -> Result<Self> {
+        if data.len() < HEADER_LEN {
+            return Err(Error::Truncated);
+        }
+        let batch = RecordBatch { data };
+        if batch.magic() != 2 {
+            return Err(Error::Malformed("record batch magic is not 2"));
+        }
+        let declared = usize::try_from(batch.batch_length())
+            .map_err(|_| Error::Malformed("negative batch length"))?;
+        if declared.checked_add(LOG_OVERHEAD) != Some(data.len()) {
+            return Err(Error::Malformed("batch length does not match the batch"));
+        }
+        let computed = checksum.crc32c(data.get(field::ATTRIBUTES.start..).unwrap_or_default());
+        let stored = batch.crc();
+        if computed != stored {
+            return Err(Error::CrcMismatch { stored, computed });
+        }
+        Ok(batch)
+    }
+
+    /// The whole batch's bytes.
+    pub const fn as_bytes(&self) -> &'a [u8] {
+        self.data
+    }
+
+    be_field! {
+        /// Offset of the first record.
+        base_offset: i64 = field::BASE_OFFSET;
+        /// Bytes after the length field.
+        batch_length: i32 = field::BATCH_LENGTH;
+        /// The leader epoch at append time.
+        partition_leader_epoch: i32 = field::PARTITION_LEADER_EPOCH;
+        /// The stored CRC-32C.
+        crc: u32 = field::CRC;
+        /// Attribute bits (compression, timestamp type, transactional, control).
+        attributes: i16 = field::ATTRIBUTES;
+        /// Offset of the last record minus the base offset.
+        last_offset_delta: i32 = field::LAST_OFFSET_DELTA;
+        /// Timestamp of the first record.
+        base_timestamp: i64 = field::BASE_TIMESTAMP;
+        /// Largest timestamp in the batch.
+        max_timestamp: i64 = field::MAX_TIMESTAMP;
+        /// Idempotent producer id, or -1.
+        producer_id: i64 = field::PRODUCER_ID;
+        /// Idempotent producer epoch, or -1.
+        producer_epoch: i16 = field::PRODUCER_EPOCH;
+        /// Sequence number of the first record, or -1.
+        base_sequence: i32 = field::BASE_SEQUENCE;
+        /// Number of records, as declared.
+        record_count: i32 = field::RECORDS_COUNT;
+    }
+
+    /// The magic byte (2).
+    pub fn magic(&self) -> i8 {
+        self.data.get(field::MAGIC).map_or(-1, |&b| b as i8)
+    }
+
+    /// Offset of the last record (checked: a hostile header cannot overflow it).
+    pub fn last_offset(&self) -> Result<i64> {
+        self.base_offset()
+            .checked_add(i64::from(self.last_offset_delta()))
+            .ok_or(Error::Malformed("batch offsets overflow"))
+    }
+
+    /// The offset after this batch: where the next fetch starts.
+    pub fn next_offset(&self) -> Result<i64> {
+        self.last_offset()?
+            .checked_add(1)
+            .ok_or(Error::Malformed("batch offsets overflow"))
+    }
+
+    /// The compression codec of the records section.
+    pub fn compression(&self) -> Result<Compression> {
+        Compression::from_attributes(self.attributes())
+    }
+
+    /// How timestamps were assigned.
+    pub fn timestamp_type(&self) -> TimestampType {
+        if self.attributes() & 0x08 != 0 {
+            TimestampType::LogAppendTime
+        } else {
+            TimestampType::CreateTime
+        }
+    }
+
+    /// Whether the batch belongs to a transaction.
+    pub fn is_transactional(&self) -> bool {
+        self.attributes() & 0x10 != 0
+    }
+
+    /// Whether the batch holds control records (transaction markers), not user data.
+    pub fn is_control(&self) -> bool {
+        self.attributes() & 0x20 != 0
+    }
+
+    /// The records section as stored (compressed when [`Self::compression`] says so).
+    pub fn records_section(&self) -> &'a [u8] {
+        self.data.get(HEADER_LEN..).unwrap_or_default()
+    }
+
+    /// The records of an uncompressed batch; a compressed one is `UnsupportedCompression`
+    /// (use [`Self::records_with`]).
+    pub fn records(&self) -> Result<Records<'a>> {
+        match self.compression()? {
+            Compression::None => Ok(self.records_in(self.records_section())),
+            codec => Err(Error::UnsupportedCompression { codec: codec as u8 }),
+        }
+    }
+
+    /// The records, decompressed into `scratch` when the batch is compressed.
+    pub fn records_with<'s>(
+        &self,
+        codec: &impl Decompress,
+        scratch: &'s mut [u8],
+    ) -> Result<Records<'s>>
+    where
+        'a: 's,
+    {
+        match self.compression()? {
+            Compression::None => Ok(self.records_in(self.records_section())),
+            compression => {
+                let n = codec.decompress(compression, self.records_section(), scratch)?;
+                Ok(self.records_in(scratch.get(..n).unwrap_or_default()))
+            }
+        }
+    }
+
+    fn records_in<'s>(&self, data: &'s [u8]) -> Records<'s> {
+        let append_time = self.timestamp_type() == TimestampType::LogAppendTime;
+        Records {
+            reader: Reader::new(data),
+            left: u32::try_from(self.record_count()).unwrap_or(0),
+            declared_negative: self.record_count() < 0,
+            base_offset: self.base_offset(),
+            base_timestamp: self.base_timestamp(),
+            log_append_time: append_time.then_some(self.max_timestamp()),
+            failed: false,
+        }
+    }
+}
+
+/// A record read from a batch or a legacy message: offset, timestamp, key, value, headers —
+/// all borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordView<'a> {
+    /// The record's offset in its partition.
+    pub offset: i64,
+    /// Create or log-append time in ms; -1 when unknown (legacy v0 messages).
+    pub timestamp: i64,
+    /// The key (`None` is null, distinct from empty).
+    pub key: Option<&'a [u8]>,
+    /// The value (`None` is null, distinct from empty).
+    pub value: Option<&'a [u8]>,
+    /// The headers.
+    pub headers: Headers<'a>,
+}
+
+impl RecordView<'_> {
+    /// The offset after this record: where to fetch from next.
+    pub const fn next_offset(&self) -> i64 {
+        self.offset.saturating_add(1)
+    }
+}
+
+/// A record header: a UTF-8 key and a nullable value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header<'a> {
+    /// The header key.
+    pub key: &'a str,
+    /// The header value (`None` is null, distinct from empty).
+    pub value: Option<&'a [u8]>,
+}
+
+/// A record's headers, validated when the record was read; iterating cannot fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Headers<'a> {
+    data: &'a [u8],
+    count: u32,
+}
+
+impl<'a> Headers<'a> {
+    /// No headers.
+    pub const fn empty() -> Self {
+        Headers {
+            data: &[],
+            count: 0,
+        }
+    }
+
+    /// Number of headers.
+    pub const fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    /// Whether there are none.
+    pub const fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Reads `count` headers from `reader`, checking each.
+    fn read(reader: &mut Reader<'a>, count: u32) -> Result<Self> {
+        let start = reader.rest();
+        for _ in 0..count {
+            read_header(reader)?;
+        }
+        let used = start.len().saturating_sub(reader.remaining());
+        Ok(Headers {
+            data: start.get(..used).unwrap_or_default(),
+            count,
+        })
+    }
+}
+
+impl<'a> Iterator for Headers<'a> {
+    type Item = Header<'a>;
+
+    fn next(&mut self) -> Option<Header<'a>> {
+        self.count = self.count.checked_sub(1)?;
+        let mut reader = Reader::new(self.data);
+        let header = read_header(&mut reader).ok();
+        self.data = reader.rest();
+        if header.is_none() {
+            self.count = 0;
+        }
+        header
+    }
+}
+
+fn read_header<'a>(reader: &mut Reader<'a>) -> Result<Header<'a>> {
+    let key = read_varint_bytes(reader)?.ok_or(Error::Malformed("null record header key"))?;
+    let key = core::str::from_utf8(key)
+        .map_err(|_| Error::Malformed("record header key is not UTF-8"))?;
+    Ok(Header {
+        key,
+        value: read_varint_bytes(reader)?,
+    })
+}
+
+/// Reads varint-length-prefixed bytes (-1 = null).
+pub(crate) fn read_varint_bytes<'a>(reader: &mut Reader<'a>) -> Result<Option<&'a [u8]>> {
+    match reader.varint()? {
+        -1 => Ok(None),
+        n => {
+            let n =
+                usize::try_from(n).map_err(|_| Error::Malformed("negative record field length"))?;
+            reader.take(n).map(Some)
+        }
+    }
+}
+
+/// Iterator over the records of one batch. Each record is checked as it is read; the first
+/// error ends the iteration.
+#[derive(Debug, Clone)]
+pub struct Records<'a> {
+    reader: Reader<'a>,
+    left: u32,
+    declared_negative: bool,
+    base_offset: i64,
+    base_timestamp: i64,
+    log_append_time: Option<i64>,
+    failed: bool,
+}
+
+impl<'a> Records<'a> {
+    fn read_record(&mut self) -> Result<RecordView<'a>> {
+        let length = usize::try_from(self.reader.varint()?)
+            .map_err(|_| Error::Malformed("negative record length"))?;
+        let mut r = self.reader.sub(length)?;
+        let _attributes = r.i8()?;
+        let timestamp_delta = r.varlong()?;
+        let offset_delta = r.varint()?;
+        let key = read_varint_bytes(&mut r)?;
+        let value = read_varint_bytes(&mut r)?;
+        let header_count = u32::try_from(r.varint()?)
+            .map_err(|_| Error::Malformed("negative record header count"))?;
+        let headers = Headers::read(&mut r, header_count)?;
+        r.expect_end("record length does not match its fields")?;
+        let offset = self
+            .base_offset
+            .checked_add(i64::from(offset_delta))
+            .ok_or(Error::Malformed("record offset overflows"))?;
+        let timestamp = match self.log_append_time {
+            Some(t) => t,
+            None => self
+                .base_timestamp
+                .checked_add(timestamp_delta)
+                .ok_or(Error::Malformed("record timestamp overflows"))?,
+        };
+        Ok(RecordView {
+            offset,
+            timestamp,
+            key,
+            value,
+            headers,
+        })
+    }
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = Result<RecordView<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let result = if self.declared_negative {
+            Err(Error::Malformed("negative record count"))
+        } else if self.left == 0 {
+            if self.reader.is_empty() {
+                return None;
+            }
+            Err(Error::Malformed("bytes after the last record of a batch"))
+        } else {
+            self.left = self.left.saturating_sub(1);
+            self.read_record()
+        };
+        self.failed = result.is_err();
+        Some(result)
+    }
+}
+
+/// One entry of a records blob: a v2 batch or a legacy (magic 0/1) message.
+#[derive(Debug, Clone, Copy)]
+pub enum Batch<'a> {
+    /// RecordBatch v2.
+    V2(RecordBatch<'a>),
+    /// A legacy message; compressed ones wrap a whole inner message set.
+    Legacy(LegacyMessage<'a>),
+}
+
+impl<'a> Batch<'a> {
+    /// The records of an uncompressed entry (see [`Batch::records_with`]).
+    pub fn records(&self) -> Result<BatchRecords<'a>> {
+        match self {
+            Batch::V2(batch) => batch.records().map(BatchRecords::V2),
+            Batch::Legacy(message) => message.messages().map(BatchRecords::Legacy),
+        }
+    }
+
+    /// The records, decompressed into `scratch` when compressed.
+    pub fn records_with<'s>(
+        &self,
+        codec: &impl Decompress,
+        scratch: &'s mut [u8],
+    ) -> Result<BatchRecords<'s>>
+    where
+        'a: 's,
+    {
+        match self {
+            Batch::V2(batch) => batch.records_with(codec, scratch).map(BatchRecords::V2),
+            Batch::Legacy(message) => message
+                .messages_with(codec, scratch)
+                .map(BatchRecords::Legacy),
+        }
+    }
+
+    /// The offset after this entry's last record.
+    pub fn next_offset(&self) -> Result<i64> {
+        match self {
+            Batch::V2(batch) => batch.next_offset(),
+            Batch::Legacy(message) => message
+                .offset
+                .checked_add(1)
+                .ok_or(Error::Malformed("message offset overflows")),
+        }
+    }
+}
+
+/// The records of a [`Batch`], whatever its format.
+#[derive(Debug, Clone)]
+pub enum BatchRecords<'a> {
+    /// From a v2 batch.
+    V2(Records<'a>),
+    /// From a legacy message (one, or the inner set of a compressed wrapper).
+    Legacy(LegacyMessages<'a>),
+}
+
+impl<'a> Iterator for BatchRecords<'a> {
+    type Item = Result<RecordView<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            BatchRecords::V2(records) => records.next(),
+            BatchRecords::Legacy(messages) => messages.next(),
+        }
+    }
+}
+
+/// Walks the `records` bytes of a Fetch (or Produce) partition: entries back to back, each
+/// checked (CRC included) as it is reached. An entry cut short at the end is not an error:
+/// iteration ends and [`Batches::incomplete`] says how large it is.
+#[derive(Debug, Clone)]
+pub struct Batches<'a, C> {
+    rest: &'a [u8],
+    checksum: C,
+    incomplete: Option<usize>,
+    failed: bool,
+}
+
+impl<'a, C: Checksum> Batches<'a, C> {
+    /// Entries of `data`, CRCs checked with `checksum`.
+    pub fn new(data: &'a [u8], checksum: C) -> Self {
+        Batches {
+            rest: data,
+            checksum,
+            incomplete: None,
+            failed: false,
+        }
+    }
+
+    /// After iteration: the full size of an entry cut short at the end of the data, if any.
+    /// When it is the first entry, the fetch's size limit is smaller than that entry.
+    pub const fn incomplete(&self) -> Option<usize> {
+        self.incomplete
+    }
+
+    fn next_entry(&mut self) -> Option<Result<Batch<'a>>> {
+        let mut header = Reader::new(self.rest);
+        let (Ok(_offset), Ok(length)) = (header.i64(), header.i32()) else {
+            if !self.rest.is_empty() {
+                self.incomplete = Some(LOG_OVERHEAD);
+            }
+            return None;
+        };
+        let Some(size) = usize::try_from(length)
+            .ok()
+            .and_then(|n| n.checked_add(LOG_OVERHEAD))
+        else {
+            return Some(Err(Error::Malformed("negative batch length")));
+        };
+        let Some((entry, rest)) = self.rest.split_at_checked(size) else {
+            self.incomplete = Some(size);
+            return None;
+        };
+        self.rest = rest;
+        let entry = match entry.get(field::MAGIC) {
+            Some(2) => RecordBatch::new_checked(entry, &self.checksum).map(Batch::V2),
+            Some(0 | 1) => LegacyMessage::new_checked(entry).map(Batch::Legacy),
+            Some(_) => Err(Error::Malformed("unknown record magic")),
+            None => Err(Error::Truncated),
+        };
+        Some(entry)
+    }
+}
+
+impl<'a, C: Checksum> Iterator for Batches<'a, C> {
+    type Item = Result<Batch<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let item = self.next_entry()?;
+        self.failed = item.is_err();
+        Some(item)
+    }
+}

@@ -1,0 +1,250 @@
+//! RecordBatch v2 builder: appends records into a caller buffer, then patches the header.
+
+use super::batch::{field, HEADER_LEN};
+use super::checksum::Checksum;
+use super::LOG_OVERHEAD;
+use crate::wire::{varint_len, varlong_len, Writer};
+use crate::{Error, Result};
+
+/// A record to append. `None` and `Some(&[])` are different on the wire and stay different.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Record<'a> {
+    /// The key, used for partitioning and compaction.
+    pub key: Option<&'a [u8]>,
+    /// The value.
+    pub value: Option<&'a [u8]>,
+    /// Headers, in order.
+    pub headers: &'a [super::Header<'a>],
+    /// Create time in ms since the Unix epoch (the caller's clock; firmware may not have one).
+    pub timestamp: i64,
+}
+
+/// Batch-level fields. The defaults are those of a non-idempotent producer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct BatchOptions {
+    /// Offset of the first record; brokers assign the real one, so 0 when producing.
+    pub base_offset: i64,
+    /// Leader epoch; -1 when producing.
+    pub partition_leader_epoch: i32,
+    /// Idempotent producer id, or -1.
+    pub producer_id: i64,
+    /// Idempotent producer epoch, or -1.
+    pub producer_epoch: i16,
+    /// Sequence number of the first record, or -1.
+    pub base_sequence: i32,
+    /// Whether the batch is part of a transaction.
+    pub transactional: bool,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        BatchOptions {
+            base_offset: 0,
+            partition_leader_epoch: -1,
+            producer_id: -1,
+            producer_epoch: -1,
+            base_sequence: -1,
+            transactional: false,
+        }
+    }
+}
+
+/// Builds one uncompressed RecordBatch v2 in a caller buffer.
+///
+/// Records are written in place as they are pushed; [`RecordBatchBuilder::finish`] then
+/// writes the header (length, counts, timestamps) and the CRC-32C. A record that does not fit
+/// is refused with `BufferTooSmall` and leaves the batch as it was, so the caller can send
+/// what it has and start the next batch with that record.
+#[derive(Debug)]
+pub struct RecordBatchBuilder<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+    count: i32,
+    base_timestamp: i64,
+    max_timestamp: i64,
+    options: BatchOptions,
+}
+
+impl<'a> RecordBatchBuilder<'a> {
+    /// A builder writing into `buf`, which must hold at least the 61-byte batch header.
+    pub fn new(buf: &'a mut [u8], options: BatchOptions) -> Result<Self> {
+        if buf.len() < HEADER_LEN {
+            return Err(Error::BufferTooSmall { needed: HEADER_LEN });
+        }
+        Ok(RecordBatchBuilder {
+            buf,
+            len: HEADER_LEN,
+            count: 0,
+            base_timestamp: 0,
+            max_timestamp: 0,
+            options,
+        })
+    }
+
+    /// Records pushed so far.
+    pub const fn record_count(&self) -> i32 {
+        self.count
+    }
+
+    /// Whether no record has been pushed.
+    pub const fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Bytes the batch occupies so far (header included).
+    pub const fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Bytes [`RecordBatchBuilder::push`] would need for `record` (its length prefix
+    /// included), or `None` if the record cannot be encoded at all.
+    pub fn encoded_len(&self, record: &Record<'_>) -> Option<usize> {
+        let (_, _, total) = self.sizes(record).ok()?;
+        Some(total)
+    }
+
+    /// (timestamp delta, body length, total length) of `record` as the next record.
+    fn sizes(&self, record: &Record<'_>) -> Result<(i64, i32, usize)> {
+        let too_large = Error::InvalidArgument("record larger than 2 GiB");
+        let timestamp_delta = if self.count == 0 {
+            0
+        } else {
+            record
+                .timestamp
+                .checked_sub(self.base_timestamp)
+                .ok_or(Error::InvalidArgument(
+                    "record timestamp too far from the batch's first",
+                ))?
+        };
+        let mut body: usize = 1; // attributes
+        for part in [
+            varlong_len(timestamp_delta),
+            varint_len(self.count),
+            bytes_len(record.key)?,
+            bytes_len(record.value)?,
+        ] {
+            body = body.checked_add(part).ok_or(too_large)?;
+        }
+        let header_count = i32::try_from(record.headers.len()).map_err(|_| too_large)?;
+        body = body
+            .checked_add(varint_len(header_count))
+            .ok_or(too_large)?;
+        for header in record.headers {
+            body = body
+                .checked_add(bytes_len(Some(header.key.as_bytes()))?)
+                .ok_or(too_large)?;
+            body = body
+                .checked_add(bytes_len(header.value)?)
+                .ok_or(too_large)?;
+        }
+        let body = i32::try_from(body).map_err(|_| too_large)?;
+        let total = varint_len(body)
+            .checked_add(body as usize)
+            .ok_or(too_large)?;
+        Ok((timestamp_delta, body, total))
+    }
+
+    /// Appends a record. `BufferTooSmall` (with the batch size that would be needed) leaves
+    /// the batch unchanged.
+    pub fn push(&mut self, record: &Record<'_>) -> Result<()> {
+        if self.count == i32::MAX {
+            return Err(Error::InvalidArgument("too many records in one batch"));
+        }
+        let (timestamp_delta, body, total) = self.sizes(record)?;
+        let end = self
+            .len
+            .checked_add(total)
+            .ok_or(Error::BufferTooSmall { needed: usize::MAX })?;
+        let slot = self
+            .buf
+            .get_mut(self.len..end)
+            .ok_or(Error::BufferTooSmall { needed: end })?;
+        let mut w = Writer::new(slot);
+        w.varint(body)?;
+        w.i8(0)?; // record attributes: unused
+        w.varlong(timestamp_delta)?;
+        w.varint(self.count)?;
+        put_bytes(&mut w, record.key)?;
+        put_bytes(&mut w, record.value)?;
+        w.varint(record.headers.len() as i32)?; // checked in sizes()
+        for header in record.headers {
+            put_bytes(&mut w, Some(header.key.as_bytes()))?;
+            put_bytes(&mut w, header.value)?;
+        }
+        if self.count == 0 {
+            self.base_timestamp = record.timestamp;
+            self.max_timestamp = record.timestamp;
+        }
+        self.max_timestamp = self.max_timestamp.max(record.timestamp);
+        self.len = end;
+        self.count = self.count.saturating_add(1);
+        Ok(())
+    }
+
+    /// Writes the header and CRC-32C and returns the finished batch. An empty batch is an
+    /// `InvalidArgument`: brokers reject them.
+    pub fn finish(self, checksum: &impl Checksum) -> Result<&'a mut [u8]> {
+        if self.count == 0 {
+            return Err(Error::InvalidArgument(
+                "a record batch needs at least one record",
+            ));
+        }
+        let batch_length = self
+            .len
+            .checked_sub(LOG_OVERHEAD)
+            .and_then(|n| i32::try_from(n).ok())
+            .ok_or(Error::InvalidArgument("batch larger than 2 GiB"))?;
+        let attributes: i16 = if self.options.transactional { 0x10 } else { 0 };
+        let mut header = [0u8; HEADER_LEN];
+        let mut w = Writer::new(&mut header);
+        w.i64(self.options.base_offset)?;
+        w.i32(batch_length)?;
+        w.i32(self.options.partition_leader_epoch)?;
+        w.i8(2)?; // magic
+        w.u32(0)?; // CRC, patched below
+        w.i16(attributes)?;
+        w.i32(self.count.saturating_sub(1))?; // last offset delta
+        w.i64(self.base_timestamp)?;
+        w.i64(self.max_timestamp)?;
+        w.i64(self.options.producer_id)?;
+        w.i16(self.options.producer_epoch)?;
+        w.i32(self.options.base_sequence)?;
+        w.i32(self.count)?;
+        let batch = self
+            .buf
+            .get_mut(..self.len)
+            .ok_or(Error::BufferTooSmall { needed: self.len })?;
+        batch
+            .get_mut(..HEADER_LEN)
+            .ok_or(Error::BufferTooSmall { needed: HEADER_LEN })?
+            .copy_from_slice(&header);
+        let crc = checksum.crc32c(batch.get(field::ATTRIBUTES.start..).unwrap_or_default());
+        if let Some(slot) = batch.get_mut(field::CRC) {
+            slot.copy_from_slice(&crc.to_be_bytes());
+        }
+        Ok(batch)
+    }
+}
+
+/// Wire size of a varint-length-prefixed byte string (`None` = length -1).
+fn bytes_len(bytes: Option<&[u8]>) -> Result<usize> {
+    match bytes {
+        None => Ok(varint_len(-1)),
+        Some(b) => {
+            let n = i32::try_from(b.len())
+                .map_err(|_| Error::InvalidArgument("field larger than 2 GiB"))?;
+            Ok(varint_len(n).saturating_add(b.len()))
+        }
+    }
+}
+
+fn put_bytes(w: &mut Writer<'_>, bytes: Option<&[u8]>) -> Result<()> {
+    match bytes {
+        None => w.varint(-1),
+        Some(b) => {
+            w.varint(b.len() as i32)?; // checked in bytes_len()
+            w.put(b)
+        }
+    }
+}
