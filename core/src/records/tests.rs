@@ -1,7 +1,6 @@
 use super::*;
 use crate::wire::Writer;
 use crate::Error;
-use std::vec;
 use std::vec::Vec;
 
 const HEADERS: [Header<'static>; 3] = [
@@ -394,8 +393,8 @@ mod props {
             let crc = SoftwareCrc32c.crc32c(&data[21..]);
             data[17..21].copy_from_slice(&crc.to_be_bytes());
             if let Ok(batch) = RecordBatch::new_checked(&data, &SoftwareCrc32c) {
-                for record in batch.records().unwrap() {
-                    if let Ok(r) = record { for _ in r.headers {} }
+                for r in batch.records().unwrap().flatten() {
+                    for _ in r.headers {}
                 }
             }
             let cut = cut.min(n);
