@@ -37,3 +37,9 @@ static CRC32_IEEE: Crc<u32, crc::NoTable> = Crc::<u32, crc::NoTable>::new(&CRC_3
 pub fn crc32_ieee(data: &[u8]) -> u32 {
     CRC32_IEEE.checksum(data)
 }
+
+impl<C: Checksum + ?Sized> Checksum for &C {
+    fn crc32c(&self, data: &[u8]) -> u32 {
+        (**self).crc32c(data)
+    }
+}

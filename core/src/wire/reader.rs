@@ -109,6 +109,13 @@ impl<'a> Reader<'a> {
 
     /// Reads an unsigned LEB128 varint of at most 64 bits.
     pub fn unsigned_varlong(&mut self) -> Result<u64> {
+        // Fast path: most lengths and deltas fit in one byte.
+        if let Some((&first, rest)) = self.rest.split_first() {
+            if first < 0x80 {
+                self.rest = rest;
+                return Ok(u64::from(first));
+            }
+        }
         let mut value: u64 = 0;
         for shift in (0..64).step_by(7) {
             let byte = self.u8()?;

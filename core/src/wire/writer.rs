@@ -47,7 +47,7 @@ impl<'a> Writer<'a> {
 
     /// The next `n` bytes of the buffer, which count as written.
     pub fn claim(&mut self, n: usize) -> Result<&mut [u8]> {
-        let end = self.pos.checked_add(n).ok_or(self.too_small(n))?;
+        let end = self.pos.checked_add(n).ok_or_else(|| self.too_small(n))?;
         if end > self.buf.len() {
             return Err(self.too_small(n));
         }
@@ -103,7 +103,12 @@ impl<'a> Writer<'a> {
 
     /// Writes a `uint8`.
     pub fn u8(&mut self, v: u8) -> Result<()> {
-        self.put(&[v])
+        let slot = self.buf.get_mut(self.pos).ok_or(Error::BufferTooSmall {
+            needed: self.pos.saturating_add(1),
+        })?;
+        *slot = v;
+        self.pos = self.pos.saturating_add(1);
+        Ok(())
     }
 
     /// Writes a `boolean`.
@@ -148,6 +153,9 @@ impl<'a> Writer<'a> {
 
     /// Writes an unsigned LEB128 varint.
     pub fn unsigned_varlong(&mut self, mut v: u64) -> Result<()> {
+        if v < 0x80 {
+            return self.u8(v as u8);
+        }
         let mut tmp = [0u8; 10];
         let mut n: usize = 0;
         for slot in tmp.iter_mut() {
