@@ -33,7 +33,7 @@ fn request_matches_kafka_protocol() {
         for topics in [None, Some(&topics_v[..])] {
             let request = MetadataRequest {
                 topics,
-                allow_auto_topic_creation: version < 4 || version % 2 == 0,
+                allow_auto_topic_creation: (version < 4 && topics.is_some()) || version % 2 == 0,
                 include_cluster_authorized_operations: (8..=10).contains(&version),
                 include_topic_authorized_operations: version >= 8,
             };
@@ -54,7 +54,7 @@ fn request_matches_kafka_protocol() {
             };
             let kp = KpRequest::default()
                 .with_topics(kp_topics)
-                .with_allow_auto_topic_creation(request.allow_auto_topic_creation)
+                .with_allow_auto_topic_creation(request.allow_auto_topic_creation || version < 4)
                 .with_include_cluster_authorized_operations(
                     request.include_cluster_authorized_operations,
                 )
@@ -78,7 +78,8 @@ fn request_refuses_what_a_version_cannot_say() {
         nanokafka::wire::Encode::encode(&empty, &mut nanokafka::wire::Writer::new(&mut buf), 0),
         Err(Error::InvalidArgument(_))
     ));
-    let no_auto = MetadataRequest::new(None);
+    let named = [MetadataTopic::named("t")];
+    let no_auto = MetadataRequest::new(Some(&named));
     assert!(matches!(
         nanokafka::wire::Encode::encode(&no_auto, &mut nanokafka::wire::Writer::new(&mut buf), 3),
         Err(Error::InvalidArgument(_))

@@ -16,8 +16,8 @@ use crate::{Error, KafkaCode, Result};
 pub struct MetadataRequest<'a> {
     /// The topics to describe; `None` for all topics.
     pub topics: Option<&'a [MetadataTopic<'a>]>,
-    /// Whether the broker may auto-create missing topics (v4+; older brokers always may, so
-    /// `false` below v4 is an `InvalidArgument`).
+    /// Whether the broker may auto-create missing topics (v4+; older versions always may, so
+    /// `false` with named topics below v4 is an `InvalidArgument`, as in the Java client).
     pub allow_auto_topic_creation: bool,
     /// Ask for the cluster's authorized operations (v8-10; ignored elsewhere).
     pub include_cluster_authorized_operations: bool,
@@ -71,7 +71,7 @@ impl Encode for MetadataRequest<'_> {
         }
         if version >= 4 {
             writer.bool(self.allow_auto_topic_creation)?;
-        } else if !self.allow_auto_topic_creation {
+        } else if !self.allow_auto_topic_creation && self.topics.is_some_and(|t| !t.is_empty()) {
             return Err(Error::InvalidArgument(
                 "Metadata below v4 always allows topic auto-creation",
             ));
