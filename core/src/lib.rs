@@ -11,6 +11,27 @@
 //! - [`protocol`]: one module per Kafka API: request encoders and borrowed response views,
 //!   request/response headers, framing, version negotiation.
 //! - [`partitioner`]: Java-compatible murmur2 key hashing.
+//!
+//! ```
+//! use nanokafka::records::{BatchOptions, Batches, Record, RecordBatchBuilder, SoftwareCrc32c};
+//!
+//! let mut buf = [0u8; 256];
+//! let mut batch = RecordBatchBuilder::new(&mut buf, BatchOptions::default())?;
+//! batch.push(&Record { key: Some(b"sensor-1"), value: Some(b"21.5"), headers: &[], timestamp: 1_700_000_000_000 })?;
+//! batch.push(&Record { key: None, value: Some(b""), headers: &[], timestamp: 1_700_000_000_250 })?;
+//! let batch = batch.finish(&SoftwareCrc32c)?;
+//!
+//! let mut read = 0;
+//! for entry in Batches::new(batch, SoftwareCrc32c) {
+//!     for record in entry?.records()? {
+//!         let record = record?;
+//!         assert_eq!(record.offset, read);
+//!         read += 1;
+//!     }
+//! }
+//! assert_eq!(read, 2);
+//! # Ok::<(), nanokafka::Error>(())
+//! ```
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

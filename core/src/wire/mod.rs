@@ -1,8 +1,8 @@
 //! Wire primitives: the Kafka protocol's field types over a read cursor and a write cursor.
 //!
 //! [`Reader`] walks a received `&[u8]` and hands out borrowed slices; every read is
-//! bounds-checked and running out of input is [`Error::Truncated`]. [`Writer`] fills a
-//! caller's `&mut [u8]`; running out of room is [`Error::BufferTooSmall`] with the total size
+//! bounds-checked and running out of input is [`Error::Truncated`](crate::Error::Truncated). [`Writer`] fills a
+//! caller's `&mut [u8]`; running out of room is [`Error::BufferTooSmall`](crate::Error::BufferTooSmall) with the total size
 //! needed. Nothing here trusts a length field: a length that points past the end of the
 //! input is `Truncated`, a negative one where null is not allowed is `Malformed`.
 //!
