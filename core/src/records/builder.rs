@@ -3,7 +3,7 @@
 use super::batch::{field, HEADER_LEN};
 use super::checksum::Checksum;
 use super::LOG_OVERHEAD;
-use crate::wire::{varint_len, varlong_len, Writer};
+use crate::wire::{varint_len, varlong_len, Slot, Writer};
 use crate::{Error, Result};
 
 /// A record to append. `None` and `Some(&[])` are different on the wire and stay different.
@@ -160,17 +160,22 @@ impl<'a> RecordBatchBuilder<'a> {
             .buf
             .get_mut(self.len..end)
             .ok_or(Error::BufferTooSmall { needed: end })?;
-        let mut w = Writer::new(slot);
-        w.varint(body)?;
-        w.i8(0)?; // record attributes: unused
-        w.varlong(timestamp_delta)?;
-        w.varint(self.count)?;
-        put_bytes(&mut w, record.key)?;
-        put_bytes(&mut w, record.value)?;
-        w.varint(record.headers.len() as i32)?; // checked in sizes()
+        // `sizes()` measured every field, so the slot is exactly the record's size and the
+        // writes below cannot run out of room; a mismatch would be a bug, caught below.
+        let mut out = Slot::new(slot);
+        out.varint(body);
+        out.byte(0); // record attributes: unused
+        out.varlong(timestamp_delta);
+        out.varint(self.count);
+        out.nullable_bytes(record.key);
+        out.nullable_bytes(record.value);
+        out.varint(record.headers.len() as i32); // checked in sizes()
         for header in record.headers {
-            put_bytes(&mut w, Some(header.key.as_bytes()))?;
-            put_bytes(&mut w, header.value)?;
+            out.nullable_bytes(Some(header.key.as_bytes()));
+            out.nullable_bytes(header.value);
+        }
+        if !out.is_full() {
+            return Err(Error::Malformed("record size computed wrongly"));
         }
         if self.count == 0 {
             self.base_timestamp = record.timestamp;
@@ -235,16 +240,6 @@ fn bytes_len(bytes: Option<&[u8]>) -> Result<usize> {
             let n = i32::try_from(b.len())
                 .map_err(|_| Error::InvalidArgument("field larger than 2 GiB"))?;
             Ok(varint_len(n).saturating_add(b.len()))
-        }
-    }
-}
-
-fn put_bytes(w: &mut Writer<'_>, bytes: Option<&[u8]>) -> Result<()> {
-    match bytes {
-        None => w.varint(-1),
-        Some(b) => {
-            w.varint(b.len() as i32)?; // checked in bytes_len()
-            w.put(b)
         }
     }
 }

@@ -16,7 +16,7 @@ mod writer;
 
 pub use array::{Array, ArrayIter};
 pub use reader::Reader;
-pub use writer::Writer;
+pub use writer::{Slot, Writer};
 
 use crate::Result;
 
