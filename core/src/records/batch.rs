@@ -4,7 +4,7 @@ use super::checksum::Checksum;
 use super::compression::{Compression, Decompress};
 use super::legacy::{LegacyMessage, LegacyMessages};
 use super::LOG_OVERHEAD;
-use crate::wire::Reader;
+use crate::wire::{Reader, Scan};
 use crate::{Error, Result};
 
 /// Byte ranges of the RecordBatch v2 header (DESIGN.md §5).
@@ -189,7 +189,7 @@ impl<'a> RecordBatch<'a> {
     fn records_in<'s>(&self, data: &'s [u8]) -> Records<'s> {
         let append_time = self.timestamp_type() == TimestampType::LogAppendTime;
         Records {
-            reader: Reader::new(data),
+            scan: Scan::new(data),
             left: u32::try_from(self.record_count()).unwrap_or(0),
             declared_negative: self.record_count() < 0,
             base_offset: self.base_offset(),
@@ -258,15 +258,15 @@ impl<'a> Headers<'a> {
         self.count == 0
     }
 
-    /// Reads `count` headers from `reader`, checking each.
-    fn read(reader: &mut Reader<'a>, count: u32) -> Result<Self> {
-        let start = reader.rest();
+    /// Reads `count` headers, checking each.
+    fn read(scan: &mut Scan<'a>, count: u32) -> Option<Self> {
+        let start = scan.rest();
         for _ in 0..count {
-            read_header(reader)?;
+            read_header(scan)?;
         }
-        let used = start.len().saturating_sub(reader.remaining());
-        Ok(Headers {
-            data: start.get(..used).unwrap_or_default(),
+        let used = start.len().saturating_sub(scan.rest().len());
+        Some(Headers {
+            data: start.get(..used)?,
             count,
         })
     }
@@ -277,9 +277,9 @@ impl<'a> Iterator for Headers<'a> {
 
     fn next(&mut self) -> Option<Header<'a>> {
         self.count = self.count.checked_sub(1)?;
-        let mut reader = Reader::new(self.data);
-        let header = read_header(&mut reader).ok();
-        self.data = reader.rest();
+        let mut scan = Scan::new(self.data);
+        let header = read_header(&mut scan);
+        self.data = scan.rest();
         if header.is_none() {
             self.count = 0;
         }
@@ -287,33 +287,21 @@ impl<'a> Iterator for Headers<'a> {
     }
 }
 
-fn read_header<'a>(reader: &mut Reader<'a>) -> Result<Header<'a>> {
-    let key = read_varint_bytes(reader)?.ok_or(Error::Malformed("null record header key"))?;
-    let key = core::str::from_utf8(key)
-        .map_err(|_| Error::Malformed("record header key is not UTF-8"))?;
-    Ok(Header {
+/// A header: non-null UTF-8 key, nullable value.
+#[inline]
+fn read_header<'a>(scan: &mut Scan<'a>) -> Option<Header<'a>> {
+    let key = core::str::from_utf8(scan.nullable_bytes()??).ok()?;
+    Some(Header {
         key,
-        value: read_varint_bytes(reader)?,
+        value: scan.nullable_bytes()?,
     })
-}
-
-/// Reads varint-length-prefixed bytes (-1 = null).
-pub(crate) fn read_varint_bytes<'a>(reader: &mut Reader<'a>) -> Result<Option<&'a [u8]>> {
-    match reader.varint()? {
-        -1 => Ok(None),
-        n => {
-            let n =
-                usize::try_from(n).map_err(|_| Error::Malformed("negative record field length"))?;
-            reader.take(n).map(Some)
-        }
-    }
 }
 
 /// Iterator over the records of one batch. Each record is checked as it is read; the first
 /// error ends the iteration.
 #[derive(Debug, Clone)]
 pub struct Records<'a> {
-    reader: Reader<'a>,
+    scan: Scan<'a>,
     left: u32,
     declared_negative: bool,
     base_offset: i64,
@@ -323,31 +311,28 @@ pub struct Records<'a> {
 }
 
 impl<'a> Records<'a> {
-    fn read_record(&mut self) -> Result<RecordView<'a>> {
-        let length = usize::try_from(self.reader.varint()?)
-            .map_err(|_| Error::Malformed("negative record length"))?;
-        let mut r = self.reader.sub(length)?;
-        let _attributes = r.i8()?;
+    /// Parses the next record; `None` for any field that overruns the record or the batch,
+    /// a negative length or count, a non-UTF-8 header key, or an offset that overflows.
+    #[inline]
+    fn read_record(&mut self) -> Option<RecordView<'a>> {
+        let length = usize::try_from(self.scan.varint()?).ok()?;
+        let mut r = Scan::new(self.scan.take(length)?);
+        let _attributes = r.byte()?;
         let timestamp_delta = r.varlong()?;
         let offset_delta = r.varint()?;
-        let key = read_varint_bytes(&mut r)?;
-        let value = read_varint_bytes(&mut r)?;
-        let header_count = u32::try_from(r.varint()?)
-            .map_err(|_| Error::Malformed("negative record header count"))?;
+        let key = r.nullable_bytes()?;
+        let value = r.nullable_bytes()?;
+        let header_count = u32::try_from(r.varint()?).ok()?;
         let headers = Headers::read(&mut r, header_count)?;
-        r.expect_end("record length does not match its fields")?;
-        let offset = self
-            .base_offset
-            .checked_add(i64::from(offset_delta))
-            .ok_or(Error::Malformed("record offset overflows"))?;
+        if !r.is_empty() {
+            return None; // record length does not match its fields
+        }
+        let offset = self.base_offset.checked_add(i64::from(offset_delta))?;
         let timestamp = match self.log_append_time {
             Some(t) => t,
-            None => self
-                .base_timestamp
-                .checked_add(timestamp_delta)
-                .ok_or(Error::Malformed("record timestamp overflows"))?,
+            None => self.base_timestamp.checked_add(timestamp_delta)?,
         };
-        Ok(RecordView {
+        Some(RecordView {
             offset,
             timestamp,
             key,
@@ -367,13 +352,15 @@ impl<'a> Iterator for Records<'a> {
         let result = if self.declared_negative {
             Err(Error::Malformed("negative record count"))
         } else if self.left == 0 {
-            if self.reader.is_empty() {
+            if self.scan.is_empty() {
                 return None;
             }
             Err(Error::Malformed("bytes after the last record of a batch"))
         } else {
             self.left = self.left.saturating_sub(1);
-            self.read_record()
+            self.read_record().ok_or(Error::Malformed(
+                "record fields do not fit the record or batch",
+            ))
         };
         self.failed = result.is_err();
         Some(result)

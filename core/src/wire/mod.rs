@@ -15,7 +15,7 @@ mod reader;
 mod writer;
 
 pub use array::{Array, ArrayIter};
-pub use reader::Reader;
+pub use reader::{Reader, Scan};
 pub use writer::{Slot, Writer};
 
 use crate::Result;
@@ -41,6 +41,16 @@ pub const fn zigzag32(v: i32) -> u32 {
 /// Zigzag-encodes a signed 64-bit value (the record format's `varlong`).
 pub const fn zigzag64(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
+}
+
+/// Decodes a zigzag-encoded 32-bit value.
+pub const fn unzigzag32(z: u32) -> i32 {
+    ((z >> 1) as i32) ^ ((z & 1) as i32).wrapping_neg()
+}
+
+/// Decodes a zigzag-encoded 64-bit value.
+pub const fn unzigzag64(z: u64) -> i64 {
+    ((z >> 1) as i64) ^ ((z & 1) as i64).wrapping_neg()
 }
 
 /// Bytes an unsigned varint of `v` occupies.

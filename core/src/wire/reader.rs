@@ -109,27 +109,18 @@ impl<'a> Reader<'a> {
 
     /// Reads an unsigned LEB128 varint of at most 64 bits.
     pub fn unsigned_varlong(&mut self) -> Result<u64> {
-        // Fast path: most lengths and deltas fit in one byte.
-        if let Some((&first, rest)) = self.rest.split_first() {
-            if first < 0x80 {
-                self.rest = rest;
-                return Ok(u64::from(first));
+        let mut scan = Scan::new(self.rest);
+        match scan.unsigned_varint() {
+            Some(v) => {
+                self.rest = scan.rest();
+                Ok(v)
             }
+            // Out of input before the last byte, or more than 64 bits.
+            None if self.rest.len() < 10 && self.rest.iter().all(|b| b & 0x80 != 0) => {
+                Err(Error::Truncated)
+            }
+            None => Err(Error::Malformed("varint longer than 64 bits")),
         }
-        let mut value: u64 = 0;
-        for shift in (0..64).step_by(7) {
-            let byte = self.u8()?;
-            let bits = u64::from(byte & 0x7f);
-            // The 10th byte may only carry the top bit.
-            if shift == 63 && bits > 1 {
-                return Err(Error::Malformed("varint longer than 64 bits"));
-            }
-            value |= bits << shift;
-            if byte & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err(Error::Malformed("varint longer than 64 bits"))
     }
 
     /// Reads an `unsigned_varint` (at most 32 bits).
@@ -141,13 +132,13 @@ impl<'a> Reader<'a> {
     /// Reads a zigzag `varint`.
     pub fn varint(&mut self) -> Result<i32> {
         let z = self.unsigned_varint()?;
-        Ok(((z >> 1) as i32) ^ ((z & 1) as i32).wrapping_neg())
+        Ok(super::unzigzag32(z))
     }
 
     /// Reads a zigzag `varlong`.
     pub fn varlong(&mut self) -> Result<i64> {
         let z = self.unsigned_varlong()?;
-        Ok(((z >> 1) as i64) ^ ((z & 1) as i64).wrapping_neg())
+        Ok(super::unzigzag64(z))
     }
 
     /// Reads a length prefix: `int16`/`int32` (`-1` null) or, when `flexible`, an unsigned
@@ -236,6 +227,107 @@ impl<'a> Reader<'a> {
             self.skip_tagged_fields()
         } else {
             Ok(())
+        }
+    }
+}
+
+/// An `Option`-returning read cursor for hot loops (the records of a batch): each field costs
+/// a few instructions instead of a `Result` round trip. `None` means the input ended or a
+/// varint ran past 64 bits; the caller turns it into one error for the whole structure.
+#[derive(Debug, Clone)]
+pub struct Scan<'a>(&'a [u8]);
+
+impl<'a> Scan<'a> {
+    /// A cursor over `data`.
+    #[inline]
+    pub const fn new(data: &'a [u8]) -> Self {
+        Scan(data)
+    }
+
+    /// The unread bytes.
+    #[inline]
+    pub const fn rest(&self) -> &'a [u8] {
+        self.0
+    }
+
+    /// Whether everything has been read.
+    #[inline]
+    pub const fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The next byte.
+    #[inline]
+    pub fn byte(&mut self) -> Option<u8> {
+        let (&first, rest) = self.0.split_first()?;
+        self.0 = rest;
+        Some(first)
+    }
+
+    /// The next `n` bytes.
+    #[inline]
+    pub fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = self.0.split_at_checked(n)?;
+        self.0 = rest;
+        Some(head)
+    }
+
+    /// An unsigned LEB128 varint of at most 64 bits.
+    #[inline]
+    pub fn unsigned_varint(&mut self) -> Option<u64> {
+        // Record lengths, deltas and key/value lengths mostly take one or two bytes.
+        match *self.0 {
+            [b0, ref rest @ ..] if b0 < 0x80 => {
+                self.0 = rest;
+                Some(u64::from(b0))
+            }
+            [b0, b1, ref rest @ ..] if b1 < 0x80 => {
+                self.0 = rest;
+                Some(u64::from(b0 & 0x7f) | u64::from(b1) << 7)
+            }
+            _ => self.unsigned_varint_long(),
+        }
+    }
+
+    #[inline(never)]
+    fn unsigned_varint_long(&mut self) -> Option<u64> {
+        let mut value: u64 = 0;
+        let mut shift: u32 = 0;
+        loop {
+            let byte = self.byte()?;
+            let bits = u64::from(byte & 0x7f);
+            // The 10th byte may only carry the top bit.
+            if shift == 63 && bits > 1 {
+                return None;
+            }
+            value |= bits.checked_shl(shift)?;
+            if byte & 0x80 == 0 {
+                return Some(value);
+            }
+            shift = shift.checked_add(7).filter(|&s| s < 64)?;
+        }
+    }
+
+    /// A zigzag varint.
+    #[inline]
+    pub fn varint(&mut self) -> Option<i32> {
+        let z = u32::try_from(self.unsigned_varint()?).ok()?;
+        Some(super::unzigzag32(z))
+    }
+
+    /// A zigzag varlong.
+    #[inline]
+    pub fn varlong(&mut self) -> Option<i64> {
+        let z = self.unsigned_varint()?;
+        Some(super::unzigzag64(z))
+    }
+
+    /// Varint-length-prefixed bytes as records carry them: `Some(None)` for length -1.
+    #[inline]
+    pub fn nullable_bytes(&mut self) -> Option<Option<&'a [u8]>> {
+        match self.varint()? {
+            -1 => Some(None),
+            n => self.take(usize::try_from(n).ok()?).map(Some),
         }
     }
 }
