@@ -62,3 +62,6 @@ pub fn assert_truncations_fail<R: Request>(bytes: &[u8], version: i16) {
         );
     }
 }
+
+/// Real Apache Kafka brokers for tests (Maven Central, KRaft, free ports).
+pub mod kafka;

@@ -1,0 +1,562 @@
+//! nanokafka's codec against real Apache Kafka (newest 3.9.x and 4.x, started by the test):
+//! version negotiation for every API we implement, then a produce → list offsets → fetch →
+//! commit round trip, once at the newest versions both sides speak (flexible, topic ids on
+//! 4.x) and once at the oldest non-flexible versions Kafka 4.x still accepts.
+//!
+//! Each test fails — never skips — when its broker cannot be assembled or started.
+
+use nanokafka::protocol::api_versions::{select_version, ApiVersionsRequest};
+use nanokafka::protocol::create_topics::{CreatableTopic, CreateTopicsRequest};
+use nanokafka::protocol::fetch::{FetchPartition, FetchRequest, FetchTopic};
+use nanokafka::protocol::find_coordinator::{FindCoordinatorRequest, KEY_TYPE_GROUP};
+use nanokafka::protocol::header::decode_response;
+use nanokafka::protocol::init_producer_id::InitProducerIdRequest;
+use nanokafka::protocol::list_offsets::{
+    ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic, EARLIEST_TIMESTAMP,
+    LATEST_TIMESTAMP,
+};
+use nanokafka::protocol::metadata::{MetadataRequest, MetadataTopic};
+use nanokafka::protocol::offset_commit::{
+    OffsetCommitPartition, OffsetCommitRequest, OffsetCommitTopic,
+};
+use nanokafka::protocol::offset_fetch::{OffsetFetchGroup, OffsetFetchRequest, OffsetFetchTopic};
+use nanokafka::protocol::produce::{ProducePartition, ProduceRequest, ProduceTopic};
+use nanokafka::protocol::sasl_authenticate::SaslAuthenticateRequest;
+use nanokafka::protocol::sasl_handshake::SaslHandshakeRequest;
+use nanokafka::protocol::{Request, TopicRef};
+use nanokafka::records::{
+    BatchOptions, Batches, Header, Record, RecordBatchBuilder, RecordView, SoftwareCrc32c,
+};
+use nanokafka::KafkaCode;
+use nanokafka_tests::kafka::{exchange, shared_broker, versions};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+/// The versions to use for each API in one run.
+#[derive(Debug, Clone, Copy)]
+struct Versions {
+    metadata: i16,
+    create_topics: i16,
+    produce: i16,
+    list_offsets: i16,
+    fetch: i16,
+    find_coordinator: i16,
+    offset_commit: i16,
+    offset_fetch: i16,
+    init_producer_id: i16,
+}
+
+struct Client {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    correlation_id: i32,
+}
+
+impl Client {
+    fn connect(bootstrap: &str) -> Client {
+        let stream =
+            TcpStream::connect(bootstrap).unwrap_or_else(|e| panic!("connect {bootstrap}: {e}"));
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        Client {
+            stream,
+            buf: vec![0u8; 4 << 20],
+            correlation_id: 0,
+        }
+    }
+
+    /// One request/response; `check` inspects the decoded view.
+    fn call<R: Request, T>(
+        &mut self,
+        request: &R,
+        version: i16,
+        check: impl FnOnce(R::Response<'_>) -> T,
+    ) -> T {
+        self.correlation_id += 1;
+        let id = self.correlation_id;
+        let frame = exchange(&mut self.stream, &mut self.buf, request, version, id)
+            .unwrap_or_else(|e| panic!("{:?} v{version}: {e}", R::API_KEY));
+        let response = decode_response::<R>(frame, version, id)
+            .unwrap_or_else(|e| panic!("decode {:?} v{version}: {e}", R::API_KEY));
+        check(response)
+    }
+}
+
+const HEADERS: [Header<'static>; 2] = [
+    Header {
+        key: "fw",
+        value: Some(b"1.4.2"),
+    },
+    Header {
+        key: "trace",
+        value: None,
+    },
+];
+
+fn records() -> Vec<Record<'static>> {
+    vec![
+        Record {
+            key: Some(b"sensor-1"),
+            value: Some(b"21.5"),
+            headers: &HEADERS,
+            timestamp: 1_700_000_000_000,
+        },
+        Record {
+            key: None,
+            value: Some(b""),
+            headers: &[],
+            timestamp: 1_700_000_000_100,
+        },
+        Record {
+            key: Some(b""),
+            value: None,
+            headers: &[],
+            timestamp: 1_700_000_000_200,
+        },
+        Record {
+            key: Some(&[0xff; 300]),
+            value: Some(&[0x5a; 3000]),
+            headers: &HEADERS[..1],
+            timestamp: 1_700_000_000_300,
+        },
+    ]
+}
+
+fn negotiate(client: &mut Client, kafka: &str) -> Versions {
+    client.call(&ApiVersionsRequest::nanokafka(), 3, |broker| {
+        assert!(
+            broker.error_code.is_ok(),
+            "Kafka {kafka} ApiVersions: {}",
+            broker.error_code
+        );
+        let pick = |r: nanokafka::Result<i16>| r.unwrap_or_else(|e| panic!("Kafka {kafka}: {e}"));
+        // Every API we implement must have a common version with both brokers.
+        let sasl = (
+            pick(select_version::<SaslHandshakeRequest>(&broker)),
+            pick(select_version::<SaslAuthenticateRequest>(&broker)),
+        );
+        let v = Versions {
+            metadata: pick(select_version::<MetadataRequest>(&broker)),
+            create_topics: pick(select_version::<CreateTopicsRequest>(&broker)),
+            produce: pick(select_version::<ProduceRequest>(&broker)),
+            list_offsets: pick(select_version::<ListOffsetsRequest>(&broker)),
+            fetch: pick(select_version::<FetchRequest>(&broker)),
+            find_coordinator: pick(select_version::<FindCoordinatorRequest>(&broker)),
+            offset_commit: pick(select_version::<OffsetCommitRequest>(&broker)),
+            offset_fetch: pick(select_version::<OffsetFetchRequest>(&broker)),
+            init_producer_id: pick(select_version::<InitProducerIdRequest>(&broker)),
+        };
+        eprintln!(
+            "Kafka {kafka}: negotiated {v:?}, SaslHandshake v{}, SaslAuthenticate v{}",
+            sasl.0, sasl.1
+        );
+        v
+    })
+}
+
+/// The oldest non-flexible versions Kafka 4.x still accepts (KIP-896 floor).
+const FLOOR: Versions = Versions {
+    metadata: 1,
+    create_topics: 2,
+    produce: 3,
+    list_offsets: 1,
+    fetch: 4,
+    find_coordinator: 1,
+    offset_commit: 2,
+    offset_fetch: 1,
+    init_producer_id: 0,
+};
+
+/// Repeats `attempt` until it gives a value: retriable broker errors while Kafka creates its
+/// internal topics on first use. Fails after 30 s.
+fn retry<T>(what: &str, mut attempt: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(value) = attempt() {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} kept failing with retriable errors for 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn round_trip(kafka: &str, bootstrap: &str, v: Versions, label: &str) {
+    let mut client = Client::connect(bootstrap);
+    let topic = format!("proto-{label}-{}", kafka.replace('.', "-"));
+
+    let created = [CreatableTopic {
+        name: &topic,
+        num_partitions: 2,
+        replication_factor: 1,
+        assignments: &[],
+        configs: &[],
+    }];
+    client.call(
+        &CreateTopicsRequest {
+            topics: &created,
+            timeout_ms: 30_000,
+            validate_only: false,
+        },
+        v.create_topics,
+        |r| {
+            let t = r.topics.iter().next().expect("one result");
+            assert_eq!(
+                (t.name, t.error_code),
+                (topic.as_str(), KafkaCode::NONE),
+                "{:?}",
+                t.error_message
+            );
+        },
+    );
+
+    // The new partitions get a leader within a moment.
+    let names = [MetadataTopic::named(&topic)];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let topic_id = loop {
+        let found = client.call(
+            &MetadataRequest {
+                allow_auto_topic_creation: true,
+                ..MetadataRequest::new(Some(&names))
+            },
+            v.metadata,
+            |r| match r.leader(&topic, 1) {
+                Ok(Some(leader)) => {
+                    assert_eq!(format!("{}:{}", leader.host, leader.port), bootstrap);
+                    Some(r.topic(&topic).unwrap().topic_id)
+                }
+                Ok(None) | Err(nanokafka::Error::Broker { .. }) => None,
+                Err(e) => panic!("metadata: {e}"),
+            },
+        );
+        if let Some(id) = found {
+            break id;
+        }
+        assert!(Instant::now() < deadline, "no leader for {topic}/1");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let topic_ref = |version: i16| {
+        if version >= 13 {
+            TopicRef::Id(topic_id)
+        } else {
+            TopicRef::Name(&topic)
+        }
+    };
+
+    // Produce one batch to partition 1, acks=-1.
+    let input = records();
+    let mut batch_buf = vec![0u8; 16 * 1024];
+    let mut builder = RecordBatchBuilder::new(&mut batch_buf, BatchOptions::default()).unwrap();
+    for r in &input {
+        builder.push(r).unwrap();
+    }
+    let batch = builder.finish(&SoftwareCrc32c).unwrap().to_vec();
+    let partitions = [ProducePartition {
+        index: 1,
+        records: Some(&batch),
+    }];
+    let topic_data = [ProduceTopic {
+        topic: topic_ref(v.produce),
+        partition_data: &partitions,
+    }];
+    client.call(
+        &ProduceRequest {
+            transactional_id: None,
+            acks: -1,
+            timeout_ms: 10_000,
+            topic_data: &topic_data,
+        },
+        v.produce,
+        |r| {
+            let t = r.responses.iter().next().unwrap();
+            let p = t.partition_responses.iter().next().unwrap();
+            assert_eq!(
+                (p.index, p.error_code, p.base_offset),
+                (1, KafkaCode::NONE, 0),
+                "{:?}",
+                p.error_message
+            );
+        },
+    );
+
+    // Earliest, latest and by timestamp.
+    let lookups = [ListOffsetsPartition::new(1, EARLIEST_TIMESTAMP)];
+    let latest = [ListOffsetsPartition::new(1, LATEST_TIMESTAMP)];
+    let by_time = [ListOffsetsPartition::new(1, 1_700_000_000_150)];
+    for (parts, expected) in [(&lookups, 0i64), (&latest, 4), (&by_time, 2)] {
+        let topics = [ListOffsetsTopic {
+            name: &topic,
+            partitions: parts,
+        }];
+        client.call(
+            &ListOffsetsRequest {
+                isolation_level: 0,
+                topics: &topics,
+                timeout_ms: 10_000,
+            },
+            v.list_offsets,
+            |r| {
+                let p = r
+                    .topics
+                    .iter()
+                    .next()
+                    .unwrap()
+                    .partitions
+                    .iter()
+                    .next()
+                    .unwrap();
+                assert_eq!(
+                    (p.error_code, p.offset),
+                    (KafkaCode::NONE, expected),
+                    "timestamp {}",
+                    parts[0].timestamp
+                );
+            },
+        );
+    }
+
+    // Fetch from 0 and from the middle: every record comes back byte-exact, CRC checked.
+    for from in [0i64, 2] {
+        let fetch_parts = [FetchPartition::new(1, from, 1 << 20)];
+        let fetch_topics = [FetchTopic {
+            topic: topic_ref(v.fetch),
+            partitions: &fetch_parts,
+        }];
+        let request = FetchRequest {
+            max_wait_ms: 500,
+            min_bytes: 1,
+            max_bytes: 4 << 20,
+            isolation_level: 0,
+            session_id: 0,
+            session_epoch: -1,
+            topics: &fetch_topics,
+            forgotten_topics_data: &[],
+            rack_id: "",
+        };
+        client.call(&request, v.fetch, |r| {
+            assert!(r.error_code.is_ok());
+            let p = r
+                .responses
+                .iter()
+                .next()
+                .unwrap()
+                .partitions
+                .iter()
+                .next()
+                .unwrap();
+            assert_eq!((p.error_code, p.high_watermark), (KafkaCode::NONE, 4));
+            let mut batches = Batches::new(p.records.unwrap_or_default(), SoftwareCrc32c);
+            let got: Vec<RecordView<'_>> = batches
+                .by_ref()
+                .flat_map(|b| b.unwrap().records().unwrap())
+                .map(Result::unwrap)
+                .filter(|r| r.offset >= from)
+                .collect();
+            assert_eq!(batches.incomplete(), None);
+            assert_eq!(got.len(), 4 - from as usize);
+            for (got, (i, want)) in got.iter().zip(input.iter().enumerate().skip(from as usize)) {
+                assert_eq!(got.offset, i as i64);
+                assert_eq!(
+                    (got.key, got.value, got.timestamp),
+                    (want.key, want.value, want.timestamp)
+                );
+                assert!(got.headers.eq(want.headers.iter().copied()));
+            }
+        });
+    }
+
+    // Past the end: OFFSET_OUT_OF_RANGE.
+    let beyond = [FetchPartition::new(1, 99, 1 << 20)];
+    let fetch_topics = [FetchTopic {
+        topic: topic_ref(v.fetch),
+        partitions: &beyond,
+    }];
+    let request = FetchRequest {
+        max_wait_ms: 0,
+        min_bytes: 0,
+        max_bytes: 1 << 20,
+        isolation_level: 0,
+        session_id: 0,
+        session_epoch: -1,
+        topics: &fetch_topics,
+        forgotten_topics_data: &[],
+        rack_id: "",
+    };
+    client.call(&request, v.fetch, |r| {
+        let p = r
+            .responses
+            .iter()
+            .next()
+            .unwrap()
+            .partitions
+            .iter()
+            .next()
+            .unwrap();
+        assert_eq!(p.error_code, KafkaCode(1), "OFFSET_OUT_OF_RANGE expected");
+    });
+
+    // Group coordinator, commit and read back an offset.
+    let group = format!("g-{topic}");
+    let keys = [group.as_str()];
+    // The first group request makes Kafka create __consumer_offsets: retriable errors
+    // (COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS) until then.
+    let coordinator = retry("FindCoordinator", || {
+        let request = FindCoordinatorRequest {
+            key_type: KEY_TYPE_GROUP,
+            keys: &keys,
+        };
+        client.call(&request, v.find_coordinator, |r| {
+            let c = r.coordinators().next().unwrap();
+            match c.error_code {
+                KafkaCode::NONE => Some(format!("{}:{}", c.host, c.port)),
+                code if code.is_retriable() => None,
+                code => panic!("FindCoordinator: {code}"),
+            }
+        })
+    });
+    assert_eq!(coordinator, bootstrap);
+    let commit_parts = [OffsetCommitPartition {
+        partition_index: 1,
+        committed_offset: 3,
+        committed_leader_epoch: -1,
+        committed_metadata: Some("nanokafka"),
+    }];
+    let commit_topics = [OffsetCommitTopic {
+        name: &topic,
+        partitions: &commit_parts,
+    }];
+    let commit = OffsetCommitRequest {
+        group_id: &group,
+        generation_id_or_member_epoch: -1,
+        member_id: "",
+        group_instance_id: None,
+        retention_time_ms: -1,
+        topics: &commit_topics,
+    };
+    retry("OffsetCommit", || {
+        client.call(&commit, v.offset_commit, |r| {
+            let p = r
+                .topics
+                .iter()
+                .next()
+                .unwrap()
+                .partitions
+                .iter()
+                .next()
+                .unwrap();
+            assert!(
+                p.error_code.is_ok() || p.error_code.is_retriable(),
+                "OffsetCommit: {}",
+                p.error_code
+            );
+            p.error_code.is_ok().then_some(())
+        })
+    });
+    let fetch_offsets_parts = [1];
+    let fetch_offsets_topics = [OffsetFetchTopic {
+        name: &topic,
+        partition_indexes: &fetch_offsets_parts,
+    }];
+    let groups = [OffsetFetchGroup {
+        group_id: &group,
+        member_id: None,
+        member_epoch: -1,
+        topics: Some(&fetch_offsets_topics),
+    }];
+    client.call(
+        &OffsetFetchRequest {
+            groups: &groups,
+            require_stable: false,
+        },
+        v.offset_fetch,
+        |r| {
+            let o = r.offsets().next().unwrap();
+            assert_eq!(
+                (
+                    o.partition_index,
+                    o.committed_offset,
+                    o.metadata,
+                    o.error_code
+                ),
+                (1, 3, Some("nanokafka"), KafkaCode::NONE)
+            );
+        },
+    );
+
+    // An idempotent producer id (no transaction); the first one makes Kafka create its
+    // transaction state topic (COORDINATOR_LOAD_IN_PROGRESS until then).
+    let producer_id = retry("InitProducerId", || {
+        client.call(
+            &InitProducerIdRequest::new(None, 60_000),
+            v.init_producer_id,
+            |r| match r.error_code {
+                KafkaCode::NONE => Some(r.producer_id),
+                code if code.is_retriable() => None,
+                code => panic!("InitProducerId: {code}"),
+            },
+        )
+    });
+    assert!(producer_id >= 0);
+    eprintln!("Kafka {kafka}: {label} round trip passed with {v:?}");
+}
+
+#[test]
+fn newest_common_versions_against_real_kafka() {
+    for kafka in versions() {
+        let broker = shared_broker(&kafka).unwrap_or_else(|e| panic!("{e}"));
+        let mut client = Client::connect(&broker.bootstrap());
+        let v = negotiate(&mut client, &kafka);
+        if kafka.starts_with("4.") {
+            assert!(
+                v.produce >= 12 && v.fetch >= 17,
+                "4.x speaks the newest Produce/Fetch: {v:?}"
+            );
+        }
+        round_trip(&kafka, &broker.bootstrap(), v, "newest");
+    }
+}
+
+#[test]
+fn oldest_non_flexible_versions_against_real_kafka() {
+    for kafka in versions() {
+        let broker = shared_broker(&kafka).unwrap_or_else(|e| panic!("{e}"));
+        round_trip(&kafka, &broker.bootstrap(), FLOOR, "floor");
+    }
+}
+
+#[test]
+fn unknown_topic_and_sasl_on_plaintext_are_clear_errors() {
+    for kafka in versions() {
+        let broker = shared_broker(&kafka).unwrap_or_else(|e| panic!("{e}"));
+        let mut client = Client::connect(&broker.bootstrap());
+        let names = [MetadataTopic::named("no-such-topic-nanokafka")];
+        client.call(&MetadataRequest::new(Some(&names)), 12, |r| {
+            let err = r.leader("no-such-topic-nanokafka", 0).unwrap_err();
+            assert_eq!(
+                err,
+                nanokafka::Error::Broker {
+                    api: nanokafka::ApiKey::Metadata,
+                    code: KafkaCode::UNKNOWN_TOPIC_OR_PARTITION
+                }
+            );
+            assert!(
+                err.to_string().contains("UNKNOWN_TOPIC_OR_PARTITION"),
+                "{err}"
+            );
+        });
+        // The PLAINTEXT listener enables no SASL mechanism.
+        client.call(&SaslHandshakeRequest { mechanism: "PLAIN" }, 1, |r| {
+            assert!(
+                !r.error_code.is_ok(),
+                "Kafka {kafka}: SASL handshake on PLAINTEXT should fail"
+            );
+            eprintln!(
+                "Kafka {kafka}: SaslHandshake on PLAINTEXT -> {}",
+                r.error_code
+            );
+        });
+    }
+}
