@@ -129,6 +129,21 @@ fn assemble(version: &str, home: &Path, libs: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Shared brokers never run `Drop` (statics): their data folders are removed by the next run,
+/// once the test process named in the folder is gone.
+fn remove_stale_runs(runs: &Path) {
+    let Ok(entries) = std::fs::read_dir(runs) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name.split('-').nth(1).and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 fn free_port() -> Result<u16, String> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -150,9 +165,9 @@ impl KafkaBroker {
     pub fn start(version: &str, extra: &[(&str, &str)]) -> Result<KafkaBroker, String> {
         let libs = ensure_kafka(version)?;
         let (port, controller_port) = (free_port()?, free_port()?);
-        let dir = target_dir()
-            .join("kafka-run")
-            .join(format!("{version}-{}-{port}", std::process::id()));
+        let runs = target_dir().join("kafka-run");
+        remove_stale_runs(&runs);
+        let dir = runs.join(format!("{version}-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
         let mut properties = format!(
