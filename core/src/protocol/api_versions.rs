@@ -15,6 +15,7 @@ use crate::{Error, KafkaCode, Result};
 
 /// ApiVersions request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ApiVersionsRequest<'a> {
     /// The client's software name (v3+), e.g. `nanokafka`; brokers require
     /// `[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?`.
@@ -53,6 +54,7 @@ impl Request for ApiVersionsRequest<'_> {
 
 /// ApiVersions response.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ApiVersionsResponse<'a> {
     /// `UNSUPPORTED_VERSION` when the broker does not speak the request version; the
     /// `api_keys` then still hold its ranges (decoded from a v0 body).
@@ -65,6 +67,7 @@ pub struct ApiVersionsResponse<'a> {
 
 /// One API's version range in an [`ApiVersionsResponse`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ApiVersion {
     /// The API key (possibly one this client does not know).
     pub api_key: i16,

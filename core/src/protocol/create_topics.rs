@@ -11,6 +11,7 @@ use crate::{KafkaCode, Result};
 
 /// CreateTopics request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct CreateTopicsRequest<'a> {
     /// The topics to create.
     pub topics: &'a [CreatableTopic<'a>],
@@ -22,6 +23,7 @@ pub struct CreateTopicsRequest<'a> {
 
 /// A topic to create.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct CreatableTopic<'a> {
     /// The topic name.
     pub name: &'a str,
@@ -37,6 +39,7 @@ pub struct CreatableTopic<'a> {
 
 /// The replicas of one partition of a [`CreatableTopic`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ReplicaAssignment<'a> {
     /// The partition index.
     pub partition_index: i32,
@@ -46,6 +49,7 @@ pub struct ReplicaAssignment<'a> {
 
 /// A config entry of a [`CreatableTopic`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct TopicConfig<'a> {
     /// The config name.
     pub name: &'a str,
@@ -102,6 +106,7 @@ impl Request for CreateTopicsRequest<'_> {
 
 /// CreateTopics response.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct CreateTopicsResponse<'a> {
     /// Time the request was throttled, in ms.
     pub throttle_time_ms: i32,
@@ -111,6 +116,7 @@ pub struct CreateTopicsResponse<'a> {
 
 /// One topic's result.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct CreatableTopicResult<'a> {
     /// The topic name.
     pub name: &'a str,
@@ -132,6 +138,7 @@ pub struct CreatableTopicResult<'a> {
 
 /// A config of a created topic (v5+).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct CreatedTopicConfig<'a> {
     /// The config name.
     pub name: &'a str,

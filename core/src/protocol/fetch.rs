@@ -19,6 +19,7 @@ const TOPIC_ID_FROM: i16 = 13;
 
 /// Fetch request (as a consumer sends it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct FetchRequest<'a> {
     /// How long the broker may wait for `min_bytes` to accumulate, in ms.
     pub max_wait_ms: i32,
@@ -42,6 +43,7 @@ pub struct FetchRequest<'a> {
 
 /// One topic of a [`FetchRequest`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct FetchTopic<'a> {
     /// The topic (by name before v13, by id from v13).
     pub topic: TopicRef<'a>,
@@ -83,6 +85,7 @@ impl FetchPartition {
 
 /// Partitions to remove from a fetch session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ForgottenTopic<'a> {
     /// The topic.
     pub topic: TopicRef<'a>,
@@ -162,6 +165,7 @@ impl Request for FetchRequest<'_> {
 
 /// Fetch response.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct FetchResponse<'a> {
     /// Time the request was throttled, in ms.
     pub throttle_time_ms: i32,
@@ -177,6 +181,7 @@ pub struct FetchResponse<'a> {
 
 /// One topic's data in a [`FetchResponse`].
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct FetchTopicResponse<'a> {
     /// The topic.
     pub topic: TopicRef<'a>,
@@ -186,6 +191,7 @@ pub struct FetchTopicResponse<'a> {
 
 /// One partition's data in a [`FetchTopicResponse`].
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct FetchPartitionResponse<'a> {
     /// The partition index.
     pub partition_index: i32,

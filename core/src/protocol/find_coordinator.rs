@@ -16,6 +16,7 @@ pub const KEY_TYPE_TRANSACTION: i8 = 1;
 
 /// FindCoordinator request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct FindCoordinatorRequest<'a> {
     /// [`KEY_TYPE_GROUP`] or [`KEY_TYPE_TRANSACTION`] (v1+; v0 knows only groups).
     pub key_type: i8,
@@ -57,6 +58,7 @@ impl Request for FindCoordinatorRequest<'_> {
 
 /// FindCoordinator response.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct FindCoordinatorResponse<'a> {
     /// Time the request was throttled, in ms (v1+; 0 before).
     pub throttle_time_ms: i32,
@@ -68,6 +70,7 @@ pub struct FindCoordinatorResponse<'a> {
 
 /// A coordinator (or the error finding it) for one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Coordinator<'a> {
     /// The key it answers (v4+; `None` for a v0-3 response, which answers the one key asked).
     pub key: Option<&'a str>,

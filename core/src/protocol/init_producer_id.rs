@@ -11,6 +11,7 @@ use crate::{Error, KafkaCode, Result};
 
 /// InitProducerId request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct InitProducerIdRequest<'a> {
     /// The transactional id, or `None` for an idempotent (non-transactional) producer.
     pub transactional_id: Option<&'a str>,
@@ -65,6 +66,7 @@ impl Request for InitProducerIdRequest<'_> {
 
 /// InitProducerId response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct InitProducerIdResponse {
     /// Milliseconds the request was throttled for a quota violation (0 if not).
     pub throttle_time_ms: i32,

@@ -17,6 +17,7 @@ pub const MAX_TIMESTAMP: i64 = -3;
 
 /// ListOffsets request (as a consumer sends it: replica id -1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ListOffsetsRequest<'a> {
     /// 0 read uncommitted, 1 read committed (v2+).
     pub isolation_level: i8,
@@ -28,6 +29,7 @@ pub struct ListOffsetsRequest<'a> {
 
 /// One topic of a [`ListOffsetsRequest`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ListOffsetsTopic<'a> {
     /// The topic name.
     pub name: &'a str,
@@ -102,6 +104,7 @@ impl Request for ListOffsetsRequest<'_> {
 
 /// ListOffsets response.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ListOffsetsResponse<'a> {
     /// Time the request was throttled, in ms (v2+; 0 before).
     pub throttle_time_ms: i32,
@@ -111,6 +114,7 @@ pub struct ListOffsetsResponse<'a> {
 
 /// One topic's answers in a [`ListOffsetsResponse`].
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ListOffsetsTopicResponse<'a> {
     /// The topic name.
     pub name: &'a str,

@@ -13,6 +13,7 @@ use crate::{Error, KafkaCode, Result};
 
 /// Metadata request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct MetadataRequest<'a> {
     /// The topics to describe; `None` for all topics.
     pub topics: Option<&'a [MetadataTopic<'a>]>,
@@ -39,6 +40,7 @@ impl<'a> MetadataRequest<'a> {
 
 /// A topic to describe, by name or (v10+) by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct MetadataTopic<'a> {
     /// The topic id (v10+); all zeros when asking by name.
     pub topic_id: [u8; 16],
@@ -113,6 +115,7 @@ impl Request for MetadataRequest<'_> {
 
 /// Metadata response.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct MetadataResponse<'a> {
     /// Time the request was throttled, in ms (v3+; 0 before).
     pub throttle_time_ms: i32,
@@ -132,6 +135,7 @@ pub struct MetadataResponse<'a> {
 
 /// A broker in a [`MetadataResponse`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct MetadataBroker<'a> {
     /// The broker id.
     pub node_id: i32,
@@ -145,6 +149,7 @@ pub struct MetadataBroker<'a> {
 
 /// A topic in a [`MetadataResponse`].
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct MetadataTopicResponse<'a> {
     /// The error (e.g. `UNKNOWN_TOPIC_OR_PARTITION`), or `NONE`.
     pub error_code: KafkaCode,
@@ -162,6 +167,7 @@ pub struct MetadataTopicResponse<'a> {
 
 /// A partition in a [`MetadataTopicResponse`].
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct MetadataPartition<'a> {
     /// The error (e.g. `LEADER_NOT_AVAILABLE`), or `NONE`.
     pub error_code: KafkaCode,

@@ -16,6 +16,7 @@ use crate::{Error, KafkaCode, Result};
 
 /// OffsetCommit request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct OffsetCommitRequest<'a> {
     /// The consumer group.
     pub group_id: &'a str,
@@ -34,6 +35,7 @@ pub struct OffsetCommitRequest<'a> {
 
 /// One topic of an [`OffsetCommitRequest`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct OffsetCommitTopic<'a> {
     /// The topic name.
     pub name: &'a str,
@@ -43,6 +45,7 @@ pub struct OffsetCommitTopic<'a> {
 
 /// One partition's offset in an [`OffsetCommitTopic`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct OffsetCommitPartition<'a> {
     /// The partition index.
     pub partition_index: i32,
@@ -106,6 +109,7 @@ impl Request for OffsetCommitRequest<'_> {
 
 /// OffsetCommit response.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct OffsetCommitResponse<'a> {
     /// Milliseconds the request was throttled for a quota violation (v3+; 0 otherwise).
     pub throttle_time_ms: i32,
@@ -115,6 +119,7 @@ pub struct OffsetCommitResponse<'a> {
 
 /// One topic of an [`OffsetCommitResponse`].
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct OffsetCommitTopicResult<'a> {
     /// The topic name.
     pub name: &'a str,
@@ -124,6 +129,7 @@ pub struct OffsetCommitTopicResult<'a> {
 
 /// One partition's result in an [`OffsetCommitTopicResult`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct OffsetCommitPartitionResult {
     /// The partition index.
     pub partition_index: i32,

@@ -20,6 +20,7 @@ use crate::{Error, KafkaCode, Result};
 
 /// OffsetFetch request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct OffsetFetchRequest<'a> {
     /// The groups to fetch offsets for: exactly one below v8, any number from v8.
     pub groups: &'a [OffsetFetchGroup<'a>],
@@ -30,6 +31,7 @@ pub struct OffsetFetchRequest<'a> {
 
 /// One group of an [`OffsetFetchRequest`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct OffsetFetchGroup<'a> {
     /// The group id.
     pub group_id: &'a str,
@@ -55,6 +57,7 @@ impl<'a> OffsetFetchGroup<'a> {
 
 /// One topic of an [`OffsetFetchGroup`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct OffsetFetchTopic<'a> {
     /// The topic name.
     pub name: &'a str,
@@ -139,6 +142,7 @@ impl Request for OffsetFetchRequest<'_> {
 
 /// OffsetFetch response.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct OffsetFetchResponse<'a> {
     /// Milliseconds the request was throttled for a quota violation (v3+; 0 otherwise).
     pub throttle_time_ms: i32,
@@ -152,6 +156,7 @@ pub struct OffsetFetchResponse<'a> {
 
 /// One group of an [`OffsetFetchResponse`] (v8+).
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct OffsetFetchGroupResult<'a> {
     /// The group id.
     pub group_id: &'a str,
@@ -163,6 +168,7 @@ pub struct OffsetFetchGroupResult<'a> {
 
 /// One topic of an [`OffsetFetchResponse`] or [`OffsetFetchGroupResult`].
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct OffsetFetchTopicResult<'a> {
     /// The topic name.
     pub name: &'a str,
@@ -172,6 +178,7 @@ pub struct OffsetFetchTopicResult<'a> {
 
 /// One partition's committed offset in an [`OffsetFetchTopicResult`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct OffsetFetchPartitionResult<'a> {
     /// The partition index.
     pub partition_index: i32,
@@ -188,6 +195,7 @@ pub struct OffsetFetchPartitionResult<'a> {
 /// One committed offset, the same for both response layouts
 /// (see [`OffsetFetchResponse::offsets`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct CommittedOffset<'a> {
     /// The group id (v8+); `None` below v8, where the response holds the requested group only.
     pub group_id: Option<&'a str>,

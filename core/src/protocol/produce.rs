@@ -16,6 +16,7 @@ const TOPIC_ID_FROM: i16 = 13;
 
 /// Produce request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ProduceRequest<'a> {
     /// The transactional id, or `None` outside transactions.
     pub transactional_id: Option<&'a str>,
@@ -29,6 +30,7 @@ pub struct ProduceRequest<'a> {
 
 /// One topic of a [`ProduceRequest`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ProduceTopic<'a> {
     /// The topic (by name before v13, by id from v13).
     pub topic: TopicRef<'a>,
@@ -38,6 +40,7 @@ pub struct ProduceTopic<'a> {
 
 /// One partition's record batch in a [`ProduceTopic`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ProducePartition<'a> {
     /// The partition index.
     pub index: i32,
@@ -84,6 +87,7 @@ impl Request for ProduceRequest<'_> {
 
 /// Produce response.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ProduceResponse<'a> {
     /// Results per topic.
     pub responses: Array<'a, ProduceTopicResponse<'a>>,
@@ -95,6 +99,7 @@ pub struct ProduceResponse<'a> {
 
 /// One topic's results in a [`ProduceResponse`].
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ProduceTopicResponse<'a> {
     /// The topic.
     pub topic: TopicRef<'a>,
@@ -104,6 +109,7 @@ pub struct ProduceTopicResponse<'a> {
 
 /// One partition's result in a [`ProduceTopicResponse`].
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ProducePartitionResponse<'a> {
     /// The partition index.
     pub index: i32,
@@ -125,6 +131,7 @@ pub struct ProducePartitionResponse<'a> {
 
 /// A rejected batch in a [`ProducePartitionResponse`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct RecordError<'a> {
     /// Index of the record within the batch.
     pub batch_index: i32,
@@ -144,6 +151,7 @@ pub struct LeaderIdAndEpoch {
 
 /// A broker endpoint in a response's `node_endpoints` (KIP-951).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct NodeEndpoint<'a> {
     /// The broker id.
     pub node_id: i32,

@@ -10,6 +10,7 @@ use crate::{KafkaCode, Result};
 
 /// SaslAuthenticate request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct SaslAuthenticateRequest<'a> {
     /// The SASL authentication bytes from the client, as the mechanism defines them.
     pub auth_bytes: &'a [u8],
@@ -32,6 +33,7 @@ impl Request for SaslAuthenticateRequest<'_> {
 
 /// SaslAuthenticate response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct SaslAuthenticateResponse<'a> {
     /// `SASL_AUTHENTICATION_FAILED` when the credentials are rejected.
     pub error_code: KafkaCode,

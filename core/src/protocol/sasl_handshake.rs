@@ -9,6 +9,7 @@ use crate::{KafkaCode, Result};
 
 /// SaslHandshake request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct SaslHandshakeRequest<'a> {
     /// The SASL mechanism, e.g. `PLAIN` or `SCRAM-SHA-256`.
     pub mechanism: &'a str,
@@ -29,6 +30,7 @@ impl Request for SaslHandshakeRequest<'_> {
 
 /// SaslHandshake response.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct SaslHandshakeResponse<'a> {
     /// `UNSUPPORTED_SASL_MECHANISM` when the broker does not enable the requested mechanism.
     pub error_code: KafkaCode,
@@ -38,6 +40,7 @@ pub struct SaslHandshakeResponse<'a> {
 
 /// One mechanism name in a [`SaslHandshakeResponse`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Mechanism<'a>(pub &'a str);
 
 impl<'a> Decode<'a> for Mechanism<'a> {

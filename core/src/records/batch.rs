@@ -40,6 +40,7 @@ pub enum TimestampType {
 
 /// A checked, zero-copy view of one RecordBatch v2 (magic 2).
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct RecordBatch<'a> {
     data: &'a [u8],
 }
@@ -203,6 +204,7 @@ impl<'a> RecordBatch<'a> {
 /// A record read from a batch or a legacy message: offset, timestamp, key, value, headers —
 /// all borrowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct RecordView<'a> {
     /// The record's offset in its partition.
     pub offset: i64,
@@ -225,6 +227,7 @@ impl RecordView<'_> {
 
 /// A record header: a UTF-8 key and a nullable value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Header<'a> {
     /// The header key.
     pub key: &'a str,
@@ -234,6 +237,7 @@ pub struct Header<'a> {
 
 /// A record's headers, validated when the record was read; iterating cannot fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Headers<'a> {
     data: &'a [u8],
     count: u32,

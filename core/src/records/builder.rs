@@ -8,6 +8,7 @@ use crate::{Error, Result};
 
 /// A record to append. `None` and `Some(&[])` are different on the wire and stay different.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Record<'a> {
     /// The key, used for partitioning and compaction.
     pub key: Option<&'a [u8]>,
@@ -57,6 +58,7 @@ impl Default for BatchOptions {
 /// is refused with `BufferTooSmall` and leaves the batch as it was, so the caller can send
 /// what it has and start the next batch with that record.
 #[derive(Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct RecordBatchBuilder<'a> {
     buf: &'a mut [u8],
     len: usize,

@@ -16,6 +16,7 @@ use crate::{Error, Result};
 
 /// A checked legacy message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct LegacyMessage<'a> {
     /// The offset (for a v1 compressed wrapper: that of its last inner message).
     pub offset: i64,

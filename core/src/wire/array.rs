@@ -139,3 +139,17 @@ impl<'a> Decode<'a> for i64 {
         reader.i64()
     }
 }
+
+#[cfg(feature = "defmt")]
+impl<'a, T: Decode<'a> + defmt::Format> defmt::Format for Array<'a, T> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "[");
+        for (i, item) in self.iter().enumerate() {
+            if i > 0 {
+                defmt::write!(f, ", ");
+            }
+            defmt::write!(f, "{}", item);
+        }
+        defmt::write!(f, "]");
+    }
+}
