@@ -8,16 +8,15 @@
 //! plugs the std adapter's `HardwareCrc32c` into the core's `Checksum`; the software-CRC figure
 //! (what firmware gets) is printed beside it.
 
-use bytes::{Bytes, BytesMut};
-use kafka_protocol::indexmap::IndexMap;
+use bytes::BytesMut;
 use kafka_protocol::records::{
     Compression, Record as KpRecord, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
-    TimestampType,
 };
 use nanokafka::records::{
     BatchOptions, Batches, Checksum, Record, RecordBatchBuilder, SoftwareCrc32c,
 };
 use nanokafka_std::HardwareCrc32c;
+use nanokafka_tests::kp_record;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -116,20 +115,15 @@ fn main() {
     let kp_records: Vec<KpRecord> = keys
         .iter()
         .enumerate()
-        .map(|(i, key)| KpRecord {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: i as i32 - 1,
-            timestamp: 1_700_000_000_000 + i as i64,
-            key: Some(Bytes::copy_from_slice(key)),
-            value: Some(Bytes::copy_from_slice(&value)),
-            headers: IndexMap::new(),
+        .map(|(i, key)| {
+            kp_record(
+                0,
+                i as i64,
+                1_700_000_000_000 + i as i64,
+                Some(key),
+                Some(&value),
+                &[],
+            )
         })
         .collect();
     let options = RecordEncodeOptions {

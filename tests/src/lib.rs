@@ -65,3 +65,39 @@ pub fn assert_truncations_fail<R: Request>(bytes: &[u8], version: i16) {
 
 /// Real Apache Kafka brokers for tests (Maven Central, KRaft, free ports).
 pub mod kafka;
+
+/// The first element of a response array (tests that sent one topic or partition).
+pub fn first<'a, T: nanokafka::wire::Decode<'a>>(array: nanokafka::wire::Array<'a, T>) -> T {
+    array.iter().next().expect("response array is empty")
+}
+
+/// A kafka-protocol record as a non-idempotent producer writes it, at `offset` in a batch
+/// starting at `base_offset`. Its `sequence` makes kafka-protocol derive base sequence -1
+/// (it computes it as offset - sequence), matching nanokafka's default batch header.
+pub fn kp_record(
+    base_offset: i64,
+    offset: i64,
+    timestamp: i64,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: &[(&str, Option<&[u8]>)],
+) -> kafka_protocol::records::Record {
+    kafka_protocol::records::Record {
+        transactional: false,
+        control: false,
+        delete_horizon: false,
+        partition_leader_epoch: -1,
+        producer_id: -1,
+        producer_epoch: -1,
+        timestamp_type: kafka_protocol::records::TimestampType::Creation,
+        offset,
+        sequence: (offset - base_offset) as i32 - 1,
+        timestamp,
+        key: key.map(bytes::Bytes::copy_from_slice),
+        value: value.map(bytes::Bytes::copy_from_slice),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (s(k), v.map(bytes::Bytes::copy_from_slice)))
+            .collect(),
+    }
+}

@@ -28,6 +28,7 @@ use nanokafka::records::{
     BatchOptions, Batches, Header, Record, RecordBatchBuilder, RecordView, SoftwareCrc32c,
 };
 use nanokafka::KafkaCode;
+use nanokafka_tests::first;
 use nanokafka_tests::kafka::{exchange, shared_broker, versions};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -272,8 +273,8 @@ fn round_trip(kafka: &str, bootstrap: &str, v: Versions, label: &str) {
     };
     let base_offset = retry("Produce", || {
         client.call(&produce, v.produce, |r| {
-            let t = r.responses.iter().next().unwrap();
-            let p = t.partition_responses.iter().next().unwrap();
+            let t = first(r.responses);
+            let p = first(t.partition_responses);
             assert_eq!(p.index, 1);
             match p.error_code {
                 KafkaCode::NONE => Some(p.base_offset),
@@ -301,15 +302,7 @@ fn round_trip(kafka: &str, bootstrap: &str, v: Versions, label: &str) {
             },
             v.list_offsets,
             |r| {
-                let p = r
-                    .topics
-                    .iter()
-                    .next()
-                    .unwrap()
-                    .partitions
-                    .iter()
-                    .next()
-                    .unwrap();
+                let p = first(first(r.topics).partitions);
                 assert_eq!(
                     (p.error_code, p.offset),
                     (KafkaCode::NONE, expected),
@@ -327,28 +320,10 @@ fn round_trip(kafka: &str, bootstrap: &str, v: Versions, label: &str) {
             topic: topic_ref(v.fetch),
             partitions: &fetch_parts,
         }];
-        let request = FetchRequest {
-            max_wait_ms: 500,
-            min_bytes: 1,
-            max_bytes: 4 << 20,
-            isolation_level: 0,
-            session_id: 0,
-            session_epoch: -1,
-            topics: &fetch_topics,
-            forgotten_topics_data: &[],
-            rack_id: "",
-        };
+        let request = FetchRequest::new(&fetch_topics, 500, 1, 4 << 20);
         client.call(&request, v.fetch, |r| {
             assert!(r.error_code.is_ok());
-            let p = r
-                .responses
-                .iter()
-                .next()
-                .unwrap()
-                .partitions
-                .iter()
-                .next()
-                .unwrap();
+            let p = first(first(r.responses).partitions);
             assert_eq!((p.error_code, p.high_watermark), (KafkaCode::NONE, 4));
             let mut batches = Batches::new(p.records.unwrap_or_default(), SoftwareCrc32c);
             let got: Vec<RecordView<'_>> = batches
@@ -376,27 +351,9 @@ fn round_trip(kafka: &str, bootstrap: &str, v: Versions, label: &str) {
         topic: topic_ref(v.fetch),
         partitions: &beyond,
     }];
-    let request = FetchRequest {
-        max_wait_ms: 0,
-        min_bytes: 0,
-        max_bytes: 1 << 20,
-        isolation_level: 0,
-        session_id: 0,
-        session_epoch: -1,
-        topics: &fetch_topics,
-        forgotten_topics_data: &[],
-        rack_id: "",
-    };
+    let request = FetchRequest::new(&fetch_topics, 0, 0, 1 << 20);
     client.call(&request, v.fetch, |r| {
-        let p = r
-            .responses
-            .iter()
-            .next()
-            .unwrap()
-            .partitions
-            .iter()
-            .next()
-            .unwrap();
+        let p = first(first(r.responses).partitions);
         assert_eq!(p.error_code, KafkaCode(1), "OFFSET_OUT_OF_RANGE expected");
     });
 
@@ -440,15 +397,7 @@ fn round_trip(kafka: &str, bootstrap: &str, v: Versions, label: &str) {
     };
     retry("OffsetCommit", || {
         client.call(&commit, v.offset_commit, |r| {
-            let p = r
-                .topics
-                .iter()
-                .next()
-                .unwrap()
-                .partitions
-                .iter()
-                .next()
-                .unwrap();
+            let p = first(first(r.topics).partitions);
             assert!(
                 p.error_code.is_ok() || p.error_code.is_retriable(),
                 "OffsetCommit: {}",

@@ -2,16 +2,15 @@
 //! byte for byte where the inputs are the same.
 
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::indexmap::IndexMap;
-use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{
     Compression as KpCompression, Record as KpRecord, RecordBatchDecoder, RecordBatchEncoder,
-    RecordEncodeOptions, TimestampType as KpTimestampType,
+    RecordEncodeOptions,
 };
 use nanokafka::records::{
     BatchOptions, Batches, Header, Record, RecordBatchBuilder, SoftwareCrc32c,
 };
 use nanokafka_std::HardwareCrc32c;
+use nanokafka_tests::kp_record;
 
 struct Input {
     key: Option<Vec<u8>>,
@@ -53,25 +52,20 @@ fn kp_records(inputs: &[Input], base_offset: i64) -> Vec<KpRecord> {
     inputs
         .iter()
         .enumerate()
-        .map(|(i, r)| KpRecord {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: KpTimestampType::Creation,
-            offset: base_offset + i as i64,
-            // kafka-protocol derives base sequence from offset - sequence: this gives -1.
-            sequence: i as i32 - 1,
-            timestamp: r.timestamp,
-            key: r.key.clone().map(Bytes::from),
-            value: r.value.clone().map(Bytes::from),
-            headers: r
+        .map(|(i, r)| {
+            let headers: Vec<(&str, Option<&[u8]>)> = r
                 .headers
                 .iter()
-                .map(|(k, v)| (StrBytes::from_string(k.clone()), v.clone().map(Bytes::from)))
-                .collect::<IndexMap<_, _>>(),
+                .map(|(k, v)| (k.as_str(), v.as_deref()))
+                .collect();
+            kp_record(
+                base_offset,
+                base_offset + i as i64,
+                r.timestamp,
+                r.key.as_deref(),
+                r.value.as_deref(),
+                &headers,
+            )
         })
         .collect()
 }

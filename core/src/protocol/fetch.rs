@@ -41,6 +41,29 @@ pub struct FetchRequest<'a> {
     pub rack_id: &'a str,
 }
 
+impl<'a> FetchRequest<'a> {
+    /// A consumer's fetch of `topics`: wait up to `max_wait_ms` for at least `min_bytes`,
+    /// answer with at most `max_bytes`; read uncommitted, no fetch session, no rack.
+    pub const fn new(
+        topics: &'a [FetchTopic<'a>],
+        max_wait_ms: i32,
+        min_bytes: i32,
+        max_bytes: i32,
+    ) -> Self {
+        FetchRequest {
+            max_wait_ms,
+            min_bytes,
+            max_bytes,
+            isolation_level: 0,
+            session_id: 0,
+            session_epoch: -1,
+            topics,
+            forgotten_topics_data: &[],
+            rack_id: "",
+        }
+    }
+}
+
 /// One topic of a [`FetchRequest`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
