@@ -49,6 +49,7 @@
 #[cfg(test)]
 extern crate std;
 
+pub mod client;
 pub mod error;
 pub mod partitioner;
 pub mod protocol;

@@ -1,0 +1,457 @@
+//! One broker connection: negotiate, send, receive, check.
+
+use super::Clock;
+use crate::protocol::api_versions::{select_version, ApiVersionsRequest};
+use crate::protocol::header::{decode_response, encode_request, frame_size, SIZE_PREFIX_LEN};
+use crate::protocol::{ApiKey, Request, VersionRange};
+use crate::{Error, KafkaCode, Result};
+use embedded_io::{Error as _, ErrorKind, Read, Write};
+
+/// How a [`Connection`] behaves. Defaults follow the Perl `Kafka` package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ConnectionConfig<'a> {
+    /// Sent in every request header, for the broker's logs and quotas.
+    pub client_id: Option<&'a str>,
+    /// How long one request may take, send to last response byte (Perl: 1.5 s).
+    pub request_timeout_ms: u32,
+}
+
+impl Default for ConnectionConfig<'_> {
+    fn default() -> Self {
+        ConnectionConfig {
+            client_id: Some("nanokafka"),
+            request_timeout_ms: 1500,
+        }
+    }
+}
+
+/// Number of API keys whose broker ranges are remembered (keys 0..=36 cover every API
+/// nanokafka speaks).
+const KNOWN_KEYS: usize = 37;
+
+/// A connection to one broker over a blocking transport.
+///
+/// The transport's own read timeout (if it has one) should be shorter than the request
+/// timeout: a read that fails with [`ErrorKind::TimedOut`] is retried until the
+/// [`Clock`] says the request's deadline has passed, then [`Error::Timeout`] is returned. A
+/// transport without a read timeout can block forever on a silent broker; give it one.
+pub struct Connection<'a, T, C> {
+    transport: T,
+    clock: C,
+    config: ConnectionConfig<'a>,
+    correlation_id: i32,
+    broker_versions: [Option<VersionRange>; KNOWN_KEYS],
+}
+
+impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
+    /// Negotiates API versions over `transport` (ApiVersions v3, or v0 when the broker is too
+    /// old to know v3) using `buf` for the exchange. `buf` must hold the broker's answer
+    /// (about 600 bytes for Kafka 4.x).
+    pub fn connect(
+        transport: T,
+        clock: C,
+        config: ConnectionConfig<'a>,
+        buf: &mut [u8],
+    ) -> Result<Self> {
+        let mut connection = Connection {
+            transport,
+            clock,
+            config,
+            correlation_id: 0,
+            broker_versions: [None; KNOWN_KEYS],
+        };
+        let request = ApiVersionsRequest::nanokafka();
+        let mut version = 3;
+        loop {
+            let response = connection.send_at(&request, version, buf)?;
+            if response.error_code == KafkaCode::UNSUPPORTED_VERSION && version != 0 {
+                // The broker answered in v0 with its own range: retry with what it speaks.
+                version = select_version::<ApiVersionsRequest>(&response)?;
+                continue;
+            }
+            response.error_code.check(ApiKey::ApiVersions)?;
+            for entry in response.api_keys.iter() {
+                if let Some(slot) = usize::try_from(entry.api_key)
+                    .ok()
+                    .and_then(|k| connection.broker_versions.get_mut(k))
+                {
+                    *slot = Some(VersionRange::new(entry.min_version, entry.max_version));
+                }
+            }
+            return Ok(connection);
+        }
+    }
+
+    /// The version of request `R` to use with this broker: the highest both sides support.
+    pub fn version<R: Request>(&self) -> Result<i16> {
+        let broker = usize::try_from(R::API_KEY.as_i16())
+            .ok()
+            .and_then(|k| self.broker_versions.get(k))
+            .copied()
+            .flatten();
+        broker
+            .and_then(|range| R::VERSIONS.highest_common(&range))
+            .ok_or(Error::UnsupportedVersion {
+                api: R::API_KEY,
+                client: R::VERSIONS,
+                broker,
+            })
+    }
+
+    /// Sends `request` at the negotiated version and returns the response, decoded in place
+    /// in `buf` (which holds the request first, then the response).
+    pub fn send<'b, R: Request>(
+        &mut self,
+        request: &R,
+        buf: &'b mut [u8],
+    ) -> Result<R::Response<'b>> {
+        let version = self.version::<R>()?;
+        self.send_at(request, version, buf)
+    }
+
+    /// Like [`Connection::send`], for a request the broker may hold for `wait_ms` before
+    /// answering (Fetch's `max_wait_ms`): the deadline is that wait plus the request timeout,
+    /// so a long poll is not mistaken for a dead broker.
+    pub fn send_waiting<'b, R: Request>(
+        &mut self,
+        request: &R,
+        wait_ms: u32,
+        buf: &'b mut [u8],
+    ) -> Result<R::Response<'b>> {
+        let version = self.version::<R>()?;
+        self.exchange(request, version, wait_ms, buf)
+    }
+
+    /// Sends `request` at `version` and returns its response.
+    pub fn send_at<'b, R: Request>(
+        &mut self,
+        request: &R,
+        version: i16,
+        buf: &'b mut [u8],
+    ) -> Result<R::Response<'b>> {
+        self.exchange(request, version, 0, buf)
+    }
+
+    fn exchange<'b, R: Request>(
+        &mut self,
+        request: &R,
+        version: i16,
+        wait_ms: u32,
+        buf: &'b mut [u8],
+    ) -> Result<R::Response<'b>> {
+        let timeout = u64::from(self.config.request_timeout_ms).saturating_add(u64::from(wait_ms));
+        let deadline = self.clock.now_ms().saturating_add(timeout);
+        let correlation_id = self.write_request(request, version, buf)?;
+        let size = self.read_frame(buf, deadline)?;
+        decode_response::<R>(
+            buf.get(..size)
+                .ok_or(Error::BufferTooSmall { needed: size })?,
+            version,
+            correlation_id,
+        )
+    }
+
+    /// Sends a request that gets no response (Produce with `acks = 0`).
+    pub fn send_without_response<R: Request>(&mut self, request: &R, buf: &mut [u8]) -> Result<()> {
+        let version = self.version::<R>()?;
+        self.write_request(request, version, buf).map(|_| ())
+    }
+
+    /// The transport, e.g. to close it.
+    pub fn into_inner(self) -> T {
+        self.transport
+    }
+
+    fn write_request<R: Request>(
+        &mut self,
+        request: &R,
+        version: i16,
+        buf: &mut [u8],
+    ) -> Result<i32> {
+        self.correlation_id = self.correlation_id.wrapping_add(1);
+        let correlation_id = self.correlation_id;
+        let n = encode_request(buf, version, correlation_id, self.config.client_id, request)?;
+        let mut frame = buf.get(..n).ok_or(Error::BufferTooSmall { needed: n })?;
+        // Our own loop: embedded-io's write_all panics on Ok(0).
+        while !frame.is_empty() {
+            match self.transport.write(frame) {
+                Ok(0) => return Err(Error::Send(ErrorKind::WriteZero)),
+                Ok(written) => frame = frame.get(written..).unwrap_or_default(),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::Send(e.kind())),
+            }
+        }
+        self.transport.flush().map_err(|e| Error::Send(e.kind()))?;
+        Ok(correlation_id)
+    }
+
+    /// Reads one response frame into `buf` and returns its size (without the prefix). A frame
+    /// larger than `buf` is `MessageTooLarge` and leaves the stream unusable.
+    fn read_frame(&mut self, buf: &mut [u8], deadline: u64) -> Result<usize> {
+        let mut prefix = [0u8; SIZE_PREFIX_LEN];
+        self.read_exact(&mut prefix, deadline)?;
+        let size = frame_size(prefix, buf.len())?;
+        self.read_exact(
+            buf.get_mut(..size)
+                .ok_or(Error::BufferTooSmall { needed: size })?,
+            deadline,
+        )?;
+        Ok(size)
+    }
+
+    fn read_exact(&mut self, mut out: &mut [u8], deadline: u64) -> Result<()> {
+        while !out.is_empty() {
+            if self.clock.now_ms() >= deadline {
+                return Err(Error::Timeout);
+            }
+            match self.transport.read(out) {
+                Ok(0) => return Err(Error::ResponseNotReceived),
+                Ok(n) => out = core::mem::take(&mut out).get_mut(n..).unwrap_or_default(),
+                // The transport's own short timeout: poll again until the deadline.
+                Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::Interrupted) => {}
+                Err(e) => return Err(Error::Recv(e.kind())),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::metadata::MetadataRequest;
+    use crate::protocol::sasl_handshake::SaslHandshakeRequest;
+    use crate::wire::Writer;
+    use core::cell::Cell;
+    use std::vec::Vec;
+
+    /// A transport that answers from a script and records what it was sent.
+    struct Scripted {
+        input: Vec<u8>,
+        sent: Vec<u8>,
+        /// Reads that fail with `TimedOut` before each successful one.
+        stalls: usize,
+        write_zero: bool,
+    }
+
+    #[derive(Debug)]
+    struct ScriptError(ErrorKind);
+    impl core::fmt::Display for ScriptError {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            write!(f, "{:?}", self.0)
+        }
+    }
+    impl core::error::Error for ScriptError {}
+    impl embedded_io::Error for ScriptError {
+        fn kind(&self) -> ErrorKind {
+            self.0
+        }
+    }
+    impl embedded_io::ErrorType for Scripted {
+        type Error = ScriptError;
+    }
+    impl Read for Scripted {
+        fn read(&mut self, buf: &mut [u8]) -> core::result::Result<usize, ScriptError> {
+            if self.stalls > 0 {
+                self.stalls -= 1;
+                return Err(ScriptError(ErrorKind::TimedOut));
+            }
+            let n = buf.len().min(self.input.len()).min(7); // short reads on purpose
+            buf[..n].copy_from_slice(&self.input[..n]);
+            self.input.drain(..n);
+            Ok(n)
+        }
+    }
+    impl Write for Scripted {
+        fn write(&mut self, buf: &[u8]) -> core::result::Result<usize, ScriptError> {
+            if self.write_zero {
+                return Ok(0);
+            }
+            let n = buf.len().min(5); // short writes on purpose
+            self.sent.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> core::result::Result<(), ScriptError> {
+            Ok(())
+        }
+    }
+
+    /// A clock that advances 10 ms every time it is read.
+    struct Ticking(Cell<u64>);
+    impl Clock for Ticking {
+        fn now_ms(&self) -> u64 {
+            self.0.set(self.0.get() + 10);
+            self.0.get()
+        }
+    }
+
+    /// A response frame: size, correlation id, body.
+    fn frame(correlation_id: i32, body: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
+        out.extend_from_slice(&correlation_id.to_be_bytes());
+        out.extend_from_slice(body);
+        out
+    }
+
+    /// An ApiVersions body (v0 layout: error, [key, min, max]).
+    fn api_versions_v0(error: i16, ranges: &[(i16, i16, i16)]) -> Vec<u8> {
+        let mut buf = [0u8; 256];
+        let mut w = Writer::new(&mut buf);
+        w.i16(error).unwrap();
+        w.array_len(Some(ranges.len()), false).unwrap();
+        for &(k, lo, hi) in ranges {
+            w.i16(k).unwrap();
+            w.i16(lo).unwrap();
+            w.i16(hi).unwrap();
+        }
+        w.written().to_vec()
+    }
+
+    /// The same ranges in the v3 layout (compact array, tagged fields, throttle).
+    fn api_versions_v3(ranges: &[(i16, i16, i16)]) -> Vec<u8> {
+        let mut buf = [0u8; 256];
+        let mut w = Writer::new(&mut buf);
+        w.i16(0).unwrap();
+        w.array_len(Some(ranges.len()), true).unwrap();
+        for &(k, lo, hi) in ranges {
+            w.i16(k).unwrap();
+            w.i16(lo).unwrap();
+            w.i16(hi).unwrap();
+            w.empty_tagged_fields().unwrap();
+        }
+        w.i32(0).unwrap();
+        w.empty_tagged_fields().unwrap();
+        w.written().to_vec()
+    }
+
+    fn transport(input: Vec<u8>) -> Scripted {
+        Scripted {
+            input,
+            sent: Vec::new(),
+            stalls: 0,
+            write_zero: false,
+        }
+    }
+
+    #[test]
+    fn negotiates_then_checks_correlation_ids() {
+        let mut input = frame(1, &api_versions_v3(&[(18, 0, 4), (3, 0, 13), (17, 0, 1)]));
+        input.extend(frame(2, &[0, 0, 0, 0, 0, 0])); // SaslHandshake: no error, no mechanisms
+        input.extend(frame(99, &[0, 0, 0, 0, 0, 0]));
+        let mut buf = [0u8; 512];
+        let mut c = Connection::connect(
+            transport(input),
+            Ticking(Cell::new(0)),
+            ConnectionConfig::default(),
+            &mut buf,
+        )
+        .unwrap();
+        assert_eq!(c.version::<MetadataRequest>(), Ok(13));
+        assert_eq!(c.version::<SaslHandshakeRequest>(), Ok(1));
+        let r = c
+            .send(&SaslHandshakeRequest { mechanism: "PLAIN" }, &mut buf)
+            .unwrap();
+        assert!(r.error_code.is_ok());
+        let err = c
+            .send(&SaslHandshakeRequest { mechanism: "PLAIN" }, &mut buf)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            Error::CorrelationMismatch {
+                expected: 3,
+                received: 99
+            }
+        );
+        // Produce was not offered: clear error naming both ranges, before anything is sent.
+        let err = c
+            .version::<crate::protocol::produce::ProduceRequest>()
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            Error::UnsupportedVersion {
+                api: ApiKey::Produce,
+                broker: None,
+                ..
+            }
+        ));
+        // The first request on the wire is ApiVersions v3 with correlation id 1.
+        let sent = c.into_inner().sent;
+        assert_eq!(&sent[4..12], &[0, 18, 0, 3, 0, 0, 0, 1]);
+    }
+
+    #[test]
+    fn old_broker_gets_api_versions_v0() {
+        let mut input = frame(1, &api_versions_v0(35, &[(18, 0, 2)]));
+        let mut v2 = api_versions_v0(0, &[(18, 0, 2), (3, 0, 7)]);
+        v2.extend([0, 0, 0, 0]); // throttle_time_ms (v1+)
+        input.extend(frame(2, &v2));
+        let mut buf = [0u8; 512];
+        let c = Connection::connect(
+            transport(input),
+            Ticking(Cell::new(0)),
+            ConnectionConfig::default(),
+            &mut buf,
+        )
+        .unwrap();
+        assert_eq!(c.version::<MetadataRequest>(), Ok(7));
+        let sent = c.into_inner().sent;
+        let first_len = 4 + i32::from_be_bytes(sent[..4].try_into().unwrap()) as usize;
+        let second = &sent[first_len..];
+        assert_eq!(&second[4..8], &[0, 18, 0, 2], "retried with v2: {sent:?}");
+    }
+
+    #[test]
+    fn eof_write_zero_and_timeouts_are_errors() {
+        let mut buf = [0u8; 512];
+        let eof = Connection::connect(
+            transport(frame(1, &[0, 0])[..5].to_vec()),
+            Ticking(Cell::new(0)),
+            ConnectionConfig::default(),
+            &mut buf,
+        );
+        assert_eq!(eof.err(), Some(Error::ResponseNotReceived));
+        let mut zero = transport(Vec::new());
+        zero.write_zero = true;
+        let refused = Connection::connect(
+            zero,
+            Ticking(Cell::new(0)),
+            ConnectionConfig::default(),
+            &mut buf,
+        );
+        assert_eq!(refused.err(), Some(Error::Send(ErrorKind::WriteZero)));
+        // A silent broker: the transport keeps timing out, the clock passes the deadline.
+        let mut silent = transport(frame(1, &api_versions_v3(&[(18, 0, 4)])));
+        silent.stalls = 1000;
+        let config = ConnectionConfig {
+            request_timeout_ms: 100,
+            ..ConnectionConfig::default()
+        };
+        assert_eq!(
+            Connection::connect(silent, Ticking(Cell::new(0)), config, &mut buf).err(),
+            Some(Error::Timeout)
+        );
+        // A slow but live broker within the deadline is fine.
+        let mut slow = transport(frame(1, &api_versions_v3(&[(18, 0, 4)])));
+        slow.stalls = 3;
+        assert!(Connection::connect(slow, Ticking(Cell::new(0)), config, &mut buf).is_ok());
+        // A frame larger than the buffer is refused, not read.
+        let mut big = 5000i32.to_be_bytes().to_vec();
+        big.extend([0; 16]);
+        let err = Connection::connect(
+            transport(big),
+            Ticking(Cell::new(0)),
+            ConnectionConfig::default(),
+            &mut buf,
+        )
+        .err();
+        assert_eq!(
+            err,
+            Some(Error::MessageTooLarge {
+                size: 5000,
+                limit: 512
+            })
+        );
+    }
+}
