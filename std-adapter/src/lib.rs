@@ -1,8 +1,28 @@
 //! std adapter for nanokafka: what a desktop or server host adds to the no_std core.
 //!
+//! - [`StdTransport`]: a `std` stream (TCP with DNS and timeouts) as the core's transport.
+//! - [`SystemClock`]: the core's [`nanokafka::client::Clock`] from `Instant`.
 //! - [`HardwareCrc32c`]: CRC-32C with the CPU's CRC instructions, for
 //!   [`nanokafka::records::Checksum`].
+//!
+//! ```no_run
+//! use nanokafka::client::{Connection, ConnectionConfig};
+//! use nanokafka::protocol::metadata::MetadataRequest;
+//! use nanokafka_std::{StdTransport, SystemClock};
+//! use std::time::Duration;
+//!
+//! let transport = StdTransport::connect("127.0.0.1:9092", Duration::from_secs(5))?;
+//! let mut buf = vec![0u8; 1 << 20];
+//! let mut broker = Connection::connect(transport, SystemClock::new(), ConnectionConfig::default(), &mut buf)?;
+//! let metadata = broker.send(&MetadataRequest::new(None), &mut buf)?;
+//! for topic in metadata.topics.iter() {
+//!     println!("{:?}: {} partitions", topic.name, topic.partitions.len());
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod crc;
+pub mod transport;
 
 pub use crc::HardwareCrc32c;
+pub use transport::{StdTransport, SystemClock, TransportError};

@@ -6,10 +6,8 @@
 //! `<target>/kafka/<version>/libs` and reused; a test that cannot start its broker fails with
 //! the reason (Maven's or the broker's log tail), it never skips.
 
-use nanokafka::protocol::api_versions::{ApiVersionsRequest, ApiVersionsResponse};
-use nanokafka::protocol::header::{decode_response, encode_request, frame_size};
-use nanokafka::protocol::Request;
-use std::io::{Read, Write};
+use nanokafka::client::{Connection, ConnectionConfig};
+use nanokafka_std::{StdTransport, SystemClock};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -291,59 +289,24 @@ impl KafkaBroker {
     }
 }
 
-/// Ready = a well-formed ApiVersions v0 answer with no error, through nanokafka's own codec.
+/// Ready = the broker completes nanokafka's own connect: ApiVersions negotiated.
 fn api_versions_probe(port: u16) -> Result<(), String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .map_err(|e| e.to_string())?;
-    let mut buf = vec![0u8; 64 * 1024];
-    let frame = exchange(
-        &mut stream,
-        &mut buf,
-        &ApiVersionsRequest::nanokafka(),
-        0,
-        1,
-    )?;
-    let response: ApiVersionsResponse<'_> =
-        decode_response::<ApiVersionsRequest>(frame, 0, 1).map_err(|e| e.to_string())?;
-    if response.error_code.is_ok() && !response.api_keys.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("ApiVersions answered {}", response.error_code))
-    }
+    connect(&format!("127.0.0.1:{port}")).map(|_| ())
 }
 
-/// Sends `request` at `version` and returns the response frame (without its size prefix),
-/// read into `buf`. Blocking std I/O: enough for tests; the client issue brings the real
-/// transport.
-pub fn exchange<'b, R: Request>(
-    stream: &mut TcpStream,
-    buf: &'b mut [u8],
-    request: &R,
-    version: i16,
-    correlation_id: i32,
-) -> Result<&'b [u8], String> {
-    let n = encode_request(
-        buf,
-        version,
-        correlation_id,
-        Some("nanokafka-tests"),
-        request,
-    )
-    .map_err(|e| format!("encode {:?} v{version}: {e}", R::API_KEY))?;
-    stream
-        .write_all(&buf[..n])
-        .map_err(|e| format!("send: {e}"))?;
-    let mut prefix = [0u8; 4];
-    stream
-        .read_exact(&mut prefix)
-        .map_err(|e| format!("receive: {e}"))?;
-    let size = frame_size(prefix, buf.len()).map_err(|e| e.to_string())?;
-    stream
-        .read_exact(&mut buf[..size])
-        .map_err(|e| format!("receive: {e}"))?;
-    Ok(&buf[..size])
+/// A nanokafka connection to `bootstrap` (5 s request timeout), versions negotiated.
+pub fn connect(
+    bootstrap: &str,
+) -> Result<Connection<'static, StdTransport<TcpStream>, SystemClock>, String> {
+    let transport = StdTransport::connect(bootstrap, Duration::from_secs(5))
+        .map_err(|e| format!("connect {bootstrap}: {e}"))?;
+    let config = ConnectionConfig {
+        client_id: Some("nanokafka-tests"),
+        request_timeout_ms: 5_000,
+    };
+    let mut buf = vec![0u8; 64 * 1024];
+    Connection::connect(transport, SystemClock::new(), config, &mut buf)
+        .map_err(|e| format!("ApiVersions with {bootstrap}: {e}"))
 }
 
 impl Drop for KafkaBroker {

@@ -5,11 +5,10 @@
 //!
 //! Each test fails — never skips — when its broker cannot be assembled or started.
 
-use nanokafka::protocol::api_versions::{select_version, ApiVersionsRequest};
+use nanokafka::client::Connection;
 use nanokafka::protocol::create_topics::{CreatableTopic, CreateTopicsRequest};
 use nanokafka::protocol::fetch::{FetchPartition, FetchRequest, FetchTopic};
 use nanokafka::protocol::find_coordinator::{FindCoordinatorRequest, KEY_TYPE_GROUP};
-use nanokafka::protocol::header::decode_response;
 use nanokafka::protocol::init_producer_id::InitProducerIdRequest;
 use nanokafka::protocol::list_offsets::{
     ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic, EARLIEST_TIMESTAMP,
@@ -28,8 +27,9 @@ use nanokafka::records::{
     BatchOptions, Batches, Header, Record, RecordBatchBuilder, RecordView, SoftwareCrc32c,
 };
 use nanokafka::KafkaCode;
+use nanokafka_std::{StdTransport, SystemClock};
 use nanokafka_tests::first;
-use nanokafka_tests::kafka::{exchange, shared_broker, versions};
+use nanokafka_tests::kafka::{connect, shared_broker, versions};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -48,38 +48,29 @@ struct Versions {
 }
 
 struct Client {
-    stream: TcpStream,
+    connection: Connection<'static, StdTransport<TcpStream>, SystemClock>,
     buf: Vec<u8>,
-    correlation_id: i32,
 }
 
 impl Client {
     fn connect(bootstrap: &str) -> Client {
-        let stream =
-            TcpStream::connect(bootstrap).unwrap_or_else(|e| panic!("connect {bootstrap}: {e}"));
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
         Client {
-            stream,
+            connection: connect(bootstrap).unwrap_or_else(|e| panic!("{e}")),
             buf: vec![0u8; 4 << 20],
-            correlation_id: 0,
         }
     }
 
-    /// One request/response; `check` inspects the decoded view.
+    /// One request/response at `version`; `check` inspects the decoded view.
     fn call<R: Request, T>(
         &mut self,
         request: &R,
         version: i16,
         check: impl FnOnce(R::Response<'_>) -> T,
     ) -> T {
-        self.correlation_id += 1;
-        let id = self.correlation_id;
-        let frame = exchange(&mut self.stream, &mut self.buf, request, version, id)
+        let response = self
+            .connection
+            .send_at(request, version, &mut self.buf)
             .unwrap_or_else(|e| panic!("{:?} v{version}: {e}", R::API_KEY));
-        let response = decode_response::<R>(frame, version, id)
-            .unwrap_or_else(|e| panic!("decode {:?} v{version}: {e}", R::API_KEY));
         check(response)
     }
 }
@@ -124,36 +115,30 @@ fn records() -> Vec<Record<'static>> {
     ]
 }
 
-fn negotiate(client: &mut Client, kafka: &str) -> Versions {
-    client.call(&ApiVersionsRequest::nanokafka(), 3, |broker| {
-        assert!(
-            broker.error_code.is_ok(),
-            "Kafka {kafka} ApiVersions: {}",
-            broker.error_code
-        );
-        let pick = |r: nanokafka::Result<i16>| r.unwrap_or_else(|e| panic!("Kafka {kafka}: {e}"));
-        // Every API we implement must have a common version with both brokers.
-        let sasl = (
-            pick(select_version::<SaslHandshakeRequest>(&broker)),
-            pick(select_version::<SaslAuthenticateRequest>(&broker)),
-        );
-        let v = Versions {
-            metadata: pick(select_version::<MetadataRequest>(&broker)),
-            create_topics: pick(select_version::<CreateTopicsRequest>(&broker)),
-            produce: pick(select_version::<ProduceRequest>(&broker)),
-            list_offsets: pick(select_version::<ListOffsetsRequest>(&broker)),
-            fetch: pick(select_version::<FetchRequest>(&broker)),
-            find_coordinator: pick(select_version::<FindCoordinatorRequest>(&broker)),
-            offset_commit: pick(select_version::<OffsetCommitRequest>(&broker)),
-            offset_fetch: pick(select_version::<OffsetFetchRequest>(&broker)),
-            init_producer_id: pick(select_version::<InitProducerIdRequest>(&broker)),
-        };
-        eprintln!(
-            "Kafka {kafka}: negotiated {v:?}, SaslHandshake v{}, SaslAuthenticate v{}",
-            sasl.0, sasl.1
-        );
-        v
-    })
+fn negotiate(client: &Client, kafka: &str) -> Versions {
+    let c = &client.connection;
+    let pick = |r: nanokafka::Result<i16>| r.unwrap_or_else(|e| panic!("Kafka {kafka}: {e}"));
+    // Every API we implement must have a common version with both brokers.
+    let sasl = (
+        pick(c.version::<SaslHandshakeRequest>()),
+        pick(c.version::<SaslAuthenticateRequest>()),
+    );
+    let v = Versions {
+        metadata: pick(c.version::<MetadataRequest>()),
+        create_topics: pick(c.version::<CreateTopicsRequest>()),
+        produce: pick(c.version::<ProduceRequest>()),
+        list_offsets: pick(c.version::<ListOffsetsRequest>()),
+        fetch: pick(c.version::<FetchRequest>()),
+        find_coordinator: pick(c.version::<FindCoordinatorRequest>()),
+        offset_commit: pick(c.version::<OffsetCommitRequest>()),
+        offset_fetch: pick(c.version::<OffsetFetchRequest>()),
+        init_producer_id: pick(c.version::<InitProducerIdRequest>()),
+    };
+    eprintln!(
+        "Kafka {kafka}: negotiated {v:?}, SaslHandshake v{}, SaslAuthenticate v{}",
+        sasl.0, sasl.1
+    );
+    v
 }
 
 /// The oldest non-flexible versions Kafka 4.x still accepts (KIP-896 floor).
@@ -458,8 +443,8 @@ fn round_trip(kafka: &str, bootstrap: &str, v: Versions, label: &str) {
 fn newest_common_versions_against_real_kafka() {
     for kafka in versions() {
         let broker = shared_broker(&kafka).unwrap_or_else(|e| panic!("{e}"));
-        let mut client = Client::connect(&broker.bootstrap());
-        let v = negotiate(&mut client, &kafka);
+        let client = Client::connect(&broker.bootstrap());
+        let v = negotiate(&client, &kafka);
         if kafka.starts_with("4.") {
             assert!(
                 v.produce >= 12 && v.fetch >= 17,
