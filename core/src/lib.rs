@@ -11,6 +11,7 @@
 //! - [`protocol`]: one module per Kafka API: request encoders and borrowed response views,
 //!   request/response headers, framing, version negotiation.
 //! - [`partitioner`]: Java-compatible murmur2 key hashing.
+//! - [`client`]: blocking drivers over `embedded_io` transports ([`client::Connection`]).
 //!
 //! ```
 //! use nanokafka::records::{BatchOptions, Batches, Record, RecordBatchBuilder, SoftwareCrc32c};
