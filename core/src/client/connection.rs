@@ -298,15 +298,8 @@ mod tests {
     /// An ApiVersions body (v0 layout: error, [key, min, max]).
     fn api_versions_v0(error: i16, ranges: &[(i16, i16, i16)]) -> Vec<u8> {
         let mut buf = [0u8; 256];
-        let mut w = Writer::new(&mut buf);
-        w.i16(error).unwrap();
-        w.array_len(Some(ranges.len()), false).unwrap();
-        for &(k, lo, hi) in ranges {
-            w.i16(k).unwrap();
-            w.i16(lo).unwrap();
-            w.i16(hi).unwrap();
-        }
-        w.written().to_vec()
+        let n = crate::protocol::api_versions::tests::v0_body(error, ranges, &mut buf);
+        buf[..n].to_vec()
     }
 
     /// The same ranges in the v3 layout (compact array, tagged fields, throttle).

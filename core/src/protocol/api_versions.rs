@@ -139,12 +139,12 @@ pub fn select_version<R: Request>(broker: &ApiVersionsResponse<'_>) -> Result<i1
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::protocol::header::decode_body;
 
     /// A v0 body listing `ranges`.
-    fn v0_body(error: i16, ranges: &[(i16, i16, i16)], buf: &mut [u8]) -> usize {
+    pub(crate) fn v0_body(error: i16, ranges: &[(i16, i16, i16)], buf: &mut [u8]) -> usize {
         let mut w = Writer::new(buf);
         w.i16(error).unwrap();
         w.array_len(Some(ranges.len()), false).unwrap();
