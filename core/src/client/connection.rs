@@ -67,7 +67,15 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
             let response = connection.send_at(&request, version, buf)?;
             if response.error_code == KafkaCode::UNSUPPORTED_VERSION && version != 0 {
                 // The broker answered in v0 with its own range: retry with what it speaks.
-                version = select_version::<ApiVersionsRequest>(&response)?;
+                let offered = select_version::<ApiVersionsRequest>(&response)?;
+                if offered >= version {
+                    // It refuses a version it claims to speak: don't loop on it.
+                    return Err(Error::Broker {
+                        api: ApiKey::ApiVersions,
+                        code: KafkaCode::UNSUPPORTED_VERSION,
+                    });
+                }
+                version = offered;
                 continue;
             }
             response.error_code.check(ApiKey::ApiVersions)?;
@@ -393,6 +401,26 @@ mod tests {
         let first_len = 4 + i32::from_be_bytes(sent[..4].try_into().unwrap()) as usize;
         let second = &sent[first_len..];
         assert_eq!(&second[4..8], &[0, 18, 0, 2], "retried with v2: {sent:?}");
+    }
+
+    #[test]
+    fn a_broker_refusing_what_it_offers_is_an_error_not_a_loop() {
+        let mut input = frame(1, &api_versions_v0(35, &[(18, 0, 4)]));
+        input.extend(frame(2, &api_versions_v0(35, &[(18, 0, 4)])));
+        let mut buf = [0u8; 512];
+        let result = Connection::connect(
+            transport(input),
+            Ticking(Cell::new(0)),
+            ConnectionConfig::default(),
+            &mut buf,
+        );
+        assert_eq!(
+            result.err(),
+            Some(Error::Broker {
+                api: ApiKey::ApiVersions,
+                code: KafkaCode::UNSUPPORTED_VERSION
+            })
+        );
     }
 
     #[test]
