@@ -5,8 +5,8 @@ use kafka_protocol::messages::fetch_request::{
     FetchPartition as KpPartition, FetchTopic as KpTopic, ForgottenTopic as KpForgotten,
 };
 use kafka_protocol::messages::fetch_response::{
-    AbortedTransaction as KpAborted, FetchableTopicResponse, LeaderIdAndEpoch as KpLeader,
-    NodeEndpoint as KpEndpoint, PartitionData,
+    AbortedTransaction as KpAborted, EpochEndOffset, FetchableTopicResponse,
+    LeaderIdAndEpoch as KpLeader, NodeEndpoint as KpEndpoint, PartitionData, SnapshotId,
 };
 use kafka_protocol::messages::{
     BrokerId, FetchRequest as KpRequest, FetchResponse as KpResponse, ProducerId, TopicName,
@@ -24,6 +24,7 @@ use uuid::Uuid;
 const VERSIONS: core::ops::RangeInclusive<i16> =
     FetchRequest::VERSIONS.min..=FetchRequest::VERSIONS.max;
 const ID: [u8; 16] = *b"0123456789abcdef";
+const ID_2: [u8; 16] = [0xff; 16];
 const RECORDS: &[u8] = b"batches would be here";
 
 fn topic(version: i16) -> TopicRef<'static> {
@@ -31,6 +32,23 @@ fn topic(version: i16) -> TopicRef<'static> {
         TopicRef::Id(ID)
     } else {
         TopicRef::Name("metrics")
+    }
+}
+fn topic_2(version: i16) -> TopicRef<'static> {
+    if version >= 13 {
+        TopicRef::Id(ID_2)
+    } else {
+        TopicRef::Name("t.2_x-y")
+    }
+}
+fn kp_name_2(version: i16) -> TopicName {
+    TopicName(s(if version >= 13 { "" } else { "t.2_x-y" }))
+}
+fn kp_id_2(version: i16) -> Uuid {
+    if version >= 13 {
+        Uuid::from_bytes(ID_2)
+    } else {
+        Uuid::nil()
     }
 }
 fn kp_name(version: i16) -> TopicName {
@@ -55,15 +73,32 @@ fn request_matches_kafka_protocol() {
             p0.last_fetched_epoch = 4;
         }
         let partitions = [p0, FetchPartition::new(i32::MAX, 4_294_967_296, 0)];
-        let topics = [FetchTopic {
-            topic: topic(version),
-            partitions: &partitions,
-        }];
-        let forgotten = if version >= 7 {
-            vec![ForgottenTopic {
+        let mut p2 = FetchPartition::new(7, 0, 65_536);
+        if version >= 5 {
+            p2.log_start_offset = i64::MIN;
+        }
+        let partitions_2 = [p2];
+        let topics = [
+            FetchTopic {
                 topic: topic(version),
-                partitions: &[1, 2],
-            }]
+                partitions: &partitions,
+            },
+            FetchTopic {
+                topic: topic_2(version),
+                partitions: &partitions_2,
+            },
+        ];
+        let forgotten = if version >= 7 {
+            vec![
+                ForgottenTopic {
+                    topic: topic(version),
+                    partitions: &[1, 2],
+                },
+                ForgottenTopic {
+                    topic: topic_2(version),
+                    partitions: &[],
+                },
+            ]
         } else {
             vec![]
         };
@@ -95,15 +130,27 @@ fn request_matches_kafka_protocol() {
             .with_isolation_level(1)
             .with_session_id(request.session_id)
             .with_session_epoch(request.session_epoch)
-            .with_topics(vec![KpTopic::default()
-                .with_topic(kp_name(version))
-                .with_topic_id(kp_id(version))
-                .with_partitions(partitions.iter().map(kp_part).collect())])
-            .with_forgotten_topics_data(if version >= 7 {
-                vec![KpForgotten::default()
+            .with_topics(vec![
+                KpTopic::default()
                     .with_topic(kp_name(version))
                     .with_topic_id(kp_id(version))
-                    .with_partitions(vec![1, 2])]
+                    .with_partitions(partitions.iter().map(kp_part).collect()),
+                KpTopic::default()
+                    .with_topic(kp_name_2(version))
+                    .with_topic_id(kp_id_2(version))
+                    .with_partitions(partitions_2.iter().map(kp_part).collect()),
+            ])
+            .with_forgotten_topics_data(if version >= 7 {
+                vec![
+                    KpForgotten::default()
+                        .with_topic(kp_name(version))
+                        .with_topic_id(kp_id(version))
+                        .with_partitions(vec![1, 2]),
+                    KpForgotten::default()
+                        .with_topic(kp_name_2(version))
+                        .with_topic_id(kp_id_2(version))
+                        .with_partitions(vec![]),
+                ]
             } else {
                 vec![]
             })
@@ -111,6 +158,7 @@ fn request_matches_kafka_protocol() {
         assert_eq!(bytes, theirs(&kp, version), "v{version}");
         let back: KpRequest = theirs_decode(&bytes, version);
         assert_eq!(back.topics[0].partitions[0].fetch_offset, i64::MAX - 1);
+        assert_eq!(back.topics[1].partitions[0].partition, 7);
     }
 }
 
@@ -129,31 +177,63 @@ fn kp_response(version: i16) -> KpResponse {
         p = p.with_preferred_read_replica(BrokerId(3));
     }
     if version >= 12 {
-        p = p.with_current_leader(
-            KpLeader::default()
-                .with_leader_id(BrokerId(1))
-                .with_leader_epoch(8),
-        );
+        // The tagged fields around current_leader (tags 0 and 2) must be skipped.
+        p = p
+            .with_diverging_epoch(
+                EpochEndOffset::default()
+                    .with_epoch(6)
+                    .with_end_offset(i64::MAX),
+            )
+            .with_current_leader(
+                KpLeader::default()
+                    .with_leader_id(BrokerId(1))
+                    .with_leader_epoch(8),
+            )
+            .with_snapshot_id(
+                SnapshotId::default()
+                    .with_end_offset(i64::MIN)
+                    .with_epoch(2),
+            );
     }
     let null_part = PartitionData::default()
         .with_partition_index(0)
         .with_aborted_transactions(None)
         .with_records(None);
+    let empty_part = PartitionData::default()
+        .with_partition_index(i32::MAX)
+        .with_error_code(-1)
+        .with_high_watermark(i64::MIN)
+        .with_last_stable_offset(i64::MAX)
+        .with_aborted_transactions(Some(vec![]))
+        .with_records(Some(Bytes::new()));
     let mut resp = KpResponse::default()
         .with_throttle_time_ms(5)
-        .with_responses(vec![FetchableTopicResponse::default()
-            .with_topic(kp_name(version))
-            .with_topic_id(kp_id(version))
-            .with_partitions(vec![p, null_part])]);
+        .with_responses(vec![
+            FetchableTopicResponse::default()
+                .with_topic(kp_name(version))
+                .with_topic_id(kp_id(version))
+                .with_partitions(vec![p, null_part]),
+            FetchableTopicResponse::default()
+                .with_topic(kp_name_2(version))
+                .with_topic_id(kp_id_2(version))
+                .with_partitions(vec![empty_part]),
+        ]);
     if version >= 7 {
-        resp = resp.with_error_code(0).with_session_id(99);
+        resp = resp.with_error_code(70).with_session_id(99);
     }
     if version >= 16 {
-        resp = resp.with_node_endpoints(vec![KpEndpoint::default()
-            .with_node_id(BrokerId(1))
-            .with_host(s("h1"))
-            .with_port(1)
-            .with_rack(None)]);
+        resp = resp.with_node_endpoints(vec![
+            KpEndpoint::default()
+                .with_node_id(BrokerId(1))
+                .with_host(s("h1"))
+                .with_port(1)
+                .with_rack(None),
+            KpEndpoint::default()
+                .with_node_id(BrokerId(i32::MAX))
+                .with_host(s("broker-2.example"))
+                .with_port(65_535)
+                .with_rack(Some(s("r2"))),
+        ]);
     }
     resp
 }
@@ -165,6 +245,15 @@ fn response_decodes_kafka_protocol_bytes() {
         let resp = ours_decode::<FetchRequest>(&bytes, version);
         assert_eq!(resp.throttle_time_ms, 5);
         assert_eq!(resp.session_id, if version >= 7 { 99 } else { 0 });
+        assert_eq!(
+            resp.error_code,
+            if version >= 7 {
+                KafkaCode(70)
+            } else {
+                KafkaCode::NONE
+            }
+        );
+        assert_eq!(resp.responses.len(), 2);
         let t = resp.responses.iter().next().unwrap();
         assert_eq!(t.topic, topic(version));
         let parts: Vec<_> = t.partitions.iter().collect();
@@ -193,7 +282,40 @@ fn response_decodes_kafka_protocol_bytes() {
         assert_eq!(p.records, Some(RECORDS));
         assert_eq!(parts[1].records, None);
         assert!(parts[1].aborted_transactions.is_null());
-        assert_eq!(resp.node_endpoints.len(), if version >= 16 { 1 } else { 0 });
+        assert_eq!(parts[1].current_leader, None);
+        let t2 = resp.responses.iter().nth(1).unwrap();
+        assert_eq!(t2.topic, topic_2(version));
+        let e = t2.partitions.iter().next().unwrap();
+        assert_eq!(
+            (
+                e.partition_index,
+                e.error_code,
+                e.high_watermark,
+                e.last_stable_offset
+            ),
+            (i32::MAX, KafkaCode(-1), i64::MIN, i64::MAX)
+        );
+        assert_eq!(e.records, Some(&[][..]));
+        assert!(e.aborted_transactions.is_empty() && !e.aborted_transactions.is_null());
+        // Zero-copy: the records slice points into the received frame.
+        let range = bytes.as_ptr_range();
+        assert!(range.contains(&p.records.unwrap().as_ptr()));
+        let endpoints: Vec<_> = resp
+            .node_endpoints
+            .iter()
+            .map(|e| (e.node_id, e.host, e.port, e.rack))
+            .collect();
+        if version >= 16 {
+            assert_eq!(
+                endpoints,
+                [
+                    (1, "h1", 1, None),
+                    (i32::MAX, "broker-2.example", 65_535, Some("r2"))
+                ]
+            );
+        } else {
+            assert!(endpoints.is_empty());
+        }
         assert_truncations_fail::<FetchRequest>(&bytes, version);
     }
 }
