@@ -179,19 +179,47 @@ fn kp_response(version: i16) -> KpResponse {
         );
     }
     let mut resp = KpResponse::default()
-        .with_responses(vec![TopicProduceResponse::default()
-            .with_name(TopicName(s(if version >= 13 { "" } else { t[0].1 })))
-            .with_topic_id(if version >= 13 {
-                Uuid::from_bytes(ID_A)
-            } else {
-                Uuid::nil()
-            })
-            .with_partition_responses(vec![
-                partition,
-                PartitionProduceResponse::default()
-                    .with_index(0)
-                    .with_base_offset(0),
-            ])])
+        .with_responses(vec![
+            TopicProduceResponse::default()
+                .with_name(TopicName(s(if version >= 13 { "" } else { t[0].1 })))
+                .with_topic_id(if version >= 13 {
+                    Uuid::from_bytes(ID_A)
+                } else {
+                    Uuid::nil()
+                })
+                .with_partition_responses(vec![
+                    partition,
+                    PartitionProduceResponse::default()
+                        .with_index(0)
+                        .with_base_offset(0),
+                ]),
+            TopicProduceResponse::default()
+                .with_name(TopicName(s(if version >= 13 { "" } else { t[1].1 })))
+                .with_topic_id(if version >= 13 {
+                    Uuid::from_bytes(ID_B)
+                } else {
+                    Uuid::nil()
+                })
+                .with_partition_responses(vec![PartitionProduceResponse::default()
+                    .with_index(i32::MAX)
+                    .with_error_code(-1)
+                    .with_base_offset(i64::MIN)
+                    .with_log_append_time_ms(i64::MAX)
+                    .with_log_start_offset(if version >= 5 { i64::MAX } else { -1 })
+                    .with_record_errors(if version >= 8 {
+                        vec![
+                            BatchIndexAndErrorMessage::default()
+                                .with_batch_index(0)
+                                .with_batch_index_error_message(None),
+                            BatchIndexAndErrorMessage::default()
+                                .with_batch_index(i32::MAX)
+                                .with_batch_index_error_message(Some(s(""))),
+                        ]
+                    } else {
+                        vec![]
+                    })
+                    .with_error_message(None)]),
+        ])
         .with_throttle_time_ms(77);
     if version >= 10 {
         resp = resp.with_node_endpoints(vec![KpEndpoint::default()
@@ -250,6 +278,37 @@ fn response_decodes_kafka_protocol_bytes() {
             assert!(resp.node_endpoints.is_empty());
         }
         assert_eq!(parts[1].current_leader, None);
+        assert_eq!(resp.responses.len(), 2);
+        let t2 = resp.responses.iter().nth(1).unwrap();
+        assert_eq!(t2.topic, topics_for(version)[1].0);
+        let q = t2.partition_responses.iter().next().unwrap();
+        assert_eq!(
+            (
+                q.index,
+                q.error_code,
+                q.base_offset,
+                q.log_append_time_ms,
+                q.log_start_offset
+            ),
+            (
+                i32::MAX,
+                KafkaCode(-1),
+                i64::MIN,
+                i64::MAX,
+                if version >= 5 { i64::MAX } else { -1 }
+            )
+        );
+        let errors: Vec<_> = q
+            .record_errors
+            .iter()
+            .map(|e| (e.batch_index, e.batch_index_error_message))
+            .collect();
+        if version >= 8 {
+            assert_eq!(errors, [(0, None), (i32::MAX, Some(""))]);
+        } else {
+            assert!(errors.is_empty());
+        }
+        assert_eq!((q.error_message, q.current_leader), (None, None));
         assert_truncations_fail::<ProduceRequest>(&bytes, version);
     }
 }
