@@ -77,22 +77,32 @@ fn response_decodes_kafka_protocol_bytes() {
     for version in VERSIONS {
         let kp = KpResponse::default()
             .with_throttle_time_ms(9)
-            .with_topics(vec![KpTopicResp::default()
-                .with_name(TopicName(s("metrics")))
-                .with_partitions(vec![
-                    KpPartResp::default()
-                        .with_partition_index(1)
-                        .with_error_code(0)
-                        .with_timestamp(i64::MAX)
-                        .with_offset(4_294_967_296)
-                        .with_leader_epoch(if version >= 4 { 3 } else { -1 }),
-                    KpPartResp::default()
-                        .with_partition_index(2)
-                        .with_error_code(3)
-                        .with_timestamp(-1)
-                        .with_offset(i64::MIN)
-                        .with_leader_epoch(-1),
-                ])]);
+            .with_topics(vec![
+                KpTopicResp::default()
+                    .with_name(TopicName(s("metrics")))
+                    .with_partitions(vec![
+                        KpPartResp::default()
+                            .with_partition_index(1)
+                            .with_error_code(0)
+                            .with_timestamp(i64::MAX)
+                            .with_offset(4_294_967_296)
+                            .with_leader_epoch(if version >= 4 { 3 } else { -1 }),
+                        KpPartResp::default()
+                            .with_partition_index(2)
+                            .with_error_code(3)
+                            .with_timestamp(-1)
+                            .with_offset(i64::MIN)
+                            .with_leader_epoch(-1),
+                    ]),
+                KpTopicResp::default()
+                    .with_name(TopicName(s("t.2_x-y")))
+                    .with_partitions(vec![KpPartResp::default()
+                        .with_partition_index(i32::MAX)
+                        .with_error_code(-1)
+                        .with_timestamp(i64::MIN)
+                        .with_offset(i64::MAX)
+                        .with_leader_epoch(if version >= 4 { i32::MAX } else { -1 })]),
+            ]);
         let bytes = theirs(&kp, version);
         let resp = ours_decode::<ListOffsetsRequest>(&bytes, version);
         assert_eq!(resp.throttle_time_ms, if version >= 2 { 9 } else { 0 });
@@ -112,6 +122,19 @@ fn response_decodes_kafka_protocol_bytes() {
         assert_eq!(
             (parts[1].error_code, parts[1].offset),
             (KafkaCode::UNKNOWN_TOPIC_OR_PARTITION, i64::MIN)
+        );
+        assert_eq!(resp.topics.len(), 2);
+        let t2 = resp.topics.iter().nth(1).unwrap();
+        assert_eq!(t2.name, "t.2_x-y");
+        assert_eq!(
+            t2.partitions.iter().collect::<Vec<_>>(),
+            [ListOffsetsPartitionResponse {
+                partition_index: i32::MAX,
+                error_code: KafkaCode(-1),
+                timestamp: i64::MIN,
+                offset: i64::MAX,
+                leader_epoch: if version >= 4 { i32::MAX } else { -1 }
+            }]
         );
         assert_truncations_fail::<ListOffsetsRequest>(&bytes, version);
     }
