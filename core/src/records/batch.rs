@@ -2,9 +2,10 @@
 
 use super::checksum::Checksum;
 use super::compression::{Compression, Decompress};
+use super::cursor::Cursor;
 use super::legacy::{LegacyMessage, LegacyMessages};
 use super::LOG_OVERHEAD;
-use crate::wire::{Reader, Scan};
+use crate::wire::Reader;
 use crate::{Error, Result};
 
 /// Byte ranges of the RecordBatch v2 header (DESIGN.md §5).
@@ -190,13 +191,13 @@ impl<'a> RecordBatch<'a> {
     fn records_in<'s>(&self, data: &'s [u8]) -> Records<'s> {
         let append_time = self.timestamp_type() == TimestampType::LogAppendTime;
         Records {
-            scan: Scan::new(data),
+            cursor: Cursor::new(data),
             left: u32::try_from(self.record_count()).unwrap_or(0),
-            declared_negative: self.record_count() < 0,
+            done: false,
+            negative_count: self.record_count() < 0,
             base_offset: self.base_offset(),
             base_timestamp: self.base_timestamp(),
             log_append_time: append_time.then_some(self.max_timestamp()),
-            failed: false,
         }
     }
 }
@@ -262,17 +263,13 @@ impl<'a> Headers<'a> {
         self.count == 0
     }
 
-    /// Reads `count` headers, checking each.
-    fn read(scan: &mut Scan<'a>, count: u32) -> Option<Self> {
-        let start = scan.rest();
+    /// `count` headers filling `data` exactly, each checked.
+    fn checked(data: &'a [u8], count: u32) -> Option<Self> {
+        let mut cursor = Cursor::new(data);
         for _ in 0..count {
-            read_header(scan)?;
+            read_header(&mut cursor)?;
         }
-        let used = start.len().saturating_sub(scan.rest().len());
-        Some(Headers {
-            data: start.get(..used)?,
-            count,
-        })
+        cursor.is_empty().then_some(Headers { data, count })
     }
 }
 
@@ -281,56 +278,89 @@ impl<'a> Iterator for Headers<'a> {
 
     fn next(&mut self) -> Option<Header<'a>> {
         self.count = self.count.checked_sub(1)?;
-        let mut scan = Scan::new(self.data);
-        let header = read_header(&mut scan);
-        self.data = scan.rest();
+        let mut cursor = Cursor::new(self.data);
+        let header = read_header(&mut cursor);
+        self.data = cursor.rest();
         if header.is_none() {
             self.count = 0;
         }
         header
     }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.len(), Some(self.len()))
+    }
 }
+
+impl ExactSizeIterator for Headers<'_> {}
 
 /// A header: non-null UTF-8 key, nullable value.
 #[inline]
-fn read_header<'a>(scan: &mut Scan<'a>) -> Option<Header<'a>> {
-    let key = core::str::from_utf8(scan.nullable_bytes()??).ok()?;
+fn read_header<'a>(cursor: &mut Cursor<'a>) -> Option<Header<'a>> {
+    let key = core::str::from_utf8(cursor.nullable_bytes()??).ok()?;
     Some(Header {
         key,
-        value: scan.nullable_bytes()?,
+        value: cursor.nullable_bytes()?,
     })
 }
 
-/// Iterator over the records of one batch. Each record is checked as it is read; the first
-/// error ends the iteration.
+/// Iterator over the records of one batch. Each record is checked as it is read (lengths,
+/// counts, offsets); the first error ends the iteration, and so do bytes left over after the
+/// declared number of records, or records missing from it.
 #[derive(Debug, Clone)]
 pub struct Records<'a> {
-    scan: Scan<'a>,
+    cursor: Cursor<'a>,
+    /// Records still to read.
     left: u32,
-    declared_negative: bool,
+    /// Set once the end (or an error) has been reported.
+    done: bool,
+    /// The declared count was negative: reported as an error on the first call.
+    negative_count: bool,
     base_offset: i64,
     base_timestamp: i64,
     log_append_time: Option<i64>,
-    failed: bool,
 }
 
 impl<'a> Records<'a> {
+    /// An iterator that yields nothing.
+    const fn finished() -> Self {
+        Records {
+            cursor: Cursor::new(&[]),
+            left: 0,
+            done: true,
+            negative_count: false,
+            base_offset: 0,
+            base_timestamp: 0,
+            log_append_time: None,
+        }
+    }
+
+    /// Records declared by the batch and not read yet.
+    pub const fn remaining(&self) -> usize {
+        self.left as usize
+    }
+
     /// Parses the next record; `None` for any field that overruns the record or the batch,
-    /// a negative length or count, a non-UTF-8 header key, or an offset that overflows.
-    #[inline]
+    /// a negative length or count, a record length that does not match its fields, a
+    /// non-UTF-8 header key, or an offset or timestamp that overflows.
+    #[inline(always)]
     fn read_record(&mut self) -> Option<RecordView<'a>> {
-        let length = usize::try_from(self.scan.varint()?).ok()?;
-        let mut r = Scan::new(self.scan.take(length)?);
+        let length = self.cursor.length()?;
+        let mut r = Cursor::new(self.cursor.take(length)?);
         let _attributes = r.byte()?;
         let timestamp_delta = r.varlong()?;
         let offset_delta = r.varint()?;
         let key = r.nullable_bytes()?;
         let value = r.nullable_bytes()?;
-        let header_count = u32::try_from(r.varint()?).ok()?;
-        let headers = Headers::read(&mut r, header_count)?;
-        if !r.is_empty() {
-            return None; // record length does not match its fields
-        }
+        let header_count = u32::try_from(r.length()?).ok()?;
+        let headers = if header_count == 0 {
+            if !r.is_empty() {
+                return None;
+            }
+            Headers::empty()
+        } else {
+            Headers::checked(r.rest(), header_count)?
+        };
         let offset = self.base_offset.checked_add(i64::from(offset_delta))?;
         let timestamp = match self.log_append_time {
             Some(t) => t,
@@ -344,30 +374,46 @@ impl<'a> Records<'a> {
             headers,
         })
     }
+
+    #[cold]
+    fn end(&mut self) -> Option<Result<RecordView<'a>>> {
+        if self.done {
+            return None;
+        }
+        self.done = true;
+        if self.negative_count {
+            Some(Err(Error::Malformed("negative record count")))
+        } else if !self.cursor.is_empty() {
+            Some(Err(Error::Malformed(
+                "bytes after the last record of a batch",
+            )))
+        } else {
+            None
+        }
+    }
 }
 
 impl<'a> Iterator for Records<'a> {
     type Item = Result<RecordView<'a>>;
 
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
+        if self.left == 0 {
+            return self.end();
         }
-        let result = if self.declared_negative {
-            Err(Error::Malformed("negative record count"))
-        } else if self.left == 0 {
-            if self.scan.is_empty() {
-                return None;
-            }
-            Err(Error::Malformed("bytes after the last record of a batch"))
-        } else {
-            self.left = self.left.saturating_sub(1);
-            self.read_record().ok_or(Error::Malformed(
-                "record fields do not fit the record or batch",
-            ))
-        };
-        self.failed = result.is_err();
-        Some(result)
+        self.left = self.left.wrapping_sub(1);
+        if let Some(record) = self.read_record() {
+            return Some(Ok(record));
+        }
+        self.left = 0;
+        self.done = true;
+        Some(Err(Error::Malformed(
+            "record fields do not fit the record or batch",
+        )))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.remaining().saturating_add(1)))
     }
 }
 
@@ -384,8 +430,8 @@ impl<'a> Batch<'a> {
     /// The records of an uncompressed entry (see [`Batch::records_with`]).
     pub fn records(&self) -> Result<BatchRecords<'a>> {
         match self {
-            Batch::V2(batch) => batch.records().map(BatchRecords::V2),
-            Batch::Legacy(message) => message.messages().map(BatchRecords::Legacy),
+            Batch::V2(batch) => batch.records().map(BatchRecords::v2),
+            Batch::Legacy(message) => message.messages().map(BatchRecords::legacy),
         }
     }
 
@@ -399,10 +445,10 @@ impl<'a> Batch<'a> {
         'a: 's,
     {
         match self {
-            Batch::V2(batch) => batch.records_with(codec, scratch).map(BatchRecords::V2),
+            Batch::V2(batch) => batch.records_with(codec, scratch).map(BatchRecords::v2),
             Batch::Legacy(message) => message
                 .messages_with(codec, scratch)
-                .map(BatchRecords::Legacy),
+                .map(BatchRecords::legacy),
         }
     }
 
@@ -419,23 +465,47 @@ impl<'a> Batch<'a> {
 }
 
 /// The records of a [`Batch`], whatever its format.
+///
+/// A struct rather than an enum of the two iterators: the v2 state then stays in registers
+/// in the caller's loop (the legacy iterator is reached out of line).
 #[derive(Debug, Clone)]
-pub enum BatchRecords<'a> {
-    /// From a v2 batch.
-    V2(Records<'a>),
-    /// From a legacy message (one, or the inner set of a compressed wrapper).
-    Legacy(LegacyMessages<'a>),
+pub struct BatchRecords<'a> {
+    v2: Records<'a>,
+    legacy: Option<LegacyMessages<'a>>,
+}
+
+impl<'a> BatchRecords<'a> {
+    fn v2(records: Records<'a>) -> Self {
+        BatchRecords {
+            v2: records,
+            legacy: None,
+        }
+    }
+
+    fn legacy(messages: LegacyMessages<'a>) -> Self {
+        BatchRecords {
+            v2: Records::finished(),
+            legacy: Some(messages),
+        }
+    }
 }
 
 impl<'a> Iterator for BatchRecords<'a> {
     type Item = Result<RecordView<'a>>;
 
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
-        match self {
-            BatchRecords::V2(records) => records.next(),
-            BatchRecords::Legacy(messages) => messages.next(),
+        if let Some(messages) = &mut self.legacy {
+            return legacy_next(messages);
         }
+        self.v2.next()
     }
+}
+
+/// Out of line so that the v2 path of [`BatchRecords::next`] stays small enough to inline.
+#[inline(never)]
+fn legacy_next<'a>(messages: &mut LegacyMessages<'a>) -> Option<Result<RecordView<'a>>> {
+    messages.next()
 }
 
 /// Walks the `records` bytes of a Fetch (or Produce) partition: entries back to back, each

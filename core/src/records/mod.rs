@@ -18,6 +18,7 @@ mod batch;
 mod builder;
 mod checksum;
 mod compression;
+mod cursor;
 mod legacy;
 
 pub use batch::{
