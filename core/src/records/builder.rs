@@ -1,6 +1,6 @@
 //! RecordBatch v2 builder: appends records into a caller buffer, then patches the header.
 
-use super::batch::{field, HEADER_LEN};
+use super::batch::{field, TimestampType, HEADER_LEN};
 use super::checksum::Checksum;
 use super::LOG_OVERHEAD;
 use crate::wire::{varint_len, varlong_len, Slot, Writer};
@@ -36,6 +36,9 @@ pub struct BatchOptions {
     pub base_sequence: i32,
     /// Whether the batch is part of a transaction.
     pub transactional: bool,
+    /// How the records' timestamps are to be read. Producers write `CreateTime`; a broker
+    /// (or the mock broker) that assigns append times writes `LogAppendTime`.
+    pub timestamp_type: TimestampType,
 }
 
 impl Default for BatchOptions {
@@ -47,6 +50,7 @@ impl Default for BatchOptions {
             producer_epoch: -1,
             base_sequence: -1,
             transactional: false,
+            timestamp_type: TimestampType::CreateTime,
         }
     }
 }
@@ -107,8 +111,8 @@ impl<'a> RecordBatchBuilder<'a> {
     }
 
     /// (timestamp delta, body length, total length) of `record` as the next record.
+    #[inline(always)]
     fn sizes(&self, record: &Record<'_>) -> Result<(i64, i32, usize)> {
-        let too_large = Error::InvalidArgument("record larger than 2 GiB");
         let timestamp_delta = if self.count == 0 {
             0
         } else {
@@ -119,38 +123,36 @@ impl<'a> RecordBatchBuilder<'a> {
                     "record timestamp too far from the batch's first",
                 ))?
         };
-        let mut body: usize = 1; // attributes
-        for part in [
-            varlong_len(timestamp_delta),
-            varint_len(self.count),
-            bytes_len(record.key)?,
-            bytes_len(record.value)?,
-        ] {
-            body = body.checked_add(part).ok_or(too_large)?;
+        // Saturating sums: anything that does not fit an i32 is refused once, at the end.
+        let mut body = 1usize // attributes
+            .saturating_add(varlong_len(timestamp_delta))
+            .saturating_add(varint_len(self.count))
+            .saturating_add(bytes_len(record.key))
+            .saturating_add(bytes_len(record.value))
+            .saturating_add(varint_len(
+                i32::try_from(record.headers.len()).unwrap_or(i32::MAX),
+            ));
+        if !record.headers.is_empty() {
+            body = body.saturating_add(headers_len(record.headers));
         }
-        let header_count = i32::try_from(record.headers.len()).map_err(|_| too_large)?;
-        body = body
-            .checked_add(varint_len(header_count))
-            .ok_or(too_large)?;
-        for header in record.headers {
-            body = body
-                .checked_add(bytes_len(Some(header.key.as_bytes()))?)
-                .ok_or(too_large)?;
-            body = body
-                .checked_add(bytes_len(header.value)?)
-                .ok_or(too_large)?;
-        }
-        let body = i32::try_from(body).map_err(|_| too_large)?;
-        let total = varint_len(body)
-            .checked_add(body as usize)
-            .ok_or(too_large)?;
+        let body =
+            i32::try_from(body).map_err(|_| Error::InvalidArgument("record larger than 2 GiB"))?;
+        // `body` is at most i32::MAX, so the sum cannot overflow a usize of 32 bits or more.
+        let total = varint_len(body).saturating_add(body as usize);
         Ok((timestamp_delta, body, total))
     }
 
     /// Appends a record. `BufferTooSmall` (with the batch size that would be needed) leaves
     /// the batch unchanged.
     pub fn push(&mut self, record: &Record<'_>) -> Result<()> {
-        if self.count == i32::MAX {
+        // The record's offset (base + count) must exist: a batch cannot run past i64::MAX.
+        if self.count == i32::MAX
+            || self
+                .options
+                .base_offset
+                .checked_add(i64::from(self.count))
+                .is_none()
+        {
             return Err(Error::InvalidArgument("too many records in one batch"));
         }
         let (timestamp_delta, body, total) = self.sizes(record)?;
@@ -202,7 +204,13 @@ impl<'a> RecordBatchBuilder<'a> {
             .checked_sub(LOG_OVERHEAD)
             .and_then(|n| i32::try_from(n).ok())
             .ok_or(Error::InvalidArgument("batch larger than 2 GiB"))?;
-        let attributes: i16 = if self.options.transactional { 0x10 } else { 0 };
+        let mut attributes: i16 = 0;
+        if self.options.transactional {
+            attributes |= 0x10;
+        }
+        if self.options.timestamp_type == TimestampType::LogAppendTime {
+            attributes |= 0x08;
+        }
         let mut header = [0u8; HEADER_LEN];
         let mut w = Writer::new(&mut header);
         w.i64(self.options.base_offset)?;
@@ -234,14 +242,20 @@ impl<'a> RecordBatchBuilder<'a> {
     }
 }
 
-/// Wire size of a varint-length-prefixed byte string (`None` = length -1).
-fn bytes_len(bytes: Option<&[u8]>) -> Result<usize> {
+/// Wire size of a varint-length-prefixed byte string (`None` = length -1); a field of more
+/// than 2 GiB saturates so that the record is refused.
+#[inline(always)]
+fn bytes_len(bytes: Option<&[u8]>) -> usize {
     match bytes {
-        None => Ok(varint_len(-1)),
-        Some(b) => {
-            let n = i32::try_from(b.len())
-                .map_err(|_| Error::InvalidArgument("field larger than 2 GiB"))?;
-            Ok(varint_len(n).saturating_add(b.len()))
-        }
+        None => 1,
+        Some(b) => varint_len(i32::try_from(b.len()).unwrap_or(i32::MAX)).saturating_add(b.len()),
     }
+}
+
+/// Wire size of the headers (without their count).
+fn headers_len(headers: &[super::Header<'_>]) -> usize {
+    headers.iter().fold(0usize, |sum, header| {
+        sum.saturating_add(bytes_len(Some(header.key.as_bytes())))
+            .saturating_add(bytes_len(header.value))
+    })
 }

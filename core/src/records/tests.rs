@@ -404,3 +404,29 @@ mod props {
         }
     }
 }
+
+#[test]
+fn log_append_time_batches_give_every_record_the_max_timestamp() {
+    let mut buf = [0u8; 4096];
+    let mut b = RecordBatchBuilder::new(
+        &mut buf,
+        BatchOptions {
+            timestamp_type: TimestampType::LogAppendTime,
+            transactional: true,
+            ..BatchOptions::default()
+        },
+    )
+    .unwrap();
+    for r in &sample()[..3] {
+        b.push(r).unwrap();
+    }
+    let batch = b.finish(&SoftwareCrc32c).unwrap();
+    let batch = RecordBatch::new_checked(batch, &SoftwareCrc32c).unwrap();
+    assert_eq!(batch.timestamp_type(), TimestampType::LogAppendTime);
+    assert!(batch.is_transactional() && !batch.is_control());
+    assert_eq!(batch.compression(), Ok(Compression::None));
+    assert_eq!(batch.max_timestamp(), 1_700_000_000_005);
+    for r in batch.records().unwrap() {
+        assert_eq!(r.unwrap().timestamp, 1_700_000_000_005);
+    }
+}
