@@ -2,10 +2,9 @@
 
 use super::checksum::Checksum;
 use super::compression::{Compression, Decompress};
-use super::cursor::Cursor;
 use super::legacy::{LegacyMessage, LegacyMessages};
 use super::LOG_OVERHEAD;
-use crate::wire::Reader;
+use crate::wire::{Reader, Scan};
 use crate::{Error, Result};
 
 /// Byte ranges of the RecordBatch v2 header (DESIGN.md §5).
@@ -191,7 +190,7 @@ impl<'a> RecordBatch<'a> {
     fn records_in<'s>(&self, data: &'s [u8]) -> Records<'s> {
         let append_time = self.timestamp_type() == TimestampType::LogAppendTime;
         Records {
-            cursor: Cursor::new(data),
+            cursor: Scan::new(data),
             left: u32::try_from(self.record_count()).unwrap_or(0),
             done: false,
             negative_count: self.record_count() < 0,
@@ -265,7 +264,7 @@ impl<'a> Headers<'a> {
 
     /// `count` headers filling `data` exactly, each checked.
     fn checked(data: &'a [u8], count: u32) -> Option<Self> {
-        let mut cursor = Cursor::new(data);
+        let mut cursor = Scan::new(data);
         for _ in 0..count {
             read_header(&mut cursor)?;
         }
@@ -278,7 +277,7 @@ impl<'a> Iterator for Headers<'a> {
 
     fn next(&mut self) -> Option<Header<'a>> {
         self.count = self.count.checked_sub(1)?;
-        let mut cursor = Cursor::new(self.data);
+        let mut cursor = Scan::new(self.data);
         let header = read_header(&mut cursor);
         self.data = cursor.rest();
         if header.is_none() {
@@ -296,7 +295,7 @@ impl ExactSizeIterator for Headers<'_> {}
 
 /// A header: non-null UTF-8 key, nullable value.
 #[inline]
-fn read_header<'a>(cursor: &mut Cursor<'a>) -> Option<Header<'a>> {
+fn read_header<'a>(cursor: &mut Scan<'a>) -> Option<Header<'a>> {
     let key = core::str::from_utf8(cursor.nullable_bytes()??).ok()?;
     Some(Header {
         key,
@@ -309,7 +308,7 @@ fn read_header<'a>(cursor: &mut Cursor<'a>) -> Option<Header<'a>> {
 /// declared number of records, or records missing from it.
 #[derive(Debug, Clone)]
 pub struct Records<'a> {
-    cursor: Cursor<'a>,
+    cursor: Scan<'a>,
     /// Records still to read.
     left: u32,
     /// Set once the end (or an error) has been reported.
@@ -325,7 +324,7 @@ impl<'a> Records<'a> {
     /// An iterator that yields nothing.
     const fn finished() -> Self {
         Records {
-            cursor: Cursor::new(&[]),
+            cursor: Scan::new(&[]),
             left: 0,
             done: true,
             negative_count: false,
@@ -346,7 +345,7 @@ impl<'a> Records<'a> {
     #[inline(always)]
     fn read_record(&mut self) -> Option<RecordView<'a>> {
         let length = self.cursor.length()?;
-        let mut r = Cursor::new(self.cursor.take(length)?);
+        let mut r = Scan::new(self.cursor.take(length)?);
         let _attributes = r.byte()?;
         let timestamp_delta = r.varlong()?;
         let offset_delta = r.varint()?;

@@ -18,7 +18,6 @@ mod batch;
 mod builder;
 mod checksum;
 mod compression;
-mod cursor;
 mod legacy;
 
 pub use batch::{

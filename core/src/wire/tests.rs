@@ -207,3 +207,53 @@ mod props {
         }
     }
 }
+
+mod scan {
+
+    use super::Scan;
+    use crate::wire::{Reader, Writer};
+
+    #[test]
+    fn agrees_with_the_wire_reader() {
+        let mut values = std::vec::Vec::new();
+        for shift in 0..64 {
+            for v in [
+                1i64 << shift,
+                (1i64 << shift).wrapping_sub(1),
+                (1i64 << shift).wrapping_neg(),
+                i64::MIN,
+                i64::MAX,
+            ] {
+                values.push(v);
+            }
+        }
+        for v in values {
+            let mut buf = [0u8; 16];
+            let mut w = Writer::new(&mut buf);
+            w.varlong(v).unwrap();
+            let n = 16 - w.remaining();
+            for cut in 0..=n {
+                let mut c = Scan::new(&buf[..cut]);
+                let want = Reader::new(&buf[..cut]).varlong().ok();
+                assert_eq!(c.varlong(), want, "{v} cut {cut}");
+                if want.is_some() {
+                    assert!(c.is_empty());
+                }
+            }
+        }
+        // An 11-byte or overlong varint is refused.
+        assert_eq!(Scan::new(&[0xff; 11]).unsigned_varint(), None);
+        assert_eq!(
+            Scan::new(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02])
+                .unsigned_varint(),
+            None
+        );
+        assert_eq!(Scan::new(&[0x03]).length(), None); // -2
+        assert_eq!(Scan::new(&[0x01]).nullable_bytes(), Some(None));
+        assert_eq!(Scan::new(&[0x03]).nullable_bytes(), None);
+        assert_eq!(
+            Scan::new(&[0x02, 7]).nullable_bytes(),
+            Some(Some(&[7u8][..]))
+        );
+    }
+}
