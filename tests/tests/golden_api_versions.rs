@@ -35,8 +35,8 @@ fn request_matches_kafka_protocol() {
     }
 }
 
-fn kp_response() -> KpResponse {
-    KpResponse::default()
+fn kp_response(version: i16) -> KpResponse {
+    let resp = KpResponse::default()
         .with_error_code(0)
         .with_api_keys(vec![
             KpApiVersion::default()
@@ -50,7 +50,8 @@ fn kp_response() -> KpResponse {
             KpApiVersion::default()
                 .with_api_key(999)
                 .with_min_version(-1)
-                .with_max_version(i16::MAX),
+                .with_max_version(i16::MAX)
+                .with_unknown_tagged_field(7, bytes::Bytes::from_static(b"entry-tag")),
         ])
         .with_throttle_time_ms(1234)
         // Tagged feature fields (v3+) must be skipped.
@@ -63,12 +64,24 @@ fn kp_response() -> KpResponse {
             .with_name(s("kraft.version"))
             .with_min_version_level(1)
             .with_max_version_level(1)])
+        .with_zk_migration_ready(true);
+    if version >= 3 {
+        // Unknown tags (also on entries) are skipped.
+        resp.with_unknown_tagged_field(99, bytes::Bytes::from_static(b"future"))
+    } else {
+        resp
+    }
 }
 
 #[test]
 fn response_decodes_kafka_protocol_bytes() {
     for version in VERSIONS {
-        let bytes = theirs(&kp_response(), version);
+        let bytes = theirs(&kp_response(version), version);
+        if version >= 3 {
+            for tag in [&b"future"[..], b"entry-tag", b"kraft.version"] {
+                assert!(bytes.windows(tag.len()).any(|w| w == tag), "v{version}");
+            }
+        }
         let resp = ours_decode::<ApiVersionsRequest>(&bytes, version);
         assert_eq!(resp.error_code, KafkaCode::NONE);
         let keys: Vec<(i16, i16, i16)> = resp

@@ -6,8 +6,12 @@
 //! KIP-511). The response header is always v0, whatever the request version (see
 //! [`super::header`]). A broker that does not know the request version answers
 //! `UNSUPPORTED_VERSION` with its own ApiVersions range in a **v0 body**, so a client can
-//! retry with a version it speaks; [`ApiVersionsResponse`] decodes that v0 body when it sees
-//! error 35 at a flexible version.
+//! retry with a version it speaks; [`ApiVersionsResponse`] decodes the rest of the body in
+//! the v0 layout whenever the error code is 35 (Kafka answers every unknown version so, and
+//! error 35 means exactly that): no `throttle_time_ms`, no tagged fields, non-compact array.
+//!
+//! Tagged fields of a v3+ response (`supported_features`, `finalized_features_epoch`,
+//! `finalized_features`, `zk_migration_ready`, KIP-584/KIP-866) and unknown tags are skipped.
 
 use super::{ApiKey, Request, VersionRange};
 use crate::wire::{Array, Decode, Encode, Reader, Writer};
@@ -195,6 +199,60 @@ pub(crate) mod tests {
             "{text}"
         );
         assert_eq!(select_version::<ApiVersionsRequest>(&resp), Ok(4));
+    }
+
+    #[test]
+    fn selects_against_kafka_3_9_ranges() {
+        use crate::protocol::{
+            create_topics::CreateTopicsRequest, fetch::FetchRequest,
+            find_coordinator::FindCoordinatorRequest, metadata::MetadataRequest,
+            produce::ProduceRequest,
+        };
+        let mut buf = [0u8; 128];
+        // What Kafka 3.9.2 advertises (notes/real-kafka.md).
+        let ranges = [
+            (0, 0, 11),
+            (1, 0, 17),
+            (3, 0, 12),
+            (10, 0, 6),
+            (18, 0, 4),
+            (19, 0, 7),
+        ];
+        let n = v0_body(0, &ranges, &mut buf);
+        let resp = decode_body::<ApiVersionsRequest>(&buf[..n], 0).unwrap();
+        assert_eq!(select_version::<ProduceRequest>(&resp), Ok(11));
+        assert_eq!(
+            select_version::<FetchRequest>(&resp),
+            Ok(FetchRequest::VERSIONS.max.min(17))
+        );
+        assert_eq!(select_version::<MetadataRequest>(&resp), Ok(12));
+        assert_eq!(select_version::<FindCoordinatorRequest>(&resp), Ok(6));
+        assert_eq!(select_version::<CreateTopicsRequest>(&resp), Ok(7));
+        assert_eq!(select_version::<ApiVersionsRequest>(&resp), Ok(4));
+        assert_eq!(
+            resp.version_range(ApiKey::Metadata),
+            Some(VersionRange::new(0, 12))
+        );
+        assert_eq!(resp.version_range(ApiKey::InitProducerId), None);
+        // A broker above our range: our newest; below it: no overlap, both ranges named.
+        assert_eq!(
+            select(ApiKey::Metadata, VersionRange::new(0, 13), &resp),
+            Ok(12)
+        );
+        let err = select(ApiKey::Produce, VersionRange::new(12, 13), &resp).unwrap_err();
+        assert_eq!(
+            err,
+            Error::UnsupportedVersion {
+                api: ApiKey::Produce,
+                client: VersionRange::new(12, 13),
+                broker: Some(VersionRange::new(0, 11)),
+            }
+        );
+        let text = std::format!("{err}");
+        assert!(
+            text.contains("Produce") && text.contains("12..=13") && text.contains("0..=11"),
+            "{text}"
+        );
     }
 
     #[test]
