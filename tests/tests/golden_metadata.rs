@@ -17,20 +17,26 @@ use uuid::Uuid;
 const VERSIONS: core::ops::RangeInclusive<i16> =
     MetadataRequest::VERSIONS.min..=MetadataRequest::VERSIONS.max;
 const ID: [u8; 16] = *b"topic-id-0123456";
+const OTHER_ID: [u8; 16] = *b"unknown-topic-id";
 
 #[test]
 fn request_matches_kafka_protocol() {
     for version in VERSIONS {
-        let by_id = MetadataTopic {
+        let both = MetadataTopic {
             topic_id: ID,
-            name: None,
+            name: Some("orders"),
         };
-        let topics_v = if version >= 10 {
-            vec![MetadataTopic::named("orders"), by_id]
+        let topics_v = if version >= 12 {
+            vec![MetadataTopic::by_id(ID), both, MetadataTopic::named("x")]
         } else {
             vec![MetadataTopic::named("orders"), MetadataTopic::named("x")]
         };
-        for topics in [None, Some(&topics_v[..])] {
+        let lists = if version >= 1 {
+            vec![None, Some(&topics_v[..]), Some(&[][..])]
+        } else {
+            vec![None, Some(&topics_v[..])]
+        };
+        for topics in lists {
             let request = MetadataRequest {
                 topics,
                 allow_auto_topic_creation: (version < 4 && topics.is_some()) || version % 2 == 0,
@@ -80,10 +86,54 @@ fn request_refuses_what_a_version_cannot_say() {
     ));
     let named = [MetadataTopic::named("t")];
     let no_auto = MetadataRequest::new(Some(&named));
-    assert!(matches!(
-        nanokafka::wire::Encode::encode(&no_auto, &mut nanokafka::wire::Writer::new(&mut buf), 3),
-        Err(Error::InvalidArgument(_))
-    ));
+    let refused = |request: &MetadataRequest, version: i16| {
+        let mut buf = [0u8; 64];
+        matches!(
+            nanokafka::wire::Encode::encode(
+                request,
+                &mut nanokafka::wire::Writer::new(&mut buf),
+                version
+            ),
+            Err(Error::InvalidArgument(_))
+        )
+    };
+    for version in 0..=3 {
+        assert!(refused(&no_auto, version), "v{version}");
+        // Listing all topics creates nothing: allowed without auto-creation.
+        assert!(!refused(&MetadataRequest::new(None), version), "v{version}");
+    }
+    assert!(!refused(&no_auto, 4));
+    let cluster_ops = MetadataRequest {
+        include_cluster_authorized_operations: true,
+        ..MetadataRequest::new(None)
+    };
+    let topic_ops = MetadataRequest {
+        include_topic_authorized_operations: true,
+        ..MetadataRequest::new(None)
+    };
+    for version in VERSIONS {
+        assert_eq!(
+            refused(&cluster_ops, version),
+            !(8..=10).contains(&version),
+            "v{version}"
+        );
+        assert_eq!(refused(&topic_ops, version), version < 8, "v{version}");
+    }
+    // Brokers reject ids and null names at v10-11; below v10 the wire cannot carry them.
+    let by_id = [MetadataTopic::by_id(ID)];
+    let with_id = [MetadataTopic {
+        topic_id: ID,
+        name: Some("t"),
+    }];
+    for version in VERSIONS {
+        for topics in [&by_id, &with_id] {
+            let request = MetadataRequest {
+                allow_auto_topic_creation: true,
+                ..MetadataRequest::new(Some(topics))
+            };
+            assert_eq!(refused(&request, version), version < 12, "v{version}");
+        }
+    }
 }
 
 fn kp_response(version: i16) -> KpResponse {
@@ -116,6 +166,17 @@ fn kp_response(version: i16) -> KpResponse {
     let missing = MetadataResponseTopic::default()
         .with_error_code(3)
         .with_name(Some(TopicName(s("missing"))));
+    // v12+: a topic asked for by an unknown id comes back without a name.
+    let unknown_id = MetadataResponseTopic::default()
+        .with_error_code(100)
+        .with_name(None)
+        .with_topic_id(Uuid::from_bytes(OTHER_ID))
+        .with_is_internal(true)
+        .with_topic_authorized_operations(7);
+    let mut topics = vec![topic, missing];
+    if version >= 12 {
+        topics.push(unknown_id);
+    }
     let mut resp = KpResponse::default()
         .with_brokers(vec![
             MetadataResponseBroker::default()
@@ -133,7 +194,7 @@ fn kp_response(version: i16) -> KpResponse {
                 .with_port(65535)
                 .with_rack(None),
         ])
-        .with_topics(vec![topic, missing]);
+        .with_topics(topics);
     if version >= 3 {
         resp = resp.with_throttle_time_ms(11);
     }
@@ -147,7 +208,7 @@ fn kp_response(version: i16) -> KpResponse {
         resp = resp.with_cluster_authorized_operations(0x1f);
     }
     if version >= 13 {
-        resp = resp.with_error_code(0);
+        resp = resp.with_error_code(58);
     }
     resp
 }
@@ -185,6 +246,40 @@ fn response_decodes_kafka_protocol_bytes() {
             )
         );
         assert_eq!(resp.broker(3).unwrap().port, 65535);
+        assert_eq!(resp.broker(3).unwrap().rack, None);
+        assert!(resp.broker(2).is_none());
+        assert_eq!(
+            resp.error_code,
+            KafkaCode(if version >= 13 { 58 } else { 0 })
+        );
+        assert_eq!(
+            resp.topics.iter().count(),
+            if version >= 12 { 3 } else { 2 }
+        );
+        if version >= 12 {
+            let unknown = resp.topics.iter().nth(2).unwrap();
+            assert_eq!(
+                (
+                    unknown.error_code,
+                    unknown.name,
+                    unknown.topic_id,
+                    unknown.is_internal,
+                    unknown.topic_authorized_operations,
+                    unknown.partitions.iter().count()
+                ),
+                (KafkaCode(100), None, OTHER_ID, true, 7, 0)
+            );
+            assert_eq!(resp.topic_by_id(&OTHER_ID).unwrap().name, None);
+        }
+        assert_eq!(
+            resp.topic_by_id(&ID).map(|t| t.name),
+            if version >= 10 {
+                Some(Some("orders"))
+            } else {
+                None
+            }
+        );
+        assert!(resp.topic_by_id(&[0; 16]).is_none());
         let topic = resp.topic("orders").unwrap();
         assert_eq!(topic.topic_id, if version >= 10 { ID } else { [0; 16] });
         assert_eq!(topic.is_internal, version >= 1);
@@ -192,7 +287,13 @@ fn response_decodes_kafka_protocol_bytes() {
             topic.topic_authorized_operations,
             if version >= 8 { 0x0ff8 } else { i32::MIN }
         );
-        let p0 = topic.partitions.iter().next().unwrap();
+        let mut parts = topic.partitions.iter();
+        let p0 = parts.next().unwrap();
+        let p1 = parts.next().unwrap();
+        assert_eq!(
+            (p1.error_code, p1.partition_index, p1.leader_id),
+            (KafkaCode(5), 1, -1)
+        );
         assert_eq!(
             (p0.partition_index, p0.leader_id, p0.leader_epoch),
             (0, 1, if version >= 7 { 17 } else { -1 })

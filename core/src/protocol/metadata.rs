@@ -5,7 +5,13 @@
 //! Produce v13 and Fetch v13+ need); v12+ may return a null topic name for an id lookup.
 //!
 //! "All topics" is an empty array in v0 and a null array from v1; [`MetadataRequest::topics`]
-//! = `None` encodes whichever the version needs.
+//! = `None` encodes whichever the version needs. An explicit empty list (no topics, only the
+//! brokers) cannot be said in v0 and is an `InvalidArgument` there.
+//!
+//! Fields a version cannot carry are refused with `InvalidArgument` where Kafka refuses them
+//! (a non-default `include_*_authorized_operations`, a null name or a topic id below v12,
+//! which brokers reject at v10-11) and omitted where Kafka omits them (`topic_id` is
+//! ignorable, but only a zero id reaches that case).
 
 use super::{ApiKey, Request, VersionRange};
 use crate::wire::{Array, Decode, Encode, Reader, Writer};
@@ -20,9 +26,11 @@ pub struct MetadataRequest<'a> {
     /// Whether the broker may auto-create missing topics (v4+; older versions always may, so
     /// `false` with named topics below v4 is an `InvalidArgument`, as in the Java client).
     pub allow_auto_topic_creation: bool,
-    /// Ask for the cluster's authorized operations (v8-10; ignored elsewhere).
+    /// Ask for the cluster's authorized operations (v8-10; `true` elsewhere is an
+    /// `InvalidArgument`, as in Kafka's own encoder).
     pub include_cluster_authorized_operations: bool,
-    /// Ask for each topic's authorized operations (v8+; ignored before).
+    /// Ask for each topic's authorized operations (v8+; `true` before is an
+    /// `InvalidArgument`).
     pub include_topic_authorized_operations: bool,
 }
 
@@ -38,13 +46,14 @@ impl<'a> MetadataRequest<'a> {
     }
 }
 
-/// A topic to describe, by name or (v10+) by id.
+/// A topic to describe, by name or (v12+) by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct MetadataTopic<'a> {
-    /// The topic id (v10+); all zeros when asking by name.
+    /// The topic id (on the wire from v10, but brokers accept a non-zero id only from v12);
+    /// all zeros when asking by name.
     pub topic_id: [u8; 16],
-    /// The topic name; `None` (v10+) when asking by id.
+    /// The topic name; `None` (v12+) when asking by id.
     pub name: Option<&'a str>,
 }
 
@@ -54,6 +63,14 @@ impl<'a> MetadataTopic<'a> {
         MetadataTopic {
             topic_id: [0; 16],
             name: Some(name),
+        }
+    }
+
+    /// A topic asked for by id (v12+).
+    pub const fn by_id(topic_id: [u8; 16]) -> Self {
+        MetadataTopic {
+            topic_id,
+            name: None,
         }
     }
 }
@@ -80,9 +97,17 @@ impl Encode for MetadataRequest<'_> {
         }
         if (8..=10).contains(&version) {
             writer.bool(self.include_cluster_authorized_operations)?;
+        } else if self.include_cluster_authorized_operations {
+            return Err(Error::InvalidArgument(
+                "Metadata reports cluster authorized operations only at v8-10",
+            ));
         }
         if version >= 8 {
             writer.bool(self.include_topic_authorized_operations)?;
+        } else if self.include_topic_authorized_operations {
+            return Err(Error::InvalidArgument(
+                "Metadata reports topic authorized operations from v8",
+            ));
         }
         writer.tagged_fields_if(flexible)
     }
@@ -91,16 +116,25 @@ impl Encode for MetadataRequest<'_> {
 impl Encode for MetadataTopic<'_> {
     fn encode(&self, writer: &mut Writer<'_>, version: i16) -> Result<()> {
         let flexible = MetadataRequest::is_flexible(version);
+        // Brokers reject topic ids and null names at v10-11 (KafkaApis), the Java client
+        // refuses them below v12.
+        if version < 12 {
+            if self.name.is_none() {
+                return Err(Error::InvalidArgument(
+                    "Metadata below v12 names topics by name",
+                ));
+            }
+            if self.topic_id != [0; 16] {
+                return Err(Error::InvalidArgument(
+                    "Metadata below v12 cannot ask by topic id",
+                ));
+            }
+        }
         if version >= 10 {
             writer.uuid(&self.topic_id)?;
             writer.nullable_string(self.name, flexible)?;
         } else {
-            writer.string(
-                self.name.ok_or(Error::InvalidArgument(
-                    "Metadata below v10 names topics by name",
-                ))?,
-                flexible,
-            )?;
+            writer.string(self.name.unwrap_or_default(), flexible)?;
         }
         writer.tagged_fields_if(flexible)
     }
@@ -301,6 +335,15 @@ impl<'a> MetadataResponse<'a> {
     /// The topic named `name`.
     pub fn topic(&self, name: &str) -> Option<MetadataTopicResponse<'a>> {
         self.topics.find(|t| t.name == Some(name))
+    }
+
+    /// The topic with id `topic_id` (v10+ responses carry ids; the all-zero id, Kafka's
+    /// "no id", finds nothing).
+    pub fn topic_by_id(&self, topic_id: &[u8; 16]) -> Option<MetadataTopicResponse<'a>> {
+        if topic_id == &[0; 16] {
+            return None;
+        }
+        self.topics.find(|t| &t.topic_id == topic_id)
     }
 
     /// The leader of `topic`/`partition`: `Ok(None)` when the partition has no leader right
