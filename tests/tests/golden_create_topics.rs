@@ -116,13 +116,27 @@ fn response_decodes_kafka_protocol_bytes() {
             ok = ok
                 .with_num_partitions(6)
                 .with_replication_factor(3)
-                .with_configs(Some(vec![CreatableTopicConfigs::default()
-                    .with_name(s("retention.ms"))
-                    .with_value(Some(s("60000")))
-                    .with_read_only(false)
-                    .with_config_source(1)
-                    .with_is_sensitive(false)]));
-            exists = exists.with_topic_config_error_code(29).with_configs(None);
+                .with_configs(Some(vec![
+                    CreatableTopicConfigs::default()
+                        .with_name(s("retention.ms"))
+                        .with_value(Some(s("60000")))
+                        .with_read_only(false)
+                        .with_config_source(1)
+                        .with_is_sensitive(false),
+                    CreatableTopicConfigs::default()
+                        .with_name(s("sasl.secret"))
+                        .with_value(None)
+                        .with_read_only(true)
+                        .with_config_source(5)
+                        .with_is_sensitive(true)
+                        .with_unknown_tagged_field(3, bytes::Bytes::from_static(b"tag")),
+                ]))
+                .with_unknown_tagged_field(9, bytes::Bytes::from_static(b"unknown"));
+            exists = exists
+                .with_topic_config_error_code(29)
+                .with_num_partitions(-1)
+                .with_replication_factor(-1)
+                .with_configs(None);
         }
         if version >= 7 {
             ok = ok.with_topic_id(Uuid::from_bytes(ID));
@@ -152,17 +166,27 @@ fn response_decodes_kafka_protocol_bytes() {
                 (results[0].num_partitions, results[0].replication_factor),
                 (6, 3)
             );
-            let config = results[0].configs.iter().next().unwrap();
+            let configs: Vec<_> = results[0].configs.iter().collect();
             assert_eq!(
-                config,
-                CreatedTopicConfig {
-                    name: "retention.ms",
-                    value: Some("60000"),
-                    read_only: false,
-                    config_source: 1,
-                    is_sensitive: false
-                }
+                configs,
+                [
+                    CreatedTopicConfig {
+                        name: "retention.ms",
+                        value: Some("60000"),
+                        read_only: false,
+                        config_source: 1,
+                        is_sensitive: false
+                    },
+                    CreatedTopicConfig {
+                        name: "sasl.secret",
+                        value: None,
+                        read_only: true,
+                        config_source: 5,
+                        is_sensitive: true
+                    }
+                ]
             );
+            assert_eq!(results[0].topic_config_error_code, KafkaCode::NONE);
             assert_eq!(results[1].topic_config_error_code, KafkaCode(29));
             assert!(results[1].configs.is_null());
         } else {

@@ -17,10 +17,10 @@ const VERSIONS: core::ops::RangeInclusive<i16> =
 #[test]
 fn request_matches_kafka_protocol() {
     for version in VERSIONS {
-        let key_type = if version >= 1 {
-            KEY_TYPE_TRANSACTION
-        } else {
-            KEY_TYPE_GROUP
+        let key_type = match version {
+            0 => KEY_TYPE_GROUP,
+            6 => KEY_TYPE_SHARE,
+            _ => KEY_TYPE_TRANSACTION,
         };
         let keys: &[&str] = if version >= 4 {
             &["group-a", "", "group-ü"]
@@ -79,15 +79,16 @@ fn response_decodes_kafka_protocol_bytes() {
                         .with_error_message(Some(s("not available"))),
                 ])
         } else {
+            // A non-default error with a coordinator: every field checked.
             let mut kp = KpResponse::default()
-                .with_error_code(0)
+                .with_error_code(15)
                 .with_node_id(BrokerId(2))
                 .with_host(s("b2"))
                 .with_port(9094);
             if version >= 1 {
                 kp = kp
                     .with_throttle_time_ms(3)
-                    .with_error_message(Some(s("ok")));
+                    .with_error_message(Some(s("not available")));
             }
             kp
         };
@@ -96,22 +97,39 @@ fn response_decodes_kafka_protocol_bytes() {
         assert_eq!(resp.throttle_time_ms, if version >= 1 { 3 } else { 0 });
         let all: Vec<Coordinator<'_>> = resp.coordinators().collect();
         let first = all[0];
-        assert_eq!(
-            (first.node_id, first.host, first.port, first.error_code),
-            (2, "b2", 9094, KafkaCode::NONE)
-        );
+        assert_eq!((first.node_id, first.host, first.port), (2, "b2", 9094));
         if version >= 4 {
             assert_eq!(all.len(), 2);
-            assert_eq!(first.key, Some("group-a"));
+            assert!(resp.single.is_none());
             assert_eq!(
-                (all[1].error_code, all[1].error_message),
-                (KafkaCode(15), Some("not available"))
+                (first.key, first.error_code, first.error_message),
+                (Some("group-a"), KafkaCode::NONE, None)
+            );
+            assert_eq!(
+                all[1],
+                Coordinator {
+                    key: Some(""),
+                    node_id: -1,
+                    host: "",
+                    port: -1,
+                    error_code: KafkaCode(15),
+                    error_message: Some("not available"),
+                }
             );
         } else {
             assert_eq!(all.len(), 1);
+            assert_eq!(resp.batched.iter().count(), 0);
             assert_eq!(
-                first.error_message,
-                if version >= 1 { Some("ok") } else { None }
+                (first.key, first.error_code, first.error_message),
+                (
+                    None,
+                    KafkaCode(15),
+                    if version >= 1 {
+                        Some("not available")
+                    } else {
+                        None
+                    }
+                )
             );
         }
         assert_truncations_fail::<FindCoordinatorRequest>(&bytes, version);

@@ -13,12 +13,15 @@ use crate::{Error, KafkaCode, Result};
 pub const KEY_TYPE_GROUP: i8 = 0;
 /// Key type: a transactional id.
 pub const KEY_TYPE_TRANSACTION: i8 = 1;
+/// Key type: a share group (v6+, KIP-932; the key is `group:topic_id:partition`).
+pub const KEY_TYPE_SHARE: i8 = 2;
 
 /// FindCoordinator request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct FindCoordinatorRequest<'a> {
-    /// [`KEY_TYPE_GROUP`] or [`KEY_TYPE_TRANSACTION`] (v1+; v0 knows only groups).
+    /// [`KEY_TYPE_GROUP`], [`KEY_TYPE_TRANSACTION`] (v1+; v0 knows only groups) or
+    /// [`KEY_TYPE_SHARE`] (brokers accept it at v6).
     pub key_type: i8,
     /// The group or transactional ids; exactly one below v4.
     pub keys: &'a [&'a str],
