@@ -29,7 +29,7 @@ use nanokafka::records::{
 use nanokafka::KafkaCode;
 use nanokafka_std::{StdTransport, SystemClock};
 use nanokafka_tests::first;
-use nanokafka_tests::kafka::{connect, shared_broker, versions};
+use nanokafka_tests::kafka::{connect, shared_broker, KafkaVersion};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -441,32 +441,35 @@ fn round_trip(kafka: &str, bootstrap: &str, v: Versions, label: &str) {
 
 #[test]
 fn newest_common_versions_against_real_kafka() {
-    for kafka in versions() {
-        let broker = shared_broker(&kafka).unwrap_or_else(|e| panic!("{e}"));
+    for version in KafkaVersion::all() {
+        let kafka = version.as_str();
+        let broker = shared_broker(kafka).unwrap_or_else(|e| panic!("{e}"));
         let client = Client::connect(&broker.bootstrap());
-        let v = negotiate(&client, &kafka);
+        let v = negotiate(&client, kafka);
         if kafka.starts_with("4.") {
             assert!(
                 v.produce >= 12 && v.fetch >= 17,
                 "4.x speaks the newest Produce/Fetch: {v:?}"
             );
         }
-        round_trip(&kafka, &broker.bootstrap(), v, "newest");
+        round_trip(kafka, &broker.bootstrap(), v, "newest");
     }
 }
 
 #[test]
 fn oldest_non_flexible_versions_against_real_kafka() {
-    for kafka in versions() {
-        let broker = shared_broker(&kafka).unwrap_or_else(|e| panic!("{e}"));
-        round_trip(&kafka, &broker.bootstrap(), FLOOR, "floor");
+    for version in KafkaVersion::all() {
+        let kafka = version.as_str();
+        let broker = shared_broker(kafka).unwrap_or_else(|e| panic!("{e}"));
+        round_trip(kafka, &broker.bootstrap(), FLOOR, "floor");
     }
 }
 
 #[test]
 fn unknown_topic_and_sasl_on_plaintext_are_clear_errors() {
-    for kafka in versions() {
-        let broker = shared_broker(&kafka).unwrap_or_else(|e| panic!("{e}"));
+    for version in KafkaVersion::all() {
+        let kafka = version.as_str();
+        let broker = shared_broker(kafka).unwrap_or_else(|e| panic!("{e}"));
         let mut client = Client::connect(&broker.bootstrap());
         let names = [MetadataTopic::named("no-such-topic-nanokafka")];
         client.call(&MetadataRequest::new(Some(&names)), 12, |r| {
