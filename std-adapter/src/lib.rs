@@ -21,8 +21,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod connector;
 pub mod crc;
 pub mod transport;
 
+pub use connector::{IpVersion, TcpConnector};
 pub use crc::HardwareCrc32c;
 pub use transport::{StdTransport, SystemClock, TransportError};

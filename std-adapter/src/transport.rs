@@ -1,7 +1,7 @@
 //! std streams as nanokafka transports.
 
 use std::io;
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 /// Any `std::io::{Read, Write}` stream as an `embedded_io` transport.
@@ -66,25 +66,29 @@ impl<S: io::Write> embedded_io::Write for StdTransport<S> {
 
 impl StdTransport<TcpStream> {
     /// Connects to `address` (`host:port`, resolved with DNS, every address tried in turn)
-    /// within `timeout`, with Nagle off and a short read timeout (100 ms) so the connection's
-    /// own deadline is honoured.
+    /// within `timeout` each; see [`StdTransport::connect_addr`].
     pub fn connect(address: &str, timeout: Duration) -> io::Result<Self> {
         let mut last = io::Error::new(
             io::ErrorKind::NotFound,
             format!("{address} resolves to no address"),
         );
         for addr in address.to_socket_addrs()? {
-            match TcpStream::connect_timeout(&addr, timeout) {
-                Ok(stream) => {
-                    stream.set_nodelay(true)?;
-                    stream.set_read_timeout(Some(Duration::from_millis(100)))?;
-                    stream.set_write_timeout(Some(timeout))?;
-                    return Ok(StdTransport(stream));
-                }
+            match Self::connect_addr(&addr, timeout) {
+                Ok(transport) => return Ok(transport),
                 Err(e) => last = e,
             }
         }
         Err(last)
+    }
+
+    /// Connects to `addr` within `timeout`, with Nagle off, a short read timeout (100 ms) so
+    /// the connection's own deadline is honoured, and `timeout` for writes.
+    pub fn connect_addr(addr: &SocketAddr, timeout: Duration) -> io::Result<Self> {
+        let stream = TcpStream::connect_timeout(addr, timeout)?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(Duration::from_millis(100)))?;
+        stream.set_write_timeout(Some(timeout))?;
+        Ok(StdTransport(stream))
     }
 }
 
@@ -108,6 +112,10 @@ impl Default for SystemClock {
 impl nanokafka::client::Clock for SystemClock {
     fn now_ms(&self) -> u64 {
         u64::try_from(self.0.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn sleep_ms(&self, ms: u32) {
+        std::thread::sleep(Duration::from_millis(u64::from(ms)));
     }
 }
 

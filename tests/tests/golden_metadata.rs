@@ -313,7 +313,8 @@ fn response_decodes_kafka_protocol_bytes() {
             resp.leader("missing", 0),
             Err(Error::Broker {
                 api: nanokafka::ApiKey::Metadata,
-                code: KafkaCode::UNKNOWN_TOPIC_OR_PARTITION
+                code: KafkaCode::UNKNOWN_TOPIC_OR_PARTITION,
+                partition: None,
             })
         );
         assert_eq!(

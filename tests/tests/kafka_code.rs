@@ -51,6 +51,7 @@ fn broker_error_display_uses_the_table() {
     let err = Error::Broker {
         api: ApiKey::OffsetCommit,
         code: KafkaCode::REBALANCE_IN_PROGRESS,
+        partition: None,
     };
     assert_eq!(err.code(), 27);
     assert!(!err.is_retriable());
@@ -62,6 +63,7 @@ fn broker_error_display_uses_the_table() {
     let retriable = Error::Broker {
         api: ApiKey::Fetch,
         code: KafkaCode::NOT_LEADER_OR_FOLLOWER,
+        partition: None,
     };
     assert!(retriable.is_retriable());
     assert_eq!(KafkaCode::NONE.check(ApiKey::Fetch), Ok(()));

@@ -478,7 +478,8 @@ fn unknown_topic_and_sasl_on_plaintext_are_clear_errors() {
                 err,
                 nanokafka::Error::Broker {
                     api: nanokafka::ApiKey::Metadata,
-                    code: KafkaCode::UNKNOWN_TOPIC_OR_PARTITION
+                    code: KafkaCode::UNKNOWN_TOPIC_OR_PARTITION,
+                    partition: None,
                 }
             );
             assert!(

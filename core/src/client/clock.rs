@@ -5,10 +5,23 @@
 pub trait Clock {
     /// Milliseconds since an arbitrary, fixed origin.
     fn now_ms(&self) -> u64;
+
+    /// Waits `ms` milliseconds (retry backoff). The default spins on [`Clock::now_ms`];
+    /// a host sleeps the thread, firmware may wait for an interrupt.
+    fn sleep_ms(&self, ms: u32) {
+        let until = self.now_ms().saturating_add(u64::from(ms));
+        while self.now_ms() < until {
+            core::hint::spin_loop();
+        }
+    }
 }
 
 impl<C: Clock + ?Sized> Clock for &C {
     fn now_ms(&self) -> u64 {
         (**self).now_ms()
+    }
+
+    fn sleep_ms(&self, ms: u32) {
+        (**self).sleep_ms(ms)
     }
 }

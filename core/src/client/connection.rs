@@ -2,7 +2,10 @@
 
 use super::Clock;
 use crate::protocol::api_versions::{select_version, ApiVersionsRequest};
-use crate::protocol::header::{decode_response, encode_request, frame_size, SIZE_PREFIX_LEN};
+use crate::protocol::header::{
+    decode_body, decode_response_header, encode_request, frame_size, response_header_flexible,
+    SIZE_PREFIX_LEN,
+};
 use crate::protocol::{ApiKey, Request, VersionRange};
 use crate::{Error, KafkaCode, Result};
 use embedded_io::{Error as _, ErrorKind, Read, Write};
@@ -36,12 +39,45 @@ const KNOWN_KEYS: usize = 37;
 /// timeout: a read that fails with [`ErrorKind::TimedOut`] is retried until the
 /// [`Clock`] says the request's deadline has passed, then [`Error::Timeout`] is returned. A
 /// transport without a read timeout can block forever on a silent broker; give it one.
+///
+/// A failure that leaves the byte stream out of step (timeout, I/O error, a response for
+/// another request) is sticky: every later call fails with [`Error::ResponseNotReceived`]
+/// until the connection is replaced ([`Connection::is_broken`]).
 pub struct Connection<'a, T, C> {
     transport: T,
     clock: C,
     config: ConnectionConfig<'a>,
     correlation_id: i32,
+    broken: bool,
     broker_versions: [Option<VersionRange>; KNOWN_KEYS],
+}
+
+/// Where a response landed in the caller's buffer, for decoding it later
+/// ([`Connection::send_raw`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Received {
+    /// The version the request was sent at (the response's layout).
+    pub version: i16,
+    /// The response body: `buf[body_start..body_end]`.
+    pub body_start: usize,
+    /// End of the response body in the buffer.
+    pub body_end: usize,
+}
+
+impl Received {
+    /// The body bytes in `buf` (the buffer given to [`Connection::send_raw`]).
+    pub fn body<'b>(&self, buf: &'b [u8]) -> Result<&'b [u8]> {
+        buf.get(self.body_start..self.body_end)
+            .ok_or(Error::BufferTooSmall {
+                needed: self.body_end,
+            })
+    }
+
+    /// Decodes the body in `buf` as the response to `R`.
+    pub fn decode<'b, R: Request>(&self, buf: &'b [u8]) -> Result<R::Response<'b>> {
+        decode_body::<R>(self.body(buf)?, self.version)
+    }
 }
 
 impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
@@ -59,6 +95,7 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
             clock,
             config,
             correlation_id: 0,
+            broken: false,
             broker_versions: [None; KNOWN_KEYS],
         };
         let request = ApiVersionsRequest::nanokafka();
@@ -73,6 +110,7 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
                     return Err(Error::Broker {
                         api: ApiKey::ApiVersions,
                         code: KafkaCode::UNSUPPORTED_VERSION,
+                        partition: None,
                     });
                 }
                 version = offered;
@@ -93,11 +131,7 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
 
     /// The version of request `R` to use with this broker: the highest both sides support.
     pub fn version<R: Request>(&self) -> Result<i16> {
-        let broker = usize::try_from(R::API_KEY.as_i16())
-            .ok()
-            .and_then(|k| self.broker_versions.get(k))
-            .copied()
-            .flatten();
+        let broker = self.broker_range(R::API_KEY);
         broker
             .and_then(|range| R::VERSIONS.highest_common(&range))
             .ok_or(Error::UnsupportedVersion {
@@ -105,6 +139,20 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
                 client: R::VERSIONS,
                 broker,
             })
+    }
+
+    /// The versions of `api` the broker offered on connect (`None`: not offered).
+    pub fn broker_range(&self, api: ApiKey) -> Option<VersionRange> {
+        usize::try_from(api.as_i16())
+            .ok()
+            .and_then(|k| self.broker_versions.get(k))
+            .copied()
+            .flatten()
+    }
+
+    /// Whether an earlier failure left the stream unusable (replace the connection).
+    pub const fn is_broken(&self) -> bool {
+        self.broken
     }
 
     /// Sends `request` at the negotiated version and returns the response, decoded in place
@@ -118,19 +166,6 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         self.send_at(request, version, buf)
     }
 
-    /// Like [`Connection::send`], for a request the broker may hold for `wait_ms` before
-    /// answering (Fetch's `max_wait_ms`): the deadline is that wait plus the request timeout,
-    /// so a long poll is not mistaken for a dead broker.
-    pub fn send_waiting<'b, R: Request>(
-        &mut self,
-        request: &R,
-        wait_ms: u32,
-        buf: &'b mut [u8],
-    ) -> Result<R::Response<'b>> {
-        let version = self.version::<R>()?;
-        self.exchange(request, version, wait_ms, buf)
-    }
-
     /// Sends `request` at `version` and returns its response.
     pub fn send_at<'b, R: Request>(
         &mut self,
@@ -138,32 +173,46 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         version: i16,
         buf: &'b mut [u8],
     ) -> Result<R::Response<'b>> {
-        self.exchange(request, version, 0, buf)
+        let received = self.exchange(request, version, 0, buf)?;
+        received.decode::<R>(buf)
     }
 
-    fn exchange<'b, R: Request>(
+    /// Sends `request` at `version` (`None`: the negotiated one) and leaves the response in
+    /// `buf` undecoded, for a caller that must release its borrow of `buf` first (a retry
+    /// loop). `wait_ms` is how long the broker may hold the request before answering (Fetch's
+    /// `max_wait_ms`): the deadline is that wait plus the request timeout, so a long poll is
+    /// not mistaken for a dead broker.
+    pub fn send_raw<R: Request>(
         &mut self,
         request: &R,
-        version: i16,
+        version: Option<i16>,
         wait_ms: u32,
-        buf: &'b mut [u8],
-    ) -> Result<R::Response<'b>> {
-        let timeout = u64::from(self.config.request_timeout_ms).saturating_add(u64::from(wait_ms));
-        let deadline = self.clock.now_ms().saturating_add(timeout);
-        let correlation_id = self.write_request(request, version, buf)?;
-        let size = self.read_frame(buf, deadline)?;
-        decode_response::<R>(
-            buf.get(..size)
-                .ok_or(Error::BufferTooSmall { needed: size })?,
-            version,
-            correlation_id,
-        )
+        buf: &mut [u8],
+    ) -> Result<Received> {
+        let version = match version {
+            Some(version) => version,
+            None => self.version::<R>()?,
+        };
+        self.exchange(request, version, wait_ms, buf)
     }
 
-    /// Sends a request that gets no response (Produce with `acks = 0`).
-    pub fn send_without_response<R: Request>(&mut self, request: &R, buf: &mut [u8]) -> Result<()> {
-        let version = self.version::<R>()?;
-        self.write_request(request, version, buf).map(|_| ())
+    /// Sends a request that gets no response (Produce with `acks = 0`) at `version` (`None`:
+    /// the negotiated one).
+    pub fn send_without_response<R: Request>(
+        &mut self,
+        request: &R,
+        version: Option<i16>,
+        buf: &mut [u8],
+    ) -> Result<()> {
+        let version = match version {
+            Some(version) => version,
+            None => self.version::<R>()?,
+        };
+        self.usable()?;
+        let len = self.encode(request, version, buf)?;
+        let sent = self.write_frame(buf.get(..len).unwrap_or_default());
+        self.broken = sent.is_err();
+        sent
     }
 
     /// The transport, e.g. to close it.
@@ -171,16 +220,75 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         self.transport
     }
 
-    fn write_request<R: Request>(
+    fn usable(&self) -> Result<()> {
+        if self.broken {
+            Err(Error::ResponseNotReceived)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn exchange<R: Request>(
         &mut self,
         request: &R,
         version: i16,
+        wait_ms: u32,
         buf: &mut [u8],
-    ) -> Result<i32> {
-        self.correlation_id = self.correlation_id.wrapping_add(1);
+    ) -> Result<Received> {
+        self.usable()?;
+        let timeout = u64::from(self.config.request_timeout_ms).saturating_add(u64::from(wait_ms));
+        let deadline = self.clock.now_ms().saturating_add(timeout);
+        // A refused encoding (bad argument, small buffer) sends nothing.
+        let len = self.encode(request, version, buf)?;
         let correlation_id = self.correlation_id;
-        let n = encode_request(buf, version, correlation_id, self.config.client_id, request)?;
-        let mut frame = buf.get(..n).ok_or(Error::BufferTooSmall { needed: n })?;
+        let result = self.round_trip::<R>(len, version, correlation_id, deadline, buf);
+        // Anything else that failed leaves the stream out of step, except a frame too large
+        // for the buffer, which was read through.
+        self.broken = matches!(&result, Err(e) if !matches!(e, Error::MessageTooLarge { .. }));
+        result
+    }
+
+    fn round_trip<R: Request>(
+        &mut self,
+        len: usize,
+        version: i16,
+        correlation_id: i32,
+        deadline: u64,
+        buf: &mut [u8],
+    ) -> Result<Received> {
+        self.write_frame(buf.get(..len).unwrap_or_default())?;
+        let size = self.read_frame(buf, deadline)?;
+        let frame = buf
+            .get(..size)
+            .ok_or(Error::BufferTooSmall { needed: size })?;
+        let (received, body) =
+            decode_response_header(frame, response_header_flexible::<R>(version))?;
+        if received != correlation_id {
+            return Err(Error::CorrelationMismatch {
+                expected: correlation_id,
+                received,
+            });
+        }
+        Ok(Received {
+            version,
+            body_start: size.saturating_sub(body.len()),
+            body_end: size,
+        })
+    }
+
+    /// Encodes the next request frame into `buf`; returns its length.
+    fn encode<R: Request>(&mut self, request: &R, version: i16, buf: &mut [u8]) -> Result<usize> {
+        self.correlation_id = self.correlation_id.wrapping_add(1);
+        encode_request(
+            buf,
+            version,
+            self.correlation_id,
+            self.config.client_id,
+            request,
+        )
+    }
+
+    fn write_frame(&mut self, mut frame: &[u8]) -> Result<()> {
         // Our own loop: embedded-io's write_all panics on Ok(0).
         while !frame.is_empty() {
             match self.transport.write(frame) {
@@ -190,22 +298,35 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
                 Err(e) => return Err(Error::Send(e.kind())),
             }
         }
-        self.transport.flush().map_err(|e| Error::Send(e.kind()))?;
-        Ok(correlation_id)
+        self.transport.flush().map_err(|e| Error::Send(e.kind()))
     }
 
     /// Reads one response frame into `buf` and returns its size (without the prefix). A frame
-    /// larger than `buf` is `MessageTooLarge` and leaves the stream unusable.
+    /// larger than `buf` is read through and dropped (the connection stays usable) and is
+    /// `MessageTooLarge` with the frame's size and the buffer's.
     fn read_frame(&mut self, buf: &mut [u8], deadline: u64) -> Result<usize> {
         let mut prefix = [0u8; SIZE_PREFIX_LEN];
         self.read_exact(&mut prefix, deadline)?;
-        let size = frame_size(prefix, buf.len())?;
-        self.read_exact(
-            buf.get_mut(..size)
-                .ok_or(Error::BufferTooSmall { needed: size })?,
-            deadline,
-        )?;
-        Ok(size)
+        match frame_size(prefix, buf.len()) {
+            Ok(size) => {
+                self.read_exact(
+                    buf.get_mut(..size)
+                        .ok_or(Error::BufferTooSmall { needed: size })?,
+                    deadline,
+                )?;
+                Ok(size)
+            }
+            Err(Error::MessageTooLarge { size, limit }) if !buf.is_empty() => {
+                let mut left = size;
+                while left > 0 {
+                    let chunk = left.min(buf.len());
+                    self.read_exact(buf.get_mut(..chunk).unwrap_or_default(), deadline)?;
+                    left = left.saturating_sub(chunk);
+                }
+                Err(Error::MessageTooLarge { size, limit })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn read_exact(&mut self, mut out: &mut [u8], deadline: u64) -> Result<()> {
@@ -418,7 +539,8 @@ mod tests {
             result.err(),
             Some(Error::Broker {
                 api: ApiKey::ApiVersions,
-                code: KafkaCode::UNSUPPORTED_VERSION
+                code: KafkaCode::UNSUPPORTED_VERSION,
+                partition: None,
             })
         );
     }
@@ -457,22 +579,43 @@ mod tests {
         let mut slow = transport(frame(1, &api_versions_v3(&[(18, 0, 4)])));
         slow.stalls = 3;
         assert!(Connection::connect(slow, Ticking(Cell::new(0)), config, &mut buf).is_ok());
-        // A frame larger than the buffer is refused, not read.
-        let mut big = 5000i32.to_be_bytes().to_vec();
-        big.extend([0; 16]);
-        let err = Connection::connect(
-            transport(big),
-            Ticking(Cell::new(0)),
-            ConnectionConfig::default(),
-            &mut buf,
-        )
-        .err();
+        // A frame larger than the buffer is read through and refused; the stream stays usable.
+        let mut input = frame(1, &api_versions_v3(&[(18, 0, 4), (17, 0, 1)]));
+        input.extend(frame(2, &[0; 4996]));
+        input.extend(frame(3, &[0, 0, 0, 0, 0, 0]));
+        let patient = ConnectionConfig {
+            request_timeout_ms: 60_000, // the script reads 7 bytes per 10 ms tick
+            ..ConnectionConfig::default()
+        };
+        let mut c = Connection::connect(transport(input), Ticking(Cell::new(0)), patient, &mut buf)
+            .unwrap();
+        let handshake = SaslHandshakeRequest { mechanism: "PLAIN" };
         assert_eq!(
-            err,
+            c.send(&handshake, &mut buf).err(),
             Some(Error::MessageTooLarge {
                 size: 5000,
                 limit: 512
             })
+        );
+        assert!(!c.is_broken());
+        assert!(c.send(&handshake, &mut buf).is_ok());
+        // After a timeout the connection is broken for good.
+        let mut stalled = transport(frame(1, &api_versions_v3(&[(18, 0, 4), (17, 0, 1)])));
+        let mut c = Connection::connect(
+            core::mem::replace(&mut stalled, transport(Vec::new())),
+            Ticking(Cell::new(0)),
+            config,
+            &mut buf,
+        )
+        .unwrap();
+        assert_eq!(
+            c.send(&handshake, &mut buf).err(),
+            Some(Error::ResponseNotReceived)
+        );
+        assert!(c.is_broken());
+        assert_eq!(
+            c.send(&handshake, &mut buf).err(),
+            Some(Error::ResponseNotReceived)
         );
     }
 }

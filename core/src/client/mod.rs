@@ -5,7 +5,13 @@
 //! checks correlation ids and enforces the request timeout with a [`Clock`].
 
 mod clock;
+mod cluster;
 mod connection;
+mod consumer;
+mod producer;
 
 pub use clock::Clock;
-pub use connection::{Connection, ConnectionConfig};
+pub use cluster::{parse_host_port, Cluster, ClusterConfig, Connector};
+pub use connection::{Connection, ConnectionConfig, Received};
+pub use consumer::{Consumer, ConsumerConfig, Fetched, FetchedRecords, OffsetQuery};
+pub use producer::{Acks, Delivery, ProduceBatch, Producer, ProducerConfig};

@@ -297,10 +297,23 @@ impl KafkaCode {
 
     /// `Ok(())` for [`KafkaCode::NONE`], otherwise an [`crate::Error::Broker`] naming `api`.
     pub const fn check(self, api: crate::ApiKey) -> crate::Result<()> {
+        self.check_partition(api, None)
+    }
+
+    /// Like [`KafkaCode::check`] for a partition's error code, naming the partition too.
+    pub const fn check_partition(
+        self,
+        api: crate::ApiKey,
+        partition: Option<i32>,
+    ) -> crate::Result<()> {
         if self.is_ok() {
             Ok(())
         } else {
-            Err(crate::Error::Broker { api, code: self })
+            Err(crate::Error::Broker {
+                api,
+                code: self,
+                partition,
+            })
         }
     }
 

@@ -111,6 +111,8 @@ pub enum Error {
         api: ApiKey,
         /// The broker's error code.
         code: KafkaCode,
+        /// The partition the error is about, when it is a partition's error.
+        partition: Option<i32>,
     },
 }
 
@@ -225,14 +227,23 @@ impl fmt::Display for Error {
                 "message too large: {size} bytes exceeds the limit of {limit} bytes"
             ),
             Error::Timeout => f.write_str("request timed out"),
-            Error::Broker { api, code } => write!(
-                f,
-                "{} failed: broker error {} {} ({})",
-                api.name(),
-                code.0,
-                code.name(),
-                code.description()
-            ),
+            Error::Broker {
+                api,
+                code,
+                partition,
+            } => {
+                f.write_str(api.name())?;
+                if let Some(partition) = partition {
+                    write!(f, " of partition {partition}")?;
+                }
+                write!(
+                    f,
+                    " failed: broker error {} {} ({})",
+                    code.0,
+                    code.name(),
+                    code.description()
+                )
+            }
         }
     }
 }

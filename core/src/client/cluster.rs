@@ -1,0 +1,607 @@
+//! Many brokers: bootstrap list, metadata, partition leaders, connections and retries.
+//!
+//! A [`Cluster`] owns up to `LINKS` broker [`Connection`]s, opened on demand through a
+//! [`Connector`], and a copy of the last Metadata response for the topics in use (at most
+//! `TOPICS` of them, `METADATA` bytes). It finds the leader of a partition, reconnects when a
+//! connection breaks, and retries retriable failures (leadership moves, broker restarts,
+//! timeouts) with a metadata refresh and a backoff between attempts — the policy the Perl
+//! `Kafka::Connection` had: 4 attempts, 200 ms apart, 1.5 s per request.
+//!
+//! Nothing allocates: connections, metadata and topic names live in the `Cluster` value
+//! (sized by its const parameters) and requests are encoded into the caller's buffer.
+
+use super::connection::{Connection, ConnectionConfig, Received};
+use super::Clock;
+use crate::protocol::create_topics::{CreatableTopic, CreateTopicsRequest, TopicConfig};
+use crate::protocol::metadata::{MetadataRequest, MetadataResponse, MetadataTopic};
+use crate::protocol::{header::decode_body, ApiKey, Request};
+use crate::{Error, KafkaCode, Result};
+use embedded_io::{Read, Write};
+
+/// Opens transports to brokers: TCP in the std adapter, a smoltcp socket or a UART on
+/// firmware (where every "connection" may be the same link).
+pub trait Connector {
+    /// The transport a connection runs over.
+    type Transport: Read + Write;
+
+    /// Opens a transport to `host`:`port` (an advertised broker address or a bootstrap
+    /// entry). A failure should be [`Error::Connect`] with the I/O error's kind.
+    fn connect(&mut self, host: &str, port: u16) -> Result<Self::Transport>;
+}
+
+impl<K: Connector + ?Sized> Connector for &mut K {
+    type Transport = K::Transport;
+
+    fn connect(&mut self, host: &str, port: u16) -> Result<Self::Transport> {
+        (**self).connect(host, port)
+    }
+}
+
+/// How a [`Cluster`] behaves. Defaults follow the Perl `Kafka` package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ClusterConfig<'a> {
+    /// Brokers to start from: `host:port` entries separated by commas
+    /// (`[v6::addr]:port` for IPv6 literals).
+    pub bootstrap: &'a str,
+    /// Client id and request timeout of every connection.
+    pub connection: ConnectionConfig<'a>,
+    /// Attempts per produce before a retriable error is returned (Perl: 4).
+    pub send_attempts: u8,
+    /// Attempts per fetch / offset lookup / metadata request (Perl: 4).
+    pub receive_attempts: u8,
+    /// Wait between attempts, in ms (Perl: 200).
+    pub retry_backoff_ms: u32,
+    /// Whether Metadata requests may auto-create missing topics (the broker's
+    /// `auto.create.topics.enable` still decides).
+    pub allow_auto_topic_creation: bool,
+}
+
+impl<'a> ClusterConfig<'a> {
+    /// The defaults, starting from `bootstrap`.
+    pub const fn new(bootstrap: &'a str) -> Self {
+        ClusterConfig {
+            bootstrap,
+            connection: ConnectionConfig {
+                client_id: Some("nanokafka"),
+                request_timeout_ms: 1500,
+            },
+            send_attempts: 4,
+            receive_attempts: 4,
+            retry_backoff_ms: 200,
+            allow_auto_topic_creation: true,
+        }
+    }
+}
+
+/// Node ids of bootstrap entries not (yet) matched to a broker id: -1, -2, ...
+fn bootstrap_node(index: usize) -> i32 {
+    (-1i32).saturating_sub(i32::try_from(index).unwrap_or(i32::MAX))
+}
+
+/// The bootstrap entry a negative node id stands for.
+fn bootstrap_index(node_id: i32) -> Option<usize> {
+    usize::try_from((-1i64).saturating_sub(i64::from(node_id))).ok()
+}
+
+/// The `index`th `host:port` of a bootstrap list.
+fn bootstrap_entry(list: &str, index: usize) -> Option<Result<(&str, u16)>> {
+    let entry = list
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .nth(index)?;
+    Some(parse_host_port(entry))
+}
+
+/// Splits `host:port` (or `[v6]:port`).
+pub fn parse_host_port(entry: &str) -> Result<(&str, u16)> {
+    const BAD: Error = Error::InvalidArgument("broker address must be host:port");
+    let (host, port) = entry.rsplit_once(':').ok_or(BAD)?;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let port = port.parse::<u16>().map_err(|_| BAD)?;
+    if host.is_empty() {
+        return Err(BAD);
+    }
+    Ok((host, port))
+}
+
+struct Link<'a, T, C> {
+    node_id: i32,
+    connection: Connection<'a, T, C>,
+}
+
+/// A Kafka cluster seen through a bootstrap list; see the [module docs](self).
+///
+/// - `LINKS`: broker connections kept open at once (the least recently used one is closed
+///   to make room). Firmware talking to one broker needs 1.
+/// - `TOPICS`: topics whose metadata is kept (the oldest is dropped beyond that).
+/// - `METADATA`: bytes for the kept Metadata response (about 60 bytes per partition plus
+///   30 per broker); a larger response is an `InvalidArgument` error naming this limit.
+pub struct Cluster<
+    'a,
+    K: Connector,
+    C,
+    const LINKS: usize = 1,
+    const TOPICS: usize = 4,
+    const METADATA: usize = 1024,
+> {
+    connector: K,
+    clock: C,
+    config: ClusterConfig<'a>,
+    links: heapless::Vec<Link<'a, K::Transport, C>, LINKS>,
+    metadata: [u8; METADATA],
+    metadata_len: usize,
+    metadata_version: i16,
+    stale: bool,
+}
+
+impl<'a, K, C, const LINKS: usize, const TOPICS: usize, const METADATA: usize>
+    Cluster<'a, K, C, LINKS, TOPICS, METADATA>
+where
+    K: Connector,
+    C: Clock + Clone,
+{
+    /// A cluster reached through `connector`; nothing is opened until the first request.
+    pub fn new(connector: K, clock: C, config: ClusterConfig<'a>) -> Self {
+        Cluster {
+            connector,
+            clock,
+            config,
+            links: heapless::Vec::new(),
+            metadata: [0; METADATA],
+            metadata_len: 0,
+            metadata_version: 0,
+            stale: true,
+        }
+    }
+
+    /// The configuration.
+    pub const fn config(&self) -> &ClusterConfig<'a> {
+        &self.config
+    }
+
+    /// The clock.
+    pub const fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    /// The connector, e.g. to inspect a test transport.
+    pub fn connector_mut(&mut self) -> &mut K {
+        &mut self.connector
+    }
+
+    /// Waits the retry backoff.
+    pub fn backoff(&self) {
+        self.clock.sleep_ms(self.config.retry_backoff_ms);
+    }
+
+    /// Marks the kept metadata as out of date: the next lookup asks a broker again.
+    pub fn invalidate_metadata(&mut self) {
+        self.stale = true;
+    }
+
+    /// Closes the connection to `node_id`, if open.
+    pub fn disconnect(&mut self, node_id: i32) {
+        if let Some(i) = self.links.iter().position(|l| l.node_id == node_id) {
+            self.links.remove(i);
+        }
+    }
+
+    /// The last Metadata response kept (for the topics in use), if any.
+    pub fn metadata(&self) -> Option<MetadataResponse<'_>> {
+        let body = self.metadata.get(..self.metadata_len)?;
+        if body.is_empty() {
+            return None;
+        }
+        decode_body::<MetadataRequest>(body, self.metadata_version).ok()
+    }
+
+    /// Asks a broker for the metadata of the topics in use plus `topic`, and keeps it.
+    pub fn refresh_metadata(&mut self, topic: Option<&str>, buf: &mut [u8]) -> Result<()> {
+        let attempts = self.config.receive_attempts.max(1);
+        let mut last = Error::MetadataUnavailable;
+        for attempt in 0..attempts {
+            if attempt > 0 {
+                self.backoff();
+            }
+            match self.try_refresh(topic, buf) {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_retriable() => last = e,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
+    }
+
+    fn try_refresh(&mut self, topic: Option<&str>, buf: &mut [u8]) -> Result<()> {
+        let node = self.any_node(buf)?;
+        let received = {
+            // Ask for the kept topics too, so alternating topics don't evict each other.
+            let kept = self.metadata.get(..self.metadata_len).unwrap_or_default();
+            let kept = if kept.is_empty() {
+                None
+            } else {
+                decode_body::<MetadataRequest>(kept, self.metadata_version).ok()
+            };
+            let mut names: heapless::Vec<MetadataTopic<'_>, TOPICS> = heapless::Vec::new();
+            if let Some(topic) = topic {
+                names
+                    .push(MetadataTopic::named(topic))
+                    .map_err(|_| Error::InvalidArgument("Cluster TOPICS is 0"))?;
+            }
+            for name in kept
+                .iter()
+                .flat_map(|m| m.topics.iter())
+                .filter_map(|t| t.name)
+            {
+                if Some(name) != topic && names.push(MetadataTopic::named(name)).is_err() {
+                    break; // the oldest topics beyond TOPICS are dropped
+                }
+            }
+            let mut request = MetadataRequest::new(Some(&names));
+            request.allow_auto_topic_creation = self.config.allow_auto_topic_creation;
+            let link = link_to(
+                &mut self.links,
+                &mut self.connector,
+                &self.clock,
+                &self.config,
+                kept,
+                node,
+                buf,
+            )?;
+            let result = link.connection.send_raw(&request, None, 0, buf);
+            (result, link.connection.is_broken().then_some(link.node_id))
+        };
+        let (result, broken) = received;
+        if let Some(node) = broken {
+            self.disconnect(node);
+        }
+        let received = result?;
+        let body = received.body(buf)?;
+        let kept = self
+            .metadata
+            .get_mut(..body.len())
+            .ok_or(Error::InvalidArgument(
+                "Metadata response larger than the Cluster's METADATA bytes",
+            ))?;
+        kept.copy_from_slice(body);
+        self.metadata_len = body.len();
+        self.metadata_version = received.version;
+        self.stale = false;
+        // Learn which broker a bootstrap connection reached, so it is reused as that broker.
+        if let Some(metadata) = self.metadata() {
+            let mut renames: heapless::Vec<(usize, i32), LINKS> = heapless::Vec::new();
+            for (i, link) in self.links.iter().enumerate().filter(|(_, l)| l.node_id < 0) {
+                let entry = bootstrap_index(link.node_id)
+                    .and_then(|index| bootstrap_entry(self.config.bootstrap, index));
+                if let Some(Ok((host, port))) = entry {
+                    let found = metadata
+                        .brokers
+                        .find(|b| b.host == host && i32::from(port) == b.port);
+                    if let Some(broker) = found {
+                        let _ = renames.push((i, broker.node_id));
+                    }
+                }
+            }
+            for (i, node_id) in renames {
+                let duplicate = self.links.iter().any(|l| l.node_id == node_id);
+                if duplicate {
+                    self.links.remove(i);
+                } else if let Some(link) = self.links.get_mut(i) {
+                    link.node_id = node_id;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A node to send cluster-wide requests to: an open connection, else the first bootstrap
+    /// entry or known broker that accepts a connection.
+    fn any_node(&mut self, buf: &mut [u8]) -> Result<i32> {
+        if let Some(link) = self.links.last() {
+            return Ok(link.node_id);
+        }
+        let mut index = 0;
+        let mut last = Error::NoKnownBrokers;
+        while let Some(entry) = bootstrap_entry(self.config.bootstrap, index) {
+            entry?;
+            let node = bootstrap_node(index);
+            match self.connection(node, buf) {
+                Ok(_) => return Ok(node),
+                Err(e) => last = e,
+            }
+            index = index.saturating_add(1);
+        }
+        let known: heapless::Vec<i32, 16> = self
+            .metadata()
+            .map(|m| m.brokers.iter().map(|b| b.node_id).take(16).collect())
+            .unwrap_or_default();
+        for node in known {
+            match self.connection(node, buf) {
+                Ok(_) => return Ok(node),
+                Err(e) => last = e,
+            }
+        }
+        Err(match last {
+            Error::Connect(_) | Error::NoKnownBrokers => Error::NoKnownBrokers,
+            other => other,
+        })
+    }
+
+    /// The kept metadata, refreshed first when stale or when it lacks `topic`.
+    fn metadata_for(&mut self, topic: &str, buf: &mut [u8]) -> Result<MetadataResponse<'_>> {
+        let known = !self.stale && self.metadata().is_some_and(|m| m.topic(topic).is_some());
+        if !known {
+            self.refresh_metadata(Some(topic), buf)?;
+        }
+        self.metadata()
+            .ok_or(Error::Malformed("kept Metadata response does not decode"))
+    }
+
+    /// The number of partitions of `topic` (auto-created by the broker if allowed).
+    pub fn partition_count(&mut self, topic: &str, buf: &mut [u8]) -> Result<u32> {
+        self.retrying(self.config.receive_attempts, |cluster| {
+            let metadata = cluster.metadata_for(topic, buf)?;
+            let t = metadata.topic(topic).ok_or(Error::TopicMismatch)?;
+            t.error_code.check(ApiKey::Metadata)?;
+            match u32::try_from(t.partitions.len()) {
+                Ok(0) | Err(_) => Err(Error::Broker {
+                    api: ApiKey::Metadata,
+                    code: KafkaCode::LEADER_NOT_AVAILABLE,
+                    partition: None,
+                }),
+                Ok(n) => Ok(n),
+            }
+        })
+    }
+
+    /// The topic id of `topic` (all zeros when the broker's Metadata version has none).
+    pub fn topic_id(&mut self, topic: &str, buf: &mut [u8]) -> Result<[u8; 16]> {
+        let metadata = self.metadata_for(topic, buf)?;
+        Ok(metadata.topic(topic).map(|t| t.topic_id).unwrap_or([0; 16]))
+    }
+
+    /// The broker id leading `topic`/`partition`, from the kept metadata (refreshed when
+    /// missing). No leader right now is [`Error::LeaderNotFound`], retriable.
+    pub fn leader(&mut self, topic: &str, partition: i32, buf: &mut [u8]) -> Result<i32> {
+        let metadata = self.metadata_for(topic, buf)?;
+        let t = metadata.topic(topic).ok_or(Error::TopicMismatch)?;
+        t.error_code
+            .check_partition(ApiKey::Metadata, Some(partition))?;
+        let p = t
+            .partitions
+            .find(|p| p.partition_index == partition)
+            .ok_or(Error::Broker {
+                api: ApiKey::Metadata,
+                code: KafkaCode::UNKNOWN_TOPIC_OR_PARTITION,
+                partition: Some(partition),
+            })?;
+        if p.leader_id < 0 || p.error_code == KafkaCode::LEADER_NOT_AVAILABLE {
+            return Err(Error::LeaderNotFound { partition });
+        }
+        p.error_code
+            .check_partition(ApiKey::Metadata, Some(partition))?;
+        if metadata.broker(p.leader_id).is_none() {
+            return Err(Error::LeaderNotFound { partition });
+        }
+        Ok(p.leader_id)
+    }
+
+    /// The connection to broker `node_id` (negative: a bootstrap entry), opened and
+    /// negotiated if needed; `buf` carries the ApiVersions exchange.
+    pub fn connection(
+        &mut self,
+        node_id: i32,
+        buf: &mut [u8],
+    ) -> Result<&mut Connection<'a, K::Transport, C>> {
+        let kept = self.metadata.get(..self.metadata_len).unwrap_or_default();
+        let kept = if kept.is_empty() {
+            None
+        } else {
+            decode_body::<MetadataRequest>(kept, self.metadata_version).ok()
+        };
+        link_to(
+            &mut self.links,
+            &mut self.connector,
+            &self.clock,
+            &self.config,
+            kept,
+            node_id,
+            buf,
+        )
+        .map(|link| &mut link.connection)
+    }
+
+    /// Sends `request` to the leader of `topic`/`partition` and leaves the response in `buf`
+    /// ([`Received::decode`]); retriable failures (leader moved, broker gone, timeout) are
+    /// retried up to `attempts` times with a metadata refresh and the backoff between.
+    /// `wait_ms` is the broker-side wait of a long poll (Fetch), added to the timeout.
+    pub fn send_to_leader<R: Request>(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        request: &R,
+        wait_ms: u32,
+        attempts: u8,
+        buf: &mut [u8],
+    ) -> Result<Received> {
+        self.retrying(attempts, |cluster| {
+            let node = cluster.leader(topic, partition, buf)?;
+            cluster.send_to(node, request, None, wait_ms, buf)
+        })
+    }
+
+    /// Sends `request` to broker `node_id` once (no retry) at `version` (`None`: the
+    /// negotiated one); a broken connection is closed.
+    pub fn send_to<R: Request>(
+        &mut self,
+        node_id: i32,
+        request: &R,
+        version: Option<i16>,
+        wait_ms: u32,
+        buf: &mut [u8],
+    ) -> Result<Received> {
+        let connection = self.connection(node_id, buf)?;
+        let result = connection.send_raw(request, version, wait_ms, buf);
+        if connection.is_broken() {
+            self.disconnect(node_id);
+        }
+        result
+    }
+
+    /// Sends a cluster-wide `request` (CreateTopics, FindCoordinator, ...) to any broker,
+    /// retrying retriable failures.
+    pub fn send_any<R: Request>(&mut self, request: &R, buf: &mut [u8]) -> Result<Received> {
+        self.retrying(self.config.receive_attempts, |cluster| {
+            let node = cluster.any_node(buf)?;
+            cluster.send_to(node, request, None, 0, buf)
+        })
+    }
+
+    /// Creates `topic` with `partitions` partitions and `replication_factor` replicas (-1 for
+    /// the broker's defaults) and topic `configs` (e.g. `("max.message.bytes", "1000")`),
+    /// waiting up to the request timeout for the brokers to agree. An existing topic is
+    /// `TOPIC_ALREADY_EXISTS`.
+    pub fn create_topic(
+        &mut self,
+        topic: &str,
+        partitions: i32,
+        replication_factor: i16,
+        configs: &[TopicConfig<'_>],
+        buf: &mut [u8],
+    ) -> Result<()> {
+        let topics = [CreatableTopic {
+            name: topic,
+            num_partitions: partitions,
+            replication_factor,
+            assignments: &[],
+            configs,
+        }];
+        let request = CreateTopicsRequest {
+            topics: &topics,
+            timeout_ms: i32::try_from(self.config.connection.request_timeout_ms)
+                .unwrap_or(i32::MAX),
+            validate_only: false,
+        };
+        self.retrying(self.config.receive_attempts, |cluster| {
+            // Brokers before Kafka 2.8 take CreateTopics only at the controller.
+            let controller = cluster
+                .metadata()
+                .map(|m| m.controller_id)
+                .filter(|&id| id >= 0);
+            let node = match controller {
+                Some(id) => id,
+                None => cluster.any_node(buf)?,
+            };
+            let received = cluster.send_to(node, &request, None, 0, buf)?;
+            let response = received.decode::<CreateTopicsRequest>(buf)?;
+            let result = response
+                .topics
+                .find(|t| t.name == topic)
+                .ok_or(Error::TopicMismatch)?;
+            result.error_code.check(ApiKey::CreateTopics)
+        })?;
+        self.stale = true;
+        Ok(())
+    }
+
+    /// Runs `step` up to `attempts` times while it fails with a retriable error, refreshing
+    /// metadata and waiting the backoff in between; returns the last error.
+    pub fn retrying<T>(
+        &mut self,
+        attempts: u8,
+        mut step: impl FnMut(&mut Self) -> Result<T>,
+    ) -> Result<T> {
+        let attempts = attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            match step(self) {
+                Err(e) if e.is_retriable() && attempt < attempts => {
+                    attempt = attempt.saturating_add(1);
+                    self.stale = true;
+                    self.backoff();
+                }
+                result => return result,
+            }
+        }
+    }
+}
+
+/// The link to `node_id`, opened if needed (closing the least recently used one when all
+/// `LINKS` are in use). Works on the cluster's fields so the kept metadata can stay
+/// borrowed meanwhile.
+fn link_to<'l, 'a, K: Connector, C: Clock + Clone, const LINKS: usize>(
+    links: &'l mut heapless::Vec<Link<'a, K::Transport, C>, LINKS>,
+    connector: &mut K,
+    clock: &C,
+    config: &ClusterConfig<'a>,
+    metadata: Option<MetadataResponse<'_>>,
+    node_id: i32,
+    buf: &mut [u8],
+) -> Result<&'l mut Link<'a, K::Transport, C>> {
+    if let Some(i) = links.iter().position(|l| l.node_id == node_id) {
+        let broken = links.get(i).is_some_and(|l| l.connection.is_broken());
+        if broken {
+            links.remove(i);
+        } else {
+            // Most recently used last.
+            let link = links.remove(i);
+            let _ = links.push(link);
+            let last = links.len().saturating_sub(1);
+            return links.get_mut(last).ok_or(Error::NoKnownBrokers);
+        }
+    }
+    let (host, port) = if node_id < 0 {
+        bootstrap_index(node_id)
+            .and_then(|index| bootstrap_entry(config.bootstrap, index))
+            .ok_or(Error::NoKnownBrokers)??
+    } else {
+        let broker = metadata
+            .and_then(|m| m.broker(node_id))
+            .ok_or(Error::MetadataUnavailable)?;
+        let port =
+            u16::try_from(broker.port).map_err(|_| Error::Malformed("broker port out of range"))?;
+        (broker.host, port)
+    };
+    if LINKS == 0 {
+        return Err(Error::InvalidArgument("Cluster LINKS is 0"));
+    }
+    if links.is_full() {
+        links.remove(0);
+    }
+    let transport = connector.connect(host, port)?;
+    let connection = Connection::connect(transport, clock.clone(), config.connection, buf)?;
+    links
+        .push(Link {
+            node_id,
+            connection,
+        })
+        .map_err(|_| Error::InvalidArgument("Cluster LINKS is 0"))?;
+    let last = links.len().saturating_sub(1);
+    links.get_mut(last).ok_or(Error::NoKnownBrokers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bootstrap_lists_parse() {
+        let list = " a:1, [::1]:9092 ,,b.example:65535";
+        assert_eq!(bootstrap_entry(list, 0), Some(Ok(("a", 1))));
+        assert_eq!(bootstrap_entry(list, 1), Some(Ok(("::1", 9092))));
+        assert_eq!(bootstrap_entry(list, 2), Some(Ok(("b.example", 65535))));
+        assert_eq!(bootstrap_entry(list, 3), None);
+        for bad in ["nohost", ":1", "h:70000", "h:x"] {
+            assert!(parse_host_port(bad).is_err(), "{bad}");
+        }
+        assert_eq!(bootstrap_node(0), -1);
+        assert_eq!(bootstrap_node(2), -3);
+        assert_eq!(bootstrap_index(-3), Some(2));
+        assert_eq!(bootstrap_index(i32::MIN), Some(i32::MAX as usize));
+    }
+}

@@ -1,0 +1,426 @@
+//! Consuming: offsets of a partition, and fetches read in place.
+//!
+//! [`Consumer::offset`] and [`Consumer::fetch`] are the Perl package's `offsets()` and
+//! `fetch()`: stateless calls naming topic, partition and offset, sent to the partition's
+//! leader with the cluster's retries. A [`Fetched`] borrows the caller's buffer; its records
+//! are read in place, CRC-checked, each with its own offset, starting at the offset asked for
+//! (a batch may begin before it).
+//!
+//! Fetch waits up to `max_wait_ms` at the broker for `min_bytes`; the request deadline is
+//! that wait plus the request timeout, so a long poll is never mistaken for a dead broker
+//! (the Perl package's defect).
+
+use super::cluster::{Cluster, Connector};
+use super::Clock;
+use crate::protocol::fetch::{FetchPartition, FetchPartitionResponse, FetchRequest, FetchTopic};
+use crate::protocol::list_offsets::{
+    ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic, EARLIEST_TIMESTAMP,
+    LATEST_TIMESTAMP,
+};
+use crate::protocol::{ApiKey, TopicRef};
+use crate::records::{
+    Batch, BatchRecords, Batches, Checksum, Decompress, RecordView, SoftwareCrc32c, LOG_OVERHEAD,
+};
+use crate::wire::Reader;
+use crate::{Error, Result};
+
+/// Which offset [`Consumer::offset`] asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum OffsetQuery {
+    /// The first offset still in the log (Perl `$RECEIVE_EARLIEST_OFFSET`, -2).
+    Earliest,
+    /// The offset the next record will get: the end of the log (Perl
+    /// `$RECEIVE_LATEST_OFFSETS`, -1).
+    Latest,
+    /// The first offset whose record's timestamp is at or after this one (ms).
+    Timestamp(i64),
+}
+
+impl OffsetQuery {
+    const fn timestamp(self) -> i64 {
+        match self {
+            OffsetQuery::Earliest => EARLIEST_TIMESTAMP,
+            OffsetQuery::Latest => LATEST_TIMESTAMP,
+            OffsetQuery::Timestamp(t) => t,
+        }
+    }
+}
+
+/// How a [`Consumer`] fetches. Defaults follow the Perl package where it had one.
+#[derive(Clone, Copy)]
+pub struct ConsumerConfig<'a> {
+    /// How long the broker may wait for `min_bytes`, in ms (Perl: 100).
+    pub max_wait_ms: i32,
+    /// The least data the broker answers with before `max_wait_ms` passes (1: answer as soon
+    /// as there is anything; 0: answer at once, even with nothing).
+    pub min_bytes: i32,
+    /// The most record bytes per fetch (Perl: 1 MiB); the first batch comes whole even when
+    /// larger, if the buffer holds it.
+    pub max_bytes: i32,
+    /// 0 read uncommitted, 1 read committed (skip aborted transactions).
+    pub isolation_level: i8,
+    /// CRC-32C for checking fetched batches.
+    pub checksum: &'a dyn Checksum,
+}
+
+impl Default for ConsumerConfig<'_> {
+    fn default() -> Self {
+        ConsumerConfig {
+            max_wait_ms: 100,
+            min_bytes: 1,
+            max_bytes: 1 << 20,
+            isolation_level: 0,
+            checksum: &SoftwareCrc32c,
+        }
+    }
+}
+
+impl core::fmt::Debug for ConsumerConfig<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ConsumerConfig")
+            .field("max_wait_ms", &self.max_wait_ms)
+            .field("min_bytes", &self.min_bytes)
+            .field("max_bytes", &self.max_bytes)
+            .field("isolation_level", &self.isolation_level)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads offsets and records; see the [module docs](self).
+#[derive(Debug, Clone, Copy)]
+pub struct Consumer<'a> {
+    config: ConsumerConfig<'a>,
+}
+
+/// Bytes a Fetch response needs around the records of one partition (headers, fields).
+const FETCH_OVERHEAD: usize = 256;
+
+impl<'a> Consumer<'a> {
+    /// A consumer with `config`.
+    pub const fn new(config: ConsumerConfig<'a>) -> Self {
+        Consumer { config }
+    }
+
+    /// The configuration.
+    pub const fn config(&self) -> &ConsumerConfig<'a> {
+        &self.config
+    }
+
+    /// The offset `query` names in `topic`/`partition`; `None` when no record has a
+    /// timestamp at or after the one asked for.
+    pub fn offset<
+        K: Connector,
+        C: Clock + Clone,
+        const L: usize,
+        const T: usize,
+        const M: usize,
+    >(
+        &self,
+        cluster: &mut Cluster<'_, K, C, L, T, M>,
+        topic: &str,
+        partition: i32,
+        query: OffsetQuery,
+        buf: &mut [u8],
+    ) -> Result<Option<i64>> {
+        let partitions = [ListOffsetsPartition::new(partition, query.timestamp())];
+        let topics = [ListOffsetsTopic {
+            name: topic,
+            partitions: &partitions,
+        }];
+        let request = ListOffsetsRequest {
+            isolation_level: self.config.isolation_level,
+            topics: &topics,
+            timeout_ms: i32::try_from(cluster.config().connection.request_timeout_ms)
+                .unwrap_or(i32::MAX),
+        };
+        let attempts = cluster.config().receive_attempts;
+        let answer = cluster.retrying(attempts, |cluster| {
+            let node = cluster.leader(topic, partition, buf)?;
+            let received = cluster.send_to(node, &request, None, 0, buf)?;
+            let response = received.decode::<ListOffsetsRequest>(buf)?;
+            let answer = response
+                .topics
+                .iter()
+                .filter(|t| t.name == topic)
+                .find_map(|t| t.partitions.find(|p| p.partition_index == partition))
+                .ok_or(Error::PartitionMismatch { partition })?;
+            answer
+                .error_code
+                .check_partition(ApiKey::ListOffsets, Some(partition))?;
+            Ok(answer.offset)
+        })?;
+        Ok((answer >= 0).then_some(answer))
+    }
+
+    /// Fetches records of `topic`/`partition` from `offset`. The answer lives in `buf`, which
+    /// also bounds it: the broker is asked for at most `buf.len()` minus a little overhead
+    /// (and at most `max_bytes`). A first record batch larger than that is
+    /// [`Error::MessageTooLarge`] with its size (never a silent empty answer); an offset
+    /// outside the log is a broker error `OFFSET_OUT_OF_RANGE` naming the partition.
+    pub fn fetch<'b, K, C, const L: usize, const T: usize, const M: usize>(
+        &self,
+        cluster: &mut Cluster<'_, K, C, L, T, M>,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        buf: &'b mut [u8],
+    ) -> Result<Fetched<'b, 'a>>
+    where
+        K: Connector,
+        C: Clock + Clone,
+    {
+        let room = buf
+            .len()
+            .saturating_sub(FETCH_OVERHEAD.saturating_add(topic.len()));
+        let max_bytes = i32::try_from(room)
+            .unwrap_or(i32::MAX)
+            .min(self.config.max_bytes)
+            .max(0);
+        if max_bytes < LOG_OVERHEAD as i32 {
+            return Err(Error::BufferTooSmall {
+                needed: FETCH_OVERHEAD
+                    .saturating_add(topic.len())
+                    .saturating_add(1024),
+            });
+        }
+        let partitions = [FetchPartition::new(partition, offset, max_bytes)];
+        let wait = u32::try_from(self.config.max_wait_ms).unwrap_or(0);
+        let attempts = cluster.config().receive_attempts;
+        let received = cluster.retrying(attempts, |cluster| {
+            let node = cluster.leader(topic, partition, buf)?;
+            let mut version = cluster.connection(node, buf)?.version::<FetchRequest>()?;
+            let id = if version >= 13 {
+                cluster.topic_id(topic, buf)?
+            } else {
+                [0; 16]
+            };
+            let topic_ref = if id == [0; 16] {
+                version = version.min(12);
+                TopicRef::Name(topic)
+            } else {
+                TopicRef::Id(id)
+            };
+            let topics = [FetchTopic {
+                topic: topic_ref,
+                partitions: &partitions,
+            }];
+            let mut request = FetchRequest::new(
+                &topics,
+                self.config.max_wait_ms,
+                self.config.min_bytes,
+                max_bytes,
+            );
+            request.isolation_level = self.config.isolation_level;
+            let received = match cluster.send_to(node, &request, Some(version), wait, buf) {
+                Err(Error::MessageTooLarge { size, .. }) => {
+                    return Err(Error::MessageTooLarge {
+                        size,
+                        limit: usize::try_from(max_bytes).unwrap_or(0),
+                    })
+                }
+                other => other?,
+            };
+            let response = received.decode::<FetchRequest>(buf)?;
+            response.error_code.check(ApiKey::Fetch)?;
+            partition_answer(&response, topic_ref, partition)?
+                .error_code
+                .check_partition(ApiKey::Fetch, Some(partition))?;
+            Ok((received, topic_ref_owned(topic_ref)))
+        })?;
+        let (received, id) = received;
+        let buf: &'b [u8] = buf;
+        let response = received.decode::<FetchRequest>(buf)?;
+        let topic_ref = match id {
+            Some(id) => TopicRef::Id(id),
+            None => TopicRef::Name(topic),
+        };
+        let answer = partition_answer(&response, topic_ref, partition)?;
+        let records = answer.records.unwrap_or_default();
+        // The first entry cut short means the limit is below one batch.
+        let mut header = Reader::new(records);
+        if let (Ok(_), Ok(length)) = (header.i64(), header.i32()) {
+            let size = usize::try_from(length)
+                .unwrap_or(0)
+                .saturating_add(LOG_OVERHEAD);
+            if size > records.len() {
+                return Err(Error::MessageTooLarge {
+                    size,
+                    limit: usize::try_from(max_bytes).unwrap_or(0),
+                });
+            }
+        }
+        Ok(Fetched {
+            partition,
+            offset,
+            high_watermark: answer.high_watermark,
+            log_start_offset: answer.log_start_offset,
+            last_stable_offset: answer.last_stable_offset,
+            records,
+            checksum: self.config.checksum,
+        })
+    }
+}
+
+fn topic_ref_owned(topic: TopicRef<'_>) -> Option<[u8; 16]> {
+    match topic {
+        TopicRef::Id(id) => Some(id),
+        TopicRef::Name(_) => None,
+    }
+}
+
+/// The answer for `partition` of `topic` in a Fetch response.
+fn partition_answer<'b>(
+    response: &crate::protocol::fetch::FetchResponse<'b>,
+    topic: TopicRef<'_>,
+    partition: i32,
+) -> Result<FetchPartitionResponse<'b>> {
+    response
+        .responses
+        .iter()
+        .filter(|t| match (t.topic, topic) {
+            (TopicRef::Name(a), TopicRef::Name(b)) => a == b,
+            (TopicRef::Id(a), TopicRef::Id(b)) => a == b,
+            _ => false,
+        })
+        .find_map(|t| t.partitions.find(|p| p.partition_index == partition))
+        .ok_or(Error::PartitionMismatch { partition })
+}
+
+/// The answer to one [`Consumer::fetch`], read in place.
+#[derive(Clone, Copy)]
+pub struct Fetched<'b, 'a> {
+    /// The partition fetched.
+    pub partition: i32,
+    /// The offset asked for: records before it (in the same batch) are skipped.
+    pub offset: i64,
+    /// The offset after the last record every in-sync replica has.
+    pub high_watermark: i64,
+    /// The partition's first offset (-1 when the broker's version has none).
+    pub log_start_offset: i64,
+    /// The last offset of committed transactions (-1 when unknown).
+    pub last_stable_offset: i64,
+    records: &'b [u8],
+    checksum: &'a dyn Checksum,
+}
+
+impl core::fmt::Debug for Fetched<'_, '_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Fetched")
+            .field("partition", &self.partition)
+            .field("offset", &self.offset)
+            .field("high_watermark", &self.high_watermark)
+            .field("record_bytes", &self.records.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'b, 'a> Fetched<'b, 'a> {
+    /// The raw record bytes (batches back to back, the last possibly cut short).
+    pub const fn record_bytes(&self) -> &'b [u8] {
+        self.records
+    }
+
+    /// The batches, CRC-checked (transaction markers included; [`Fetched::records`] skips
+    /// them).
+    pub fn batches(&self) -> Batches<'b, &'a dyn Checksum> {
+        Batches::new(self.records, self.checksum)
+    }
+
+    /// The records from [`Fetched::offset`] on, in place. A compressed batch is
+    /// `UnsupportedCompression` here: read those with [`Fetched::for_each_record`].
+    pub fn records(&self) -> FetchedRecords<'b, 'a> {
+        FetchedRecords {
+            batches: self.batches(),
+            current: None,
+            from: self.offset,
+            failed: false,
+        }
+    }
+
+    /// Calls `f` with every record from [`Fetched::offset`] on, decompressing compressed
+    /// batches with `codec` into `scratch` (which must hold one batch's records
+    /// uncompressed). Stops at the first error, `f`'s included.
+    pub fn for_each_record(
+        &self,
+        codec: &impl Decompress,
+        scratch: &mut [u8],
+        mut f: impl FnMut(RecordView<'_>) -> Result<()>,
+    ) -> Result<()> {
+        for batch in self.batches() {
+            let batch = batch?;
+            if is_control(&batch) {
+                continue;
+            }
+            for record in batch.records_with(codec, scratch)? {
+                let record = record?;
+                if record.offset >= self.offset {
+                    f(record)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The offset to fetch next: after the last whole batch in this answer, or
+    /// [`Fetched::offset`] when it holds none.
+    pub fn next_offset(&self) -> Result<i64> {
+        let mut next = self.offset;
+        for batch in self.batches() {
+            next = next.max(batch?.next_offset()?);
+        }
+        Ok(next)
+    }
+}
+
+fn is_control(batch: &Batch<'_>) -> bool {
+    matches!(batch, Batch::V2(b) if b.is_control())
+}
+
+/// The records of a [`Fetched`], in place; see [`Fetched::records`].
+pub struct FetchedRecords<'b, 'a> {
+    batches: Batches<'b, &'a dyn Checksum>,
+    current: Option<BatchRecords<'b>>,
+    from: i64,
+    failed: bool,
+}
+
+impl<'b> Iterator for FetchedRecords<'b, '_> {
+    type Item = Result<RecordView<'b>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        loop {
+            if let Some(records) = &mut self.current {
+                match records.next() {
+                    Some(Ok(record)) if record.offset < self.from => continue,
+                    Some(Err(e)) => {
+                        self.failed = true;
+                        return Some(Err(e));
+                    }
+                    Some(record) => return Some(record),
+                    None => self.current = None,
+                }
+            }
+            let batch = match self.batches.next()? {
+                Ok(batch) => batch,
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            };
+            if is_control(&batch) {
+                continue;
+            }
+            match batch.records() {
+                Ok(records) => self.current = Some(records),
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+}

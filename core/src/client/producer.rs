@@ -1,0 +1,650 @@
+//! Producing: records → one RecordBatch v2 per partition → Produce requests to the leaders.
+//!
+//! [`Producer::send`] is the Perl package's `send(topic, partition, messages)`: one call, one
+//! acknowledged append or an error. [`Producer::send_batches`] is the general form: several
+//! topics and partitions in one call, one Produce request per leader, a [`Delivery`] per
+//! partition with its base offset or its own error.
+//!
+//! Records without a partition are spread as the Java client spreads them: by the murmur2
+//! hash of the key, sticky for null keys (one partition per call, another for the next call).
+//! Batches are built once, at the front of the caller's buffer, and stay there across
+//! retries: a retry resends the same bytes and, when idempotent, the same sequence numbers,
+//! so the broker drops the duplicate of an append whose acknowledgement was lost.
+
+use super::cluster::{Cluster, Connector};
+use super::Clock;
+use crate::partitioner::{partition_for_key, StickyPartitioner};
+use crate::protocol::init_producer_id::InitProducerIdRequest;
+use crate::protocol::produce::{ProducePartition, ProduceRequest, ProduceTopic};
+use crate::protocol::{ApiKey, TopicRef};
+use crate::records::{BatchOptions, Checksum, Record, RecordBatchBuilder, SoftwareCrc32c};
+use crate::{Error, KafkaCode, Result};
+
+/// Acknowledgements a produce waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Acks {
+    /// Don't wait: the broker sends no response and offsets stay unknown (Perl
+    /// `$NOT_SEND_ANY_RESPONSE`).
+    None,
+    /// The leader has the records in its log (Perl `$WAIT_WRITTEN_TO_LOCAL_LOG`, the default).
+    Leader,
+    /// Every in-sync replica has them (Perl `$BLOCK_UNTIL_IS_COMMITTED`).
+    All,
+}
+
+impl Acks {
+    /// The value on the wire: 0, 1, -1.
+    pub const fn as_i16(self) -> i16 {
+        match self {
+            Acks::None => 0,
+            Acks::Leader => 1,
+            Acks::All => -1,
+        }
+    }
+}
+
+/// How a [`Producer`] behaves.
+#[derive(Clone, Copy)]
+pub struct ProducerConfig<'a> {
+    /// Acknowledgements to wait for.
+    pub acks: Acks,
+    /// How long the broker may wait for the acknowledgements, in ms (Perl: 1.5 s).
+    pub ack_timeout_ms: i32,
+    /// Idempotent producing (KIP-98): a producer id from the broker and sequence numbers per
+    /// partition, so that retries never duplicate records. Needs `acks = All`.
+    pub idempotent: bool,
+    /// CRC-32C of the batches: software by default, hardware where the host has it.
+    pub checksum: &'a dyn Checksum,
+    /// Seed of the sticky partitioner's random choice (a timer or ADC noise on firmware).
+    pub partitioner_seed: u32,
+}
+
+impl Default for ProducerConfig<'_> {
+    fn default() -> Self {
+        ProducerConfig {
+            acks: Acks::Leader,
+            ack_timeout_ms: 1500,
+            idempotent: false,
+            checksum: &SoftwareCrc32c,
+            partitioner_seed: 0x6e61_6e6f,
+        }
+    }
+}
+
+impl core::fmt::Debug for ProducerConfig<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ProducerConfig")
+            .field("acks", &self.acks)
+            .field("ack_timeout_ms", &self.ack_timeout_ms)
+            .field("idempotent", &self.idempotent)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Records for one topic and, optionally, one partition.
+#[derive(Debug, Clone, Copy)]
+pub struct ProduceBatch<'r> {
+    /// The topic.
+    pub topic: &'r str,
+    /// The partition, or `None` to partition each record by key (sticky for null keys).
+    pub partition: Option<i32>,
+    /// The records, in order (kept in order within each partition).
+    pub records: &'r [Record<'r>],
+}
+
+/// What became of the records of one [`ProduceBatch`] in one partition.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// Index of the [`ProduceBatch`] in the call.
+    pub batch: usize,
+    /// The partition written to.
+    pub partition: i32,
+    /// How many records went to this partition.
+    pub record_count: i32,
+    /// Offset of the first record; `None` with `acks = None` or on error.
+    pub base_offset: Option<i64>,
+    /// Why these records were not written (the last error, after all attempts).
+    pub error: Option<Error>,
+    /// Partitions of the topic, when the records were spread by key (else 0).
+    partitions: u32,
+    /// Whether the batch's null-key records (sticky) go here.
+    null_keys: bool,
+    /// The encoded batch: `buf[start..end]`.
+    start: usize,
+    end: usize,
+    /// Sequence number of the batch's first record (idempotent), or -1.
+    sequence: i32,
+    /// Acknowledged, sent without acks, or failed for good.
+    done: bool,
+    /// Already handled in the current round of requests.
+    tried: bool,
+}
+
+/// One partition's idempotent sequence state, keyed by a hash of the topic name (names are
+/// not kept: no allocation, and 64 bits make a collision between live topics implausible).
+#[derive(Debug, Clone, Copy)]
+struct Sequence {
+    topic: u64,
+    partition: i32,
+    next: i32,
+}
+
+/// A Produce request carries at most this many partitions; more go in further requests.
+const REQUEST_PARTITIONS: usize = 16;
+
+/// FNV-1a of a topic name.
+fn topic_hash(topic: &str) -> u64 {
+    topic.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Sends records to Kafka; see the [module docs](self). `PARTITIONS` bounds the partitions an
+/// idempotent producer keeps sequence numbers for.
+pub struct Producer<'a, const PARTITIONS: usize = 8> {
+    config: ProducerConfig<'a>,
+    partitioner: StickyPartitioner,
+    producer_id: i64,
+    producer_epoch: i16,
+    sequences: heapless::Vec<Sequence, PARTITIONS>,
+}
+
+impl<'a, const PARTITIONS: usize> Producer<'a, PARTITIONS> {
+    /// A producer with `config`; no I/O until the first send.
+    pub fn new(config: ProducerConfig<'a>) -> Self {
+        Producer {
+            partitioner: StickyPartitioner::new(config.partitioner_seed),
+            config,
+            producer_id: -1,
+            producer_epoch: -1,
+            sequences: heapless::Vec::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ProducerConfig<'a> {
+        &self.config
+    }
+
+    /// The idempotent producer id and epoch, once the broker has given them.
+    pub fn producer_id(&self) -> Option<(i64, i16)> {
+        (self.producer_id >= 0).then_some((self.producer_id, self.producer_epoch))
+    }
+
+    /// Sends `records` to `topic` (to `partition`, or spread by key when `None`) and waits for
+    /// the acknowledgement. Returns the base offset of the first partition written (`None`
+    /// with `acks = None`); when the records went to several partitions, all were
+    /// acknowledged or the first partition's error is returned.
+    ///
+    /// `buf` holds the encoded batches, then the request (which copies them) and the
+    /// response: give it twice the records' size plus a few hundred bytes.
+    pub fn send<K: Connector, C: Clock + Clone, const L: usize, const T: usize, const M: usize>(
+        &mut self,
+        cluster: &mut Cluster<'_, K, C, L, T, M>,
+        topic: &str,
+        partition: Option<i32>,
+        records: &[Record<'_>],
+        buf: &mut [u8],
+    ) -> Result<Option<i64>> {
+        let batch = [ProduceBatch {
+            topic,
+            partition,
+            records,
+        }];
+        let mut deliveries = [Delivery::default(); REQUEST_PARTITIONS];
+        let n = self.send_batches(cluster, &batch, &mut deliveries, buf)?;
+        let deliveries = deliveries.get(..n).unwrap_or_default();
+        if let Some(error) = deliveries.iter().find_map(|d| d.error) {
+            return Err(error);
+        }
+        Ok(deliveries.first().and_then(|d| d.base_offset))
+    }
+
+    /// Sends every batch, one Produce request per leader, retrying retriable failures (up to
+    /// the cluster's `send_attempts`), and fills `deliveries` with one entry per (batch,
+    /// partition); returns how many. A partition's own error is in its [`Delivery`]; `Err`
+    /// means nothing was sent (bad argument, buffer too small, no broker reachable).
+    pub fn send_batches<
+        K: Connector,
+        C: Clock + Clone,
+        const L: usize,
+        const T: usize,
+        const M: usize,
+    >(
+        &mut self,
+        cluster: &mut Cluster<'_, K, C, L, T, M>,
+        batches: &[ProduceBatch<'_>],
+        deliveries: &mut [Delivery],
+        buf: &mut [u8],
+    ) -> Result<usize> {
+        if self.config.idempotent && self.config.acks != Acks::All {
+            return Err(Error::InvalidArgument(
+                "an idempotent producer needs acks = All",
+            ));
+        }
+        let count = self.plan(cluster, batches, deliveries, buf)?;
+        let deliveries = deliveries.get_mut(..count).unwrap_or_default();
+        if self.config.idempotent && self.producer_id < 0 {
+            self.init_producer_id(cluster, buf)?;
+        }
+        let used = self.build(batches, deliveries, buf)?;
+        self.partitioner.next_batch();
+        let (batch_area, frame) = buf.split_at_mut(used);
+        self.deliver(cluster, batches, deliveries, batch_area, frame);
+        if self.config.idempotent {
+            for d in deliveries.iter().filter(|d| d.base_offset.is_some()) {
+                let topic = batches.get(d.batch).map(|b| b.topic).unwrap_or_default();
+                if let Some(s) = self.sequence_mut(topic, d.partition) {
+                    s.next = s.next.wrapping_add(d.record_count) & i32::MAX;
+                }
+            }
+        }
+        Ok(count)
+    }
+
+    /// Fills `deliveries` with the (batch, partition) pairs the records go to.
+    fn plan<K: Connector, C: Clock + Clone, const L: usize, const T: usize, const M: usize>(
+        &mut self,
+        cluster: &mut Cluster<'_, K, C, L, T, M>,
+        batches: &[ProduceBatch<'_>],
+        deliveries: &mut [Delivery],
+        buf: &mut [u8],
+    ) -> Result<usize> {
+        let mut count = 0usize;
+        for (index, batch) in batches.iter().enumerate() {
+            if batch.records.is_empty() {
+                continue;
+            }
+            let (partitions, fixed) = match batch.partition {
+                Some(p) if p < 0 => {
+                    return Err(Error::InvalidArgument("partition must not be negative"))
+                }
+                Some(p) => (0, Some(p)),
+                None => (cluster.partition_count(batch.topic, buf)?, None),
+            };
+            for record in batch.records {
+                let partition = match fixed {
+                    Some(p) => p,
+                    None => self.partitioner.partition_for(record.key, partitions)?,
+                };
+                let null_keys = fixed.is_none() && record.key.is_none();
+                let planned = deliveries.get_mut(..count).unwrap_or_default();
+                if let Some(d) = planned
+                    .iter_mut()
+                    .find(|d| d.batch == index && d.partition == partition)
+                {
+                    d.record_count = d.record_count.saturating_add(1);
+                    d.null_keys |= null_keys;
+                    continue;
+                }
+                let slot = deliveries.get_mut(count).ok_or(Error::InvalidArgument(
+                    "more partitions in one send than deliveries to report them in",
+                ))?;
+                *slot = Delivery {
+                    batch: index,
+                    partition,
+                    record_count: 1,
+                    partitions,
+                    null_keys,
+                    sequence: -1,
+                    ..Delivery::default()
+                };
+                count = count.saturating_add(1);
+            }
+        }
+        Ok(count)
+    }
+
+    /// Encodes one batch per delivery into the front of `buf`; returns the bytes used.
+    fn build(
+        &mut self,
+        batches: &[ProduceBatch<'_>],
+        deliveries: &mut [Delivery],
+        buf: &mut [u8],
+    ) -> Result<usize> {
+        let mut used = 0usize;
+        for d in deliveries.iter_mut() {
+            let batch = batches
+                .get(d.batch)
+                .ok_or(Error::InvalidArgument("delivery names no batch"))?;
+            let sequence = if self.config.idempotent {
+                self.sequence(batch.topic, d.partition)?
+            } else {
+                -1
+            };
+            let options = BatchOptions {
+                producer_id: self.producer_id,
+                producer_epoch: self.producer_epoch,
+                base_sequence: sequence,
+                ..BatchOptions::default()
+            };
+            let area = buf.get_mut(used..).unwrap_or_default();
+            let mut builder = RecordBatchBuilder::new(area, options).map_err(|e| grow(e, used))?;
+            for record in batch.records {
+                if goes_to(batch.partition, record, d)? {
+                    builder.push(record).map_err(|e| grow(e, used))?;
+                }
+            }
+            let len = builder
+                .finish(&self.config.checksum)
+                .map_err(|e| grow(e, used))?
+                .len();
+            d.start = used;
+            d.end = used.saturating_add(len);
+            d.sequence = sequence;
+            used = d.end;
+        }
+        Ok(used)
+    }
+
+    /// Sends the built batches in rounds (one per attempt) until each is acknowledged,
+    /// failed for good, or out of attempts; between rounds, metadata is refreshed and the
+    /// backoff waited.
+    fn deliver<K: Connector, C: Clock + Clone, const L: usize, const T: usize, const M: usize>(
+        &mut self,
+        cluster: &mut Cluster<'_, K, C, L, T, M>,
+        batches: &[ProduceBatch<'_>],
+        deliveries: &mut [Delivery],
+        batch_area: &[u8],
+        frame: &mut [u8],
+    ) {
+        let attempts = cluster.config().send_attempts.max(1);
+        for attempt in 1..=attempts {
+            if attempt > 1 {
+                if deliveries.iter().all(|d| d.done) {
+                    return;
+                }
+                cluster.invalidate_metadata();
+                cluster.backoff();
+            }
+            for d in deliveries.iter_mut() {
+                d.tried = d.done;
+            }
+            while let Some(first) = deliveries.iter().position(|d| !d.tried) {
+                let topic_of = |d: &Delivery| batches.get(d.batch).map(|b| b.topic);
+                // Everything untried that this leader leads goes in one request.
+                let mut leader = None;
+                let mut members: heapless::Vec<usize, REQUEST_PARTITIONS> = heapless::Vec::new();
+                for i in first..deliveries.len() {
+                    let Some(d) = deliveries.get_mut(i) else {
+                        break;
+                    };
+                    if d.tried {
+                        continue;
+                    }
+                    let topic = topic_of(d).unwrap_or_default();
+                    match cluster.leader(topic, d.partition, frame) {
+                        Ok(node) if leader.is_none() || leader == Some(node) => {
+                            if members.push(i).is_ok() {
+                                leader = Some(node);
+                                d.tried = true;
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => fail(d, e),
+                    }
+                }
+                if let Some(node) = leader {
+                    self.send_request(
+                        cluster, node, batches, deliveries, &members, batch_area, frame,
+                    );
+                }
+            }
+        }
+    }
+
+    /// One Produce request with the `members` deliveries to broker `node`; records each
+    /// member's outcome.
+    #[allow(clippy::too_many_arguments)]
+    fn send_request<
+        K: Connector,
+        C: Clock + Clone,
+        const L: usize,
+        const T: usize,
+        const M: usize,
+    >(
+        &self,
+        cluster: &mut Cluster<'_, K, C, L, T, M>,
+        node: i32,
+        batches: &[ProduceBatch<'_>],
+        deliveries: &mut [Delivery],
+        members: &[usize],
+        batch_area: &[u8],
+        frame: &mut [u8],
+    ) {
+        let outcome = self.exchange(
+            cluster, node, batches, deliveries, members, batch_area, frame,
+        );
+        if let Err(e) = outcome {
+            for &i in members {
+                if let Some(d) = deliveries.get_mut(i) {
+                    if !d.done {
+                        fail(d, e);
+                    }
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn exchange<K: Connector, C: Clock + Clone, const L: usize, const T: usize, const M: usize>(
+        &self,
+        cluster: &mut Cluster<'_, K, C, L, T, M>,
+        node: i32,
+        batches: &[ProduceBatch<'_>],
+        deliveries: &mut [Delivery],
+        members: &[usize],
+        batch_area: &[u8],
+        frame: &mut [u8],
+    ) -> Result<()> {
+        let topic_of = |i: usize| {
+            deliveries
+                .get(i)
+                .and_then(|d| batches.get(d.batch))
+                .map(|b| b.topic)
+                .unwrap_or_default()
+        };
+        let mut version = cluster
+            .connection(node, frame)?
+            .version::<ProduceRequest>()?;
+        // Members grouped by topic; v13+ names topics by id.
+        let mut order: heapless::Vec<usize, REQUEST_PARTITIONS> = heapless::Vec::new();
+        let mut spans: heapless::Vec<(usize, usize, [u8; 16]), REQUEST_PARTITIONS> =
+            heapless::Vec::new();
+        for (k, &i) in members.iter().enumerate() {
+            let topic = topic_of(i);
+            if members
+                .get(..k)
+                .unwrap_or_default()
+                .iter()
+                .any(|&j| topic_of(j) == topic)
+            {
+                continue;
+            }
+            let start = order.len();
+            for &j in members.get(k..).unwrap_or_default() {
+                if topic_of(j) == topic {
+                    let _ = order.push(j);
+                }
+            }
+            let id = if version >= 13 {
+                cluster.topic_id(topic, frame)?
+            } else {
+                [0; 16]
+            };
+            if id == [0; 16] {
+                version = version.min(12);
+            }
+            let _ = spans.push((start, order.len(), id));
+        }
+        let mut parts: heapless::Vec<ProducePartition<'_>, REQUEST_PARTITIONS> =
+            heapless::Vec::new();
+        for &i in &order {
+            let d = deliveries.get(i).ok_or(Error::NoAcknowledgement)?;
+            let _ = parts.push(ProducePartition {
+                index: d.partition,
+                records: Some(batch_area.get(d.start..d.end).unwrap_or_default()),
+            });
+        }
+        let mut topics: heapless::Vec<ProduceTopic<'_>, REQUEST_PARTITIONS> = heapless::Vec::new();
+        for &(start, end, id) in &spans {
+            let name = order.get(start).map(|&i| topic_of(i)).unwrap_or_default();
+            let _ = topics.push(ProduceTopic {
+                topic: if version >= 13 {
+                    TopicRef::Id(id)
+                } else {
+                    TopicRef::Name(name)
+                },
+                partition_data: parts.get(start..end).unwrap_or_default(),
+            });
+        }
+        let request = ProduceRequest {
+            transactional_id: None,
+            acks: self.config.acks.as_i16(),
+            timeout_ms: self.config.ack_timeout_ms,
+            topic_data: &topics,
+        };
+        if self.config.acks == Acks::None {
+            let connection = cluster.connection(node, frame)?;
+            let sent = connection.send_without_response(&request, Some(version), frame);
+            if connection.is_broken() {
+                cluster.disconnect(node);
+            }
+            sent?;
+            for &i in members {
+                if let Some(d) = deliveries.get_mut(i) {
+                    d.done = true;
+                    d.error = None;
+                }
+            }
+            return Ok(());
+        }
+        let wait = u32::try_from(self.config.ack_timeout_ms).unwrap_or(0);
+        let received = cluster.send_to(node, &request, Some(version), wait, frame)?;
+        let response = received.decode::<ProduceRequest>(frame)?;
+        for &i in members {
+            let Some(d) = deliveries.get_mut(i) else {
+                continue;
+            };
+            let topic = topic_of_batch(batches, d.batch);
+            let id = spans
+                .iter()
+                .find(|&&(start, end, _)| order.get(start..end).unwrap_or_default().contains(&i))
+                .map(|s| s.2)
+                .unwrap_or([0; 16]);
+            let answer = response
+                .responses
+                .iter()
+                .filter(|t| match t.topic {
+                    TopicRef::Name(name) => name == topic,
+                    TopicRef::Id(topic_id) => topic_id == id,
+                })
+                .find_map(|t| t.partition_responses.find(|p| p.index == d.partition));
+            match answer {
+                None => fail(d, Error::NoAcknowledgement),
+                Some(p)
+                    if p.error_code.is_ok()
+                        || p.error_code == KafkaCode::DUPLICATE_SEQUENCE_NUMBER =>
+                {
+                    d.base_offset = Some(p.base_offset).filter(|&o| o >= 0);
+                    d.error = None;
+                    d.done = true;
+                }
+                Some(p) => fail(
+                    d,
+                    Error::Broker {
+                        api: ApiKey::Produce,
+                        code: p.error_code,
+                        partition: Some(d.partition),
+                    },
+                ),
+            }
+        }
+        Ok(())
+    }
+
+    fn init_producer_id<
+        K: Connector,
+        C: Clock + Clone,
+        const L: usize,
+        const T: usize,
+        const M: usize,
+    >(
+        &mut self,
+        cluster: &mut Cluster<'_, K, C, L, T, M>,
+        buf: &mut [u8],
+    ) -> Result<()> {
+        let request = InitProducerIdRequest {
+            transactional_id: None,
+            transaction_timeout_ms: -1,
+            producer_id: -1,
+            producer_epoch: -1,
+        };
+        // A fresh cluster answers COORDINATOR_LOAD_IN_PROGRESS until its transaction log is up.
+        let attempts = cluster.config().send_attempts;
+        let (id, epoch) = cluster.retrying(attempts, |cluster| {
+            let received = cluster.send_any(&request, buf)?;
+            let response = received.decode::<InitProducerIdRequest>(buf)?;
+            response.error_code.check(ApiKey::InitProducerId)?;
+            Ok((response.producer_id, response.producer_epoch))
+        })?;
+        self.producer_id = id;
+        self.producer_epoch = epoch;
+        self.sequences.clear();
+        Ok(())
+    }
+
+    fn sequence(&mut self, topic: &str, partition: i32) -> Result<i32> {
+        if let Some(s) = self.sequence_mut(topic, partition) {
+            return Ok(s.next);
+        }
+        self.sequences
+            .push(Sequence {
+                topic: topic_hash(topic),
+                partition,
+                next: 0,
+            })
+            .map_err(|_| {
+                Error::InvalidArgument("idempotent producer: more partitions than PARTITIONS")
+            })?;
+        Ok(0)
+    }
+
+    fn sequence_mut(&mut self, topic: &str, partition: i32) -> Option<&mut Sequence> {
+        let hash = topic_hash(topic);
+        self.sequences
+            .iter_mut()
+            .find(|s| s.topic == hash && s.partition == partition)
+    }
+}
+
+fn topic_of_batch<'r>(batches: &[ProduceBatch<'r>], batch: usize) -> &'r str {
+    batches.get(batch).map(|b| b.topic).unwrap_or_default()
+}
+
+/// Records `error` as `d`'s outcome for now; a non-retriable one ends it.
+fn fail(d: &mut Delivery, error: Error) {
+    d.error = Some(error);
+    d.tried = true;
+    d.done = !error.is_retriable();
+}
+
+/// A batch that does not fit is reported with the whole buffer size needed so far.
+fn grow(error: Error, used: usize) -> Error {
+    match error {
+        Error::BufferTooSmall { needed } => Error::BufferTooSmall {
+            needed: needed.saturating_add(used),
+        },
+        other => other,
+    }
+}
+
+/// Whether `record` of a batch goes to `d`'s partition: [`Producer::plan`]'s choice again.
+fn goes_to(fixed: Option<i32>, record: &Record<'_>, d: &Delivery) -> Result<bool> {
+    Ok(match (fixed, record.key) {
+        (Some(_), _) => true,
+        (None, Some(key)) => partition_for_key(key, d.partitions)? == d.partition,
+        (None, None) => d.null_keys,
+    })
+}
