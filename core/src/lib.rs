@@ -50,6 +50,9 @@
 #[cfg(test)]
 extern crate std;
 
+#[macro_use]
+mod log;
+
 pub mod client;
 pub mod error;
 pub mod partitioner;

@@ -53,7 +53,7 @@ impl TcpConnector {
         let result = self.try_open(&address);
         match &result {
             Ok(_) => log::debug!(target: "nanokafka::io", "connected to {address}"),
-            Err(e) => log::warn!(target: "nanokafka::io", "connect to {address} failed: {e}"),
+            Err(e) => log::debug!(target: "nanokafka::io", "connect to {address} failed: {e}"),
         }
         result.map_err(|e| {
             let error = match e.kind() {

@@ -21,10 +21,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod client;
 pub mod connector;
 pub mod crc;
+pub mod logging;
 pub mod transport;
 
+pub use client::{
+    now_ms, BrokerInfo, Client, ClientConfig, ClusterMetadata, Error, Message, OwnedRecord,
+    PartitionInfo, Result, Sent, TopicInfo,
+};
 pub use connector::{IpVersion, TcpConnector};
 pub use crc::HardwareCrc32c;
 pub use transport::{StdTransport, SystemClock, TransportError};

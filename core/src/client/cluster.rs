@@ -169,7 +169,12 @@ where
         &self.clock
     }
 
-    /// The connector, e.g. to inspect a test transport.
+    /// The connector (e.g. for its last connect error).
+    pub const fn connector(&self) -> &K {
+        &self.connector
+    }
+
+    /// The connector, e.g. to reconfigure a test transport.
     pub fn connector_mut(&mut self) -> &mut K {
         &mut self.connector
     }
@@ -271,6 +276,7 @@ where
         kept.copy_from_slice(body);
         self.metadata_len = body.len();
         self.metadata_version = received.version;
+        debug!(target: "cluster", "metadata v{} from node {node}: {} bytes", received.version, body.len());
         self.stale = false;
         // Learn which broker a bootstrap connection reached, so it is reused as that broker.
         if let Some(metadata) = self.metadata() {
@@ -521,6 +527,7 @@ where
         loop {
             match step(self) {
                 Err(e) if e.is_retriable() && attempt < attempts => {
+                    debug!(target: "cluster", "attempt {attempt} of {attempts} failed, retrying: {e}");
                     attempt = attempt.saturating_add(1);
                     self.stale = true;
                     self.backoff();
@@ -573,6 +580,7 @@ fn link_to<'l, 'a, K: Connector, C: Clock + Clone, const LINKS: usize>(
     if links.is_full() {
         links.remove(0);
     }
+    debug!(target: "cluster", "opening node {node_id} at {host}:{port}");
     let transport = connector.connect(host, port)?;
     let connection = Connection::connect(transport, clock.clone(), config.connection, buf)?;
     links

@@ -241,7 +241,16 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         // A refused encoding (bad argument, small buffer) sends nothing.
         let len = self.encode(request, version, buf)?;
         let correlation_id = self.correlation_id;
+        trace!(target: "connection", "{} v{version} #{correlation_id}: {len} bytes", R::API_KEY.name());
         let result = self.round_trip::<R>(len, version, correlation_id, deadline, buf);
+        match &result {
+            Ok(r) => {
+                trace!(target: "connection", "{} #{correlation_id}: {} bytes back", R::API_KEY.name(), r.body_end)
+            }
+            Err(e) => {
+                debug!(target: "connection", "{} #{correlation_id} failed: {e}", R::API_KEY.name())
+            }
+        }
         // Anything else that failed leaves the stream out of step, except a frame too large
         // for the buffer, which was read through.
         self.broken = matches!(&result, Err(e) if !matches!(e, Error::MessageTooLarge { .. }));

@@ -625,6 +625,7 @@ fn topic_of_batch<'r>(batches: &[ProduceBatch<'r>], batch: usize) -> &'r str {
 
 /// Records `error` as `d`'s outcome for now; a non-retriable one ends it.
 fn fail(d: &mut Delivery, error: Error) {
+    debug!(target: "producer", "partition {}: {error}", d.partition);
     d.error = Some(error);
     d.tried = true;
     d.done = !error.is_retriable();
