@@ -66,6 +66,9 @@ pub fn assert_truncations_fail<R: Request>(bytes: &[u8], version: i16) {
 /// Real Apache Kafka brokers for tests (Maven Central, KRaft, free ports).
 pub mod kafka;
 
+/// The client scenario suite, run against every broker.
+pub mod scenarios;
+
 /// The first element of a response array (tests that sent one topic or partition).
 pub fn first<'a, T: nanokafka::wire::Decode<'a>>(array: nanokafka::wire::Array<'a, T>) -> T {
     array.iter().next().expect("response array is empty")
