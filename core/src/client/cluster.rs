@@ -372,8 +372,17 @@ where
     }
 
     /// The broker id leading `topic`/`partition`, from the kept metadata (refreshed when
-    /// missing). No leader right now is [`Error::LeaderNotFound`], retriable.
+    /// missing or out of date), retrying while there is no leader (a new topic, an election)
+    /// up to the cluster's `receive_attempts`.
     pub fn leader(&mut self, topic: &str, partition: i32, buf: &mut [u8]) -> Result<i32> {
+        self.retrying(self.config.receive_attempts, |cluster| {
+            cluster.leader_once(topic, partition, buf)
+        })
+    }
+
+    /// One look at the kept metadata (refreshed when missing) for the leader of
+    /// `topic`/`partition`: no leader right now is [`Error::LeaderNotFound`], retriable.
+    pub fn leader_once(&mut self, topic: &str, partition: i32, buf: &mut [u8]) -> Result<i32> {
         let metadata = self.metadata_for(topic, buf)?;
         let t = metadata.topic(topic).ok_or(Error::TopicMismatch)?;
         t.error_code
@@ -436,7 +445,7 @@ where
         buf: &mut [u8],
     ) -> Result<Received> {
         self.retrying(attempts, |cluster| {
-            let node = cluster.leader(topic, partition, buf)?;
+            let node = cluster.leader_once(topic, partition, buf)?;
             cluster.send_to(node, request, None, wait_ms, buf)
         })
     }

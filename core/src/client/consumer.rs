@@ -136,7 +136,7 @@ impl<'a> Consumer<'a> {
         };
         let attempts = cluster.config().receive_attempts;
         let answer = cluster.retrying(attempts, |cluster| {
-            let node = cluster.leader(topic, partition, buf)?;
+            let node = cluster.leader_once(topic, partition, buf)?;
             let received = cluster.send_to(node, &request, None, 0, buf)?;
             let response = received.decode::<ListOffsetsRequest>(buf)?;
             let answer = response
@@ -188,7 +188,7 @@ impl<'a> Consumer<'a> {
         let wait = u32::try_from(self.config.max_wait_ms).unwrap_or(0);
         let attempts = cluster.config().receive_attempts;
         let received = cluster.retrying(attempts, |cluster| {
-            let node = cluster.leader(topic, partition, buf)?;
+            let node = cluster.leader_once(topic, partition, buf)?;
             let mut version = cluster.connection(node, buf)?.version::<FetchRequest>()?;
             let id = if version >= 13 {
                 cluster.topic_id(topic, buf)?

@@ -374,7 +374,7 @@ impl<'a, const PARTITIONS: usize> Producer<'a, PARTITIONS> {
                         continue;
                     }
                     let topic = topic_of(d).unwrap_or_default();
-                    match cluster.leader(topic, d.partition, frame) {
+                    match cluster.leader_once(topic, d.partition, frame) {
                         Ok(node) if leader.is_none() || leader == Some(node) => {
                             if members.push(i).is_ok() {
                                 leader = Some(node);
