@@ -147,7 +147,7 @@ impl From<&KafkaVersion> for KafkaVersion {
 
 /// The workspace's target folder (a relative CARGO_TARGET_DIR is relative to the workspace,
 /// while tests run in the crate's folder).
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     workspace.join(std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into()))
 }

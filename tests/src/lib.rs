@@ -69,6 +69,9 @@ pub mod kafka;
 /// The client scenario suite, run against every broker.
 pub mod scenarios;
 
+/// The firmware example built and run under QEMU.
+pub mod firmware;
+
 /// The first element of a response array (tests that sent one topic or partition).
 pub fn first<'a, T: nanokafka::wire::Decode<'a>>(array: nanokafka::wire::Array<'a, T>) -> T {
     array.iter().next().expect("response array is empty")
