@@ -7,6 +7,8 @@
 //! Semihosting carries the firmware's console and exit status. Recipe:
 //! ../shared/notes/firmware-qemu.md.
 
+use nanokafka::protocol::create_topics::{CreatableTopic, CreateTopicsRequest, TopicConfig};
+use nanokafka::KafkaCode;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -21,14 +23,19 @@ pub fn crate_dir() -> PathBuf {
 
 /// Builds the firmware crate's binaries `bins` in release mode for `target`, with extra
 /// environment (e.g. `NANOKAFKA_FW_EPOCH_MS`) and cargo features, into
-/// `<workspace target>/firmware`; returns the folder holding the ELF files.
+/// `<workspace target>/firmware` (`firmware-<features>` with features, so variants don't
+/// rebuild each other); returns the folder holding the ELF files.
 pub fn build(
     target: &str,
     bins: &[&str],
     features: &[&str],
     env: &[(&str, &str)],
 ) -> Result<PathBuf, String> {
-    let target_dir = crate::kafka::target_dir().join("firmware");
+    let mut folder = String::from("firmware");
+    for feature in features {
+        folder = format!("{folder}-{feature}");
+    }
+    let target_dir = crate::kafka::target_dir().join(folder);
     let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cargo
         .current_dir(crate_dir())
@@ -196,4 +203,62 @@ pub fn run(mut qemu: Command, limit: Duration) -> Result<QemuRun, String> {
         stderr: collect(stderr),
         elapsed,
     })
+}
+
+/// The telemetry firmware's topic (src/bin/telemetry.rs).
+pub const TELEMETRY_TOPIC: &str = "telemetry";
+
+/// Builds the telemetry firmware with base epoch `epoch_ms`, creates its topic on the fresh
+/// broker at `bootstrap` and runs the firmware under QEMU `mps2-an386` with its UART on the
+/// broker's `port` (killed after 2 minutes).
+pub fn run_telemetry(bootstrap: &str, port: u16, epoch_ms: i64) -> Result<QemuRun, String> {
+    let epoch = epoch_ms.to_string();
+    let elf_dir = build(
+        "thumbv7em-none-eabihf",
+        &["telemetry"],
+        &[],
+        &[("NANOKAFKA_FW_EPOCH_MS", &epoch)],
+    )?;
+    create_topic(bootstrap, TELEMETRY_TOPIC)?;
+    let qemu = Machine::Mps2An386.command(&elf_dir.join("telemetry"), port);
+    run(qemu, Duration::from_secs(120))
+}
+
+/// Creates the firmware's `topic` on a fresh broker: one partition, kept forever (its
+/// timestamps come from a build-time epoch that may lie in the past). The topic existing
+/// already is an error: the checks count on a topic holding only this run's records.
+pub fn create_topic(bootstrap: &str, topic: &str) -> Result<(), String> {
+    let mut broker = crate::kafka::connect(bootstrap)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let configs = [TopicConfig {
+        name: "retention.ms",
+        value: Some("-1"),
+    }];
+    let topics = [CreatableTopic {
+        name: topic,
+        num_partitions: 1,
+        replication_factor: 1,
+        assignments: &[],
+        configs: &configs,
+    }];
+    let request = CreateTopicsRequest {
+        topics: &topics,
+        timeout_ms: 30_000,
+        validate_only: false,
+    };
+    let response = broker
+        .send(&request, &mut buf)
+        .map_err(|e| format!("CreateTopics {topic}: {e}"))?;
+    let result = response
+        .topics
+        .iter()
+        .next()
+        .ok_or(format!("CreateTopics {topic}: no result"))?;
+    match result.error_code {
+        KafkaCode::NONE => Ok(()),
+        code => Err(format!(
+            "CreateTopics {topic}: {code} {:?}",
+            result.error_message
+        )),
+    }
 }

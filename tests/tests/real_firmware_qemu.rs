@@ -10,20 +10,19 @@
 //! Fails — never skips — when the firmware does not build, QEMU is missing or the broker
 //! cannot start.
 
-use nanokafka::protocol::create_topics::{CreatableTopic, CreateTopicsRequest, TopicConfig};
 use nanokafka::protocol::fetch::{FetchPartition, FetchRequest, FetchTopic};
 use nanokafka::protocol::metadata::{MetadataRequest, MetadataTopic};
 use nanokafka::protocol::TopicRef;
 use nanokafka::records::{Batches, Header, SoftwareCrc32c};
 use nanokafka::KafkaCode;
-use nanokafka_tests::firmware::{self, Machine, QemuRun};
+use nanokafka_tests::firmware::{self, QemuRun};
 use nanokafka_tests::first;
 use nanokafka_tests::kafka::{connect, shared_single, KafkaVersion};
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-/// What the firmware's job is built with (src/bin/telemetry.rs).
-const TOPIC: &str = "telemetry";
+/// What the firmware's job is built with (examples/firmware/src/bin/telemetry.rs).
+const TOPIC: &str = firmware::TELEMETRY_TOPIC;
 const RECORDS: usize = 32;
 const SAMPLE_PERIOD_MS: u64 = 2;
 /// The firmware's stack must stay within this (the budget of DESIGN.md's firmware target).
@@ -90,38 +89,6 @@ struct Fetched {
     key: Option<Vec<u8>>,
     value: Option<Vec<u8>>,
     headers: Vec<(String, Option<Vec<u8>>)>,
-}
-
-/// Creates `topic` (one partition, kept forever: the firmware's epoch may lie in the past).
-fn create_topic(bootstrap: &str, topic: &str) {
-    let mut broker = connect(bootstrap).unwrap_or_else(|e| panic!("{e}"));
-    let mut buf = vec![0u8; 64 * 1024];
-    let configs = [TopicConfig {
-        name: "retention.ms",
-        value: Some("-1"),
-    }];
-    let topics = [CreatableTopic {
-        name: topic,
-        num_partitions: 1,
-        replication_factor: 1,
-        assignments: &[],
-        configs: &configs,
-    }];
-    let request = CreateTopicsRequest {
-        topics: &topics,
-        timeout_ms: 30_000,
-        validate_only: false,
-    };
-    let response = broker
-        .send(&request, &mut buf)
-        .unwrap_or_else(|e| panic!("CreateTopics {topic}: {e}"));
-    let result = first(response.topics);
-    assert_eq!(
-        result.error_code,
-        KafkaCode::NONE,
-        "CreateTopics {topic}: {:?} (a fresh broker should not have it)",
-        result.error_message
-    );
 }
 
 /// Every record of partition 0 of `topic`, from offset 0 to the high watermark.
@@ -274,20 +241,10 @@ fn firmware_produces_telemetry_into_real_kafka_4_4_and_reads_it_back() {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or_else(|e| panic!("{e}"));
-    let epoch = epoch_ms.to_string();
-    let elf_dir = firmware::build(
-        "thumbv7em-none-eabihf",
-        &["telemetry"],
-        &[],
-        &[("NANOKAFKA_FW_EPOCH_MS", &epoch)],
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
     let broker = shared_single(KafkaVersion::V4_4_0);
     let bootstrap = broker.bootstrap();
-    create_topic(&bootstrap, TOPIC);
-
-    let qemu = Machine::Mps2An386.command(&elf_dir.join("telemetry"), broker.broker_port(1));
-    let run = firmware::run(qemu, Duration::from_secs(120)).unwrap_or_else(|e| panic!("{e}"));
+    let run = firmware::run_telemetry(&bootstrap, broker.broker_port(1), epoch_ms)
+        .unwrap_or_else(|e| panic!("{e}"));
     eprintln!("{}", run.output());
     assert_eq!(run.status, Some(0), "firmware failed:\n{}", run.output());
     let fields = run
