@@ -7,8 +7,7 @@
 //! Semihosting carries the firmware's console and exit status. Recipe:
 //! ../shared/notes/firmware-qemu.md.
 
-use nanokafka::protocol::create_topics::{CreatableTopic, CreateTopicsRequest, TopicConfig};
-use nanokafka::KafkaCode;
+use nanokafka_std::{Client, ClientConfig};
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -228,37 +227,30 @@ pub fn run_telemetry(bootstrap: &str, port: u16, epoch_ms: i64) -> Result<QemuRu
 /// timestamps come from a build-time epoch that may lie in the past). The topic existing
 /// already is an error: the checks count on a topic holding only this run's records.
 pub fn create_topic(bootstrap: &str, topic: &str) -> Result<(), String> {
-    let mut broker = crate::kafka::connect(bootstrap)?;
-    let mut buf = vec![0u8; 64 * 1024];
-    let configs = [TopicConfig {
-        name: "retention.ms",
-        value: Some("-1"),
-    }];
-    let topics = [CreatableTopic {
-        name: topic,
-        num_partitions: 1,
-        replication_factor: 1,
-        assignments: &[],
-        configs: &configs,
-    }];
-    let request = CreateTopicsRequest {
-        topics: &topics,
-        timeout_ms: 30_000,
-        validate_only: false,
-    };
-    let response = broker
-        .send(&request, &mut buf)
-        .map_err(|e| format!("CreateTopics {topic}: {e}"))?;
-    let result = response
-        .topics
-        .iter()
-        .next()
-        .ok_or(format!("CreateTopics {topic}: no result"))?;
-    match result.error_code {
-        KafkaCode::NONE => Ok(()),
-        code => Err(format!(
-            "CreateTopics {topic}: {code} {:?}",
-            result.error_message
-        )),
-    }
+    with_client(bootstrap, |client| {
+        client
+            .create_topic(topic, 1, 1, &[("retention.ms", "-1")])
+            .map_err(|e| e.to_string())
+    })?
+}
+
+/// Runs `f` with a std [`Client`] of `bootstrap`, on a thread with a 64 MiB stack: in debug
+/// builds `Client::connect` builds its cluster (1 MiB of metadata room) on the stack before
+/// boxing it, which overflows a test thread's 2 MiB.
+pub fn with_client<T: Send>(
+    bootstrap: &str,
+    f: impl FnOnce(&mut Client) -> T + Send,
+) -> Result<T, String> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .stack_size(64 << 20)
+            .spawn_scoped(scope, || {
+                Client::connect(ClientConfig::new(bootstrap))
+                    .map(|mut client| f(&mut client))
+                    .map_err(|e| e.to_string())
+            })
+            .map_err(|e| format!("client thread: {e}"))?
+            .join()
+            .map_err(|_| "client thread panicked".to_owned())?
+    })
 }

@@ -1,7 +1,7 @@
 //! The telemetry firmware under QEMU (`mps2-an386`, Cortex-M4) against real Apache Kafka
 //! 4.4.0: its UART is the broker connection. The firmware negotiates, produces its readings,
-//! reads them back and checks them itself; then the host reads the topic with nanokafka's
-//! Connection and checks that every reading arrived exactly once with the right key, value,
+//! reads them back and checks them itself; then the host reads the topic with the std client
+//! (`nanokafka_std::Client`) and checks that every reading arrived exactly once with the right key, value,
 //! header and timestamp.
 //!
 //! The expected records are recomputed here with std formatting from the format the firmware
@@ -10,14 +10,10 @@
 //! Fails — never skips — when the firmware does not build, QEMU is missing or the broker
 //! cannot start.
 
-use nanokafka::protocol::fetch::{FetchPartition, FetchRequest, FetchTopic};
-use nanokafka::protocol::metadata::{MetadataRequest, MetadataTopic};
-use nanokafka::protocol::TopicRef;
-use nanokafka::records::{Batches, Header, SoftwareCrc32c};
-use nanokafka::KafkaCode;
+use nanokafka::client::OffsetQuery;
+use nanokafka_std::Message;
 use nanokafka_tests::firmware::{self, QemuRun};
-use nanokafka_tests::first;
-use nanokafka_tests::kafka::{connect, shared_single, KafkaVersion};
+use nanokafka_tests::kafka::{shared_single, KafkaVersion};
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -81,75 +77,29 @@ fn firmware_version() -> String {
         .to_owned()
 }
 
-/// A record as the host reads it back.
-#[derive(Debug)]
-struct Fetched {
-    offset: i64,
-    timestamp: i64,
-    key: Option<Vec<u8>>,
-    value: Option<Vec<u8>>,
-    headers: Vec<(String, Option<Vec<u8>>)>,
-}
-
-/// Every record of partition 0 of `topic`, from offset 0 to the high watermark.
-fn read_back(bootstrap: &str, topic: &str) -> Vec<Fetched> {
-    let mut broker = connect(bootstrap).unwrap_or_else(|e| panic!("{e}"));
-    let mut buf = vec![0u8; 1 << 20];
-    let names = [MetadataTopic::named(topic)];
-    let topic_id = broker
-        .send(&MetadataRequest::new(Some(&names)), &mut buf)
-        .map(|m| m.topic(topic).map(|t| t.topic_id))
-        .unwrap_or_else(|e| panic!("Metadata {topic}: {e}"))
-        .unwrap_or_else(|| panic!("Metadata: no {topic}"));
-    let version = broker
-        .version::<FetchRequest>()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let topic_ref = if version >= 13 {
-        TopicRef::Id(topic_id)
-    } else {
-        TopicRef::Name(topic)
-    };
-    let mut records = Vec::new();
-    let mut next = 0i64;
-    loop {
-        let partitions = [FetchPartition::new(0, next, 512 * 1024)];
-        let topics = [FetchTopic {
-            topic: topic_ref,
-            partitions: &partitions,
-        }];
-        let response = broker
-            .send_waiting(
-                &FetchRequest::new(&topics, 100, 1, 512 * 1024),
-                100,
-                &mut buf,
-            )
-            .unwrap_or_else(|e| panic!("Fetch {topic}/0 from {next}: {e}"));
-        let p = first(first(response.responses).partitions);
-        assert_eq!(p.error_code, KafkaCode::NONE, "Fetch {topic}/0 from {next}");
-        for batch in Batches::new(p.records.unwrap_or_default(), SoftwareCrc32c) {
-            let batch = batch.unwrap_or_else(|e| panic!("{topic}/0 batch: {e}"));
-            for record in batch.records().unwrap_or_else(|e| panic!("{e}")) {
-                let r = record.unwrap_or_else(|e| panic!("{topic}/0 record: {e}"));
-                if r.offset < next {
-                    continue;
-                }
-                next = r.next_offset();
-                records.push(Fetched {
-                    offset: r.offset,
-                    timestamp: r.timestamp,
-                    key: r.key.map(<[u8]>::to_vec),
-                    value: r.value.map(<[u8]>::to_vec),
-                    headers: r
-                        .headers
-                        .map(|h: Header<'_>| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
-                        .collect(),
-                });
-            }
+/// Every record of partition 0 of `topic`, from offset 0 to the end of the log, read with
+/// the std client.
+fn read_back(bootstrap: &str, topic: &str) -> Vec<Message> {
+    firmware::with_client(bootstrap, |client| {
+        let end = client
+            .offset(topic, 0, OffsetQuery::Latest)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("{topic}/0 has no end offset"));
+        let mut records: Vec<Message> = Vec::new();
+        let mut next = 0;
+        while next < end {
+            let fetched = client
+                .fetch(topic, 0, next)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let Some(last) = fetched.last() else {
+                panic!("{topic}/0: nothing at {next} below the end {end}");
+            };
+            next = last.next_offset;
+            records.extend(fetched); // a repeat or a gap fails check_records
         }
-        if next >= p.high_watermark {
-            return records;
-        }
-    }
+        records
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn field<'a>(fields: &'a HashMap<String, String>, key: &str, run: &QemuRun) -> &'a str {
@@ -166,7 +116,7 @@ fn number<T: std::str::FromStr>(fields: &HashMap<String, String>, key: &str, run
 
 /// Checks what the host reads back against the readings the firmware says it took.
 fn check_records(
-    records: &[Fetched],
+    records: &[Message],
     epoch_ms: i64,
     fields: &HashMap<String, String>,
     run: &QemuRun,

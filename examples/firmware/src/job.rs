@@ -393,6 +393,7 @@ fn produce<T: Read + Write, C: Clock>(
     Err(failed(Error::Broker {
         api: ApiKey::Produce,
         code,
+        partition: Some(job.partition),
     }))
 }
 
@@ -422,7 +423,8 @@ fn fetch_back<T: Read + Write, C: Clock>(
         }];
         let request = FetchRequest::new(&topics, MAX_WAIT_MS, 1, limit);
         let response = broker
-            .send_waiting(&request, MAX_WAIT_MS.unsigned_abs(), io)
+            .send_raw(&request, None, MAX_WAIT_MS.unsigned_abs(), io)
+            .and_then(|received| received.decode::<FetchRequest>(io))
             .map_err(&failed)?;
         fetches = fetches.saturating_add(1);
         response.error_code.check(ApiKey::Fetch).map_err(&failed)?;
