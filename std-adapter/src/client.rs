@@ -30,8 +30,9 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// The core cluster as the std client sizes it: 16 connections, 64 topics, 1 MiB of metadata.
-pub type StdCluster = Cluster<'static, TcpConnector, SystemClock, 16, 64, { 1 << 20 }>;
+/// The core cluster as the std client sizes it: 16 connections, 64 topics, metadata in a
+/// `Vec` (1 MiB).
+pub type StdCluster = Cluster<'static, TcpConnector, SystemClock, 16, 64, Vec<u8>>;
 
 /// How a [`Client`] connects and behaves. Defaults follow the Perl `Kafka` package.
 #[derive(Debug, Clone)]
@@ -306,7 +307,12 @@ impl Client {
         let checksum: &'static HardwareCrc32c = &HardwareCrc32c;
         let max_bytes = usize::try_from(config.max_bytes.max(1024)).unwrap_or(1 << 20);
         let mut client = Client {
-            cluster: Box::new(Cluster::new(connector, SystemClock::new(), cluster_config)),
+            cluster: Box::new(Cluster::with_metadata_buffer(
+                connector,
+                SystemClock::new(),
+                cluster_config,
+                vec![0; 1 << 20],
+            )),
             producer: Producer::new(ProducerConfig {
                 acks: config.acks,
                 ack_timeout_ms: i32::try_from(millis(config.request_timeout)).unwrap_or(i32::MAX),

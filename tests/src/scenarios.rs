@@ -1,7 +1,7 @@
 //! The client scenario suite: one set of scenarios run against every broker we have — the
 //! mock broker over the in-memory transport and over TCP, and real Apache Kafka 3.9 and 4.x
 //! (`tests/tests/*scenarios.rs`). Each scenario drives the no_std core client
-//! (`Cluster`, `Producer`, `Consumer`) through a [`Target`]'s connector, on its own topic, and
+//! (`Cluster`, `Producer`, `Consumer`) through a [`Target`](crate::scenarios::Target)'s connector, on its own topic, and
 //! panics with the target's name when the broker's answer is not what Kafka promises.
 
 use nanokafka::client::{
@@ -27,7 +27,7 @@ pub trait Target {
 }
 
 /// The cluster type the scenarios use: 4 connections, 8 topics, 64 KiB of metadata.
-pub type TestCluster<K> = Cluster<'static, K, SystemClock, 4, 8, 65536>;
+pub type TestCluster<K> = Cluster<'static, K, SystemClock, 4, 8, [u8; 65536]>;
 
 /// A cluster for `target` with the Perl package's retry policy, a request timeout fit for a
 /// loaded test machine, and more attempts for a just-created topic.

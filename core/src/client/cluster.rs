@@ -2,7 +2,7 @@
 //!
 //! A [`Cluster`] owns up to `LINKS` broker [`Connection`]s, opened on demand through a
 //! [`Connector`], and a copy of the last Metadata response for the topics in use (at most
-//! `TOPICS` of them, `METADATA` bytes). It finds the leader of a partition, reconnects when a
+//! `TOPICS` of them) in a [`MetadataBuffer`]. It finds the leader of a partition, reconnects when a
 //! connection breaks, and retries retriable failures (leadership moves, broker restarts,
 //! timeouts) with a metadata refresh and a backoff between attempts — the policy the Perl
 //! `Kafka::Connection` had: 4 attempts, 200 ms apart, 1.5 s per request.
@@ -119,40 +119,66 @@ struct Link<'a, T, C> {
 /// - `LINKS`: broker connections kept open at once (the least recently used one is closed
 ///   to make room). Firmware talking to one broker needs 1.
 /// - `TOPICS`: topics whose metadata is kept (the oldest is dropped beyond that).
-/// - `METADATA`: bytes for the kept Metadata response (about 60 bytes per partition plus
-///   30 per broker); a larger response is an `InvalidArgument` error naming this limit.
+/// - `M`: where the kept Metadata response lives (about 60 bytes per partition plus 30 per
+///   broker): an array in the value by default (1 KiB; [`Cluster::new`]), any other buffer
+///   with [`Cluster::with_metadata_buffer`] (a `Vec` on a host). A larger response is an
+///   `InvalidArgument` error naming this limit.
 pub struct Cluster<
     'a,
     K: Connector,
     C,
     const LINKS: usize = 1,
     const TOPICS: usize = 4,
-    const METADATA: usize = 1024,
+    M = [u8; 1024],
 > {
     connector: K,
     clock: C,
     config: ClusterConfig<'a>,
     links: heapless::Vec<Link<'a, K::Transport, C>, LINKS>,
-    metadata: [u8; METADATA],
+    metadata: M,
     metadata_len: usize,
     metadata_version: i16,
     stale: bool,
 }
 
-impl<'a, K, C, const LINKS: usize, const TOPICS: usize, const METADATA: usize>
-    Cluster<'a, K, C, LINKS, TOPICS, METADATA>
+/// Storage for a [`Cluster`]'s kept Metadata response: any byte buffer.
+pub trait MetadataBuffer: AsRef<[u8]> + AsMut<[u8]> {}
+
+impl<B: AsRef<[u8]> + AsMut<[u8]>> MetadataBuffer for B {}
+
+impl<'a, K, C, const LINKS: usize, const TOPICS: usize, const N: usize>
+    Cluster<'a, K, C, LINKS, TOPICS, [u8; N]>
 where
     K: Connector,
     C: Clock + Clone,
 {
-    /// A cluster reached through `connector`; nothing is opened until the first request.
+    /// A cluster reached through `connector`, keeping metadata in an `N`-byte array inside
+    /// the value; nothing is opened until the first request.
     pub fn new(connector: K, clock: C, config: ClusterConfig<'a>) -> Self {
+        Self::with_metadata_buffer(connector, clock, config, [0; N])
+    }
+}
+
+impl<'a, K, C, const LINKS: usize, const TOPICS: usize, M> Cluster<'a, K, C, LINKS, TOPICS, M>
+where
+    K: Connector,
+    C: Clock + Clone,
+    M: MetadataBuffer,
+{
+    /// A cluster reached through `connector`, keeping metadata in `metadata` (e.g. a `Vec`
+    /// on a host, where a large array would not fit the stack).
+    pub fn with_metadata_buffer(
+        connector: K,
+        clock: C,
+        config: ClusterConfig<'a>,
+        metadata: M,
+    ) -> Self {
         Cluster {
             connector,
             clock,
             config,
             links: heapless::Vec::new(),
-            metadata: [0; METADATA],
+            metadata,
             metadata_len: 0,
             metadata_version: 0,
             stale: true,
@@ -198,7 +224,7 @@ where
 
     /// The last Metadata response kept (for the topics in use), if any.
     pub fn metadata(&self) -> Option<MetadataResponse<'_>> {
-        let body = self.metadata.get(..self.metadata_len)?;
+        let body = self.metadata.as_ref().get(..self.metadata_len)?;
         if body.is_empty() {
             return None;
         }
@@ -226,7 +252,11 @@ where
         let node = self.any_node(buf)?;
         let received = {
             // Ask for the kept topics too, so alternating topics don't evict each other.
-            let kept = self.metadata.get(..self.metadata_len).unwrap_or_default();
+            let kept = self
+                .metadata
+                .as_ref()
+                .get(..self.metadata_len)
+                .unwrap_or_default();
             let kept = if kept.is_empty() {
                 None
             } else {
@@ -269,9 +299,10 @@ where
         let body = received.body(buf)?;
         let kept = self
             .metadata
+            .as_mut()
             .get_mut(..body.len())
             .ok_or(Error::InvalidArgument(
-                "Metadata response larger than the Cluster's METADATA bytes",
+                "Metadata response larger than the Cluster's metadata buffer",
             ))?;
         kept.copy_from_slice(body);
         self.metadata_len = body.len();
@@ -413,7 +444,11 @@ where
         node_id: i32,
         buf: &mut [u8],
     ) -> Result<&mut Connection<'a, K::Transport, C>> {
-        let kept = self.metadata.get(..self.metadata_len).unwrap_or_default();
+        let kept = self
+            .metadata
+            .as_ref()
+            .get(..self.metadata_len)
+            .unwrap_or_default();
         let kept = if kept.is_empty() {
             None
         } else {

@@ -10,7 +10,7 @@
 //! that wait plus the request timeout, so a long poll is never mistaken for a dead broker
 //! (the Perl package's defect).
 
-use super::cluster::{Cluster, Connector};
+use super::cluster::{Cluster, Connector, MetadataBuffer};
 use super::Clock;
 use crate::protocol::fetch::{FetchPartition, FetchPartitionResponse, FetchRequest, FetchTopic};
 use crate::protocol::list_offsets::{
@@ -114,7 +114,7 @@ impl<'a> Consumer<'a> {
         C: Clock + Clone,
         const L: usize,
         const T: usize,
-        const M: usize,
+        M: MetadataBuffer,
     >(
         &self,
         cluster: &mut Cluster<'_, K, C, L, T, M>,
@@ -158,7 +158,7 @@ impl<'a> Consumer<'a> {
     /// (and at most `max_bytes`). A first record batch larger than that is
     /// [`Error::MessageTooLarge`] with its size (never a silent empty answer); an offset
     /// outside the log is a broker error `OFFSET_OUT_OF_RANGE` naming the partition.
-    pub fn fetch<'b, K, C, const L: usize, const T: usize, const M: usize>(
+    pub fn fetch<'b, K, C, const L: usize, const T: usize, M: MetadataBuffer>(
         &self,
         cluster: &mut Cluster<'_, K, C, L, T, M>,
         topic: &str,

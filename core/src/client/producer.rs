@@ -11,7 +11,7 @@
 //! retries: a retry resends the same bytes and, when idempotent, the same sequence numbers,
 //! so the broker drops the duplicate of an append whose acknowledgement was lost.
 
-use super::cluster::{Cluster, Connector};
+use super::cluster::{Cluster, Connector, MetadataBuffer};
 use super::Clock;
 use crate::partitioner::{partition_for_key, StickyPartitioner};
 use crate::protocol::init_producer_id::InitProducerIdRequest;
@@ -179,7 +179,13 @@ impl<'a, const PARTITIONS: usize> Producer<'a, PARTITIONS> {
     ///
     /// `buf` holds the encoded batches, then the request (which copies them) and the
     /// response: give it twice the records' size plus a few hundred bytes.
-    pub fn send<K: Connector, C: Clock + Clone, const L: usize, const T: usize, const M: usize>(
+    pub fn send<
+        K: Connector,
+        C: Clock + Clone,
+        const L: usize,
+        const T: usize,
+        M: MetadataBuffer,
+    >(
         &mut self,
         cluster: &mut Cluster<'_, K, C, L, T, M>,
         topic: &str,
@@ -210,7 +216,7 @@ impl<'a, const PARTITIONS: usize> Producer<'a, PARTITIONS> {
         C: Clock + Clone,
         const L: usize,
         const T: usize,
-        const M: usize,
+        M: MetadataBuffer,
     >(
         &mut self,
         cluster: &mut Cluster<'_, K, C, L, T, M>,
@@ -244,7 +250,7 @@ impl<'a, const PARTITIONS: usize> Producer<'a, PARTITIONS> {
     }
 
     /// Fills `deliveries` with the (batch, partition) pairs the records go to.
-    fn plan<K: Connector, C: Clock + Clone, const L: usize, const T: usize, const M: usize>(
+    fn plan<K: Connector, C: Clock + Clone, const L: usize, const T: usize, M: MetadataBuffer>(
         &mut self,
         cluster: &mut Cluster<'_, K, C, L, T, M>,
         batches: &[ProduceBatch<'_>],
@@ -341,7 +347,13 @@ impl<'a, const PARTITIONS: usize> Producer<'a, PARTITIONS> {
     /// Sends the built batches in rounds (one per attempt) until each is acknowledged,
     /// failed for good, or out of attempts; between rounds, metadata is refreshed and the
     /// backoff waited.
-    fn deliver<K: Connector, C: Clock + Clone, const L: usize, const T: usize, const M: usize>(
+    fn deliver<
+        K: Connector,
+        C: Clock + Clone,
+        const L: usize,
+        const T: usize,
+        M: MetadataBuffer,
+    >(
         &mut self,
         cluster: &mut Cluster<'_, K, C, L, T, M>,
         batches: &[ProduceBatch<'_>],
@@ -402,7 +414,7 @@ impl<'a, const PARTITIONS: usize> Producer<'a, PARTITIONS> {
         C: Clock + Clone,
         const L: usize,
         const T: usize,
-        const M: usize,
+        M: MetadataBuffer,
     >(
         &self,
         cluster: &mut Cluster<'_, K, C, L, T, M>,
@@ -428,7 +440,13 @@ impl<'a, const PARTITIONS: usize> Producer<'a, PARTITIONS> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn exchange<K: Connector, C: Clock + Clone, const L: usize, const T: usize, const M: usize>(
+    fn exchange<
+        K: Connector,
+        C: Clock + Clone,
+        const L: usize,
+        const T: usize,
+        M: MetadataBuffer,
+    >(
         &self,
         cluster: &mut Cluster<'_, K, C, L, T, M>,
         node: i32,
@@ -569,7 +587,7 @@ impl<'a, const PARTITIONS: usize> Producer<'a, PARTITIONS> {
         C: Clock + Clone,
         const L: usize,
         const T: usize,
-        const M: usize,
+        M: MetadataBuffer,
     >(
         &mut self,
         cluster: &mut Cluster<'_, K, C, L, T, M>,
