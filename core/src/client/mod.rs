@@ -7,6 +7,8 @@
 //!   metadata, partition leaders, reconnects and retries (the Perl `Kafka::Connection`).
 //! - [`Producer`]: records to partitions, one Produce request per leader (`Kafka::Producer`).
 //! - [`Consumer`]: offsets and fetches read in place (`Kafka::Consumer`).
+//! - [`memory::MemoryTransport`]: an in-process broker (a mock, a scripted responder) as
+//!   the transport, without sockets.
 //!
 //! Producer and consumer hold only their own state and take the cluster per call, so one
 //! cluster (one UART, one socket) serves both.
@@ -15,6 +17,7 @@ pub mod clock;
 pub mod cluster;
 pub mod connection;
 pub mod consumer;
+pub mod memory;
 pub mod producer;
 
 pub use clock::Clock;
