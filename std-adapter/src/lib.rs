@@ -4,6 +4,8 @@
 //! - [`SystemClock`]: the core's [`nanokafka::client::Clock`] from `Instant`.
 //! - [`HardwareCrc32c`]: CRC-32C with the CPU's CRC instructions, for
 //!   [`nanokafka::records::Checksum`].
+//! - `mock` (feature `mock`): an in-process Kafka broker over TCP or the core's in-memory
+//!   transport, with fault injection.
 //!
 //! ```no_run
 //! use nanokafka::client::{Connection, ConnectionConfig};
@@ -25,6 +27,8 @@ pub mod client;
 pub mod connector;
 pub mod crc;
 pub mod logging;
+#[cfg(feature = "mock")]
+pub mod mock;
 pub mod transport;
 
 pub use client::{
