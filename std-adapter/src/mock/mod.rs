@@ -41,6 +41,8 @@ mod handler;
 mod memory;
 mod state;
 mod tcp;
+#[cfg(test)]
+mod tests;
 
 pub use memory::MockHandler;
 pub use tcp::MockServer;
