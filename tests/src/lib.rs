@@ -107,3 +107,6 @@ pub fn kp_record(
             .collect(),
     }
 }
+
+/// kcat and kafka-python as test peers, installed on demand.
+pub mod peers;

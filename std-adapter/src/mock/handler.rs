@@ -130,6 +130,8 @@ fn handle(cluster: &MockCluster, node: i32, frame: &[u8], wait: bool) -> Result<
     if !state.is_up(node) {
         return Err(format!("broker {node} is down or unknown"));
     }
+    let seen = state.seen.entry((key, version)).or_default();
+    *seen = seen.saturating_add(1);
     match state.take_connection_fault(node, key) {
         Some(FaultKind::Drop) => return Err(format!("injected fault: drop {api:?}")),
         Some(FaultKind::Delay(delay)) => {

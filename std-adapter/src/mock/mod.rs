@@ -378,6 +378,12 @@ impl MockCluster {
             .map(|c| c.offset)
     }
 
+    /// How many requests of each (API key, version) the brokers have decoded and handled,
+    /// e.g. to see which versions a client chose.
+    pub fn requests_seen(&self) -> Vec<((i16, i16), u64)> {
+        self.lock().seen.iter().map(|(&k, &n)| (k, n)).collect()
+    }
+
     /// Handles one request frame (size prefix included) as broker `node_id` would, without
     /// waiting: a Fetch answers at once with what there is. Never panics, whatever the bytes.
     pub fn handle_frame(&self, node_id: i32, frame: &[u8]) -> Reply {

@@ -78,6 +78,8 @@ pub(super) struct State {
     /// Keyed by (group, topic, partition).
     pub committed: HashMap<(String, String, i32), Committed>,
     pub faults: Vec<Fault>,
+    /// Requests handled, by (API key, version).
+    pub seen: BTreeMap<(i16, i16), u64>,
     pub next_producer_id: i64,
     topics_created: u64,
 }
@@ -132,6 +134,7 @@ impl State {
             topics: BTreeMap::new(),
             committed: HashMap::new(),
             faults: Vec::new(),
+            seen: BTreeMap::new(),
             next_producer_id: 1000,
             topics_created: 0,
         }
