@@ -385,6 +385,24 @@ fn fetch_long_polls_over_tcp_until_records_arrive() {
         .count();
     assert_eq!(got, 4, "the fetch returned before the records arrived");
     assert_eq!(producer.join().unwrap(), (KafkaCode::NONE, 0));
+
+    // A server being dropped answers the fetch it holds instead of finishing the wait: the
+    // client (3 s deadline) gets an empty answer for a 60 s long poll, not a timeout.
+    let mut c = tcp(&server.bootstrap(), 3000).unwrap();
+    let waiting = std::thread::spawn(move || {
+        let parts = [FetchPartition::new(0, 4, 1 << 20)];
+        let topics = [FetchTopic {
+            topic: TopicRef::Name("poll"),
+            partitions: &parts,
+        }];
+        let buf = &mut vec![0u8; 1 << 16];
+        let r = c.send_at(&FetchRequest::new(&topics, 60_000, 1, 1 << 20), 12, buf)?;
+        let p = first(first(r.responses).partitions);
+        Ok::<_, Error>((p.error_code, p.records.map(<[u8]>::len)))
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    drop(server);
+    assert_eq!(waiting.join().unwrap(), Ok((KafkaCode::NONE, Some(0))));
 }
 
 #[test]

@@ -8,6 +8,7 @@ use kafka_protocol::messages::{
     ApiKey, ApiVersionsResponse, RequestHeader, RequestKind, ResponseHeader, ResponseKind,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, VersionRange};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The APIs the mock serves; each at the versions kafka-protocol decodes
@@ -57,8 +58,14 @@ pub(super) enum Handled {
     Fetch(ResponseKind, bool),
 }
 
-/// Handles one frame; `wait` lets a Fetch hold for data up to its `max_wait_ms`.
-pub(super) fn handle_frame(cluster: &MockCluster, node: i32, frame: &[u8], wait: bool) -> Reply {
+/// Handles one frame. With `wait` (a server's stop flag), a Fetch may hold for data up to its
+/// `max_wait_ms`, until the flag is set; without, it answers at once.
+pub(super) fn handle_frame(
+    cluster: &MockCluster,
+    node: i32,
+    frame: &[u8],
+    wait: Option<&AtomicBool>,
+) -> Reply {
     match handle(cluster, node, frame, wait) {
         Ok(reply) => reply,
         Err(reason) => {
@@ -68,7 +75,12 @@ pub(super) fn handle_frame(cluster: &MockCluster, node: i32, frame: &[u8], wait:
     }
 }
 
-fn handle(cluster: &MockCluster, node: i32, frame: &[u8], wait: bool) -> Result<Reply, String> {
+fn handle(
+    cluster: &MockCluster,
+    node: i32,
+    frame: &[u8],
+    wait: Option<&AtomicBool>,
+) -> Result<Reply, String> {
     let (prefix, body) = frame
         .split_first_chunk::<4>()
         .ok_or("frame shorter than its size prefix")?;
@@ -143,7 +155,7 @@ fn handle(cluster: &MockCluster, node: i32, frame: &[u8], wait: bool) -> Result<
         Some(FaultKind::Error { .. }) | None => {}
     }
     let deadline = match &request {
-        RequestKind::Fetch(f) if wait => {
+        RequestKind::Fetch(f) if wait.is_some() => {
             let wait_ms = u64::try_from(f.max_wait_ms).unwrap_or(0);
             Some(Instant::now() + Duration::from_millis(wait_ms).min(MAX_FETCH_WAIT))
         }
@@ -162,7 +174,11 @@ fn handle(cluster: &MockCluster, node: i32, frame: &[u8], wait: bool) -> Result<
         }
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         match handled {
-            Handled::Fetch(_, false) if left.is_some_and(|l| !l.is_zero()) && state.is_up(node) => {
+            Handled::Fetch(_, false)
+                if left.is_some_and(|l| !l.is_zero())
+                    && state.is_up(node)
+                    && !wait.is_some_and(|stop| stop.load(Ordering::SeqCst)) =>
+            {
                 let left = left.unwrap_or_default();
                 state = cluster
                     .shared
