@@ -4,6 +4,7 @@
 use bytes::BytesMut;
 use kafka_protocol::protocol::{Decodable, Encodable};
 use nanokafka::protocol::Request;
+use nanokafka::records::{Header, Record};
 use nanokafka::wire::Writer;
 
 /// Encodes a request body with nanokafka.
@@ -110,3 +111,46 @@ pub fn kp_record(
 
 /// kcat and kafka-python as test peers, installed on demand.
 pub mod peers;
+
+/// Headers of [`sample_records`]: a value and a null value.
+pub const SAMPLE_HEADERS: [Header<'static>; 2] = [
+    Header {
+        key: "fw",
+        value: Some(b"1.4.2"),
+    },
+    Header {
+        key: "trace",
+        value: None,
+    },
+];
+
+/// Records that cover the edge cases: headers, a null key with an empty value, an empty key
+/// with a null value, a 300-byte key with a 3000-byte value.
+pub fn sample_records() -> Vec<Record<'static>> {
+    vec![
+        Record {
+            key: Some(b"sensor-1"),
+            value: Some(b"21.5"),
+            headers: &SAMPLE_HEADERS,
+            timestamp: 1_700_000_000_000,
+        },
+        Record {
+            key: None,
+            value: Some(b""),
+            headers: &[],
+            timestamp: 1_700_000_000_100,
+        },
+        Record {
+            key: Some(b""),
+            value: None,
+            headers: &[],
+            timestamp: 1_700_000_000_200,
+        },
+        Record {
+            key: Some(&[0xff; 300]),
+            value: Some(&[0x5a; 3000]),
+            headers: &SAMPLE_HEADERS[..1],
+            timestamp: 1_700_000_000_300,
+        },
+    ]
+}

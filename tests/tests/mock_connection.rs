@@ -14,13 +14,11 @@ use nanokafka::protocol::list_offsets::{
 use nanokafka::protocol::metadata::{MetadataRequest, MetadataTopic};
 use nanokafka::protocol::produce::{ProducePartition, ProduceRequest, ProduceTopic};
 use nanokafka::protocol::{Request, TopicRef};
-use nanokafka::records::{
-    BatchOptions, Batches, Header, Record, RecordBatchBuilder, SoftwareCrc32c,
-};
+use nanokafka::records::{BatchOptions, Batches, RecordBatchBuilder, SoftwareCrc32c};
 use nanokafka::{ApiKey, Error, KafkaCode};
 use nanokafka_std::mock::{Fault, MockCluster, MockConfig, MockHandler};
 use nanokafka_std::{StdTransport, SystemClock};
-use nanokafka_tests::first;
+use nanokafka_tests::{first, sample_records as records};
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -51,46 +49,6 @@ fn oldest() -> Versions {
         list_offsets: ListOffsetsRequest::VERSIONS.min,
         fetch: FetchRequest::VERSIONS.min,
     }
-}
-
-const HEADERS: [Header<'static>; 2] = [
-    Header {
-        key: "fw",
-        value: Some(b"1.4.2"),
-    },
-    Header {
-        key: "trace",
-        value: None,
-    },
-];
-
-fn records() -> Vec<Record<'static>> {
-    vec![
-        Record {
-            key: Some(b"sensor-1"),
-            value: Some(b"21.5"),
-            headers: &HEADERS,
-            timestamp: 1_700_000_000_000,
-        },
-        Record {
-            key: None,
-            value: Some(b""),
-            headers: &[],
-            timestamp: 1_700_000_000_100,
-        },
-        Record {
-            key: Some(b""),
-            value: None,
-            headers: &[],
-            timestamp: 1_700_000_000_200,
-        },
-        Record {
-            key: Some(&[0xff; 300]),
-            value: Some(&[0x5a; 3000]),
-            headers: &HEADERS[..1],
-            timestamp: 1_700_000_000_300,
-        },
-    ]
 }
 
 fn batch() -> Vec<u8> {

@@ -6,13 +6,11 @@
 use nanokafka::client::{Connection, ConnectionConfig};
 use nanokafka::protocol::produce::{ProducePartition, ProduceRequest, ProduceTopic};
 use nanokafka::protocol::TopicRef;
-use nanokafka::records::{
-    BatchOptions, Batches, Header, Record, RecordBatchBuilder, SoftwareCrc32c,
-};
+use nanokafka::records::{BatchOptions, Batches, Record, RecordBatchBuilder, SoftwareCrc32c};
 use nanokafka_std::mock::{MockCluster, MockConfig, MockServer};
 use nanokafka_std::{StdTransport, SystemClock};
-use nanokafka_tests::first;
 use nanokafka_tests::peers::{kafka_python, kcat};
+use nanokafka_tests::{first, SAMPLE_HEADERS};
 use std::io::Write;
 use std::process::{Output, Stdio};
 use std::time::Duration;
@@ -79,21 +77,12 @@ fn produce_with_nanokafka(server: &MockServer, topic: &str, partition: i32) {
         &mut buf,
     )
     .unwrap();
-    let headers = [
-        Header {
-            key: "fw",
-            value: Some(b"1.4.2"),
-        },
-        Header {
-            key: "trace",
-            value: None,
-        },
-    ];
+    let headers = &SAMPLE_HEADERS;
     let records = [
         Record {
             key: Some(b"sensor-1"),
             value: Some(b"21.5"),
-            headers: &headers,
+            headers,
             timestamp: 1_700_000_000_000,
         },
         Record {

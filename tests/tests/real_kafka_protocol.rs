@@ -23,13 +23,11 @@ use nanokafka::protocol::produce::{ProducePartition, ProduceRequest, ProduceTopi
 use nanokafka::protocol::sasl_authenticate::SaslAuthenticateRequest;
 use nanokafka::protocol::sasl_handshake::SaslHandshakeRequest;
 use nanokafka::protocol::{Request, TopicRef};
-use nanokafka::records::{
-    BatchOptions, Batches, Header, Record, RecordBatchBuilder, RecordView, SoftwareCrc32c,
-};
+use nanokafka::records::{BatchOptions, Batches, RecordBatchBuilder, RecordView, SoftwareCrc32c};
 use nanokafka::KafkaCode;
 use nanokafka_std::{StdTransport, SystemClock};
-use nanokafka_tests::first;
 use nanokafka_tests::kafka::{connect, shared_broker, KafkaVersion};
+use nanokafka_tests::{first, sample_records as records};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -73,46 +71,6 @@ impl Client {
             .unwrap_or_else(|e| panic!("{:?} v{version}: {e}", R::API_KEY));
         check(response)
     }
-}
-
-const HEADERS: [Header<'static>; 2] = [
-    Header {
-        key: "fw",
-        value: Some(b"1.4.2"),
-    },
-    Header {
-        key: "trace",
-        value: None,
-    },
-];
-
-fn records() -> Vec<Record<'static>> {
-    vec![
-        Record {
-            key: Some(b"sensor-1"),
-            value: Some(b"21.5"),
-            headers: &HEADERS,
-            timestamp: 1_700_000_000_000,
-        },
-        Record {
-            key: None,
-            value: Some(b""),
-            headers: &[],
-            timestamp: 1_700_000_000_100,
-        },
-        Record {
-            key: Some(b""),
-            value: None,
-            headers: &[],
-            timestamp: 1_700_000_000_200,
-        },
-        Record {
-            key: Some(&[0xff; 300]),
-            value: Some(&[0x5a; 3000]),
-            headers: &HEADERS[..1],
-            timestamp: 1_700_000_000_300,
-        },
-    ]
 }
 
 fn negotiate(client: &Client, kafka: &str) -> Versions {

@@ -284,9 +284,7 @@ impl MockCluster {
             return Err(error(KafkaCode::BROKER_NOT_AVAILABLE));
         }
         let p = state
-            .topics
-            .get_mut(topic)
-            .and_then(|t| t.partitions.get_mut(usize::try_from(partition).ok()?))
+            .partition_mut(topic, partition)
             .ok_or_else(|| error(KafkaCode::UNKNOWN_TOPIC_OR_PARTITION))?;
         p.leader = node_id;
         p.leader_epoch = p.leader_epoch.saturating_add(1);
@@ -339,33 +337,20 @@ impl MockCluster {
 
     /// The leader of `topic`/`partition`, if the partition exists.
     pub fn leader(&self, topic: &str, partition: i32) -> Option<i32> {
-        let state = self.lock();
-        let p = state
-            .topics
-            .get(topic)?
-            .partitions
-            .get(usize::try_from(partition).ok()?)?;
-        Some(p.leader)
+        self.lock().partition(topic, partition).map(|p| p.leader)
     }
 
     /// The high watermark (next offset) of `topic`/`partition`, if the partition exists.
     pub fn high_watermark(&self, topic: &str, partition: i32) -> Option<i64> {
-        let state = self.lock();
-        let p = state
-            .topics
-            .get(topic)?
-            .partitions
-            .get(usize::try_from(partition).ok()?)?;
-        Some(p.log.high_watermark)
+        self.lock()
+            .partition(topic, partition)
+            .map(|p| p.log.high_watermark)
     }
 
     /// The stored batches of `topic`/`partition`, as a Fetch serves them.
     pub fn batches(&self, topic: &str, partition: i32) -> Vec<Vec<u8>> {
-        let state = self.lock();
-        state
-            .topics
-            .get(topic)
-            .and_then(|t| t.partitions.get(usize::try_from(partition).ok()?))
+        self.lock()
+            .partition(topic, partition)
             .map(|p| p.log.batches.iter().map(|b| b.data.to_vec()).collect())
             .unwrap_or_default()
     }

@@ -224,6 +224,22 @@ impl State {
         self.topics.iter().find(|(_, t)| t.id == id)
     }
 
+    /// Partition `index` of `topic`, if both exist.
+    pub fn partition(&self, topic: &str, index: i32) -> Option<&Partition> {
+        self.topics
+            .get(topic)?
+            .partitions
+            .get(usize::try_from(index).ok()?)
+    }
+
+    /// Partition `index` of `topic`, if both exist, for changing.
+    pub fn partition_mut(&mut self, topic: &str, index: i32) -> Option<&mut Partition> {
+        self.topics
+            .get_mut(topic)?
+            .partitions
+            .get_mut(usize::try_from(index).ok()?)
+    }
+
     /// The partition, if `node` leads it: else UNKNOWN_TOPIC_OR_PARTITION or
     /// NOT_LEADER_OR_FOLLOWER.
     pub fn led_partition(
@@ -233,9 +249,7 @@ impl State {
         node: i32,
     ) -> Result<&mut Partition, KafkaCode> {
         let p = self
-            .topics
-            .get_mut(topic)
-            .and_then(|t| t.partitions.get_mut(usize::try_from(partition).ok()?))
+            .partition_mut(topic, partition)
             .ok_or(KafkaCode::UNKNOWN_TOPIC_OR_PARTITION)?;
         if p.leader != node {
             return Err(KafkaCode::NOT_LEADER_OR_FOLLOWER);

@@ -62,7 +62,10 @@ pub(super) fn produce(
                                 (v >= 10, code, &name)
                             {
                                 // v10+: tell the client where the partition went (KIP-951).
-                                if let Some((leader, epoch)) = leader_of(state, name, p.index) {
+                                if let Some((leader, epoch)) = state
+                                    .partition(name, p.index)
+                                    .map(|p| (p.leader, p.leader_epoch))
+                                {
                                     out.current_leader = LeaderIdAndEpoch::default()
                                         .with_leader_id(leader.into())
                                         .with_leader_epoch(epoch);
@@ -123,13 +126,4 @@ fn append(
     let batches = split_batches(records, max_bytes)?;
     let base_offset = partition.log.append(&batches, partition.leader_epoch);
     Ok((base_offset, partition.log.log_start))
-}
-
-fn leader_of(state: &State, topic: &str, partition: i32) -> Option<(i32, i32)> {
-    let p = state
-        .topics
-        .get(topic)?
-        .partitions
-        .get(usize::try_from(partition).ok()?)?;
-    Some((p.leader, p.leader_epoch))
 }
