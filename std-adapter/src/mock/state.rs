@@ -224,6 +224,16 @@ impl State {
         self.topics.iter().find(|(_, t)| t.id == id)
     }
 
+    /// The topic a request names: by `id` when `by_id` (Produce/Fetch v13+; `None` if no
+    /// topic has it), else by `name`.
+    pub fn topic_named(&self, by_id: bool, name: &str, id: Uuid) -> Option<String> {
+        if by_id {
+            self.topic_by_id(id).map(|(name, _)| name.clone())
+        } else {
+            Some(name.to_owned())
+        }
+    }
+
     /// Partition `index` of `topic`, if both exist.
     pub fn partition(&self, topic: &str, index: i32) -> Option<&Partition> {
         self.topics

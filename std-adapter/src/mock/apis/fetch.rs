@@ -25,12 +25,7 @@ pub(super) fn fetch(
         .topics
         .iter()
         .map(|t| {
-            // v13+ names topics by id.
-            let name = if v >= 13 {
-                state.topic_by_id(t.topic_id).map(|(name, _)| name.clone())
-            } else {
-                Some(t.topic.0.to_string())
-            };
+            let name = state.topic_named(v >= 13, &t.topic.0, t.topic_id);
             let unknown = if v >= 13 {
                 KafkaCode::UNKNOWN_TOPIC_ID
             } else {

@@ -23,12 +23,7 @@ pub(super) fn produce(
         .topic_data
         .iter()
         .map(|t| {
-            // v13+ names topics by id.
-            let name = if v >= 13 {
-                state.topic_by_id(t.topic_id).map(|(name, _)| name.clone())
-            } else {
-                Some(t.name.0.to_string())
-            };
+            let name = state.topic_named(v >= 13, &t.name.0, t.topic_id);
             let partition_responses = t
                 .partition_data
                 .iter()
