@@ -334,9 +334,9 @@ fn fetch_long_polls_over_tcp_until_records_arrive() {
         topic: TopicRef::Id(id),
         partitions: &parts,
     }];
-    let r = c
-        .send_waiting(&FetchRequest::new(&topics, 10_000, 1, 1 << 20), 10_000, buf)
-        .unwrap();
+    let request = FetchRequest::new(&topics, 10_000, 1, 1 << 20);
+    let received = c.send_raw(&request, None, 10_000, buf).unwrap();
+    let r = received.decode::<FetchRequest>(buf).unwrap();
     let p = first(first(r.responses).partitions);
     let got = Batches::new(p.records.unwrap_or_default(), SoftwareCrc32c)
         .flat_map(|b| b.unwrap().records().unwrap())

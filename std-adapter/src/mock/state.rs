@@ -54,11 +54,13 @@ pub(super) struct Partition {
     pub log: Log,
 }
 
-/// A topic: its id and partitions.
+/// A topic: its id, partitions and the one topic config the mock applies.
 #[derive(Debug)]
 pub(super) struct Topic {
     pub id: Uuid,
     pub partitions: Vec<Partition>,
+    /// `max.message.bytes`, when set at creation (else the cluster's `message_max_bytes`).
+    pub max_message_bytes: Option<usize>,
 }
 
 /// A committed offset of a group.
@@ -199,10 +201,11 @@ impl State {
         // "nanokafk" + a sequence number: unique, never the nil id.
         let id = Uuid::from_u64_pair(0x6e61_6e6f_6b61_666b, seq.wrapping_add(1));
         log::info!("mock: created topic {name} ({count} partitions, id {id})");
-        Ok(self
-            .topics
-            .entry(name.to_owned())
-            .or_insert(Topic { id, partitions }))
+        Ok(self.topics.entry(name.to_owned()).or_insert(Topic {
+            id,
+            partitions,
+            max_message_bytes: None,
+        }))
     }
 
     /// The topic called `name`, created with the default partition count when auto-creation

@@ -150,6 +150,17 @@ pub(super) fn create_topics(
                 (None, -1) => state.config.default_partitions,
                 (None, n) => n,
             };
+            // The one topic config the mock applies; others are accepted and ignored.
+            let max_message_bytes = t
+                .configs
+                .iter()
+                .find(|c| c.name.as_str() == "max.message.bytes")
+                .map(|c| {
+                    c.value
+                        .as_deref()
+                        .and_then(|v| v.parse::<usize>().ok())
+                        .ok_or(())
+                });
             let replication = if t.replication_factor == -1 {
                 1
             } else {
@@ -165,10 +176,20 @@ pub(super) fn create_topics(
                 Err(KafkaCode::INVALID_REPLICATION_FACTOR)
             } else if partitions < 1 {
                 Err(KafkaCode::INVALID_PARTITIONS)
+            } else if let Some(Err(())) = max_message_bytes {
+                Err(KafkaCode::INVALID_CONFIG)
             } else if request.validate_only {
                 Ok(Uuid::nil())
             } else {
-                state.create_topic(name, partitions, leaders).map(|t| t.id)
+                let limit = max_message_bytes.and_then(Result::ok);
+                state
+                    .create_topic(name, partitions, leaders)
+                    .map(|t| t.id)
+                    .inspect(|_| {
+                        if let Some(topic) = state.topics.get_mut(name) {
+                            topic.max_message_bytes = limit;
+                        }
+                    })
             };
             let mut result = CreatableTopicResult::default().with_name(topic_name(name));
             match check {

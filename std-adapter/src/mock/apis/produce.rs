@@ -115,7 +115,11 @@ fn append(
     if let Some(code) = ctx.injected(Some(topic), Some(data.index)) {
         return Err(KafkaCode(code));
     }
-    let max_bytes = state.config.message_max_bytes;
+    let max_bytes = state
+        .topics
+        .get(topic)
+        .and_then(|t| t.max_message_bytes)
+        .unwrap_or(state.config.message_max_bytes);
     let partition = state.led_partition(topic, data.index, ctx.node)?;
     let records = data.records.as_deref().unwrap_or_default();
     let batches = split_batches(records, max_bytes)?;
