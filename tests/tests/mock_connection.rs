@@ -232,37 +232,22 @@ fn tcp(
     Connection::connect(transport, SystemClock::new(), config, &mut [0u8; 4096])
 }
 
-/// Buffers for one in-memory connection.
-struct Memory {
-    request: Vec<u8>,
-    response: Vec<u8>,
-}
-
-impl Memory {
-    fn new() -> Memory {
-        Memory {
-            request: vec![0; 1 << 20],
-            response: vec![0; 1 << 20],
-        }
-    }
-
-    fn connect(
-        &mut self,
-        cluster: &MockCluster,
-        node: i32,
-        timeout_ms: u32,
-    ) -> nanokafka::Result<Connection<'static, MemoryTransport<'_, MockHandler>, SystemClock>> {
-        let transport = MemoryTransport::new(
-            cluster.memory_handler(node),
-            &mut self.request,
-            &mut self.response,
-        );
-        let config = ConnectionConfig {
-            request_timeout_ms: timeout_ms,
-            ..ConnectionConfig::default()
-        };
-        Connection::connect(transport, SystemClock::new(), config, &mut [0u8; 4096])
-    }
+/// A connection to broker `node` over the in-memory transport.
+fn memory(
+    cluster: &MockCluster,
+    node: i32,
+    timeout_ms: u32,
+) -> nanokafka::Result<Connection<'static, MemoryTransport<MockHandler, Vec<u8>>, SystemClock>> {
+    let transport = MemoryTransport::new(
+        cluster.memory_handler(node),
+        vec![0; 1 << 20],
+        vec![0; 1 << 20],
+    );
+    let config = ConnectionConfig {
+        request_timeout_ms: timeout_ms,
+        ..ConnectionConfig::default()
+    };
+    Connection::connect(transport, SystemClock::new(), config, &mut [0u8; 4096])
 }
 
 #[test]
@@ -297,8 +282,7 @@ fn connection_round_trips_over_tcp_at_newest_and_oldest_versions() {
 fn connection_round_trips_over_memory_at_newest_and_oldest_versions() {
     let cluster = MockCluster::default();
     for (label, v) in [("newest", newest()), ("oldest", oldest())] {
-        let mut memory = Memory::new();
-        let mut c = memory.connect(&cluster, 1, 1500).unwrap();
+        let mut c = memory(&cluster, 1, 1500).unwrap();
         round_trip(&mut c, &cluster, v, &format!("mem-{label}"));
     }
 }
@@ -376,8 +360,7 @@ fn injected_faults_are_seen_by_the_connection_over_tcp_and_memory() {
     let leader_address = server.address(leader).unwrap().to_string();
     let buf = &mut vec![0u8; 1 << 16];
     let batch = batch();
-    let mut memory = Memory::new();
-    let mut m = memory.connect(&cluster, leader, 300).unwrap();
+    let mut m = memory(&cluster, leader, 300).unwrap();
     let mut t = tcp(&leader_address, 300).unwrap();
 
     // An error code for one partition: not appended.
@@ -424,7 +407,7 @@ fn injected_faults_are_seen_by_the_connection_over_tcp_and_memory() {
         produce(&mut t, buf, 9, TopicRef::Name("f"), 0, &batch),
         Err(Error::ResponseNotReceived | Error::Recv(_))
     ));
-    let mut m = memory.connect(&cluster, leader, 1000).unwrap();
+    let mut m = memory(&cluster, leader, 1000).unwrap();
     assert_eq!(
         produce(&mut m, buf, 9, TopicRef::Name("f"), 0, &batch).err(),
         Some(Error::Send(embedded_io::ErrorKind::ConnectionReset))
@@ -460,7 +443,7 @@ fn injected_faults_are_seen_by_the_connection_over_tcp_and_memory() {
         TcpStream::connect(&moved).is_err()
     });
     assert!(refused, "a stopped broker still accepts connections");
-    assert!(memory.connect(&cluster, other, 300).is_err());
+    assert!(memory(&cluster, other, 300).is_err());
     assert!(cluster.start_broker(other));
     let mut back = None;
     for _ in 0..100 {

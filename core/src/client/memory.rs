@@ -26,19 +26,21 @@ impl<H: FrameHandler + ?Sized> FrameHandler for &mut H {
     }
 }
 
-/// A duplex transport whose far end is a [`FrameHandler`], over two caller buffers.
+/// A duplex transport whose far end is a [`FrameHandler`], over two buffers: borrowed
+/// (`&mut [u8]`, no allocation) or, on a host, owned (`Vec<u8>`, e.g. for a connector that
+/// opens transports on demand).
 ///
 /// `request_buf` must hold the largest request frame (prefix included) the client sends;
 /// `response_buf` the largest response frame, plus any earlier responses still unread when
 /// requests are pipelined. Reading when no response is pending fails with
 /// [`ErrorKind::TimedOut`], as a socket read timeout does, so a client's deadline logic applies
 /// (a request without a response, such as Produce with acks=0, leaves nothing to read).
-pub struct MemoryTransport<'b, H: FrameHandler> {
+pub struct MemoryTransport<H: FrameHandler, B: AsRef<[u8]> + AsMut<[u8]>> {
     handler: H,
-    request: &'b mut [u8],
+    request: B,
     /// Bytes of the frame being assembled.
     request_len: usize,
-    response: &'b mut [u8],
+    response: B,
     /// Unread response bytes are `response[response_pos..response_len]`.
     response_pos: usize,
     response_len: usize,
@@ -46,10 +48,10 @@ pub struct MemoryTransport<'b, H: FrameHandler> {
     failed: Option<ErrorKind>,
 }
 
-impl<'b, H: FrameHandler> MemoryTransport<'b, H> {
+impl<H: FrameHandler, B: AsRef<[u8]> + AsMut<[u8]>> MemoryTransport<H, B> {
     /// A transport whose far end is `handler`, assembling requests in `request_buf` and
     /// holding responses in `response_buf`.
-    pub fn new(handler: H, request_buf: &'b mut [u8], response_buf: &'b mut [u8]) -> Self {
+    pub fn new(handler: H, request_buf: B, response_buf: B) -> Self {
         MemoryTransport {
             handler,
             request: request_buf,
@@ -89,8 +91,8 @@ impl<'b, H: FrameHandler> MemoryTransport<'b, H> {
     /// The total size of the frame being assembled, once its prefix is in; `Err` if the
     /// prefix is negative or the frame cannot fit the request buffer.
     fn frame_len(&self) -> Result<Option<usize>, ErrorKind> {
-        let Some(prefix) = self
-            .request
+        let request = self.request.as_ref();
+        let Some(prefix) = request
             .get(..SIZE_PREFIX_LEN)
             .filter(|_| self.request_len >= SIZE_PREFIX_LEN)
         else {
@@ -101,7 +103,7 @@ impl<'b, H: FrameHandler> MemoryTransport<'b, H> {
         usize::try_from(i32::from_be_bytes(size))
             .ok()
             .and_then(|n| n.checked_add(SIZE_PREFIX_LEN))
-            .filter(|&total| total <= self.request.len())
+            .filter(|&total| total <= request.len())
             .map(Some)
             .ok_or(ErrorKind::InvalidData)
     }
@@ -114,6 +116,7 @@ impl<'b, H: FrameHandler> MemoryTransport<'b, H> {
             let (chunk, rest) = bytes.split_at(take);
             let end = self.request_len.saturating_add(take);
             self.request
+                .as_mut()
                 .get_mut(self.request_len..end)
                 .ok_or(ErrorKind::InvalidData)?
                 .copy_from_slice(chunk);
@@ -130,16 +133,19 @@ impl<'b, H: FrameHandler> MemoryTransport<'b, H> {
     fn dispatch(&mut self, frame_len: usize) -> Result<(), ErrorKind> {
         // Move unread bytes to the front so the answer has the rest of the buffer.
         self.response
+            .as_mut()
             .copy_within(self.response_pos..self.response_len, 0);
         self.response_len = self.pending();
         self.response_pos = 0;
         self.request_len = 0;
         let request = self
             .request
+            .as_ref()
             .get(..frame_len)
             .ok_or(ErrorKind::InvalidData)?;
         let space = self
             .response
+            .as_mut()
             .get_mut(self.response_len..)
             .unwrap_or_default();
         let room = space.len();
@@ -152,11 +158,11 @@ impl<'b, H: FrameHandler> MemoryTransport<'b, H> {
     }
 }
 
-impl<H: FrameHandler> ErrorType for MemoryTransport<'_, H> {
+impl<H: FrameHandler, B: AsRef<[u8]> + AsMut<[u8]>> ErrorType for MemoryTransport<H, B> {
     type Error = ErrorKind;
 }
 
-impl<H: FrameHandler> Write for MemoryTransport<'_, H> {
+impl<H: FrameHandler, B: AsRef<[u8]> + AsMut<[u8]>> Write for MemoryTransport<H, B> {
     /// Takes all of `buf`, calling the handler for each frame it completes.
     fn write(&mut self, buf: &[u8]) -> Result<usize, ErrorKind> {
         if let Some(kind) = self.failed {
@@ -171,7 +177,7 @@ impl<H: FrameHandler> Write for MemoryTransport<'_, H> {
     }
 }
 
-impl<H: FrameHandler> Read for MemoryTransport<'_, H> {
+impl<H: FrameHandler, B: AsRef<[u8]> + AsMut<[u8]>> Read for MemoryTransport<H, B> {
     /// Serves pending response bytes (possibly fewer than asked); `TimedOut` when none are.
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, ErrorKind> {
         if let Some(kind) = self.failed {
@@ -182,6 +188,7 @@ impl<H: FrameHandler> Read for MemoryTransport<'_, H> {
         }
         let pending = self
             .response
+            .as_ref()
             .get(self.response_pos..self.response_len)
             .unwrap_or_default();
         if pending.is_empty() {
@@ -242,7 +249,7 @@ mod tests {
         out
     }
 
-    fn read_all<H: FrameHandler>(t: &mut MemoryTransport<'_, H>) -> Vec<u8> {
+    fn read_all<H: FrameHandler>(t: &mut MemoryTransport<H, &mut [u8; 64]>) -> Vec<u8> {
         let mut out = Vec::new();
         let mut chunk = [0u8; 3]; // short reads on purpose
         loop {

@@ -2,7 +2,9 @@
 
 use super::{MockCluster, Reply};
 use embedded_io::ErrorKind;
-use nanokafka::client::memory::FrameHandler;
+use nanokafka::client::memory::{FrameHandler, MemoryTransport};
+use nanokafka::client::Connector;
+use nanokafka::Error;
 
 /// One broker of a [`MockCluster`] as a [`FrameHandler`], for
 /// [`nanokafka::client::memory::MemoryTransport`]: no sockets, no threads. A Fetch answers at
@@ -45,5 +47,42 @@ impl FrameHandler for MockHandler {
             Reply::Nothing => Ok(0),
             Reply::Close => Err(ErrorKind::ConnectionReset),
         }
+    }
+}
+
+/// Opens in-memory connections to a [`MockCluster`]'s brokers by their advertised
+/// `host:port` (see [`MockCluster::bootstrap`]), for the core's
+/// [`nanokafka::client::Cluster`]: the whole client over the mock without sockets. A broker
+/// that is down or an address no broker advertises is `Connect(ConnectionRefused)`.
+#[derive(Debug, Clone)]
+pub struct MockConnector {
+    cluster: MockCluster,
+    buffer_size: usize,
+}
+
+impl MockConnector {
+    /// Connections whose request and response buffers hold `buffer_size` bytes each (the
+    /// largest frame either way, e.g. a Fetch response's `max_bytes` plus a little).
+    pub fn new(cluster: MockCluster, buffer_size: usize) -> Self {
+        MockConnector {
+            cluster,
+            buffer_size,
+        }
+    }
+}
+
+impl Connector for MockConnector {
+    type Transport = MemoryTransport<MockHandler, Vec<u8>>;
+
+    fn connect(&mut self, host: &str, port: u16) -> nanokafka::Result<Self::Transport> {
+        let node = self
+            .cluster
+            .live_node_at(host, port)
+            .ok_or(Error::Connect(ErrorKind::ConnectionRefused))?;
+        Ok(MemoryTransport::new(
+            self.cluster.memory_handler(node),
+            vec![0; self.buffer_size],
+            vec![0; self.buffer_size],
+        ))
     }
 }

@@ -44,7 +44,7 @@ mod tcp;
 #[cfg(test)]
 mod tests;
 
-pub use memory::MockHandler;
+pub use memory::{MockConnector, MockHandler};
 pub use tcp::MockServer;
 
 use nanokafka::{ApiKey, KafkaCode};
@@ -335,6 +335,24 @@ impl MockCluster {
             .collect()
     }
 
+    /// Every broker's advertised address, comma-separated: a bootstrap list for a
+    /// [`MockConnector`] (or, once served, for TCP clients).
+    pub fn bootstrap(&self) -> String {
+        self.brokers()
+            .into_iter()
+            .map(|(_, address)| address)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The broker advertising `host:port`, if it is up.
+    fn live_node_at(&self, host: &str, port: u16) -> Option<i32> {
+        self.lock()
+            .live_brokers()
+            .find(|b| b.host == host && b.port == i32::from(port))
+            .map(|b| b.node_id)
+    }
+
     /// The leader of `topic`/`partition`, if the partition exists.
     pub fn leader(&self, topic: &str, partition: i32) -> Option<i32> {
         self.lock().partition(topic, partition).map(|p| p.leader)
@@ -375,7 +393,8 @@ impl MockCluster {
         handler::handle_frame(self, node_id, frame, None)
     }
 
-    /// The far end of a [`nanokafka::client::memory::MemoryTransport`] to broker `node_id`.
+    /// The far end of a [`nanokafka::client::memory::MemoryTransport`] to broker `node_id`
+    /// (for the core's `Cluster`, [`MockConnector`] opens these by address).
     pub fn memory_handler(&self, node_id: i32) -> MockHandler {
         MockHandler::new(self.clone(), node_id)
     }

@@ -791,3 +791,22 @@ proptest! {
         let _ = cluster.handle_frame(1, &frame);
     }
 }
+
+#[test]
+fn the_connector_opens_advertised_brokers_that_are_up() {
+    use nanokafka::client::Connector;
+    let cluster = MockCluster::new(MockConfig {
+        brokers: 2,
+        ..MockConfig::default()
+    });
+    assert_eq!(cluster.bootstrap(), "broker-1.mock:9092,broker-2.mock:9092");
+    let mut connector = MockConnector::new(cluster.clone(), 4096);
+    assert!(connector.connect("broker-2.mock", 9092).is_ok());
+    let refused = Some(nanokafka::Error::Connect(
+        embedded_io::ErrorKind::ConnectionRefused,
+    ));
+    assert_eq!(connector.connect("broker-3.mock", 9092).err(), refused);
+    assert_eq!(connector.connect("broker-1.mock", 9093).err(), refused);
+    cluster.stop_broker(2);
+    assert_eq!(connector.connect("broker-2.mock", 9092).err(), refused);
+}
