@@ -11,6 +11,7 @@ use nanokafka::client::{
 use nanokafka::protocol::create_topics::TopicConfig;
 use nanokafka::records::{Header, Record};
 use nanokafka::{ApiKey, Error, KafkaCode};
+use nanokafka_std::mock::{Fault, MockCluster};
 use nanokafka_std::SystemClock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -658,6 +659,144 @@ pub fn idempotent_producer<T: Target>(target: &T) {
     assert_eq!(read(&mut cluster, &topic, 1, 0, 3).len(), 3, "{label}");
 }
 
+/// The leader of a partition moves to another broker between two sends: the second send
+/// gets NOT_LEADER_OR_FOLLOWER, refreshes metadata and succeeds at the new leader; the fetch
+/// goes there too. (Mock only: it moves leaders on demand; the real-Kafka fail-over test
+/// stops a broker instead.)
+pub fn leader_change_is_retried<T: Target>(target: &T, mock: &MockCluster) {
+    let label = target.label();
+    let mut cluster = cluster(target);
+    let topic = unique_topic("leader-move");
+    create(&mut cluster, &topic, 1, &[]);
+    let mut buf = buffer();
+    let mut p = producer(Acks::Leader);
+    let send = |p: &mut Producer<'static>, cluster: &mut TestCluster<T::Connector>, v: &[u8]| {
+        p.send(
+            cluster,
+            &topic,
+            Some(0),
+            &[record(None, Some(v), &[], 1)],
+            &mut buffer(),
+        )
+    };
+    assert_eq!(
+        send(&mut p, &mut cluster, b"before").unwrap(),
+        Some(0),
+        "{label}"
+    );
+    let old = mock.leader(&topic, 0).expect("partition has a leader");
+    let new = if old == 1 { 2 } else { 1 };
+    mock.move_leader(&topic, 0, new)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let base = send(&mut p, &mut cluster, b"after")
+        .unwrap_or_else(|e| panic!("{label}: send after the leader moved: {e}"));
+    assert_eq!(base, Some(1), "{label}");
+    assert_eq!(
+        cluster.leader(&topic, 0, &mut buf),
+        Ok(new),
+        "{label}: metadata refreshed"
+    );
+    let back = read(&mut cluster, &topic, 0, 0, 2);
+    let values: Vec<_> = back.iter().map(|g| g.value.clone().unwrap()).collect();
+    assert_eq!(
+        values,
+        [&b"before"[..], b"after"],
+        "{label}: each record once"
+    );
+}
+
+/// A broker that drops the connection in the middle of a request: the client reconnects and
+/// retries (documented: a plain producer may then write a record twice if the first attempt
+/// had been appended — here the broker dropped it unhandled, so it is written once), and a
+/// fetch retries the same way. With one attempt only, the drop is the error.
+pub fn dropped_connection_is_retried<T: Target>(target: &T, mock: &MockCluster) {
+    let label = target.label();
+    let mut cluster = cluster(target);
+    let topic = unique_topic("dropped");
+    create(&mut cluster, &topic, 1, &[]);
+    let mut buf = buffer();
+    mock.inject(Fault::drop_connection().api(ApiKey::Produce));
+    let base = producer(Acks::Leader)
+        .send(
+            &mut cluster,
+            &topic,
+            Some(0),
+            &[record(None, Some(b"x"), &[], 1)],
+            &mut buf,
+        )
+        .unwrap_or_else(|e| panic!("{label}: send across a dropped connection: {e}"));
+    assert_eq!(base, Some(0), "{label}");
+    mock.inject(Fault::drop_connection().api(ApiKey::Fetch));
+    assert_eq!(read(&mut cluster, &topic, 0, 0, 1).len(), 1, "{label}");
+    let mut once = cluster_with(target, |c| {
+        c.send_attempts = 1;
+        c.receive_attempts = 1;
+    });
+    // Connect first, then break the next Produce.
+    once.leader(&topic, 0, &mut buf)
+        .unwrap_or_else(|e| panic!("{label}: {e}"));
+    mock.inject(Fault::drop_connection().api(ApiKey::Produce));
+    let error = producer(Acks::Leader)
+        .send(
+            &mut once,
+            &topic,
+            Some(0),
+            &[record(None, Some(b"y"), &[], 2)],
+            &mut buf,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::ResponseNotReceived | Error::Recv(_) | Error::Send(_)
+        ),
+        "{label}: {error}"
+    );
+    assert_eq!(
+        mock.high_watermark(&topic, 0),
+        Some(1),
+        "{label}: nothing appended"
+    );
+}
+
+/// A broker that holds a request longer than the request timeout: `Timeout` after the
+/// deadline, not a hang; with retries, a later attempt that is answered in time succeeds.
+pub fn timeout_is_honoured<T: Target>(target: &T, mock: &MockCluster) {
+    let label = target.label();
+    let mut quick = cluster_with(target, |c| {
+        c.connection.request_timeout_ms = 300;
+        c.send_attempts = 1;
+        c.receive_attempts = 1;
+    });
+    let topic = unique_topic("timeout");
+    create(&mut quick, &topic, 1, &[]);
+    let mut buf = buffer();
+    quick
+        .leader(&topic, 0, &mut buf)
+        .unwrap_or_else(|e| panic!("{label}: {e}"));
+    mock.inject(Fault::delay(std::time::Duration::from_millis(1500)).api(ApiKey::ListOffsets));
+    let started = std::time::Instant::now();
+    let error = Consumer::new(ConsumerConfig::default())
+        .offset(&mut quick, &topic, 0, OffsetQuery::Latest, &mut buf)
+        .unwrap_err();
+    let waited = started.elapsed();
+    assert_eq!(error, Error::Timeout, "{label}");
+    assert!(
+        waited < std::time::Duration::from_millis(1400),
+        "{label}: gave up after {waited:?}, not at the 300 ms deadline"
+    );
+    let mut patient = cluster_with(target, |c| {
+        c.connection.request_timeout_ms = 300;
+        c.receive_attempts = 3;
+        c.retry_backoff_ms = 10;
+    });
+    mock.inject(Fault::delay(std::time::Duration::from_millis(1500)).api(ApiKey::ListOffsets));
+    let offset = Consumer::new(ConsumerConfig::default())
+        .offset(&mut patient, &topic, 0, OffsetQuery::Latest, &mut buf)
+        .unwrap_or_else(|e| panic!("{label}: a retry after the timeout: {e}"));
+    assert_eq!(offset, Some(0), "{label}");
+}
+
 /// Generates one `#[test]` per scenario for a target built by `$target` (an expression
 /// evaluated in each test).
 #[macro_export]
@@ -682,6 +821,29 @@ macro_rules! scenario_tests {
             fn $scenario() {
                 let target = $target;
                 $crate::scenarios::$scenario(&target);
+            }
+        )+
+    };
+}
+
+/// Generates one `#[test]` per fault scenario (leader move, dropped connection, timeout);
+/// `$target` builds `(target, mock cluster)` afresh for each test, since faults are
+/// cluster-wide.
+#[macro_export]
+macro_rules! fault_scenario_tests {
+    ($target:expr) => {
+        $crate::fault_scenario_tests!($target;
+            leader_change_is_retried,
+            dropped_connection_is_retried,
+            timeout_is_honoured,
+        );
+    };
+    ($target:expr; $($scenario:ident),+ $(,)?) => {
+        $(
+            #[test]
+            fn $scenario() {
+                let (target, mock) = $target;
+                $crate::scenarios::$scenario(&target, &mock);
             }
         )+
     };

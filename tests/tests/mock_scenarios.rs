@@ -54,3 +54,31 @@ mod over_memory {
     use super::*;
     nanokafka_tests::scenario_tests!(memory());
 }
+
+/// A fresh two-broker mock per fault test (faults apply cluster-wide), over TCP.
+fn fresh_tcp() -> (TcpTarget, MockServer) {
+    let server = two_brokers().serve_tcp().expect("mock broker listeners");
+    let target = TcpTarget {
+        label: "mock (TCP)".into(),
+        bootstrap: server.bootstrap(),
+    };
+    (target, server)
+}
+
+mod faults_over_tcp {
+    use super::*;
+    nanokafka_tests::fault_scenario_tests!({
+        let (target, server) = fresh_tcp();
+        let mock = server.cluster().clone();
+        std::mem::forget(server); // listeners live until the test process ends
+        (target, mock)
+    });
+}
+
+mod faults_over_memory {
+    use super::*;
+    nanokafka_tests::fault_scenario_tests!({
+        let cluster = two_brokers();
+        (MemoryTarget(cluster.clone()), cluster)
+    });
+}

@@ -18,11 +18,23 @@ pub trait FrameHandler {
     /// response (Produce acks=0). `Err(kind)` simulates a dropped connection: the transport
     /// then reports that error kind on every later read/write.
     fn handle(&mut self, request: &[u8], response: &mut [u8]) -> Result<usize, ErrorKind>;
+
+    /// Called when the client reads and no response is pending: a handler that held an answer
+    /// back (a slow broker) writes it into `response` once it is due and returns its length.
+    /// `Ok(0)` (the default): nothing yet, and the read reports `TimedOut`.
+    fn poll(&mut self, response: &mut [u8]) -> Result<usize, ErrorKind> {
+        let _ = response;
+        Ok(0)
+    }
 }
 
 impl<H: FrameHandler + ?Sized> FrameHandler for &mut H {
     fn handle(&mut self, request: &[u8], response: &mut [u8]) -> Result<usize, ErrorKind> {
         (**self).handle(request, response)
+    }
+
+    fn poll(&mut self, response: &mut [u8]) -> Result<usize, ErrorKind> {
+        (**self).poll(response)
     }
 }
 
@@ -185,6 +197,16 @@ impl<H: FrameHandler, B: AsRef<[u8]> + AsMut<[u8]>> Read for MemoryTransport<H, 
         }
         if buf.is_empty() {
             return Ok(0);
+        }
+        if self.pending() == 0 {
+            self.response_pos = 0;
+            let space = self.response.as_mut();
+            let room = space.len();
+            let written = self.handler.poll(space).map_err(|kind| self.fail(kind))?;
+            if written > room {
+                return Err(self.fail(ErrorKind::OutOfMemory));
+            }
+            self.response_len = written;
         }
         let pending = self
             .response
@@ -413,5 +435,51 @@ mod tests {
         let result = Connection::connect(transport, Ticking(Cell::new(0)), config, &mut [0u8; 256]);
         assert_eq!(result.err(), Some(Error::Timeout));
         assert_eq!(silent.requests.len(), 1);
+    }
+
+    #[test]
+    fn a_held_answer_is_served_once_the_handler_releases_it() {
+        /// Holds each answer for three reads.
+        struct Slow {
+            inner: Echo,
+            held: Option<Vec<u8>>,
+            polls: usize,
+        }
+        impl FrameHandler for Slow {
+            fn handle(&mut self, request: &[u8], _: &mut [u8]) -> Result<usize, ErrorKind> {
+                let mut out = [0u8; 64];
+                let n = self.inner.handle(request, &mut out)?;
+                self.held = Some(out[..n].to_vec());
+                Ok(0)
+            }
+            fn poll(&mut self, response: &mut [u8]) -> Result<usize, ErrorKind> {
+                self.polls += 1;
+                match self.held.take_if(|_| self.polls > 3) {
+                    Some(frame) => {
+                        response[..frame.len()].copy_from_slice(&frame);
+                        Ok(frame.len())
+                    }
+                    None => Ok(0),
+                }
+            }
+        }
+        let (mut req, mut resp) = ([0u8; 64], [0u8; 64]);
+        let slow = Slow {
+            inner: Echo {
+                body: b"late".to_vec(),
+                ..Echo::default()
+            },
+            held: None,
+            polls: 0,
+        };
+        let mut t = MemoryTransport::new(slow, &mut req, &mut resp);
+        t.write(&request(9, 0)).unwrap();
+        let mut out = [0u8; 12];
+        for _ in 0..3 {
+            assert_eq!(t.read(&mut out), Err(ErrorKind::TimedOut));
+        }
+        assert_eq!(t.read(&mut out), Ok(12));
+        assert_eq!(&out[4..], &[0, 0, 0, 9, b'l', b'a', b't', b'e']);
+        assert_eq!(t.read(&mut out), Err(ErrorKind::TimedOut));
     }
 }

@@ -317,6 +317,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 /// Starts the built-in mock broker; returns what keeps it running and its address.
+#[cfg(feature = "mock")]
 fn start_mock() -> Result<(Box<dyn std::any::Any>, String), Failure> {
-    Err("no --brokers given, and this build has no built-in mock broker".into())
+    let server = nanokafka_std::mock::MockCluster::default().serve_tcp()?;
+    let bootstrap = server.bootstrap();
+    Ok((Box::new(server), bootstrap))
+}
+
+#[cfg(not(feature = "mock"))]
+fn start_mock() -> Result<(Box<dyn std::any::Any>, String), Failure> {
+    Err("no --brokers given, and this build has no built-in mock broker (feature mock)".into())
 }

@@ -59,14 +59,17 @@ pub(super) enum Handled {
 }
 
 /// Handles one frame. With `wait` (a server's stop flag), a Fetch may hold for data up to its
-/// `max_wait_ms`, until the flag is set; without, it answers at once.
+/// `max_wait_ms`, until the flag is set; without, it answers at once. An injected delay is
+/// slept here, unless `held` is given: then it is reported there and the caller holds the
+/// answer back (the in-memory transport, whose caller's thread must keep its clock running).
 pub(super) fn handle_frame(
     cluster: &MockCluster,
     node: i32,
     frame: &[u8],
     wait: Option<&AtomicBool>,
+    held: Option<&mut Option<Duration>>,
 ) -> Reply {
-    match handle(cluster, node, frame, wait) {
+    match handle(cluster, node, frame, wait, held) {
         Ok(reply) => reply,
         Err(reason) => {
             log::warn!("mock broker {node}: closing the connection: {reason}");
@@ -80,6 +83,7 @@ fn handle(
     node: i32,
     frame: &[u8],
     wait: Option<&AtomicBool>,
+    held: Option<&mut Option<Duration>>,
 ) -> Result<Reply, String> {
     let (prefix, body) = frame
         .split_first_chunk::<4>()
@@ -147,10 +151,15 @@ fn handle(
     match state.take_connection_fault(node, key) {
         Some(FaultKind::Drop) => return Err(format!("injected fault: drop {api:?}")),
         Some(FaultKind::Delay(delay)) => {
-            drop(state);
             log::info!("mock broker {node}: injected fault: {api:?} held for {delay:?}");
-            std::thread::sleep(delay);
-            state = cluster.lock();
+            match held {
+                Some(held) => *held = Some(delay),
+                None => {
+                    drop(state);
+                    std::thread::sleep(delay);
+                    state = cluster.lock();
+                }
+            }
         }
         Some(FaultKind::Error { .. }) | None => {}
     }

@@ -1,24 +1,49 @@
 //! The mock broker as the far end of the core's in-memory transport.
 
+use super::handler::handle_frame;
 use super::{MockCluster, Reply};
 use embedded_io::ErrorKind;
 use nanokafka::client::memory::{FrameHandler, MemoryTransport};
 use nanokafka::client::Connector;
 use nanokafka::Error;
+use std::collections::VecDeque;
+use std::time::Instant;
 
 /// One broker of a [`MockCluster`] as a [`FrameHandler`], for
 /// [`nanokafka::client::memory::MemoryTransport`]: no sockets, no threads. A Fetch answers at
 /// once with what there is (nothing else could append while the caller waits); a dropped
-/// connection or a broker that is down is `ConnectionReset`.
+/// connection or a broker that is down is `ConnectionReset`. An injected delay holds the
+/// answer (and those after it, which keep their order) until it is due, so the client's own
+/// deadline runs meanwhile, as over a socket.
 #[derive(Debug, Clone)]
 pub struct MockHandler {
     cluster: MockCluster,
     node_id: i32,
+    held: VecDeque<(Instant, Vec<u8>)>,
 }
 
 impl MockHandler {
     pub(super) fn new(cluster: MockCluster, node_id: i32) -> Self {
-        MockHandler { cluster, node_id }
+        MockHandler {
+            cluster,
+            node_id,
+            held: VecDeque::new(),
+        }
+    }
+
+    fn write(&self, frame: &[u8], response: &mut [u8]) -> Result<usize, ErrorKind> {
+        let room = response.len();
+        let out = response.get_mut(..frame.len()).ok_or_else(|| {
+            log::warn!(
+                "mock broker {}: a {}-byte response does not fit the transport's {}-byte buffer",
+                self.node_id,
+                frame.len(),
+                room
+            );
+            ErrorKind::OutOfMemory
+        })?;
+        out.copy_from_slice(frame);
+        Ok(frame.len())
     }
 
     /// The cluster this broker belongs to.
@@ -29,24 +54,31 @@ impl MockHandler {
 
 impl FrameHandler for MockHandler {
     fn handle(&mut self, request: &[u8], response: &mut [u8]) -> Result<usize, ErrorKind> {
-        match self.cluster.handle_frame(self.node_id, request) {
-            Reply::Frame(frame) => {
-                let room = response.len();
-                let out = response.get_mut(..frame.len()).ok_or_else(|| {
-                    log::warn!(
-                        "mock broker {}: a {}-byte response does not fit the transport's {}-byte buffer",
-                        self.node_id,
-                        frame.len(),
-                        room
-                    );
-                    ErrorKind::OutOfMemory
-                })?;
-                out.copy_from_slice(&frame);
-                Ok(frame.len())
+        let mut delay = None;
+        let reply = handle_frame(&self.cluster, self.node_id, request, None, Some(&mut delay));
+        match reply {
+            Reply::Frame(frame) if delay.is_some() || !self.held.is_empty() => {
+                let due = Instant::now() + delay.unwrap_or_default();
+                self.held.push_back((due, frame));
+                Ok(0)
             }
+            Reply::Frame(frame) => self.write(&frame, response),
             Reply::Nothing => Ok(0),
             Reply::Close => Err(ErrorKind::ConnectionReset),
         }
+    }
+
+    fn poll(&mut self, response: &mut [u8]) -> Result<usize, ErrorKind> {
+        if self
+            .held
+            .front()
+            .is_some_and(|(due, _)| *due <= Instant::now())
+        {
+            if let Some((_, frame)) = self.held.pop_front() {
+                return self.write(&frame, response);
+            }
+        }
+        Ok(0)
     }
 }
 

@@ -390,7 +390,7 @@ impl MockCluster {
     /// Handles one request frame (size prefix included) as broker `node_id` would, without
     /// waiting: a Fetch answers at once with what there is. Never panics, whatever the bytes.
     pub fn handle_frame(&self, node_id: i32, frame: &[u8]) -> Reply {
-        handler::handle_frame(self, node_id, frame, None)
+        handler::handle_frame(self, node_id, frame, None, None)
     }
 
     /// The far end of a [`nanokafka::client::memory::MemoryTransport`] to broker `node_id`

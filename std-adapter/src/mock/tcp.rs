@@ -187,7 +187,7 @@ fn serve(
         if !read_full(&mut stream, frame.get_mut(4..).unwrap_or_default(), &alive)? {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
-        match handle_frame(cluster, node, &frame, Some(stop)) {
+        match handle_frame(cluster, node, &frame, Some(stop), None) {
             Reply::Frame(response) => stream.write_all(&response)?,
             Reply::Nothing => {}
             Reply::Close => return Ok(()),

@@ -1,8 +1,8 @@
-//! The firmware telemetry path on a desktop: the same no_std calls a microcontroller makes,
+//! The codec alone, no broker: the no_std calls a microcontroller makes,
 //! into fixed buffers, with no heap. Builds a record batch of sensor readings, frames it as a
 //! Produce request, then reads the batch back the way a consumer does.
 //!
-//! `cargo run -p nanokafka-examples --example telemetry_batch`
+//! `cargo run -p nanokafka-examples --example codec`
 
 use nanokafka::protocol::header::encode_request;
 use nanokafka::protocol::produce::{ProducePartition, ProduceRequest, ProduceTopic};
