@@ -111,12 +111,9 @@ fn fail_over(version: KafkaVersion) {
     );
 }
 
+/// One version after the other: two three-node clusters at once would crowd 2 cores.
 #[test]
-fn leader_fail_over_kafka_3_9_2() {
+fn leader_fail_over_kafka_3_9_2_then_4_4_0() {
     fail_over(KafkaVersion::V3_9_2);
-}
-
-#[test]
-fn leader_fail_over_kafka_4_4_0() {
     fail_over(KafkaVersion::V4_4_0);
 }
