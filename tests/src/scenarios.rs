@@ -797,6 +797,44 @@ pub fn timeout_is_honoured<T: Target>(target: &T, mock: &MockCluster) {
     assert_eq!(offset, Some(0), "{label}");
 }
 
+/// A group's committed offsets: none before the first commit, the last commit after, per
+/// group.
+pub fn commit_and_read_committed_offsets<T: Target>(target: &T) {
+    let label = target.label();
+    let mut cluster = cluster(target);
+    let topic = unique_topic("commit");
+    create(&mut cluster, &topic, 2, &[]);
+    let mut buf = buffer();
+    let consumer = Consumer::new(ConsumerConfig::default());
+    let group = unique_topic("group");
+    let committed = |cluster: &mut TestCluster<T::Connector>, group: &str, p| {
+        consumer
+            .committed(cluster, group, &topic, p, &mut buffer())
+            .unwrap_or_else(|e| panic!("{label}: committed offset of {group}: {e}"))
+    };
+    assert_eq!(
+        committed(&mut cluster, &group, 1),
+        None,
+        "{label}: nothing yet"
+    );
+    for offset in [5, 7] {
+        consumer
+            .commit(&mut cluster, &group, &topic, 1, offset, &mut buf)
+            .unwrap_or_else(|e| panic!("{label}: commit {offset}: {e}"));
+        assert_eq!(committed(&mut cluster, &group, 1), Some(offset), "{label}");
+    }
+    assert_eq!(
+        committed(&mut cluster, &group, 0),
+        None,
+        "{label}: other partition"
+    );
+    assert_eq!(
+        committed(&mut cluster, &unique_topic("other"), 1),
+        None,
+        "{label}: other group"
+    );
+}
+
 /// Generates one `#[test]` per scenario for a target built by `$target` (an expression
 /// evaluated in each test).
 #[macro_export]
@@ -813,6 +851,7 @@ macro_rules! scenario_tests {
             message_too_large_is_clear,
             missing_and_auto_created_topics,
             idempotent_producer,
+            commit_and_read_committed_offsets,
         );
     };
     ($target:expr; $($scenario:ident),+ $(,)?) => {

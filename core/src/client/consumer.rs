@@ -6,6 +6,10 @@
 //! are read in place, CRC-checked, each with its own offset, starting at the offset asked for
 //! (a batch may begin before it).
 //!
+//! [`Consumer::commit`] and [`Consumer::committed`] keep a consumer group's position at the
+//! group's coordinator (OffsetCommit / OffsetFetch), for a consumer that assigns its
+//! partitions itself (no group membership).
+//!
 //! Fetch waits up to `max_wait_ms` at the broker for `min_bytes`; the request deadline is
 //! that wait plus the request timeout, so a long poll is never mistaken for a dead broker
 //! (the Perl package's defect).
@@ -13,10 +17,15 @@
 use super::cluster::{Cluster, Connector, MetadataBuffer};
 use super::Clock;
 use crate::protocol::fetch::{FetchPartition, FetchPartitionResponse, FetchRequest, FetchTopic};
+use crate::protocol::find_coordinator::{FindCoordinatorRequest, KEY_TYPE_GROUP};
 use crate::protocol::list_offsets::{
     ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic, EARLIEST_TIMESTAMP,
     LATEST_TIMESTAMP,
 };
+use crate::protocol::offset_commit::{
+    OffsetCommitPartition, OffsetCommitRequest, OffsetCommitTopic,
+};
+use crate::protocol::offset_fetch::{OffsetFetchGroup, OffsetFetchRequest, OffsetFetchTopic};
 use crate::protocol::{ApiKey, TopicRef};
 use crate::records::{
     Batch, BatchRecords, Batches, Checksum, Decompress, RecordView, SoftwareCrc32c, LOG_OVERHEAD,
@@ -259,6 +268,129 @@ impl<'a> Consumer<'a> {
             records,
             checksum: self.config.checksum,
         })
+    }
+}
+
+impl Consumer<'_> {
+    /// The broker coordinating `group` (FindCoordinator), retried while it is loading, with
+    /// metadata known for it (refreshed, with `topic`'s, when the coordinator is not in it).
+    fn coordinator<K: Connector, C: Clock + Clone, const L: usize, const T: usize, M>(
+        cluster: &mut Cluster<'_, K, C, L, T, M>,
+        group: &str,
+        topic: &str,
+        buf: &mut [u8],
+    ) -> Result<i32>
+    where
+        M: MetadataBuffer,
+    {
+        let keys = [group];
+        let request = FindCoordinatorRequest {
+            key_type: KEY_TYPE_GROUP,
+            keys: &keys,
+        };
+        let attempts = cluster.config().receive_attempts;
+        cluster.retrying(attempts, |cluster| {
+            let received = cluster.send_any(&request, buf)?;
+            let response = received.decode::<FindCoordinatorRequest>(buf)?;
+            let found = response
+                .coordinators()
+                .find(|c| c.key.is_none_or(|k| k == group))
+                .ok_or(Error::Malformed("FindCoordinator answered no coordinator"))?;
+            found.error_code.check(ApiKey::FindCoordinator)?;
+            let node = found.node_id;
+            if cluster.metadata().and_then(|m| m.broker(node)).is_none() {
+                cluster.refresh_metadata(Some(topic), buf)?;
+            }
+            Ok(node)
+        })
+    }
+
+    /// Stores `offset` (the next record to consume) for `group` in `topic`/`partition` at the
+    /// group's coordinator, as a consumer outside group membership does (generation -1).
+    #[allow(clippy::too_many_arguments)]
+    pub fn commit<K: Connector, C: Clock + Clone, const L: usize, const T: usize, M>(
+        &self,
+        cluster: &mut Cluster<'_, K, C, L, T, M>,
+        group: &str,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        buf: &mut [u8],
+    ) -> Result<()>
+    where
+        M: MetadataBuffer,
+    {
+        let partitions = [OffsetCommitPartition {
+            partition_index: partition,
+            committed_offset: offset,
+            committed_leader_epoch: -1,
+            committed_metadata: None,
+        }];
+        let topics = [OffsetCommitTopic {
+            name: topic,
+            partitions: &partitions,
+        }];
+        let request = OffsetCommitRequest {
+            group_id: group,
+            generation_id_or_member_epoch: -1,
+            member_id: "",
+            group_instance_id: None,
+            retention_time_ms: -1,
+            topics: &topics,
+        };
+        let attempts = cluster.config().receive_attempts;
+        cluster.retrying(attempts, |cluster| {
+            // A moved coordinator is NOT_COORDINATOR: retried from a fresh lookup.
+            let node = Self::coordinator(cluster, group, topic, buf)?;
+            let received = cluster.send_to(node, &request, None, 0, buf)?;
+            let response = received.decode::<OffsetCommitRequest>(buf)?;
+            match response.first_error() {
+                Some((_, p, code)) => code.check_partition(ApiKey::OffsetCommit, Some(p)),
+                None => Ok(()),
+            }
+        })
+    }
+
+    /// The offset `group` committed for `topic`/`partition`; `None` when it has none.
+    pub fn committed<K: Connector, C: Clock + Clone, const L: usize, const T: usize, M>(
+        &self,
+        cluster: &mut Cluster<'_, K, C, L, T, M>,
+        group: &str,
+        topic: &str,
+        partition: i32,
+        buf: &mut [u8],
+    ) -> Result<Option<i64>>
+    where
+        M: MetadataBuffer,
+    {
+        let indexes = [partition];
+        let topics = [OffsetFetchTopic {
+            name: topic,
+            partition_indexes: &indexes,
+        }];
+        let groups = [OffsetFetchGroup::new(group, Some(&topics))];
+        let request = OffsetFetchRequest {
+            groups: &groups,
+            require_stable: false,
+        };
+        let attempts = cluster.config().receive_attempts;
+        let offset = cluster.retrying(attempts, |cluster| {
+            let node = Self::coordinator(cluster, group, topic, buf)?;
+            let received = cluster.send_to(node, &request, None, 0, buf)?;
+            let response = received.decode::<OffsetFetchRequest>(buf)?;
+            if let Some((_, code)) = response.group_error() {
+                code.check(ApiKey::OffsetFetch)?;
+            }
+            let found = response
+                .offsets()
+                .find(|o| o.topic == topic && o.partition_index == partition)
+                .ok_or(Error::PartitionMismatch { partition })?;
+            found
+                .error_code
+                .check_partition(ApiKey::OffsetFetch, Some(partition))?;
+            Ok(found.committed_offset)
+        })?;
+        Ok((offset >= 0).then_some(offset))
     }
 }
 
