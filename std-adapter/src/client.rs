@@ -531,6 +531,31 @@ impl Client {
         result.map_err(|e| self.error(e, context()))
     }
 
+    /// Stores `offset` (the next record to consume) for consumer group `group` in
+    /// `topic`/`partition`.
+    pub fn commit(&mut self, group: &str, topic: &str, partition: i32, offset: i64) -> Result<()> {
+        self.consumer
+            .commit(&mut self.cluster, group, topic, partition, offset, &mut self.buf)
+            .map_err(|e| {
+                self.error(
+                    e,
+                    format!("committing offset {offset} of group {group:?} for topic {topic:?} partition {partition}"),
+                )
+            })
+    }
+
+    /// The offset `group` committed for `topic`/`partition`, if any.
+    pub fn committed(&mut self, group: &str, topic: &str, partition: i32) -> Result<Option<i64>> {
+        self.consumer
+            .committed(&mut self.cluster, group, topic, partition, &mut self.buf)
+            .map_err(|e| {
+                self.error(
+                    e,
+                    format!("reading the offset of group {group:?} for topic {topic:?} partition {partition}"),
+                )
+            })
+    }
+
     /// Creates `topic` (`partitions` / `replication_factor` -1: broker defaults) with topic
     /// configs such as `("max.message.bytes", "1000")`.
     pub fn create_topic(
