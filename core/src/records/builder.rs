@@ -1,7 +1,9 @@
-//! RecordBatch v2 builder: appends records into a caller buffer, then patches the header.
+//! RecordBatch v2 builder: appends records into a caller buffer, then patches the header
+//! (or compresses the records into a second buffer behind a fresh header).
 
 use super::batch::{field, TimestampType, HEADER_LEN};
 use super::checksum::Checksum;
+use super::compression::{Compress, Compression};
 use super::LOG_OVERHEAD;
 use crate::wire::{varint_len, varlong_len, Slot, Writer};
 use crate::{Error, Result};
@@ -55,12 +57,14 @@ impl Default for BatchOptions {
     }
 }
 
-/// Builds one uncompressed RecordBatch v2 in a caller buffer.
+/// Builds one RecordBatch v2 in a caller buffer.
 ///
 /// Records are written in place as they are pushed; [`RecordBatchBuilder::finish`] then
-/// writes the header (length, counts, timestamps) and the CRC-32C. A record that does not fit
-/// is refused with `BufferTooSmall` and leaves the batch as it was, so the caller can send
-/// what it has and start the next batch with that record.
+/// writes the header (length, counts, timestamps) and the CRC-32C, or
+/// [`RecordBatchBuilder::finish_compressed`] compresses the records into a second buffer
+/// behind the same header. A record that does not fit is refused with `BufferTooSmall` and
+/// leaves the batch as it was, so the caller can send what it has and start the next batch
+/// with that record.
 #[derive(Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct RecordBatchBuilder<'a> {
@@ -194,17 +198,69 @@ impl<'a> RecordBatchBuilder<'a> {
     /// Writes the header and CRC-32C and returns the finished batch. An empty batch is an
     /// `InvalidArgument`: brokers reject them.
     pub fn finish(self, checksum: &impl Checksum) -> Result<&'a mut [u8]> {
+        let len = self.len;
+        let header = self.header(len, Compression::None)?;
+        let batch = self
+            .buf
+            .get_mut(..len)
+            .ok_or(Error::BufferTooSmall { needed: len })?;
+        seal(batch, &header, checksum)
+    }
+
+    /// Finishes the batch with its records section compressed by `codec` into `out`, which
+    /// gets the whole batch: the header (compression in attribute bits 0-2), the compressed
+    /// records, length and CRC-32C computed over the final bytes. The builder's own buffer
+    /// only held the uncompressed records. `Compression::None` copies them uncompressed. An
+    /// `out` too small is `BufferTooSmall` (with a size sure to be enough).
+    pub fn finish_compressed<'o>(
+        self,
+        compression: Compression,
+        codec: &impl Compress,
+        out: &'o mut [u8],
+        checksum: &impl Checksum,
+    ) -> Result<&'o mut [u8]> {
+        let records = self.buf.get(HEADER_LEN..self.len).unwrap_or_default();
+        // An `out` shorter than the header still asks the codec, for the size it needs.
+        let room = out.get_mut(HEADER_LEN..).unwrap_or_default();
+        let written = match compression {
+            Compression::None => {
+                room.get_mut(..records.len())
+                    .ok_or(Error::BufferTooSmall { needed: self.len })?
+                    .copy_from_slice(records);
+                records.len()
+            }
+            codec_id => codec
+                .compress(codec_id, records, room)
+                .map_err(|e| match e {
+                    Error::BufferTooSmall { needed } => Error::BufferTooSmall {
+                        needed: needed.saturating_add(HEADER_LEN),
+                    },
+                    e => e,
+                })?,
+        };
+        let len = HEADER_LEN.checked_add(written).ok_or(Error::Compression(
+            "codec reported more bytes than it had room for",
+        ))?;
+        let header = self.header(len, compression)?;
+        let batch = out.get_mut(..len).ok_or(Error::Compression(
+            "codec reported more bytes than it had room for",
+        ))?;
+        seal(batch, &header, checksum)
+    }
+
+    /// The batch header for a batch of `len` bytes whose records are compressed with
+    /// `compression`. An empty batch is an `InvalidArgument`: brokers reject them.
+    fn header(&self, len: usize, compression: Compression) -> Result<[u8; HEADER_LEN]> {
         if self.count == 0 {
             return Err(Error::InvalidArgument(
                 "a record batch needs at least one record",
             ));
         }
-        let batch_length = self
-            .len
+        let batch_length = len
             .checked_sub(LOG_OVERHEAD)
             .and_then(|n| i32::try_from(n).ok())
             .ok_or(Error::InvalidArgument("batch larger than 2 GiB"))?;
-        let mut attributes: i16 = 0;
+        let mut attributes = i16::from(compression as u8);
         if self.options.transactional {
             attributes |= 0x10;
         }
@@ -217,7 +273,7 @@ impl<'a> RecordBatchBuilder<'a> {
         w.i32(batch_length)?;
         w.i32(self.options.partition_leader_epoch)?;
         w.i8(2)?; // magic
-        w.u32(0)?; // CRC, patched below
+        w.u32(0)?; // CRC, patched by seal()
         w.i16(attributes)?;
         w.i32(self.count.saturating_sub(1))?; // last offset delta
         w.i64(self.base_timestamp)?;
@@ -226,20 +282,25 @@ impl<'a> RecordBatchBuilder<'a> {
         w.i16(self.options.producer_epoch)?;
         w.i32(self.options.base_sequence)?;
         w.i32(self.count)?;
-        let batch = self
-            .buf
-            .get_mut(..self.len)
-            .ok_or(Error::BufferTooSmall { needed: self.len })?;
-        batch
-            .get_mut(..HEADER_LEN)
-            .ok_or(Error::BufferTooSmall { needed: HEADER_LEN })?
-            .copy_from_slice(&header);
-        let crc = checksum.crc32c(batch.get(field::ATTRIBUTES.start..).unwrap_or_default());
-        if let Some(slot) = batch.get_mut(field::CRC) {
-            slot.copy_from_slice(&crc.to_be_bytes());
-        }
-        Ok(batch)
+        Ok(header)
     }
+}
+
+/// Copies `header` over the start of `batch` and patches the CRC-32C over attributes..end.
+fn seal<'b>(
+    batch: &'b mut [u8],
+    header: &[u8; HEADER_LEN],
+    checksum: &impl Checksum,
+) -> Result<&'b mut [u8]> {
+    batch
+        .get_mut(..HEADER_LEN)
+        .ok_or(Error::BufferTooSmall { needed: HEADER_LEN })?
+        .copy_from_slice(header);
+    let crc = checksum.crc32c(batch.get(field::ATTRIBUTES.start..).unwrap_or_default());
+    if let Some(slot) = batch.get_mut(field::CRC) {
+        slot.copy_from_slice(&crc.to_be_bytes());
+    }
+    Ok(batch)
 }
 
 /// Wire size of a varint-length-prefixed byte string (`None` = length -1); a field of more
