@@ -73,6 +73,9 @@ pub mod scenarios;
 /// The firmware example built and run under QEMU.
 pub mod firmware;
 
+/// nanokafka's `Connection` against those brokers: calls, retries, topic creation.
+pub mod client;
+
 /// The first element of a response array (tests that sent one topic or partition).
 pub fn first<'a, T: nanokafka::wire::Decode<'a>>(array: nanokafka::wire::Array<'a, T>) -> T {
     array.iter().next().expect("response array is empty")

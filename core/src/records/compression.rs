@@ -46,10 +46,10 @@ impl Compression {
         Error::UnsupportedCompression { codec: self as u8 }
     }
 
-    /// Refuses this codec on a request of `api` at `version` that cannot carry it: brokers
-    /// reject zstd batches below Produce v7 and answer UNSUPPORTED_COMPRESSION_TYPE below
-    /// Fetch v10. Call it with the negotiated version before sending; every other codec and
-    /// API passes.
+    /// Refuses this codec on a request of `api` at `version` that cannot carry it (KIP-110):
+    /// brokers reject zstd batches below Produce v7 with UNSUPPORTED_COMPRESSION_TYPE, and
+    /// Kafka 2.1-3.x answer that below Fetch v10 for topics whose compression.type is zstd.
+    /// Call it with the negotiated version before sending; every other codec and API passes.
     pub const fn check_version(self, api: ApiKey, version: i16) -> Result<()> {
         match (self, api) {
             (Compression::Zstd, ApiKey::Produce) if version < ZSTD_MIN_PRODUCE_VERSION => Err(
