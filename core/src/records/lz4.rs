@@ -204,9 +204,10 @@ fn decompress_frame(input: &[u8], output: &mut [u8]) -> Result<usize> {
             return Err(Error::Compression("LZ4 block checksum mismatch"));
         }
         let room = content.get_mut(written..).unwrap_or_default();
-        let short = room.len() < max_block;
-        let overflow = if content_size.is_some() || !short {
-            Error::Compression("LZ4 blocks hold more data than the frame declares")
+        let overflow = if content_size.is_some() {
+            Error::Compression("LZ4 blocks hold more data than the frame's content size")
+        } else if room.len() >= max_block {
+            Error::Compression("LZ4 block inflates beyond the frame's maximum block size")
         } else {
             SCRATCH_TOO_SMALL
         };
