@@ -7,11 +7,10 @@
 //! use nanokafka_std::{compression::Codecs, HardwareCrc32c};
 //!
 //! let codecs = Codecs::default();
-//! let mut records = vec![0u8; 4096];
-//! let mut batch = RecordBatchBuilder::new(&mut records, BatchOptions::default())?;
+//! let mut buf = vec![0u8; 4096]; // the records, then (for a moment) the compressed batch
+//! let mut batch = RecordBatchBuilder::new(&mut buf, BatchOptions::default())?;
 //! batch.push(&Record { key: Some(b"k"), value: Some(&[7; 500]), headers: &[], timestamp: 0 })?;
-//! let mut out = vec![0u8; 4096];
-//! let batch = batch.finish_compressed(Compression::Zstd, &codecs, &mut out, &HardwareCrc32c)?;
+//! let batch = batch.finish_compressed(Compression::Zstd, &codecs, &HardwareCrc32c)?;
 //!
 //! let mut scratch = vec![0u8; 4096];
 //! for entry in Batches::new(batch, HardwareCrc32c) {
@@ -38,16 +37,20 @@ pub struct Codecs {
 }
 
 impl Default for Codecs {
-    /// Kafka's default levels: gzip 6 (zlib's default), zstd 3.
     fn default() -> Self {
+        Codecs::new()
+    }
+}
+
+impl Codecs {
+    /// Kafka's default levels: gzip 6 (zlib's default), zstd 3.
+    pub const fn new() -> Self {
         Codecs {
             gzip_level: 6,
             zstd_level: 3,
         }
     }
-}
 
-impl Codecs {
     /// The same codecs writing gzip at `level` (0 = stored … 9 = smallest).
     pub fn with_gzip_level(self, level: u32) -> Result<Self> {
         if level > 9 {

@@ -106,15 +106,9 @@ fn encode_ours(keys: &[[u8; 16]], value: &[u8], buf: &mut [u8], checksum: &impl 
     fill(keys, value, buf).finish(checksum).unwrap().len()
 }
 
-fn encode_ours_compressed(
-    keys: &[[u8; 16]],
-    value: &[u8],
-    buf: &mut [u8],
-    out: &mut [u8],
-    codec: Codec,
-) -> usize {
+fn encode_ours_compressed(keys: &[[u8; 16]], value: &[u8], buf: &mut [u8], codec: Codec) -> usize {
     fill(keys, value, buf)
-        .finish_compressed(codec, &Codecs::default(), out, &HardwareCrc32c)
+        .finish_compressed(codec, &Codecs::default(), &HardwareCrc32c)
         .unwrap()
         .len()
 }
@@ -318,7 +312,6 @@ fn main() {
         "ours decode",
         "ours/kp"
     );
-    let mut out = vec![0u8; 512 * 1024];
     let mut scratch = vec![0u8; 256 * 1024];
     for (codec, kp_codec) in [
         (Codec::Gzip, Compression::Gzip),
@@ -326,8 +319,8 @@ fn main() {
         (Codec::Lz4, Compression::Lz4),
         (Codec::Zstd, Compression::Zstd),
     ] {
-        let n = encode_ours_compressed(&keys, &value, &mut buf, &mut out, codec);
-        let ours = out[..n].to_vec();
+        let n = encode_ours_compressed(&keys, &value, &mut buf, codec);
+        let ours = buf[..n].to_vec();
         let kp_options = RecordEncodeOptions {
             version: 2,
             compression: kp_codec,
@@ -348,7 +341,6 @@ fn main() {
                 black_box(&keys),
                 black_box(&value),
                 &mut buf,
-                &mut out,
                 codec,
             ));
         });

@@ -1,5 +1,5 @@
 //! RecordBatch v2 builder: appends records into a caller buffer, then patches the header
-//! (or compresses the records into a second buffer behind a fresh header).
+//! (or compresses the records behind it).
 
 use super::batch::{field, TimestampType, HEADER_LEN};
 use super::checksum::Checksum;
@@ -61,8 +61,7 @@ impl Default for BatchOptions {
 ///
 /// Records are written in place as they are pushed; [`RecordBatchBuilder::finish`] then
 /// writes the header (length, counts, timestamps) and the CRC-32C, or
-/// [`RecordBatchBuilder::finish_compressed`] compresses the records into a second buffer
-/// behind the same header. A record that does not fit is refused with `BufferTooSmall` and
+/// [`RecordBatchBuilder::finish_compressed`] compresses the records behind the same header. A record that does not fit is refused with `BufferTooSmall` and
 /// leaves the batch as it was, so the caller can send what it has and start the next batch
 /// with that record.
 #[derive(Debug)]
@@ -207,45 +206,53 @@ impl<'a> RecordBatchBuilder<'a> {
         seal(batch, &header, checksum)
     }
 
-    /// Finishes the batch with its records section compressed by `codec` into `out`, which
-    /// gets the whole batch: the header (compression in attribute bits 0-2), the compressed
-    /// records, length and CRC-32C computed over the final bytes. The builder's own buffer
-    /// only held the uncompressed records. `Compression::None` copies them uncompressed. An
-    /// `out` too small is `BufferTooSmall` (with a size sure to be enough).
-    pub fn finish_compressed<'o>(
-        self,
+    /// Finishes the batch with its records section compressed by `codec` (plain
+    /// [`finish`](Self::finish) for `Compression::None`): the header gets the codec in
+    /// attribute bits 0-2, length and CRC-32C are computed over the final bytes, and the
+    /// batch is returned at the front of the builder's buffer.
+    ///
+    /// The codec writes behind the uncompressed records, so the buffer must hold both for a
+    /// moment: `BufferTooSmall` names a size sure to be enough (the records plus the codec's
+    /// worst case), and a caller that sized the buffer for uncompressed records can retry
+    /// with that size or send uncompressed.
+    pub fn finish_compressed(
+        mut self,
         compression: Compression,
-        codec: &impl Compress,
-        out: &'o mut [u8],
+        codec: &(impl Compress + ?Sized),
         checksum: &impl Checksum,
-    ) -> Result<&'o mut [u8]> {
-        let records = self.buf.get(HEADER_LEN..self.len).unwrap_or_default();
-        // An `out` shorter than the header still asks the codec, for the size it needs.
-        let room = out.get_mut(HEADER_LEN..).unwrap_or_default();
-        let written = match compression {
-            Compression::None => {
-                room.get_mut(..records.len())
-                    .ok_or(Error::BufferTooSmall { needed: self.len })?
-                    .copy_from_slice(records);
-                records.len()
-            }
-            codec_id => codec
-                .compress(codec_id, records, room)
+    ) -> Result<&'a mut [u8]> {
+        if compression == Compression::None {
+            return self.finish(checksum);
+        }
+        let len = self.len;
+        let lying = Error::Compression("codec reported more bytes than it had room for");
+        // Take the buffer out, leaving the counts and timestamps for the header.
+        let buf = core::mem::take(&mut self.buf);
+        let total = {
+            let (records, out) = buf.split_at_mut(len);
+            let records = records.get(HEADER_LEN..).unwrap_or_default();
+            // An `out` shorter than the header still asks the codec, for the size it needs.
+            let room = out.get_mut(HEADER_LEN..).unwrap_or_default();
+            let written = codec
+                .compress(compression, records, room)
                 .map_err(|e| match e {
                     Error::BufferTooSmall { needed } => Error::BufferTooSmall {
-                        needed: needed.saturating_add(HEADER_LEN),
+                        needed: needed.saturating_add(HEADER_LEN).saturating_add(len),
                     },
                     e => e,
-                })?,
+                })?;
+            let total = HEADER_LEN.checked_add(written).ok_or(lying)?;
+            let header = self.header(total, compression)?;
+            seal(out.get_mut(..total).ok_or(lying)?, &header, checksum)?;
+            total
         };
-        let len = HEADER_LEN.checked_add(written).ok_or(Error::Compression(
-            "codec reported more bytes than it had room for",
-        ))?;
-        let header = self.header(len, compression)?;
-        let batch = out.get_mut(..len).ok_or(Error::Compression(
-            "codec reported more bytes than it had room for",
-        ))?;
-        seal(batch, &header, checksum)
+        // To the front, where the uncompressed records were.
+        let end = len.checked_add(total).ok_or(lying)?;
+        if buf.get(len..end).is_none() {
+            return Err(lying);
+        }
+        buf.copy_within(len..end, 0);
+        buf.get_mut(..total).ok_or(lying)
     }
 
     /// The batch header for a batch of `len` bytes whose records are compressed with

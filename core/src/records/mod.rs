@@ -8,8 +8,8 @@
 //! - [`RecordBatch`] is a checked, zero-copy view of one v2 batch; its [`Records`] iterator
 //!   yields borrowed [`RecordView`]s. [`LegacyMessage`] does the same for magic 0/1.
 //! - CRCs are pluggable ([`Checksum`]). Compression too: [`RecordBatchBuilder::finish_compressed`]
-//!   compresses the records through a [`Compress`] into a second caller buffer; readers
-//!   inflate them through a [`Decompress`] into a caller scratch buffer and read them there.
+//!   compresses the records through a [`Compress`]; readers inflate them through a
+//!   [`Decompress`] into a caller scratch buffer and read them there.
 //!   The core brings LZ4 (`Lz4`, feature `lz4`); the std adapter brings all four codecs.
 //!
 //! Null and empty keys, values and header values are different things and stay different.

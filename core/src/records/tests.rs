@@ -245,9 +245,9 @@ fn compressed_finish_writes_codec_length_and_crc() {
     let n = build(&mut plain_buf, &sample(), 5);
     let plain = &plain_buf[..n];
     for codec in [Compression::None, Compression::Snappy, Compression::Zstd] {
-        let mut out = [0u8; 2048];
-        let batch = sample_builder(&mut [0u8; 2048])
-            .finish_compressed(codec, &Identity, &mut out, &SoftwareCrc32c)
+        let mut buf = [0u8; 4096];
+        let batch = sample_builder(&mut buf)
+            .finish_compressed(codec, &Identity, &SoftwareCrc32c)
             .unwrap();
         // Same bytes as the plain batch but for the codec bits and the CRC over them.
         assert_eq!(batch.len(), plain.len());
@@ -264,30 +264,36 @@ fn compressed_finish_writes_codec_length_and_crc() {
             .collect();
         assert_eq!(read, sample().map(|r| r.value));
     }
-    // Too small an output, even shorter than the header: the size that then suffices.
-    for len in [0, 30, 61, n - 1] {
-        let mut out = std::vec![0u8; len];
-        let err = sample_builder(&mut [0u8; 2048]).finish_compressed(
+    // No room behind the records, or too little, even for the header: the size that then
+    // suffices (the records plus the copy the identity codec makes).
+    for spare in [0, 30, 61, n - 1] {
+        let mut buf = std::vec![0u8; n + spare];
+        let err = sample_builder(&mut buf).finish_compressed(
             Compression::Gzip,
             &Identity,
-            &mut out,
             &SoftwareCrc32c,
         );
         assert_eq!(
             err.err(),
-            Some(Error::BufferTooSmall { needed: n }),
-            "{len}"
+            Some(Error::BufferTooSmall { needed: 2 * n }),
+            "{spare}"
         );
     }
-    let mut out = [0u8; 2048];
+    let mut buf = std::vec![0u8; 2 * n];
+    assert_eq!(
+        sample_builder(&mut buf)
+            .finish_compressed(Compression::Gzip, &Identity, &SoftwareCrc32c)
+            .map(|b| b.len()),
+        Ok(n)
+    );
     let empty = RecordBatchBuilder::new(&mut plain_buf, BatchOptions::default()).unwrap();
     assert!(matches!(
-        empty.finish_compressed(Compression::Lz4, &Identity, &mut out, &SoftwareCrc32c),
+        empty.finish_compressed(Compression::Lz4, &Identity, &SoftwareCrc32c),
         Err(Error::InvalidArgument(_))
     ));
     assert_eq!(
-        sample_builder(&mut [0u8; 2048])
-            .finish_compressed(Compression::Lz4, &NoCompression, &mut out, &SoftwareCrc32c)
+        sample_builder(&mut [0u8; 4096])
+            .finish_compressed(Compression::Lz4, &NoCompression, &SoftwareCrc32c)
             .err(),
         Some(Error::UnsupportedCompression { codec: 3 })
     );
@@ -307,12 +313,11 @@ fn a_lying_codec_is_an_error() {
             Ok(output.len() + 1)
         }
     }
-    let mut buf = [0u8; 256];
+    let mut buf = [0u8; 512];
     let mut b = RecordBatchBuilder::new(&mut buf, BatchOptions::default()).unwrap();
     b.push(&sample()[0]).unwrap();
-    let mut out = [0u8; 256];
     let batch = b
-        .finish_compressed(Compression::Lz4, &Identity, &mut out, &SoftwareCrc32c)
+        .finish_compressed(Compression::Lz4, &Identity, &SoftwareCrc32c)
         .unwrap();
     let batch = RecordBatch::new_checked(batch, &SoftwareCrc32c).unwrap();
     let mut scratch = [0u8; 256];
@@ -320,11 +325,11 @@ fn a_lying_codec_is_an_error() {
         batch.records_with(&Liar, &mut scratch),
         Err(Error::Compression(_))
     ));
-    let mut buf = [0u8; 256];
+    let mut buf = [0u8; 512];
     let mut b = RecordBatchBuilder::new(&mut buf, BatchOptions::default()).unwrap();
     b.push(&sample()[0]).unwrap();
     assert!(matches!(
-        b.finish_compressed(Compression::Lz4, &Liar, &mut out, &SoftwareCrc32c),
+        b.finish_compressed(Compression::Lz4, &Liar, &SoftwareCrc32c),
         Err(Error::Compression(_))
     ));
 }
