@@ -15,7 +15,8 @@
 //! kafka-python 2.0.2 fetches with Fetch v4; brokers still hand it zstd batches unless the
 //! topic's own compression.type is zstd on Kafka 3.x. It cannot send null header values.
 //! The peers are Debian's `kcat` and `python3-kafka` with `python3-snappy`, `python3-lz4` and
-//! `python3-zstandard`, run with `/usr/bin/python3`; a missing one is installed with apt-get.
+//! `python3-zstandard`, run with `/usr/bin/python3`; missing ones are installed
+//! (`nanokafka_tests::peers`).
 //! Nothing is skipped: a peer that cannot run fails the test with the reason.
 
 use nanokafka::protocol::create_topics::TopicConfig;
@@ -29,9 +30,9 @@ use nanokafka_std::HardwareCrc32c;
 use nanokafka_tests::borrowed_headers;
 use nanokafka_tests::client::{retry, topic_ref, Client};
 use nanokafka_tests::kafka::{shared_broker, KafkaCluster, KafkaVersion};
+use nanokafka_tests::peers::{ensure_debian_packages, kafka_python, kcat};
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
-use std::sync::Once;
 
 const CODECS: [Compression; 4] = [
     Compression::Gzip,
@@ -129,54 +130,16 @@ fn binary_records() -> Vec<Owned> {
     records
 }
 
-/// The peers' packages, installed with apt-get when missing (once per test process).
+/// The peers and the codec libraries kafka-python needs, installed when missing.
 fn install_peers() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        let packages = [
-            "kcat",
-            "python3-kafka",
-            "python3-snappy",
-            "python3-lz4",
-            "python3-zstandard",
-        ];
-        let missing: Vec<&str> = packages
-            .into_iter()
-            .filter(|p| {
-                !Command::new("dpkg")
-                    .args(["-s", p])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status()
-                    .is_ok_and(|s| s.success())
-            })
-            .collect();
-        if missing.is_empty() {
-            return;
-        }
-        // As root (CI, the dev machines) apt-get runs as it is, else through sudo.
-        let root = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| o.stdout == b"0\n");
-        let apt = |args: &[&str]| {
-            let mut command = if root {
-                Command::new("apt-get")
-            } else {
-                let mut sudo = Command::new("sudo");
-                sudo.arg("apt-get");
-                sudo
-            };
-            let status = command
-                .args(args)
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .status()
-                .expect("run apt-get");
-            assert!(status.success(), "apt-get {args:?} failed: {status}");
-        };
-        apt(&["update", "-qq"]);
-        apt(&[&["install", "-y", "-qq"][..], &missing].concat());
-    });
+    ensure_debian_packages(&[
+        "kcat",
+        "python3-kafka",
+        "python3-snappy",
+        "python3-lz4",
+        "python3-zstandard",
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// Runs `command` with `stdin` as its input and returns its output; fails with its stderr.
@@ -408,8 +371,6 @@ fn from_line(line: &str) -> Owned {
     }
 }
 
-const PYTHON: &str = "/usr/bin/python3";
-
 const PY_PRODUCE: &str = r#"
 import sys
 from kafka import KafkaProducer
@@ -457,11 +418,14 @@ for target in sys.argv[2:]:
 
 /// kafka-python produces `records` to partition 0 of each (codec, topic).
 fn python_produce(bootstrap: &str, targets: &[(Compression, &str)], records: &[Owned]) {
-    let mut command = Command::new(PYTHON);
-    command.args(["-c", PY_PRODUCE, bootstrap]);
-    for (codec, topic) in targets {
-        command.arg(format!("{}:{topic}", name(*codec)));
-    }
+    let mut args = vec![bootstrap.to_owned()];
+    args.extend(
+        targets
+            .iter()
+            .map(|(codec, topic)| format!("{}:{topic}", name(*codec))),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let command = kafka_python(PY_PRODUCE, &args);
     let lines: Vec<String> = records.iter().map(to_line).collect();
     run(
         command,
@@ -472,11 +436,14 @@ fn python_produce(bootstrap: &str, targets: &[(Compression, &str)], records: &[O
 
 /// kafka-python reads `count` records of each (topic, partition).
 fn python_consume(bootstrap: &str, targets: &[(&str, i32, usize)]) -> Vec<Vec<Owned>> {
-    let mut command = Command::new(PYTHON);
-    command.args(["-c", PY_CONSUME, bootstrap]);
-    for (topic, partition, count) in targets {
-        command.arg(format!("{topic}:{partition}:{count}"));
-    }
+    let mut args = vec![bootstrap.to_owned()];
+    args.extend(
+        targets
+            .iter()
+            .map(|(topic, partition, count)| format!("{topic}:{partition}:{count}")),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let command = kafka_python(PY_CONSUME, &args);
     let output = run(command, b"", "kafka-python consumer");
     let text = String::from_utf8(output.stdout).expect("ASCII output");
     let mut sets: Vec<Vec<Owned>> = Vec::new();
@@ -525,7 +492,7 @@ fn kcat_produce(
 /// lengths, so binary data parses exactly. Headers print as `name=value`, a null value as
 /// `NULL`.
 fn kcat_consume(bootstrap: &str, topic: &str, partition: i32, count: usize) -> Vec<Owned> {
-    let mut command = Command::new("kcat");
+    let mut command = kcat();
     let (partition_arg, count_arg) = (partition.to_string(), count.to_string());
     command.args([
         "-C",

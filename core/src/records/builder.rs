@@ -246,12 +246,7 @@ impl<'a> RecordBatchBuilder<'a> {
             seal(out.get_mut(..total).ok_or(lying)?, &header, checksum)?;
             total
         };
-        // To the front, where the uncompressed records were.
-        let end = len.checked_add(total).ok_or(lying)?;
-        if buf.get(len..end).is_none() {
-            return Err(lying);
-        }
-        buf.copy_within(len..end, 0);
+        move_to_front(buf, len, total);
         buf.get_mut(..total).ok_or(lying)
     }
 
@@ -290,6 +285,25 @@ impl<'a> RecordBatchBuilder<'a> {
         w.i32(self.options.base_sequence)?;
         w.i32(self.count)?;
         Ok(header)
+    }
+}
+
+/// Moves `buf[from..from + n]` to the front of `buf`, where the uncompressed records were.
+/// The source runs ahead of the destination, so copying forward in steps of at most `from`
+/// bytes never overwrites what is still to be read; unlike `copy_within`, nothing here can
+/// panic.
+fn move_to_front(buf: &mut [u8], from: usize, n: usize) {
+    let mut done = 0usize;
+    while done < n && from > 0 {
+        let Some((front, rest)) = buf.split_at_mut_checked(from.saturating_add(done)) else {
+            return;
+        };
+        let step = from.min(n.saturating_sub(done));
+        let dst = front.get_mut(done..).unwrap_or_default();
+        for (d, s) in dst.iter_mut().zip(rest.iter()).take(step) {
+            *d = *s;
+        }
+        done = done.saturating_add(step);
     }
 }
 

@@ -88,6 +88,16 @@ fn header_checksum(bytes: &[u8]) -> u8 {
     (XxHash32::oneshot(0, bytes) >> 8) as u8
 }
 
+/// Copies `src` to the front of `dst`, or `None` when it does not fit (a zip, not
+/// `copy_from_slice`, so that no panic path is linked in).
+fn copy(dst: &mut [u8], src: &[u8]) -> Option<()> {
+    let dst = dst.get_mut(..src.len())?;
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = *s;
+    }
+    Some(())
+}
+
 fn compress_frame(input: &[u8], output: &mut [u8]) -> Result<usize> {
     let too_small = Error::BufferTooSmall {
         needed: Lz4::max_compressed_len(input.len()),
@@ -111,9 +121,7 @@ fn compress_frame(input: &[u8], output: &mut [u8]) -> Result<usize> {
         let (len, word) = if compressed < block.len() {
             (compressed, compressed as u32)
         } else {
-            room.get_mut(..block.len())
-                .ok_or(too_small)?
-                .copy_from_slice(block);
+            copy(room, block).ok_or(too_small)?;
             (block.len(), block.len() as u32 | UNCOMPRESSED)
         };
         w.patch(at, &word.to_le_bytes())?;
@@ -214,7 +222,7 @@ fn decompress_frame(input: &[u8], output: &mut [u8]) -> Result<usize> {
         let window_len = room.len().min(max_block);
         let window = room.get_mut(..window_len).unwrap_or_default();
         let n = if word & UNCOMPRESSED != 0 {
-            window.get_mut(..len).ok_or(overflow)?.copy_from_slice(data);
+            copy(window, data).ok_or(overflow)?;
             len
         } else {
             decompress_into(data, window).map_err(|e| match e {
