@@ -15,6 +15,7 @@
 //! # Ok::<(), nanokafka_std::Error>(())
 //! ```
 
+use crate::compression::Codecs;
 use crate::connector::{IpVersion, TcpConnector};
 use crate::crc::HardwareCrc32c;
 use crate::transport::SystemClock;
@@ -24,7 +25,7 @@ use nanokafka::client::{
 };
 use nanokafka::protocol::create_topics::TopicConfig;
 use nanokafka::protocol::metadata::{MetadataRequest, MetadataTopic};
-use nanokafka::records::{Header, Record, RecordView};
+use nanokafka::records::{Compression, Header, Record, RecordView};
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::Mutex;
@@ -65,6 +66,10 @@ pub struct ClientConfig {
     pub min_bytes: i32,
     /// The most record bytes per fetch (Perl: 1 MiB); the buffer is sized from it.
     pub max_bytes: i32,
+    /// The codec produced batches are compressed with, at Kafka's default levels (`None`
+    /// by default; zstd needs a broker with Produce v7, Kafka 2.1+). Fetched batches are
+    /// decompressed whatever their codec.
+    pub compression: Compression,
 }
 
 impl ClientConfig {
@@ -85,6 +90,7 @@ impl ClientConfig {
             max_wait: Duration::from_millis(100),
             min_bytes: 1,
             max_bytes: 1 << 20,
+            compression: Compression::None,
         }
     }
 }
@@ -253,6 +259,9 @@ pub struct Sent {
 
 /// The strings a `Cluster<'static>` borrows: interned, so that creating many clients with
 /// the same settings does not grow memory.
+/// The codecs every client compresses and decompresses with.
+static CODECS: Codecs = Codecs::new();
+
 fn intern(text: &str) -> &'static str {
     static STRINGS: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
     let mut strings = STRINGS.lock().unwrap_or_else(|p| p.into_inner());
@@ -319,6 +328,8 @@ impl Client {
                 idempotent: config.idempotent,
                 checksum,
                 partitioner_seed: u32::try_from(now_ms() & 0xffff_ffff).unwrap_or(1),
+                compression: config.compression,
+                compressor: &CODECS,
             }),
             consumer: Consumer::new(ConsumerConfig {
                 max_wait_ms: i32::try_from(millis(config.max_wait)).unwrap_or(i32::MAX),
@@ -525,7 +536,7 @@ impl Client {
             let fetched =
                 self.consumer
                     .fetch(&mut self.cluster, topic, partition, offset, &mut self.buf)?;
-            fetched.for_each_record(&nanokafka::records::NoCompression, &mut self.scratch, f)?;
+            fetched.for_each_record(&CODECS, &mut self.scratch, f)?;
             fetched.next_offset()
         })();
         result.map_err(|e| self.error(e, context()))

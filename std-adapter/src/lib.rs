@@ -6,6 +6,8 @@
 //!   [`nanokafka::records::Checksum`].
 //! - `mock` (feature `mock`): an in-process Kafka broker over TCP or the core's in-memory
 //!   transport, with fault injection.
+//! - [`compression::Codecs`]: gzip, snappy, LZ4 and zstd for the core's
+//!   [`nanokafka::records::Compress`] and [`nanokafka::records::Decompress`].
 //!
 //! ```no_run
 //! use nanokafka::client::{Connection, ConnectionConfig};
@@ -24,6 +26,7 @@
 //! ```
 
 pub mod client;
+pub mod compression;
 pub mod connector;
 pub mod crc;
 pub mod logging;

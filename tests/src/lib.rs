@@ -73,6 +73,9 @@ pub mod scenarios;
 /// The firmware example built and run under QEMU.
 pub mod firmware;
 
+/// nanokafka's `Connection` against those brokers: calls, retries, topic creation.
+pub mod client;
+
 /// The first element of a response array (tests that sent one topic or partition).
 pub fn first<'a, T: nanokafka::wire::Decode<'a>>(array: nanokafka::wire::Array<'a, T>) -> T {
     array.iter().next().expect("response array is empty")
@@ -153,4 +156,47 @@ pub fn sample_records() -> Vec<Record<'static>> {
             timestamp: 1_700_000_000_300,
         },
     ]
+}
+
+/// A legacy (magic 0 or 1) message entry: offset, size, IEEE CRC, magic, attributes,
+/// timestamp (v1 only), key, value.
+pub fn legacy_message(
+    offset: i64,
+    magic: i8,
+    attributes: i8,
+    timestamp: i64,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+) -> Vec<u8> {
+    let mut body = vec![magic as u8, attributes as u8];
+    if magic == 1 {
+        body.extend(timestamp.to_be_bytes());
+    }
+    for field in [key, value] {
+        match field {
+            None => body.extend((-1i32).to_be_bytes()),
+            Some(b) => {
+                body.extend((b.len() as i32).to_be_bytes());
+                body.extend(b);
+            }
+        }
+    }
+    let mut out = offset.to_be_bytes().to_vec();
+    out.extend((body.len() as i32 + 4).to_be_bytes());
+    out.extend(nanokafka::records::crc32_ieee(&body).to_be_bytes());
+    out.extend(body);
+    out
+}
+
+/// Borrowed record headers from owned (key, value) pairs, for the builder.
+pub fn borrowed_headers(
+    headers: &[(String, Option<Vec<u8>>)],
+) -> Vec<nanokafka::records::Header<'_>> {
+    headers
+        .iter()
+        .map(|(k, v)| nanokafka::records::Header {
+            key: k,
+            value: v.as_deref(),
+        })
+        .collect()
 }

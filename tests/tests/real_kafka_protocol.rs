@@ -5,7 +5,6 @@
 //!
 //! Each test fails — never skips — when its broker cannot be assembled or started.
 
-use nanokafka::client::Connection;
 use nanokafka::protocol::create_topics::{CreatableTopic, CreateTopicsRequest};
 use nanokafka::protocol::fetch::{FetchPartition, FetchRequest, FetchTopic};
 use nanokafka::protocol::find_coordinator::{FindCoordinatorRequest, KEY_TYPE_GROUP};
@@ -22,13 +21,12 @@ use nanokafka::protocol::offset_fetch::{OffsetFetchGroup, OffsetFetchRequest, Of
 use nanokafka::protocol::produce::{ProducePartition, ProduceRequest, ProduceTopic};
 use nanokafka::protocol::sasl_authenticate::SaslAuthenticateRequest;
 use nanokafka::protocol::sasl_handshake::SaslHandshakeRequest;
-use nanokafka::protocol::{Request, TopicRef};
+use nanokafka::protocol::TopicRef;
 use nanokafka::records::{BatchOptions, Batches, RecordBatchBuilder, RecordView, SoftwareCrc32c};
 use nanokafka::KafkaCode;
-use nanokafka_std::{StdTransport, SystemClock};
-use nanokafka_tests::kafka::{connect, shared_broker, KafkaVersion};
+use nanokafka_tests::client::{retry, Client};
+use nanokafka_tests::kafka::{shared_broker, KafkaVersion};
 use nanokafka_tests::{first, sample_records as records};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 /// The versions to use for each API in one run.
@@ -43,34 +41,6 @@ struct Versions {
     offset_commit: i16,
     offset_fetch: i16,
     init_producer_id: i16,
-}
-
-struct Client {
-    connection: Connection<'static, StdTransport<TcpStream>, SystemClock>,
-    buf: Vec<u8>,
-}
-
-impl Client {
-    fn connect(bootstrap: &str) -> Client {
-        Client {
-            connection: connect(bootstrap).unwrap_or_else(|e| panic!("{e}")),
-            buf: vec![0u8; 4 << 20],
-        }
-    }
-
-    /// One request/response at `version`; `check` inspects the decoded view.
-    fn call<R: Request, T>(
-        &mut self,
-        request: &R,
-        version: i16,
-        check: impl FnOnce(R::Response<'_>) -> T,
-    ) -> T {
-        let response = self
-            .connection
-            .send_at(request, version, &mut self.buf)
-            .unwrap_or_else(|e| panic!("{:?} v{version}: {e}", R::API_KEY));
-        check(response)
-    }
 }
 
 fn negotiate(client: &Client, kafka: &str) -> Versions {
@@ -111,22 +81,6 @@ const FLOOR: Versions = Versions {
     offset_fetch: 1,
     init_producer_id: 0,
 };
-
-/// Repeats `attempt` until it gives a value: retriable broker errors while Kafka creates its
-/// internal topics on first use. Fails after 30 s.
-fn retry<T>(what: &str, mut attempt: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(value) = attempt() {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what} kept failing with retriable errors for 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 fn round_trip(kafka: &str, bootstrap: &str, v: Versions, label: &str) {
     let mut client = Client::connect(bootstrap);

@@ -14,6 +14,7 @@ use nanokafka::records::{
 };
 use nanokafka::Error;
 use nanokafka_std::HardwareCrc32c;
+use nanokafka_tests::legacy_message;
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -515,36 +516,7 @@ fn every_truncation_is_an_incomplete_tail() {
 
 /// A legacy message entry (offset, size, IEEE CRC, magic, attributes, [timestamp], key, value).
 fn legacy(offset: i64, magic: i8, key: Option<&[u8]>, value: Option<&[u8]>) -> Vec<u8> {
-    legacy_with(offset, magic, 0, 1_600_000_000_000, key, value)
-}
-
-fn legacy_with(
-    offset: i64,
-    magic: i8,
-    attributes: i8,
-    timestamp: i64,
-    key: Option<&[u8]>,
-    value: Option<&[u8]>,
-) -> Vec<u8> {
-    let mut body = vec![magic as u8, attributes as u8];
-    if magic == 1 {
-        body.extend(timestamp.to_be_bytes());
-    }
-    for field in [key, value] {
-        match field {
-            None => body.extend((-1i32).to_be_bytes()),
-            Some(b) => {
-                body.extend((b.len() as i32).to_be_bytes());
-                body.extend(b);
-            }
-        }
-    }
-    let crc = crc32_ieee(&body);
-    let mut out = offset.to_be_bytes().to_vec();
-    out.extend((body.len() as i32 + 4).to_be_bytes());
-    out.extend(crc.to_be_bytes());
-    out.extend(body);
-    out
+    legacy_message(offset, magic, 0, 1_600_000_000_000, key, value)
 }
 
 proptest! {
@@ -564,10 +536,10 @@ proptest! {
             let mut inner = Vec::new();
             for (i, v) in values.iter().enumerate() {
                 let offset = if magic == 1 { i as i64 } else { first + i as i64 };
-                inner.extend(legacy_with(offset, magic, 0, 1000 + i as i64, Some(&[i as u8]), v.as_deref()));
+                inner.extend(legacy_message(offset, magic, 0, 1000 + i as i64, Some(&[i as u8]), v.as_deref()));
             }
             let attributes = 2 | if log_append && magic == 1 { 0x08 } else { 0 };
-            let wrapper = legacy_with(last, magic, attributes, 5555, None, Some(&inner));
+            let wrapper = legacy_message(last, magic, attributes, 5555, None, Some(&inner));
             let mut batches = Batches::new(&wrapper, SoftwareCrc32c);
             let batch = batches.next().unwrap().unwrap();
             prop_assert_eq!(batch.records().err(), Some(Error::UnsupportedCompression { codec: 2 }));

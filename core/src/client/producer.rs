@@ -17,7 +17,10 @@ use crate::partitioner::{partition_for_key, StickyPartitioner};
 use crate::protocol::init_producer_id::InitProducerIdRequest;
 use crate::protocol::produce::{ProducePartition, ProduceRequest, ProduceTopic};
 use crate::protocol::{ApiKey, TopicRef};
-use crate::records::{BatchOptions, Checksum, Record, RecordBatchBuilder, SoftwareCrc32c};
+use crate::records::{
+    BatchOptions, Checksum, Compress, Compression, NoCompression, Record, RecordBatchBuilder,
+    SoftwareCrc32c,
+};
 use crate::{Error, KafkaCode, Result};
 
 /// Acknowledgements a produce waits for.
@@ -58,6 +61,13 @@ pub struct ProducerConfig<'a> {
     pub checksum: &'a dyn Checksum,
     /// Seed of the sticky partitioner's random choice (a timer or ADC noise on firmware).
     pub partitioner_seed: u32,
+    /// The codec batches are compressed with (`None` by default). zstd is refused, batch by
+    /// batch, with a broker whose Produce version is older than v7.
+    pub compression: Compression,
+    /// What compresses them: the core's `records::Lz4` (feature `lz4`) on firmware,
+    /// `nanokafka_std::compression::Codecs` on a host. The batch buffer must then hold each
+    /// batch's records plus its compressed form for a moment.
+    pub compressor: &'a dyn Compress,
 }
 
 impl Default for ProducerConfig<'_> {
@@ -68,6 +78,8 @@ impl Default for ProducerConfig<'_> {
             idempotent: false,
             checksum: &SoftwareCrc32c,
             partitioner_seed: 0x6e61_6e6f,
+            compression: Compression::None,
+            compressor: &NoCompression,
         }
     }
 }
@@ -78,6 +90,7 @@ impl core::fmt::Debug for ProducerConfig<'_> {
             .field("acks", &self.acks)
             .field("ack_timeout_ms", &self.ack_timeout_ms)
             .field("idempotent", &self.idempotent)
+            .field("compression", &self.compression)
             .finish_non_exhaustive()
     }
 }
@@ -333,7 +346,11 @@ impl<'a, const PARTITIONS: usize> Producer<'a, PARTITIONS> {
                 }
             }
             let len = builder
-                .finish(&self.config.checksum)
+                .finish_compressed(
+                    self.config.compression,
+                    self.config.compressor,
+                    &self.config.checksum,
+                )
                 .map_err(|e| grow(e, used))?
                 .len();
             d.start = used;
@@ -466,6 +483,9 @@ impl<'a, const PARTITIONS: usize> Producer<'a, PARTITIONS> {
         let mut version = cluster
             .connection(node, frame)?
             .version::<ProduceRequest>()?;
+        self.config
+            .compression
+            .check_version(ApiKey::Produce, version)?;
         // Members grouped by topic; v13+ names topics by id.
         let mut order: heapless::Vec<usize, REQUEST_PARTITIONS> = heapless::Vec::new();
         let mut spans: heapless::Vec<(usize, usize, [u8; 16]), REQUEST_PARTITIONS> =

@@ -1,7 +1,7 @@
 //! Zero-copy reading of RecordBatch v2 and of a Fetch response's `records` bytes.
 
 use super::checksum::Checksum;
-use super::compression::{Compression, Decompress};
+use super::compression::{inflate, Compression, Decompress};
 use super::legacy::{LegacyMessage, LegacyMessages};
 use super::LOG_OVERHEAD;
 use crate::wire::{Reader, Scan};
@@ -165,7 +165,7 @@ impl<'a> RecordBatch<'a> {
     pub fn records(&self) -> Result<Records<'a>> {
         match self.compression()? {
             Compression::None => Ok(self.records_in(self.records_section())),
-            codec => Err(Error::UnsupportedCompression { codec: codec as u8 }),
+            codec => Err(codec.unsupported()),
         }
     }
 
@@ -180,10 +180,12 @@ impl<'a> RecordBatch<'a> {
     {
         match self.compression()? {
             Compression::None => Ok(self.records_in(self.records_section())),
-            compression => {
-                let n = codec.decompress(compression, self.records_section(), scratch)?;
-                Ok(self.records_in(scratch.get(..n).unwrap_or_default()))
-            }
+            compression => Ok(self.records_in(inflate(
+                codec,
+                compression,
+                self.records_section(),
+                scratch,
+            )?)),
         }
     }
 

@@ -1,7 +1,9 @@
-//! RecordBatch v2 builder: appends records into a caller buffer, then patches the header.
+//! RecordBatch v2 builder: appends records into a caller buffer, then patches the header
+//! (or compresses the records behind it).
 
 use super::batch::{field, TimestampType, HEADER_LEN};
 use super::checksum::Checksum;
+use super::compression::{Compress, Compression};
 use super::LOG_OVERHEAD;
 use crate::wire::{varint_len, varlong_len, Slot, Writer};
 use crate::{Error, Result};
@@ -55,12 +57,13 @@ impl Default for BatchOptions {
     }
 }
 
-/// Builds one uncompressed RecordBatch v2 in a caller buffer.
+/// Builds one RecordBatch v2 in a caller buffer.
 ///
 /// Records are written in place as they are pushed; [`RecordBatchBuilder::finish`] then
-/// writes the header (length, counts, timestamps) and the CRC-32C. A record that does not fit
-/// is refused with `BufferTooSmall` and leaves the batch as it was, so the caller can send
-/// what it has and start the next batch with that record.
+/// writes the header (length, counts, timestamps) and the CRC-32C, or
+/// [`RecordBatchBuilder::finish_compressed`] compresses the records behind the same header. A record that does not fit is refused with `BufferTooSmall` and
+/// leaves the batch as it was, so the caller can send what it has and start the next batch
+/// with that record.
 #[derive(Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct RecordBatchBuilder<'a> {
@@ -194,17 +197,72 @@ impl<'a> RecordBatchBuilder<'a> {
     /// Writes the header and CRC-32C and returns the finished batch. An empty batch is an
     /// `InvalidArgument`: brokers reject them.
     pub fn finish(self, checksum: &impl Checksum) -> Result<&'a mut [u8]> {
+        let len = self.len;
+        let header = self.header(len, Compression::None)?;
+        let batch = self
+            .buf
+            .get_mut(..len)
+            .ok_or(Error::BufferTooSmall { needed: len })?;
+        seal(batch, &header, checksum)
+    }
+
+    /// Finishes the batch with its records section compressed by `codec` (plain
+    /// [`finish`](Self::finish) for `Compression::None`): the header gets the codec in
+    /// attribute bits 0-2, length and CRC-32C are computed over the final bytes, and the
+    /// batch is returned at the front of the builder's buffer.
+    ///
+    /// The codec writes behind the uncompressed records, so the buffer must hold both for a
+    /// moment: `BufferTooSmall` names a size sure to be enough (the records plus the codec's
+    /// worst case), and a caller that sized the buffer for uncompressed records can retry
+    /// with that size or send uncompressed.
+    pub fn finish_compressed(
+        mut self,
+        compression: Compression,
+        codec: &(impl Compress + ?Sized),
+        checksum: &impl Checksum,
+    ) -> Result<&'a mut [u8]> {
+        if compression == Compression::None {
+            return self.finish(checksum);
+        }
+        let len = self.len;
+        let lying = Error::Compression("codec reported more bytes than it had room for");
+        // Take the buffer out, leaving the counts and timestamps for the header.
+        let buf = core::mem::take(&mut self.buf);
+        let total = {
+            let (records, out) = buf.split_at_mut(len);
+            let records = records.get(HEADER_LEN..).unwrap_or_default();
+            // An `out` shorter than the header still asks the codec, for the size it needs.
+            let room = out.get_mut(HEADER_LEN..).unwrap_or_default();
+            let written = codec
+                .compress(compression, records, room)
+                .map_err(|e| match e {
+                    Error::BufferTooSmall { needed } => Error::BufferTooSmall {
+                        needed: needed.saturating_add(HEADER_LEN).saturating_add(len),
+                    },
+                    e => e,
+                })?;
+            let total = HEADER_LEN.checked_add(written).ok_or(lying)?;
+            let header = self.header(total, compression)?;
+            seal(out.get_mut(..total).ok_or(lying)?, &header, checksum)?;
+            total
+        };
+        move_to_front(buf, len, total);
+        buf.get_mut(..total).ok_or(lying)
+    }
+
+    /// The batch header for a batch of `len` bytes whose records are compressed with
+    /// `compression`. An empty batch is an `InvalidArgument`: brokers reject them.
+    fn header(&self, len: usize, compression: Compression) -> Result<[u8; HEADER_LEN]> {
         if self.count == 0 {
             return Err(Error::InvalidArgument(
                 "a record batch needs at least one record",
             ));
         }
-        let batch_length = self
-            .len
+        let batch_length = len
             .checked_sub(LOG_OVERHEAD)
             .and_then(|n| i32::try_from(n).ok())
             .ok_or(Error::InvalidArgument("batch larger than 2 GiB"))?;
-        let mut attributes: i16 = 0;
+        let mut attributes = i16::from(compression as u8);
         if self.options.transactional {
             attributes |= 0x10;
         }
@@ -217,7 +275,7 @@ impl<'a> RecordBatchBuilder<'a> {
         w.i32(batch_length)?;
         w.i32(self.options.partition_leader_epoch)?;
         w.i8(2)?; // magic
-        w.u32(0)?; // CRC, patched below
+        w.u32(0)?; // CRC, patched by seal()
         w.i16(attributes)?;
         w.i32(self.count.saturating_sub(1))?; // last offset delta
         w.i64(self.base_timestamp)?;
@@ -226,20 +284,44 @@ impl<'a> RecordBatchBuilder<'a> {
         w.i16(self.options.producer_epoch)?;
         w.i32(self.options.base_sequence)?;
         w.i32(self.count)?;
-        let batch = self
-            .buf
-            .get_mut(..self.len)
-            .ok_or(Error::BufferTooSmall { needed: self.len })?;
-        batch
-            .get_mut(..HEADER_LEN)
-            .ok_or(Error::BufferTooSmall { needed: HEADER_LEN })?
-            .copy_from_slice(&header);
-        let crc = checksum.crc32c(batch.get(field::ATTRIBUTES.start..).unwrap_or_default());
-        if let Some(slot) = batch.get_mut(field::CRC) {
-            slot.copy_from_slice(&crc.to_be_bytes());
-        }
-        Ok(batch)
+        Ok(header)
     }
+}
+
+/// Moves `buf[from..from + n]` to the front of `buf`, where the uncompressed records were.
+/// The source runs ahead of the destination, so copying forward in steps of at most `from`
+/// bytes never overwrites what is still to be read; unlike `copy_within`, nothing here can
+/// panic.
+fn move_to_front(buf: &mut [u8], from: usize, n: usize) {
+    let mut done = 0usize;
+    while done < n && from > 0 {
+        let Some((front, rest)) = buf.split_at_mut_checked(from.saturating_add(done)) else {
+            return;
+        };
+        let step = from.min(n.saturating_sub(done));
+        let dst = front.get_mut(done..).unwrap_or_default();
+        for (d, s) in dst.iter_mut().zip(rest.iter()).take(step) {
+            *d = *s;
+        }
+        done = done.saturating_add(step);
+    }
+}
+
+/// Copies `header` over the start of `batch` and patches the CRC-32C over attributes..end.
+fn seal<'b>(
+    batch: &'b mut [u8],
+    header: &[u8; HEADER_LEN],
+    checksum: &impl Checksum,
+) -> Result<&'b mut [u8]> {
+    batch
+        .get_mut(..HEADER_LEN)
+        .ok_or(Error::BufferTooSmall { needed: HEADER_LEN })?
+        .copy_from_slice(header);
+    let crc = checksum.crc32c(batch.get(field::ATTRIBUTES.start..).unwrap_or_default());
+    if let Some(slot) = batch.get_mut(field::CRC) {
+        slot.copy_from_slice(&crc.to_be_bytes());
+    }
+    Ok(batch)
 }
 
 /// Wire size of a varint-length-prefixed byte string (`None` = length -1); a field of more

@@ -9,7 +9,7 @@
 
 use super::batch::{Headers, RecordView};
 use super::checksum::crc32_ieee;
-use super::compression::{Compression, Decompress};
+use super::compression::{inflate, Compression, Decompress};
 use super::LOG_OVERHEAD;
 use crate::wire::Reader;
 use crate::{Error, Result};
@@ -90,7 +90,7 @@ impl<'a> LegacyMessage<'a> {
     pub fn messages(&self) -> Result<LegacyMessages<'a>> {
         match self.compression()? {
             Compression::None => Ok(LegacyMessages::single(self.as_record())),
-            codec => Err(Error::UnsupportedCompression { codec: codec as u8 }),
+            codec => Err(codec.unsupported()),
         }
     }
 
@@ -110,8 +110,7 @@ impl<'a> LegacyMessage<'a> {
         let compressed = self
             .value
             .ok_or(Error::Malformed("compressed message without a value"))?;
-        let n = codec.decompress(compression, compressed, scratch)?;
-        let inner: &'s [u8] = scratch.get(..n).unwrap_or_default();
+        let inner: &'s [u8] = inflate(codec, compression, compressed, scratch)?;
         // v1: inner offsets are relative; the wrapper holds the absolute offset of the last.
         let offset_base = if self.magic == 1 {
             let mut last = None;

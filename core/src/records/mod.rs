@@ -7,8 +7,10 @@
 //!   walk and is reported by [`Batches::incomplete`]; it is not an error.
 //! - [`RecordBatch`] is a checked, zero-copy view of one v2 batch; its [`Records`] iterator
 //!   yields borrowed [`RecordView`]s. [`LegacyMessage`] does the same for magic 0/1.
-//! - CRCs are pluggable ([`Checksum`]); compressed data goes through [`Decompress`] into a
-//!   caller scratch buffer.
+//! - CRCs are pluggable ([`Checksum`]). Compression too: [`RecordBatchBuilder::finish_compressed`]
+//!   compresses the records through a [`Compress`]; readers inflate them through a
+//!   [`Decompress`] into a caller scratch buffer and read them there.
+//!   The core brings LZ4 (`Lz4`, feature `lz4`); the std adapter brings all four codecs.
 //!
 //! Null and empty keys, values and header values are different things and stay different.
 //!
@@ -19,14 +21,21 @@ mod builder;
 mod checksum;
 mod compression;
 mod legacy;
+#[cfg(feature = "lz4")]
+mod lz4;
 
 pub use batch::{
     Batch, BatchRecords, Batches, Header, Headers, RecordBatch, RecordView, Records, TimestampType,
 };
 pub use builder::{BatchOptions, Record, RecordBatchBuilder};
 pub use checksum::{crc32_ieee, Checksum, SoftwareCrc32c};
-pub use compression::{Compression, Decompress, NoCompression};
+pub use compression::{
+    Compress, Compression, Decompress, NoCompression, SCRATCH_TOO_SMALL, ZSTD_MIN_FETCH_VERSION,
+    ZSTD_MIN_PRODUCE_VERSION,
+};
 pub use legacy::{LegacyMessage, LegacyMessages};
+#[cfg(feature = "lz4")]
+pub use lz4::Lz4;
 
 /// Bytes before a batch's or message's own length field counts (offset + length).
 pub const LOG_OVERHEAD: usize = 12;

@@ -200,7 +200,8 @@ fn legacy(
     w.put(body).unwrap();
 }
 
-/// "Decompresses" by copying: exercises the wrapper logic without a codec.
+/// "Compresses" and "decompresses" by copying: exercises the batch and wrapper logic
+/// without a codec.
 struct Identity;
 impl Decompress for Identity {
     fn decompress(&self, _: Compression, input: &[u8], output: &mut [u8]) -> crate::Result<usize> {
@@ -209,6 +210,221 @@ impl Decompress for Identity {
         })?;
         out.copy_from_slice(input);
         Ok(input.len())
+    }
+}
+impl Compress for Identity {
+    fn compress(
+        &self,
+        codec: Compression,
+        input: &[u8],
+        output: &mut [u8],
+    ) -> crate::Result<usize> {
+        self.decompress(codec, input, output)
+    }
+}
+
+/// A builder holding `sample()` from base offset 5.
+fn sample_builder(buf: &mut [u8]) -> RecordBatchBuilder<'_> {
+    let mut b = RecordBatchBuilder::new(
+        buf,
+        BatchOptions {
+            base_offset: 5,
+            ..BatchOptions::default()
+        },
+    )
+    .unwrap();
+    for r in &sample() {
+        b.push(r).unwrap();
+    }
+    b
+}
+
+#[test]
+fn compressed_finish_writes_codec_length_and_crc() {
+    let mut plain_buf = [0u8; 2048];
+    let n = build(&mut plain_buf, &sample(), 5);
+    let plain = &plain_buf[..n];
+    for codec in [Compression::None, Compression::Snappy, Compression::Zstd] {
+        let mut buf = [0u8; 4096];
+        let batch = sample_builder(&mut buf)
+            .finish_compressed(codec, &Identity, &SoftwareCrc32c)
+            .unwrap();
+        // Same bytes as the plain batch but for the codec bits and the CRC over them.
+        assert_eq!(batch.len(), plain.len());
+        assert_eq!(batch[22] & 7, codec as u8);
+        assert_eq!(batch[..17], plain[..17]);
+        assert_eq!(batch[23..], plain[23..]);
+        let batch = RecordBatch::new_checked(batch, &SoftwareCrc32c).unwrap();
+        assert_eq!(batch.compression(), Ok(codec));
+        let mut scratch = [0u8; 2048];
+        let read: Vec<_> = batch
+            .records_with(&Identity, &mut scratch)
+            .unwrap()
+            .map(|r| r.unwrap().value)
+            .collect();
+        assert_eq!(read, sample().map(|r| r.value));
+    }
+    // No room behind the records, or too little, even for the header: the size that then
+    // suffices (the records plus the copy the identity codec makes).
+    for spare in [0, 30, 61, n - 1] {
+        let mut buf = std::vec![0u8; n + spare];
+        let err = sample_builder(&mut buf).finish_compressed(
+            Compression::Gzip,
+            &Identity,
+            &SoftwareCrc32c,
+        );
+        assert_eq!(
+            err.err(),
+            Some(Error::BufferTooSmall { needed: 2 * n }),
+            "{spare}"
+        );
+    }
+    let mut buf = std::vec![0u8; 2 * n];
+    assert_eq!(
+        sample_builder(&mut buf)
+            .finish_compressed(Compression::Gzip, &Identity, &SoftwareCrc32c)
+            .map(|b| b.len()),
+        Ok(n)
+    );
+    let empty = RecordBatchBuilder::new(&mut plain_buf, BatchOptions::default()).unwrap();
+    assert!(matches!(
+        empty.finish_compressed(Compression::Lz4, &Identity, &SoftwareCrc32c),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert_eq!(
+        sample_builder(&mut [0u8; 4096])
+            .finish_compressed(Compression::Lz4, &NoCompression, &SoftwareCrc32c)
+            .err(),
+        Some(Error::UnsupportedCompression { codec: 3 })
+    );
+}
+
+/// A codec that claims more bytes than it was given room for is an error, not a short read.
+#[test]
+fn a_lying_codec_is_an_error() {
+    struct Liar;
+    impl Decompress for Liar {
+        fn decompress(&self, _: Compression, _: &[u8], output: &mut [u8]) -> crate::Result<usize> {
+            Ok(output.len() + 1)
+        }
+    }
+    impl Compress for Liar {
+        fn compress(&self, _: Compression, _: &[u8], output: &mut [u8]) -> crate::Result<usize> {
+            Ok(output.len() + 1)
+        }
+    }
+    let mut buf = [0u8; 512];
+    let mut b = RecordBatchBuilder::new(&mut buf, BatchOptions::default()).unwrap();
+    b.push(&sample()[0]).unwrap();
+    let batch = b
+        .finish_compressed(Compression::Lz4, &Identity, &SoftwareCrc32c)
+        .unwrap();
+    let batch = RecordBatch::new_checked(batch, &SoftwareCrc32c).unwrap();
+    let mut scratch = [0u8; 256];
+    assert!(matches!(
+        batch.records_with(&Liar, &mut scratch),
+        Err(Error::Compression(_))
+    ));
+    let mut buf = [0u8; 512];
+    let mut b = RecordBatchBuilder::new(&mut buf, BatchOptions::default()).unwrap();
+    b.push(&sample()[0]).unwrap();
+    assert!(matches!(
+        b.finish_compressed(Compression::Lz4, &Liar, &SoftwareCrc32c),
+        Err(Error::Compression(_))
+    ));
+}
+
+#[cfg(feature = "lz4")]
+mod lz4 {
+    use super::*;
+
+    /// `data` as an LZ4 frame, and the same frame without its content size (as Kafka's Java
+    /// client and liblz4 write it) with the descriptor checksum recomputed.
+    fn frames(data: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let mut frame = std::vec![0u8; Lz4::max_compressed_len(data.len())];
+        let n = Lz4.compress(Compression::Lz4, data, &mut frame).unwrap();
+        frame.truncate(n);
+        let mut unsized_frame = std::vec![0x04, 0x22, 0x4d, 0x18, frame[4] & !0x08, frame[5]];
+        unsized_frame.push((twox_hash::XxHash32::oneshot(0, &unsized_frame[4..6]) >> 8) as u8);
+        unsized_frame.extend_from_slice(&frame[15..]);
+        (frame, unsized_frame)
+    }
+
+    #[test]
+    fn frames_round_trip_and_size_the_scratch() {
+        for len in [0usize, 1, 12, 13, 1000, 65_534, 65_535, 200_000] {
+            let data: Vec<u8> = (0..len).map(|i| (i % 251 / 3) as u8).collect();
+            let (frame, unsized_frame) = frames(&data);
+            assert!(frame.len() <= Lz4::max_compressed_len(len));
+            for f in [&frame, &unsized_frame] {
+                let mut out = std::vec![0u8; len];
+                assert_eq!(Lz4.decompress(Compression::Lz4, f, &mut out), Ok(len));
+                assert_eq!(out, data);
+            }
+            if len > 0 {
+                let mut short = std::vec![0u8; len - 1];
+                assert_eq!(
+                    Lz4.decompress(Compression::Lz4, &frame, &mut short),
+                    Err(Error::BufferTooSmall { needed: len })
+                );
+                assert_eq!(
+                    Lz4.decompress(Compression::Lz4, &unsized_frame, &mut short),
+                    Err(SCRATCH_TOO_SMALL)
+                );
+            }
+            // Every truncation is a compression error.
+            for cut in 0..frame.len().min(300) {
+                let mut out = std::vec![0u8; len];
+                assert!(matches!(
+                    Lz4.decompress(Compression::Lz4, &frame[..cut], &mut out),
+                    Err(Error::Compression(_))
+                ));
+            }
+        }
+    }
+
+    #[test]
+    fn incompressible_blocks_are_stored() {
+        let mut x = 0x1234_5678u32;
+        let data: Vec<u8> = (0..70_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
+        let (frame, _) = frames(&data);
+        // The first block's size word has the "uncompressed" bit.
+        assert_eq!(frame[18] & 0x80, 0x80);
+        let mut out = std::vec![0u8; data.len()];
+        assert_eq!(
+            Lz4.decompress(Compression::Lz4, &frame, &mut out),
+            Ok(data.len())
+        );
+        assert_eq!(out, data);
+        let mut small = std::vec![0u8; 100];
+        assert_eq!(
+            Lz4.compress(Compression::Lz4, &data, &mut small),
+            Err(Error::BufferTooSmall {
+                needed: Lz4::max_compressed_len(data.len())
+            })
+        );
+    }
+
+    #[test]
+    fn other_codecs_are_not_lz4() {
+        let mut out = [0u8; 64];
+        for codec in [Compression::Gzip, Compression::Snappy, Compression::Zstd] {
+            assert_eq!(
+                Lz4.decompress(codec, b"x", &mut out),
+                Err(Error::UnsupportedCompression { codec: codec as u8 })
+            );
+            assert_eq!(
+                Lz4.compress(codec, b"x", &mut out),
+                Err(Error::UnsupportedCompression { codec: codec as u8 })
+            );
+        }
     }
 }
 
