@@ -80,6 +80,21 @@ fn produce_consume_offsets_metadata() {
     );
     let stored = server.cluster().batches("cli", 1);
     assert_eq!(stored.len(), 1, "one request for three lines");
+    // Compressed: the batch carries the codec (attribute bits 0-2), consume reads it back.
+    for (codec, bits) in [("gzip", 1), ("snappy", 2), ("lz4", 3), ("zstd", 4)] {
+        let topic = format!("cli-{codec}");
+        ok(nanokafka(
+            &["-b", &b, "produce", "-t", &topic, "-p", "0", "-z", codec],
+            b"a\nb\n",
+        ));
+        let batches = server.cluster().batches(&topic, 0);
+        assert_eq!(batches[0][22] & 7, bits, "{codec}");
+        let printed = ok(nanokafka(
+            &["-b", &b, "consume", "-t", &topic, "--value-only"],
+            b"",
+        ));
+        assert_eq!(printed, "a\nb\n", "{codec}");
+    }
 }
 
 #[test]

@@ -6,6 +6,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use nanokafka::client::{Acks, OffsetQuery};
+use nanokafka::records::Compression;
 use nanokafka_std::{Client, ClientConfig, OwnedRecord};
 use std::io::{BufRead, BufWriter, Write};
 use std::process::ExitCode;
@@ -41,6 +42,27 @@ enum AcksArg {
     All,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum CodecArg {
+    None,
+    Gzip,
+    Snappy,
+    Lz4,
+    Zstd,
+}
+
+impl From<CodecArg> for Compression {
+    fn from(codec: CodecArg) -> Compression {
+        match codec {
+            CodecArg::None => Compression::None,
+            CodecArg::Gzip => Compression::Gzip,
+            CodecArg::Snappy => Compression::Snappy,
+            CodecArg::Lz4 => Compression::Lz4,
+            CodecArg::Zstd => Compression::Zstd,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Sends lines from stdin (or --file) as records, one per line.
@@ -66,6 +88,9 @@ enum Command {
         /// Records per request.
         #[arg(long, default_value_t = 1000)]
         batch: usize,
+        /// Compression codec of the batches.
+        #[arg(long, short = 'z', value_enum, default_value = "none")]
+        compression: CodecArg,
     },
     /// Prints records as `offset<TAB>key<TAB>value` (`--value-only`: values only).
     Consume {
@@ -156,7 +181,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             headers,
             acks,
             batch,
+            compression,
         } => {
+            config.compression = compression.into();
             config.acks = match acks {
                 AcksArg::None => Acks::None,
                 AcksArg::Leader => Acks::Leader,

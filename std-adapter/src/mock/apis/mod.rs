@@ -65,12 +65,15 @@ pub(super) fn topic_name(s: &str) -> TopicName {
     TopicName(text(s))
 }
 
-/// The range the mock serves for `api`.
+/// The range the mock advertises for `api`: what it serves, except that Produce is
+/// advertised from v0, as Kafka 4.x does while refusing v0-2 — librdkafka derives its
+/// compression support from Produce v0 being listed and otherwise sends plain batches.
 pub(super) fn api_version(api: ApiKey) -> ApiVersion {
     let range = api.valid_versions();
+    let min = if api == ApiKey::Produce { 0 } else { range.min };
     ApiVersion::default()
         .with_api_key(api as i16)
-        .with_min_version(range.min)
+        .with_min_version(min)
         .with_max_version(range.max)
 }
 
