@@ -1,5 +1,5 @@
-//! Compressed batches between nanokafka and real peers, through real Apache Kafka 3.9.2 and
-//! 4.4.0 (started by the test), for gzip, snappy, LZ4 and zstd:
+//! Batches between nanokafka and real peers, through real Apache Kafka 3.9.2 and 4.4.0
+//! (started by the test), uncompressed and in gzip, snappy, LZ4 and zstd:
 //!
 //! - kcat (librdkafka) and kafka-python produce compressed; we fetch with the core's
 //!   `Connection`, check that every batch really is in that codec, and read every key, value
@@ -34,7 +34,9 @@ use nanokafka_tests::peers::{ensure_debian_packages, kafka_python, kcat};
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-const CODECS: [Compression; 4] = [
+/// Uncompressed first: the plain interop with the peers is this same test.
+const CODECS: [Compression; 5] = [
+    Compression::None,
     Compression::Gzip,
     Compression::Snappy,
     Compression::Lz4,
@@ -378,7 +380,8 @@ def unhex(x): return None if x == '-' else bytes.fromhex(x)
 records = sys.stdin.read().splitlines()
 for target in sys.argv[2:]:
     codec, topic = target.split(':', 1)
-    producer = KafkaProducer(bootstrap_servers=sys.argv[1], compression_type=codec, acks='all',
+    producer = KafkaProducer(bootstrap_servers=sys.argv[1], acks='all',
+                             compression_type=None if codec == 'none' else codec,
                              linger_ms=200, batch_size=1 << 20, max_request_size=8 << 20)
     sent = []
     for line in records:
@@ -1020,5 +1023,66 @@ fn producer_and_consumer_compress_and_decompress_every_codec() {
             }
         }
         eprintln!("Kafka {version}: the std Client produced and consumed all four codecs");
+    }
+}
+
+/// Kafka's own Java console producer writes keys, a null key, headers (one with a null value)
+/// and values with spaces; we read every one byte for byte.
+#[test]
+fn java_console_producer_writes_and_we_read_byte_exact() {
+    for (version, kafka) in brokers() {
+        let bootstrap = kafka.bootstrap();
+        let mut client = Client::connect(&bootstrap);
+        let topic = format!("java-producer-{}", version.as_str().replace('.', "-"));
+        let id = client.create_topic(&topic, 1, &[]);
+        // 4.x renamed the reader's option (and warns about the old one).
+        let property = if version.major() >= 4 {
+            "--reader-property"
+        } else {
+            "--property"
+        };
+        let mut args = vec!["--bootstrap-server", &bootstrap, "--topic", &topic];
+        for p in [
+            "parse.key=true",
+            "key.separator=|",
+            "parse.headers=true",
+            "headers.delimiter=|",
+            "null.marker=<null>",
+        ] {
+            args.extend([property, p]);
+        }
+        let command = kafka.java_tool(version.console_producer_class(), args);
+        let input = "fw:1.4.2,trace:<null>|sensor-1|21.5 degrees\n\
+                     src:java|<null>|no key here\n\
+                     fw:1.4.2|sensor-2|\n";
+        run(command, input.as_bytes(), "Java ConsoleProducer");
+        let got = fetch(&mut client, (&topic, id), 0, 3).records;
+        let header = |k: &str, v: Option<&str>| (k.to_owned(), v.map(|v| v.as_bytes().to_vec()));
+        let want = [
+            (
+                Some(&b"sensor-1"[..]),
+                Some(&b"21.5 degrees"[..]),
+                vec![header("fw", Some("1.4.2")), header("trace", None)],
+            ),
+            (
+                None,
+                Some(&b"no key here"[..]),
+                vec![header("src", Some("java"))],
+            ),
+            (
+                Some(&b"sensor-2"[..]),
+                Some(&b""[..]),
+                vec![header("fw", Some("1.4.2"))],
+            ),
+        ];
+        assert_eq!(got.len(), want.len(), "Kafka {version}");
+        for (g, (key, value, headers)) in got.iter().zip(want) {
+            assert_eq!(
+                (g.key.as_deref(), g.value.as_deref(), &g.headers),
+                (key, value, &headers),
+                "Kafka {version}: ConsoleProducer's record read back"
+            );
+        }
+        eprintln!("Kafka {version}: read the Java ConsoleProducer's records byte for byte");
     }
 }
