@@ -3,17 +3,14 @@
 //! in both directions with nanokafka, and their output is compared byte for byte — the proof
 //! that the mock speaks Kafka and not just nanokafka's idea of it.
 
-use nanokafka::client::{Connection, ConnectionConfig};
-use nanokafka::protocol::produce::{ProducePartition, ProduceRequest, ProduceTopic};
-use nanokafka::protocol::TopicRef;
-use nanokafka::records::{BatchOptions, Batches, Record, RecordBatchBuilder, SoftwareCrc32c};
+use nanokafka::client::{Acks, Producer, ProducerConfig};
+use nanokafka::records::{Batches, Record, SoftwareCrc32c};
 use nanokafka_std::mock::{MockCluster, MockConfig, MockServer};
-use nanokafka_std::{StdTransport, SystemClock};
 use nanokafka_tests::peers::{kafka_python, kcat};
-use nanokafka_tests::{first, SAMPLE_HEADERS};
+use nanokafka_tests::scenarios::{self, TcpTarget};
+use nanokafka_tests::SAMPLE_HEADERS;
 use std::io::Write;
 use std::process::{Output, Stdio};
-use std::time::Duration;
 
 /// Two brokers, so clients must follow Metadata to each partition's leader.
 fn serve() -> (MockCluster, MockServer) {
@@ -63,20 +60,15 @@ fn stored(cluster: &MockCluster, topic: &str, partition: i32) -> Vec<Stored> {
     out
 }
 
-/// nanokafka produces one batch (a null key, an empty value, headers with a null value).
+/// nanokafka's producer (the core `Producer` through a `Cluster`, which follows Metadata to
+/// the partition's leader) sends three records: a null key, an empty value, headers with a
+/// null value.
 fn produce_with_nanokafka(server: &MockServer, topic: &str, partition: i32) {
-    let cluster = server.cluster();
-    let leader = cluster.leader(topic, partition).unwrap();
-    let address = server.address(leader).unwrap().to_string();
-    let transport = StdTransport::connect(&address, Duration::from_secs(2)).unwrap();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut c = Connection::connect(
-        transport,
-        SystemClock::new(),
-        ConnectionConfig::default(),
-        &mut buf,
-    )
-    .unwrap();
+    let target = TcpTarget {
+        label: "mock (TCP)".into(),
+        bootstrap: server.bootstrap(),
+    };
+    let mut cluster = scenarios::cluster(&target);
     let headers = &SAMPLE_HEADERS;
     let records = [
         Record {
@@ -98,30 +90,20 @@ fn produce_with_nanokafka(server: &MockServer, topic: &str, partition: i32) {
             timestamp: 1_700_000_000_200,
         },
     ];
-    let mut batch_buf = vec![0u8; 4096];
-    let mut builder = RecordBatchBuilder::new(&mut batch_buf, BatchOptions::default()).unwrap();
-    for r in &records {
-        builder.push(r).unwrap();
-    }
-    let batch = builder.finish(&SoftwareCrc32c).unwrap().to_vec();
-    let parts = [ProducePartition {
-        index: partition,
-        records: Some(&batch),
-    }];
-    let topics = [ProduceTopic {
-        topic: TopicRef::Name(topic),
-        partition_data: &parts,
-    }];
-    // Below v13, which names topics by id.
-    let request = ProduceRequest {
-        transactional_id: None,
-        acks: -1,
-        timeout_ms: 1000,
-        topic_data: &topics,
-    };
-    let response = c.send_at(&request, 12, &mut buf).unwrap();
-    let p = first(first(response.responses).partition_responses);
-    assert_eq!((p.index, p.error_code.0), (partition, 0));
+    let mut producer: Producer = Producer::new(ProducerConfig {
+        acks: Acks::All,
+        ..ProducerConfig::default()
+    });
+    let base = producer
+        .send(
+            &mut cluster,
+            topic,
+            Some(partition),
+            &records,
+            &mut vec![0u8; 64 << 10],
+        )
+        .unwrap_or_else(|e| panic!("produce to {topic}/{partition}: {e}"));
+    assert_eq!(base, Some(0));
 }
 
 #[test]
