@@ -224,11 +224,11 @@ where
 
     /// The last Metadata response kept (for the topics in use), if any.
     pub fn metadata(&self) -> Option<MetadataResponse<'_>> {
-        let body = self.metadata.as_ref().get(..self.metadata_len)?;
-        if body.is_empty() {
-            return None;
-        }
-        decode_body::<MetadataRequest>(body, self.metadata_version).ok()
+        kept_metadata(
+            self.metadata.as_ref(),
+            self.metadata_len,
+            self.metadata_version,
+        )
     }
 
     /// Asks a broker for the metadata of the topics in use plus `topic`, and keeps it.
@@ -252,16 +252,11 @@ where
         let node = self.any_node(buf)?;
         let received = {
             // Ask for the kept topics too, so alternating topics don't evict each other.
-            let kept = self
-                .metadata
-                .as_ref()
-                .get(..self.metadata_len)
-                .unwrap_or_default();
-            let kept = if kept.is_empty() {
-                None
-            } else {
-                decode_body::<MetadataRequest>(kept, self.metadata_version).ok()
-            };
+            let kept = kept_metadata(
+                self.metadata.as_ref(),
+                self.metadata_len,
+                self.metadata_version,
+            );
             let mut names: heapless::Vec<MetadataTopic<'_>, TOPICS> = heapless::Vec::new();
             if let Some(topic) = topic {
                 names
@@ -444,16 +439,11 @@ where
         node_id: i32,
         buf: &mut [u8],
     ) -> Result<&mut Connection<'a, K::Transport, C>> {
-        let kept = self
-            .metadata
-            .as_ref()
-            .get(..self.metadata_len)
-            .unwrap_or_default();
-        let kept = if kept.is_empty() {
-            None
-        } else {
-            decode_body::<MetadataRequest>(kept, self.metadata_version).ok()
-        };
+        let kept = kept_metadata(
+            self.metadata.as_ref(),
+            self.metadata_len,
+            self.metadata_version,
+        );
         link_to(
             &mut self.links,
             &mut self.connector,
@@ -580,6 +570,13 @@ where
             }
         }
     }
+}
+
+/// The kept Metadata response in `buf[..len]`, if any. (A function of the fields, not of the
+/// cluster, so the cluster's other fields stay free to borrow meanwhile.)
+fn kept_metadata(buf: &[u8], len: usize, version: i16) -> Option<MetadataResponse<'_>> {
+    let body = buf.get(..len).filter(|b| !b.is_empty())?;
+    decode_body::<MetadataRequest>(body, version).ok()
 }
 
 /// The link to `node_id`, opened if needed (closing the least recently used one when all

@@ -414,48 +414,25 @@ impl<'a, const PARTITIONS: usize> Producer<'a, PARTITIONS> {
                         Err(e) => fail(d, e),
                     }
                 }
-                if let Some(node) = leader {
-                    self.send_request(
-                        cluster, node, batches, deliveries, &members, batch_area, frame,
-                    );
-                }
-            }
-        }
-    }
-
-    /// One Produce request with the `members` deliveries to broker `node`; records each
-    /// member's outcome.
-    #[allow(clippy::too_many_arguments)]
-    fn send_request<
-        K: Connector,
-        C: Clock + Clone,
-        const L: usize,
-        const T: usize,
-        M: MetadataBuffer,
-    >(
-        &self,
-        cluster: &mut Cluster<'_, K, C, L, T, M>,
-        node: i32,
-        batches: &[ProduceBatch<'_>],
-        deliveries: &mut [Delivery],
-        members: &[usize],
-        batch_area: &[u8],
-        frame: &mut [u8],
-    ) {
-        let outcome = self.exchange(
-            cluster, node, batches, deliveries, members, batch_area, frame,
-        );
-        if let Err(e) = outcome {
-            for &i in members {
-                if let Some(d) = deliveries.get_mut(i) {
-                    if !d.done {
-                        fail(d, e);
+                let Some(node) = leader else {
+                    continue;
+                };
+                let sent = self.exchange(
+                    cluster, node, batches, deliveries, &members, batch_area, frame,
+                );
+                if let Err(e) = sent {
+                    for &i in &members {
+                        if let Some(d) = deliveries.get_mut(i).filter(|d| !d.done) {
+                            fail(d, e);
+                        }
                     }
                 }
             }
         }
     }
 
+    /// One Produce request with the `members` deliveries to broker `node`; records each
+    /// member's outcome (an `Err` is the request's own failure, for the caller to record).
     #[allow(clippy::too_many_arguments)]
     fn exchange<
         K: Connector,
