@@ -84,25 +84,38 @@ fn bootstrap_index(node_id: i32) -> Option<usize> {
     usize::try_from((-1i64).saturating_sub(i64::from(node_id))).ok()
 }
 
-/// The `index`th `host:port` of a bootstrap list.
+/// The `index`th `host:port` of a bootstrap list (entries trimmed of ASCII whitespace).
+///
+/// Byte-wise rather than with `str` patterns: those keep a slice-index panic path in
+/// firmware builds.
 fn bootstrap_entry(list: &str, index: usize) -> Option<Result<(&str, u16)>> {
     let entry = list
-        .split(',')
-        .map(str::trim)
+        .as_bytes()
+        .split(|&b| b == b',')
+        .map(<[u8]>::trim_ascii)
         .filter(|e| !e.is_empty())
         .nth(index)?;
-    Some(parse_host_port(entry))
+    Some(host_port(entry))
 }
 
 /// Splits `host:port` (or `[v6]:port`).
 pub fn parse_host_port(entry: &str) -> Result<(&str, u16)> {
+    host_port(entry.as_bytes())
+}
+
+fn host_port(entry: &[u8]) -> Result<(&str, u16)> {
     const BAD: Error = Error::InvalidArgument("broker address must be host:port");
-    let (host, port) = entry.rsplit_once(':').ok_or(BAD)?;
+    let colon = entry.iter().rposition(|&b| b == b':').ok_or(BAD)?;
+    let (host, port) = entry.split_at_checked(colon).ok_or(BAD)?;
+    let port = port.get(1..).unwrap_or_default();
     let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
+        .strip_prefix(b"[")
+        .and_then(|h| h.strip_suffix(b"]"))
         .unwrap_or(host);
+    // Both are whole UTF-8 pieces: split at ASCII bytes of a `str`.
+    let port = core::str::from_utf8(port).map_err(|_| BAD)?;
     let port = port.parse::<u16>().map_err(|_| BAD)?;
+    let host = core::str::from_utf8(host).map_err(|_| BAD)?;
     if host.is_empty() {
         return Err(BAD);
     }
@@ -217,9 +230,7 @@ where
 
     /// Closes the connection to `node_id`, if open.
     pub fn disconnect(&mut self, node_id: i32) {
-        if let Some(i) = self.links.iter().position(|l| l.node_id == node_id) {
-            self.links.remove(i);
-        }
+        retain(&mut self.links, |l| l.node_id != node_id);
     }
 
     /// The last Metadata response kept (for the topics in use), if any.
@@ -299,15 +310,16 @@ where
             .ok_or(Error::InvalidArgument(
                 "Metadata response larger than the Cluster's metadata buffer",
             ))?;
-        kept.copy_from_slice(body);
+        crate::wire::copy(kept, body);
         self.metadata_len = body.len();
         self.metadata_version = received.version;
         debug!(target: "cluster", "metadata v{} from node {node}: {} bytes", received.version, body.len());
         self.stale = false;
         // Learn which broker a bootstrap connection reached, so it is reused as that broker.
         if let Some(metadata) = self.metadata() {
-            let mut renames: heapless::Vec<(usize, i32), LINKS> = heapless::Vec::new();
-            for (i, link) in self.links.iter().enumerate().filter(|(_, l)| l.node_id < 0) {
+            // (bootstrap node id, broker id)
+            let mut renames: heapless::Vec<(i32, i32), LINKS> = heapless::Vec::new();
+            for link in self.links.iter().filter(|l| l.node_id < 0) {
                 let entry = bootstrap_index(link.node_id)
                     .and_then(|index| bootstrap_entry(self.config.bootstrap, index));
                 if let Some(Ok((host, port))) = entry {
@@ -315,15 +327,14 @@ where
                         .brokers
                         .find(|b| b.host == host && i32::from(port) == b.port);
                     if let Some(broker) = found {
-                        let _ = renames.push((i, broker.node_id));
+                        let _ = renames.push((link.node_id, broker.node_id));
                     }
                 }
             }
-            for (i, node_id) in renames {
-                let duplicate = self.links.iter().any(|l| l.node_id == node_id);
-                if duplicate {
-                    self.links.remove(i);
-                } else if let Some(link) = self.links.get_mut(i) {
+            for (bootstrap, node_id) in renames {
+                if self.links.iter().any(|l| l.node_id == node_id) {
+                    retain(&mut self.links, |l| l.node_id != bootstrap);
+                } else if let Some(link) = self.links.iter_mut().find(|l| l.node_id == bootstrap) {
                     link.node_id = node_id;
                 }
             }
@@ -348,10 +359,13 @@ where
             }
             index = index.saturating_add(1);
         }
-        let known: heapless::Vec<i32, 16> = self
-            .metadata()
-            .map(|m| m.brokers.iter().map(|b| b.node_id).take(16).collect())
-            .unwrap_or_default();
+        // Pushed one by one: heapless's `collect` panics when full.
+        let mut known: heapless::Vec<i32, 16> = heapless::Vec::new();
+        for broker in self.metadata().iter().flat_map(|m| m.brokers.iter()) {
+            if known.push(broker.node_id).is_err() {
+                break;
+            }
+        }
         for node in known {
             match self.connection(node, buf) {
                 Ok(_) => return Ok(node),
@@ -579,6 +593,25 @@ fn kept_metadata(buf: &[u8], len: usize, version: i16) -> Option<MetadataRespons
     decode_body::<MetadataRequest>(body, version).ok()
 }
 
+/// Keeps the elements `keep` accepts, in order. heapless's own `retain` moves the rest with
+/// `memmove`, which is 1.5 KiB of flash on firmware for a handful of links; this swaps.
+fn retain<T, const N: usize>(v: &mut heapless::Vec<T, N>, mut keep: impl FnMut(&T) -> bool) {
+    let mut kept = 0usize;
+    for i in 0..v.len() {
+        if !v.get(i).is_some_and(&mut keep) {
+            continue;
+        }
+        // kept <= i: move element i down to slot kept.
+        if let Some((head, tail)) = v.split_at_mut_checked(i) {
+            if let (Some(slot), Some(element)) = (head.get_mut(kept), tail.first_mut()) {
+                core::mem::swap(slot, element);
+            }
+        }
+        kept = kept.saturating_add(1);
+    }
+    v.truncate(kept);
+}
+
 /// The link to `node_id`, opened if needed (closing the least recently used one when all
 /// `LINKS` are in use). Works on the cluster's fields so the kept metadata can stay
 /// borrowed meanwhile.
@@ -591,17 +624,13 @@ fn link_to<'l, 'a, K: Connector, C: Clock + Clone, const LINKS: usize>(
     node_id: i32,
     buf: &mut [u8],
 ) -> Result<&'l mut Link<'a, K::Transport, C>> {
+    // A broken link is replaced; a working one becomes the most recently used (last).
+    retain(links, |l| l.node_id != node_id || !l.connection.is_broken());
     if let Some(i) = links.iter().position(|l| l.node_id == node_id) {
-        let broken = links.get(i).is_some_and(|l| l.connection.is_broken());
-        if broken {
-            links.remove(i);
-        } else {
-            // Most recently used last.
-            let link = links.remove(i);
-            let _ = links.push(link);
-            let last = links.len().saturating_sub(1);
-            return links.get_mut(last).ok_or(Error::NoKnownBrokers);
+        if let Some(tail) = links.get_mut(i..) {
+            tail.rotate_left(1.min(tail.len()));
         }
+        return links.last_mut().ok_or(Error::NoKnownBrokers);
     }
     let (host, port) = if node_id < 0 {
         bootstrap_index(node_id)
@@ -619,7 +648,9 @@ fn link_to<'l, 'a, K: Connector, C: Clock + Clone, const LINKS: usize>(
         return Err(Error::InvalidArgument("Cluster LINKS is 0"));
     }
     if links.is_full() {
-        links.remove(0);
+        if let Some(oldest) = links.first().map(|l| l.node_id) {
+            retain(links, |l| l.node_id != oldest);
+        }
     }
     debug!(target: "cluster", "opening node {node_id} at {host}:{port}");
     let transport = connector.connect(host, port)?;
@@ -630,8 +661,7 @@ fn link_to<'l, 'a, K: Connector, C: Clock + Clone, const LINKS: usize>(
             connection,
         })
         .map_err(|_| Error::InvalidArgument("Cluster LINKS is 0"))?;
-    let last = links.len().saturating_sub(1);
-    links.get_mut(last).ok_or(Error::NoKnownBrokers)
+    links.last_mut().ok_or(Error::NoKnownBrokers)
 }
 
 #[cfg(test)]
@@ -652,5 +682,21 @@ mod tests {
         assert_eq!(bootstrap_node(2), -3);
         assert_eq!(bootstrap_index(-3), Some(2));
         assert_eq!(bootstrap_index(i32::MIN), Some(i32::MAX as usize));
+    }
+
+    #[test]
+    fn retain_keeps_order_and_drops_the_rest() {
+        let mut v: heapless::Vec<std::string::String, 6> = heapless::Vec::new();
+        for s in ["a", "b", "c", "d", "e"] {
+            v.push(s.into()).unwrap();
+        }
+        retain(&mut v, |s| s != "b" && s != "d");
+        assert_eq!(v, ["a", "c", "e"]);
+        retain(&mut v, |s| s != "a");
+        assert_eq!(v, ["c", "e"]);
+        retain(&mut v, |_| true);
+        assert_eq!(v, ["c", "e"]);
+        retain(&mut v, |_| false);
+        assert!(v.is_empty());
     }
 }

@@ -5,7 +5,7 @@ use super::batch::{field, TimestampType, HEADER_LEN};
 use super::checksum::Checksum;
 use super::compression::{Compress, Compression};
 use super::LOG_OVERHEAD;
-use crate::wire::{varint_len, varlong_len, Slot, Writer};
+use crate::wire::{copy, varint_len, varlong_len, Slot, Writer};
 use crate::{Error, Result};
 
 /// A record to append. `None` and `Some(&[])` are different on the wire and stay different.
@@ -313,13 +313,13 @@ fn seal<'b>(
     header: &[u8; HEADER_LEN],
     checksum: &impl Checksum,
 ) -> Result<&'b mut [u8]> {
-    batch
+    let head = batch
         .get_mut(..HEADER_LEN)
-        .ok_or(Error::BufferTooSmall { needed: HEADER_LEN })?
-        .copy_from_slice(header);
+        .ok_or(Error::BufferTooSmall { needed: HEADER_LEN })?;
+    copy(head, header);
     let crc = checksum.crc32c(batch.get(field::ATTRIBUTES.start..).unwrap_or_default());
     if let Some(slot) = batch.get_mut(field::CRC) {
-        slot.copy_from_slice(&crc.to_be_bytes());
+        copy(slot, &crc.to_be_bytes());
     }
     Ok(batch)
 }

@@ -88,13 +88,10 @@ fn header_checksum(bytes: &[u8]) -> u8 {
     (XxHash32::oneshot(0, bytes) >> 8) as u8
 }
 
-/// Copies `src` to the front of `dst`, or `None` when it does not fit (a zip, not
-/// `copy_from_slice`, so that no panic path is linked in).
+/// Copies `src` to the front of `dst`, or `None` when it does not fit (with `wire::copy`:
+/// no panic path is linked in).
 fn copy(dst: &mut [u8], src: &[u8]) -> Option<()> {
-    let dst = dst.get_mut(..src.len())?;
-    for (d, s) in dst.iter_mut().zip(src) {
-        *d = *s;
-    }
+    crate::wire::copy(dst.get_mut(..src.len())?, src);
     Some(())
 }
 

@@ -70,6 +70,16 @@ pub const fn varlong_len(v: i64) -> usize {
     unsigned_varint_len(zigzag64(v))
 }
 
+/// Copies `src` into the front of `dst`, as far as both go. Callers pass slices of equal
+/// length; unlike `copy_from_slice` there is no length check that could panic, which the
+/// optimiser cannot always remove (firmware built at opt-level "z" keeps it as a panic path).
+#[inline]
+pub(crate) fn copy(dst: &mut [u8], src: &[u8]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = *s;
+    }
+}
+
 #[cfg(test)]
 mod tests;
 

@@ -71,7 +71,7 @@ impl<'a> Writer<'a> {
 
     /// Writes raw bytes.
     pub fn put(&mut self, bytes: &[u8]) -> Result<()> {
-        self.claim(bytes.len())?.copy_from_slice(bytes);
+        super::copy(self.claim(bytes.len())?, bytes);
         Ok(())
     }
 
@@ -86,8 +86,8 @@ impl<'a> Writer<'a> {
     pub fn patch(&mut self, at: usize, bytes: &[u8]) -> Result<()> {
         let end = at.checked_add(bytes.len()).filter(|&e| e <= self.pos);
         let slot = end.and_then(|end| self.buf.get_mut(at..end));
-        slot.ok_or(Error::InvalidArgument("patch outside the written area"))?
-            .copy_from_slice(bytes);
+        let slot = slot.ok_or(Error::InvalidArgument("patch outside the written area"))?;
+        super::copy(slot, bytes);
         Ok(())
     }
 
@@ -318,7 +318,7 @@ impl<'b> Slot<'b> {
                 if let Some((head, rest)) =
                     core::mem::take(&mut self.0).split_at_mut_checked(b.len())
                 {
-                    head.copy_from_slice(b);
+                    super::copy(head, b);
                     self.0 = rest;
                 }
             }
