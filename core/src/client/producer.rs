@@ -143,9 +143,6 @@ struct Sequence {
     next: i32,
 }
 
-/// A Produce request carries at most this many partitions; more go in further requests.
-const REQUEST_PARTITIONS: usize = 16;
-
 /// FNV-1a of a topic name.
 fn topic_hash(topic: &str) -> u64 {
     topic.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -153,9 +150,14 @@ fn topic_hash(topic: &str) -> u64 {
     })
 }
 
-/// Sends records to Kafka; see the [module docs](self). `PARTITIONS` bounds the partitions an
-/// idempotent producer keeps sequence numbers for.
-pub struct Producer<'a, const PARTITIONS: usize = 8> {
+/// Sends records to Kafka; see the [module docs](self).
+///
+/// - `PARTITIONS` bounds the partitions an idempotent producer keeps sequence numbers for.
+/// - `REQUEST` bounds the partitions one Produce request carries (more go in further
+///   requests) and those one [`Producer::send`] may spread its records over. Its working
+///   lists live on the stack, about 150 bytes per partition: firmware sending to one
+///   partition sets 1.
+pub struct Producer<'a, const PARTITIONS: usize = 8, const REQUEST: usize = 16> {
     config: ProducerConfig<'a>,
     partitioner: StickyPartitioner,
     producer_id: i64,
@@ -163,7 +165,7 @@ pub struct Producer<'a, const PARTITIONS: usize = 8> {
     sequences: heapless::Vec<Sequence, PARTITIONS>,
 }
 
-impl<'a, const PARTITIONS: usize> Producer<'a, PARTITIONS> {
+impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS, REQUEST> {
     /// A producer with `config`; no I/O until the first send.
     pub fn new(config: ProducerConfig<'a>) -> Self {
         Producer {
@@ -185,10 +187,10 @@ impl<'a, const PARTITIONS: usize> Producer<'a, PARTITIONS> {
         (self.producer_id >= 0).then_some((self.producer_id, self.producer_epoch))
     }
 
-    /// Sends `records` to `topic` (to `partition`, or spread by key when `None`) and waits for
-    /// the acknowledgement. Returns the base offset of the first partition written (`None`
-    /// with `acks = None`); when the records went to several partitions, all were
-    /// acknowledged or the first partition's error is returned.
+    /// Sends `records` to `topic` (to `partition`, or spread by key when `None` over at most
+    /// `REQUEST` partitions) and waits for the acknowledgement. Returns the base offset of the
+    /// first partition written (`None` with `acks = None`); when the records went to several
+    /// partitions, all were acknowledged or the first partition's error is returned.
     ///
     /// `buf` holds the encoded batches, then the request (which copies them) and the
     /// response: give it twice the records' size plus a few hundred bytes.
@@ -211,7 +213,7 @@ impl<'a, const PARTITIONS: usize> Producer<'a, PARTITIONS> {
             partition,
             records,
         }];
-        let mut deliveries = [Delivery::default(); REQUEST_PARTITIONS];
+        let mut deliveries = [Delivery::default(); REQUEST];
         let n = self.send_batches(cluster, &batch, &mut deliveries, buf)?;
         let deliveries = deliveries.get(..n).unwrap_or_default();
         if let Some(error) = deliveries.iter().find_map(|d| d.error) {
@@ -237,6 +239,9 @@ impl<'a, const PARTITIONS: usize> Producer<'a, PARTITIONS> {
         deliveries: &mut [Delivery],
         buf: &mut [u8],
     ) -> Result<usize> {
+        if REQUEST == 0 {
+            return Err(Error::InvalidArgument("Producer REQUEST is 0"));
+        }
         if self.config.idempotent && self.config.acks != Acks::All {
             return Err(Error::InvalidArgument(
                 "an idempotent producer needs acks = All",
@@ -249,7 +254,9 @@ impl<'a, const PARTITIONS: usize> Producer<'a, PARTITIONS> {
         }
         let used = self.build(batches, deliveries, buf)?;
         self.partitioner.next_batch();
-        let (batch_area, frame) = buf.split_at_mut(used);
+        let (batch_area, frame) = buf
+            .split_at_mut_checked(used)
+            .ok_or(Error::BufferTooSmall { needed: used })?;
         self.deliver(cluster, batches, deliveries, batch_area, frame);
         if self.config.idempotent {
             for d in deliveries.iter().filter(|d| d.base_offset.is_some()) {
@@ -392,10 +399,20 @@ impl<'a, const PARTITIONS: usize> Producer<'a, PARTITIONS> {
             }
             while let Some(first) = deliveries.iter().position(|d| !d.tried) {
                 let topic_of = |d: &Delivery| batches.get(d.batch).map(|b| b.topic);
-                // Everything untried that this leader leads goes in one request.
+                // Everything untried that this leader leads goes in one request, one batch
+                // per partition: a broker keeps only one of two for the same partition.
                 let mut leader = None;
-                let mut members: heapless::Vec<usize, REQUEST_PARTITIONS> = heapless::Vec::new();
+                let mut members: heapless::Vec<usize, REQUEST> = heapless::Vec::new();
                 for i in first..deliveries.len() {
+                    let same_partition = |j: &usize| {
+                        let (a, b) = (deliveries.get(*j), deliveries.get(i));
+                        a.zip(b).is_some_and(|(a, b)| {
+                            a.partition == b.partition && topic_of(a) == topic_of(b)
+                        })
+                    };
+                    if members.iter().any(same_partition) {
+                        continue; // in the next request
+                    }
                     let Some(d) = deliveries.get_mut(i) else {
                         break;
                     };
@@ -464,9 +481,8 @@ impl<'a, const PARTITIONS: usize> Producer<'a, PARTITIONS> {
             .compression
             .check_version(ApiKey::Produce, version)?;
         // Members grouped by topic; v13+ names topics by id.
-        let mut order: heapless::Vec<usize, REQUEST_PARTITIONS> = heapless::Vec::new();
-        let mut spans: heapless::Vec<(usize, usize, [u8; 16]), REQUEST_PARTITIONS> =
-            heapless::Vec::new();
+        let mut order: heapless::Vec<usize, REQUEST> = heapless::Vec::new();
+        let mut spans: heapless::Vec<(usize, usize, [u8; 16]), REQUEST> = heapless::Vec::new();
         for (k, &i) in members.iter().enumerate() {
             let topic = topic_of(i);
             if members
@@ -493,8 +509,7 @@ impl<'a, const PARTITIONS: usize> Producer<'a, PARTITIONS> {
             }
             let _ = spans.push((start, order.len(), id));
         }
-        let mut parts: heapless::Vec<ProducePartition<'_>, REQUEST_PARTITIONS> =
-            heapless::Vec::new();
+        let mut parts: heapless::Vec<ProducePartition<'_>, REQUEST> = heapless::Vec::new();
         for &i in &order {
             let d = deliveries.get(i).ok_or(Error::NoAcknowledgement)?;
             let _ = parts.push(ProducePartition {
@@ -502,7 +517,7 @@ impl<'a, const PARTITIONS: usize> Producer<'a, PARTITIONS> {
                 records: Some(batch_area.get(d.start..d.end).unwrap_or_default()),
             });
         }
-        let mut topics: heapless::Vec<ProduceTopic<'_>, REQUEST_PARTITIONS> = heapless::Vec::new();
+        let mut topics: heapless::Vec<ProduceTopic<'_>, REQUEST> = heapless::Vec::new();
         for &(start, end, id) in &spans {
             let name = order.get(start).map(|&i| topic_of(i)).unwrap_or_default();
             let _ = topics.push(ProduceTopic {
