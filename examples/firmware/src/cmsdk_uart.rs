@@ -5,9 +5,14 @@
 //! Reads wait at most `read_timeout_ms` for the first byte, then fail with
 //! [`ErrorKind::TimedOut`]: the core retries such reads until its own request deadline, so a
 //! silent broker is a timeout, not a hang. Writes wait up to the same time for room.
+//!
+//! The UART is the only link, so as a [`Connector`] it hands out itself whatever broker
+//! address the cluster asks for: every "connection" is the same byte stream, which reaches
+//! the one broker QEMU dialled. Use it with a `Cluster` of one link (`LINKS = 1`), so that
+//! the old connection is gone before a new one starts on the same stream.
 
 use embedded_io::{ErrorKind, ErrorType, Read, Write};
-use nanokafka::client::Clock;
+use nanokafka::client::{Clock, Connector};
 use volatile_register::{RO, RW};
 
 /// UART0 of the mps2-an385/386/500 boards.
@@ -61,7 +66,9 @@ impl embedded_io::Error for UartError {
     }
 }
 
-/// A CMSDK UART, with a clock for its poll timeout.
+/// A CMSDK UART, with a clock for its poll timeout: a register pointer, the clock (a
+/// reference) and the timeout, cheap to hand out again as a connector.
+#[derive(Clone)]
 pub struct CmsdkUart<C> {
     regs: &'static Registers,
     clock: C,
@@ -101,6 +108,27 @@ impl<C: Clock> CmsdkUart<C> {
             }
             if self.clock.now_ms() >= deadline {
                 return Err(UartError::TimedOut);
+            }
+        }
+    }
+}
+
+impl<C: Clock + Clone> Connector for CmsdkUart<C> {
+    type Transport = CmsdkUart<C>;
+
+    /// The UART again, for any `host`:`port`. A connection replacing one that broke may see
+    /// the tail of an answer the broker sent late: what arrives until the line has been
+    /// quiet for one poll timeout is dropped first.
+    fn connect(&mut self, _host: &str, _port: u16) -> nanokafka::Result<CmsdkUart<C>> {
+        let mut stale = [0u8; 16];
+        loop {
+            match self.read(&mut stale) {
+                Ok(_) => {}
+                Err(UartError::TimedOut) => return Ok(self.clone()),
+                Err(UartError::Overrun) => {
+                    // SAFETY: a register write; 1 clears the overrun flag.
+                    unsafe { self.regs.state.write(STATE_RX_OVERRUN) };
+                }
             }
         }
     }

@@ -1,40 +1,41 @@
 //! The telemetry job, independent of the board: connect, negotiate, produce readings, fetch
 //! them back and check every key, value, header and timestamp.
 //!
-//! The transport is whatever reaches the broker (a UART bridged to TCP, a smoltcp socket):
-//! the job never opens another connection, so it expects the broker at the other end to lead
-//! the partition (a single-broker setup); if it does not, Produce fails with
-//! NOT_LEADER_OR_FOLLOWER and the job reports it.
+//! It runs on the core's client: a [`Cluster`] reached through whatever [`Connector`] the
+//! board has (a UART that is the link to every broker, a TCP/IP stack that opens one socket
+//! per broker), an idempotent [`Producer`] with `acks = all` and a [`Consumer`]. Retries —
+//! a leader not elected yet, a connection that broke, a timeout — are the cluster's, as its
+//! [`ClusterConfig`] says (attempts, backoff); the job retries nothing itself.
 //!
-//! All memory is the caller's ([`Buffers`]); the job itself keeps only the uptime of each
-//! reading and the base offset of each batch on the stack.
+//! All memory is the caller's ([`Buffers`]); the job keeps only the uptime of each reading
+//! and the base offset of each batch on the stack (0.5 KiB).
 
-use crate::reading::{Reading, FW_HEADER, FW_VERSION};
-use embedded_io::{Read, Write};
-use nanokafka::client::{Clock, Connection, ConnectionConfig};
-use nanokafka::protocol::fetch::{FetchPartition, FetchRequest, FetchTopic};
-use nanokafka::protocol::metadata::{MetadataRequest, MetadataTopic};
-use nanokafka::protocol::produce::{ProducePartition, ProduceRequest, ProduceTopic};
-use nanokafka::protocol::TopicRef;
-use nanokafka::records::{BatchOptions, Batches, Header, Record, RecordBatchBuilder};
-use nanokafka::records::{RecordView, SoftwareCrc32c};
-use nanokafka::{ApiKey, Error, KafkaCode};
+use crate::reading::{Reading, FW_HEADER, FW_VERSION, KEY_MAX, VALUE_MAX};
+use heapless::Vec;
+use nanokafka::client::{
+    Acks, Clock, Cluster, ClusterConfig, Connector, Consumer, ConsumerConfig, Producer,
+    ProducerConfig,
+};
+use nanokafka::protocol::fetch::FetchRequest;
+use nanokafka::protocol::produce::ProduceRequest;
+use nanokafka::protocol::Request;
+use nanokafka::records::{Header, Record, RecordView};
+use nanokafka::{ApiKey, Error};
 
 /// Most readings one run produces (the job keeps one uptime per reading).
-pub const MAX_RECORDS: usize = 64;
+pub const MAX_RECORDS: usize = 32;
 /// Most readings per Produce request.
-pub const MAX_BATCH: usize = 16;
-/// First Produce and Fetch version that names topics by id.
-const TOPIC_ID_FROM: i16 = 13;
-/// How often a retriable broker error (a leader not elected yet) is retried, and the pause.
-const RETRIES: u32 = 50;
-const RETRY_BACKOFF_MS: u64 = 200;
+pub const MAX_BATCH: usize = 8;
 /// Fetches that bring no new record before the job gives up.
 const EMPTY_FETCHES: u32 = 20;
+/// How long a fetch may wait at the broker for records.
+const FETCH_WAIT_MS: i32 = 500;
 
 /// What to produce and where.
 #[derive(Debug, Clone, Copy)]
 pub struct Job<'a> {
+    /// Brokers, client id, request timeout and the retry policy.
+    pub cluster: ClusterConfig<'a>,
     /// The topic (created by the operator, or auto-created by the broker).
     pub topic: &'a str,
     /// The partition.
@@ -47,18 +48,22 @@ pub struct Job<'a> {
     pub sample_period_ms: u64,
     /// Unix time in ms at uptime 0, for the record timestamps.
     pub epoch_ms: i64,
-    /// The client id in request headers.
-    pub client_id: &'a str,
 }
 
 /// The caller's memory.
 pub struct Buffers<'a> {
-    /// Requests and responses (the ApiVersions answer needs about 600 bytes; the Fetch
-    /// answer holds every record of one fetch).
+    /// Requests and responses: one batch twice (built, then framed) plus the Produce
+    /// answer; the ApiVersions answer (about 600 bytes); the Fetch answer, which holds every
+    /// record of one fetch.
     pub io: &'a mut [u8],
-    /// One record batch.
-    pub batch: &'a mut [u8],
+    /// The cluster's copy of the last Metadata response (a few hundred bytes for one topic).
+    pub metadata: &'a mut [u8],
+    /// One batch's keys and values while it is sent: [`TEXT_SLOT`] bytes per reading.
+    pub texts: &'a mut [u8],
 }
+
+/// Bytes of [`Buffers::texts`] per reading: its key and its value at their longest.
+pub const TEXT_SLOT: usize = KEY_MAX + VALUE_MAX;
 
 /// What a successful run did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +80,8 @@ pub struct Summary {
     pub last_offset: i64,
     /// Uptime of the first and of the last reading.
     pub uptime_ms: (u64, u64),
+    /// Uptime when the first batch was acknowledged.
+    pub first_ack_ms: u64,
     /// Fetch requests it took to read everything back.
     pub fetches: u32,
 }
@@ -84,9 +91,10 @@ pub struct Summary {
 pub enum Failure {
     /// The job's parameters are out of range.
     Config(&'static str),
-    /// A request (or the connection setup, [`ApiKey::ApiVersions`]) failed.
+    /// A step failed after the cluster's retries: [`ApiKey::Metadata`] (finding the leader,
+    /// which includes connecting), [`ApiKey::Produce`] or [`ApiKey::Fetch`].
     Kafka {
-        /// The API that failed.
+        /// The step.
         api: ApiKey,
         /// Why.
         error: Error,
@@ -117,10 +125,14 @@ impl Failure {
 
 type Outcome<T> = core::result::Result<T, Failure>;
 
-/// Runs the job over `transport` and returns what it did, or the first failure.
-pub fn run<T: Read + Write, C: Clock>(
-    transport: T,
-    clock: &C,
+/// The cluster the job runs on: one topic's metadata, kept in the caller's buffer.
+type JobCluster<'a, K, C, const LINKS: usize> = Cluster<'a, K, C, LINKS, 1, &'a mut [u8]>;
+
+/// Runs the job through `connector` (at most `LINKS` broker connections open at once: 1 for
+/// a UART) and returns what it did, or the first failure.
+pub fn run<K: Connector, C: Clock + Clone, const LINKS: usize>(
+    connector: K,
+    clock: C,
     job: &Job<'_>,
     buffers: Buffers<'_>,
 ) -> Outcome<Summary> {
@@ -134,19 +146,19 @@ pub fn run<T: Read + Write, C: Clock>(
     if job.sample_period_ms == 0 {
         return Err(Failure::Config("sample_period_ms must be at least 1"));
     }
-    let config = ConnectionConfig {
-        client_id: Some(job.client_id),
-        request_timeout_ms: 5_000,
-    };
-    let mut broker = Connection::connect(transport, clock, config, buffers.io)
-        .map_err(Failure::kafka(ApiKey::ApiVersions))?;
-    let topic_id = leader_ready(&mut broker, clock, job, buffers.io)?;
+    let io = buffers.io;
+    let mut cluster: JobCluster<'_, K, C, LINKS> =
+        Cluster::with_metadata_buffer(connector, clock.clone(), job.cluster, buffers.metadata);
+    let leader = cluster
+        .leader(job.topic, job.partition, io)
+        .map_err(Failure::kafka(ApiKey::Metadata))?;
 
-    // Produce: `batch` readings per request, one sample period apart.
-    let produce_version = broker
-        .version::<ProduceRequest>()
-        .map_err(Failure::kafka(ApiKey::Produce))?;
-    let produce_topic = topic_ref(job, topic_id, produce_version);
+    let mut producer: Producer<'_, 1, 1> = Producer::new(ProducerConfig {
+        acks: Acks::All,
+        ack_timeout_ms: 5_000,
+        idempotent: true,
+        ..ProducerConfig::default()
+    });
     let mut expected = Expected {
         uptimes: [0; MAX_RECORDS],
         base_offsets: [0; MAX_RECORDS],
@@ -154,6 +166,7 @@ pub fn run<T: Read + Write, C: Clock>(
         batch,
         epoch_ms: job.epoch_ms,
     };
+    let mut first_ack_ms = 0;
     let mut next_sample = clock.now_ms();
     for (k, uptimes) in expected
         .uptimes
@@ -162,48 +175,109 @@ pub fn run<T: Read + Write, C: Clock>(
         .chunks_mut(batch)
         .enumerate()
     {
-        let mut builder = RecordBatchBuilder::new(buffers.batch, BatchOptions::default())
-            .map_err(Failure::kafka(ApiKey::Produce))?;
-        for (j, uptime) in uptimes.iter_mut().enumerate() {
-            *uptime = wait_until(clock, next_sample)?;
+        // Sample one batch, one period apart, then send it.
+        for uptime in uptimes.iter_mut() {
+            *uptime = wait_until(&clock, next_sample)?;
             next_sample = uptime.saturating_add(job.sample_period_ms);
-            let reading = Reading {
-                seq: index_u32(k.saturating_mul(batch).saturating_add(j)),
-                uptime_ms: *uptime,
-            };
-            builder
-                .push(&Record {
-                    key: Some(reading.key().as_bytes()),
-                    value: Some(reading.value().as_bytes()),
-                    headers: &FW_HEADERS,
-                    timestamp: reading.timestamp(job.epoch_ms),
-                })
-                .map_err(Failure::kafka(ApiKey::Produce))?;
         }
-        let records = builder
-            .finish(&SoftwareCrc32c)
-            .map_err(Failure::kafka(ApiKey::Produce))?;
-        let base_offset = produce(&mut broker, clock, job, produce_topic, records, buffers.io)?;
+        let first_seq = index_u32(k.saturating_mul(batch));
+        let base_offset = send_batch(
+            &mut producer,
+            &mut cluster,
+            job,
+            first_seq,
+            uptimes,
+            buffers.texts,
+            io,
+        )?;
+        if k == 0 {
+            first_ack_ms = clock.now_ms();
+        }
         if let Some(slot) = expected.base_offsets.get_mut(k) {
             *slot = base_offset;
         }
     }
 
-    let fetch_version = broker
-        .version::<FetchRequest>()
-        .map_err(Failure::kafka(ApiKey::Fetch))?;
-    let fetch_topic = topic_ref(job, topic_id, fetch_version);
-    let fetches = fetch_back(&mut broker, job, fetch_topic, &expected, buffers.io)?;
+    let fetches = fetch_back(&mut cluster, job, &expected, io)?;
     let last = count.saturating_sub(1);
     Ok(Summary {
         records: job.records,
-        produce_version,
-        fetch_version,
+        produce_version: version::<ProduceRequest, _, _, LINKS>(&mut cluster, leader, io)?,
+        fetch_version: version::<FetchRequest, _, _, LINKS>(&mut cluster, leader, io)?,
         first_offset: expected.offset(0),
         last_offset: expected.offset(last),
         uptime_ms: (expected.uptime(0), expected.uptime(last)),
+        first_ack_ms,
         fetches,
     })
+}
+
+/// Sends the readings `first_seq..` taken at `uptimes` as one batch; returns the offset the
+/// broker gave the first. Not inlined, like [`fetch_back`]: the producer's and the
+/// consumer's stack frames then take turns instead of adding up in [`run`]'s.
+#[inline(never)]
+fn send_batch<K: Connector, C: Clock + Clone, const LINKS: usize>(
+    producer: &mut Producer<'_, 1, 1>,
+    cluster: &mut JobCluster<'_, K, C, LINKS>,
+    job: &Job<'_>,
+    first_seq: u32,
+    uptimes: &[u64],
+    texts: &mut [u8],
+    io: &mut [u8],
+) -> Outcome<i64> {
+    if texts.len() < uptimes.len().saturating_mul(TEXT_SLOT) {
+        return Err(Failure::Config("Buffers::texts holds less than one batch"));
+    }
+    // Keys and values in the caller's text buffer, a slot per reading: key, then value.
+    let mut lengths = [(0usize, 0usize); MAX_BATCH];
+    let slots = texts.chunks_mut(TEXT_SLOT).zip(lengths.iter_mut());
+    for ((seq, &uptime_ms), (slot, length)) in (first_seq..).zip(uptimes).zip(slots) {
+        let reading = Reading { seq, uptime_ms };
+        let (key_area, value_area) = slot.split_at_mut_checked(KEY_MAX).unwrap_or_default();
+        *length = (
+            put(key_area, reading.key().as_bytes()),
+            put(value_area, reading.value().as_bytes()),
+        );
+    }
+    // Pushed one by one: heapless's `collect` panics when full (it cannot be here).
+    let mut records: Vec<Record<'_>, MAX_BATCH> = Vec::new();
+    let slots = texts.chunks(TEXT_SLOT).zip(lengths);
+    for ((seq, &uptime_ms), (slot, (key_len, value_len))) in (first_seq..).zip(uptimes).zip(slots) {
+        let (key, value) = slot.split_at_checked(KEY_MAX).unwrap_or_default();
+        let _ = records.push(Record {
+            key: key.get(..key_len),
+            value: value.get(..value_len),
+            headers: &FW_HEADERS,
+            timestamp: Reading { seq, uptime_ms }.timestamp(job.epoch_ms),
+        });
+    }
+    producer
+        .send(cluster, job.topic, Some(job.partition), &records, io)
+        .and_then(|offset| offset.ok_or(Error::NoAcknowledgement))
+        .map_err(Failure::kafka(ApiKey::Produce))
+}
+
+/// Copies `text` to the front of `area`; the bytes copied (all of them: areas are sized for
+/// the longest key and value).
+fn put(area: &mut [u8], text: &[u8]) -> usize {
+    let mut n = 0usize;
+    for (to, &from) in area.iter_mut().zip(text) {
+        *to = from;
+        n = n.saturating_add(1);
+    }
+    n
+}
+
+/// The version of `R` negotiated with broker `node` (whose connection the job used).
+fn version<R: Request, K: Connector, C: Clock + Clone, const LINKS: usize>(
+    cluster: &mut JobCluster<'_, K, C, LINKS>,
+    node: i32,
+    io: &mut [u8],
+) -> Outcome<i16> {
+    cluster
+        .connection(node, io)
+        .and_then(|connection| connection.version::<R>())
+        .map_err(Failure::kafka(R::API_KEY))
 }
 
 /// The `fw` header every record carries.
@@ -268,15 +342,6 @@ fn index_u32(index: usize) -> u32 {
     u32::try_from(index).unwrap_or(u32::MAX)
 }
 
-/// The topic as `version` of Produce or Fetch names it.
-fn topic_ref<'a>(job: &Job<'a>, topic_id: [u8; 16], version: i16) -> TopicRef<'a> {
-    if version >= TOPIC_ID_FROM {
-        TopicRef::Id(topic_id)
-    } else {
-        TopicRef::Name(job.topic)
-    }
-}
-
 /// Waits until the clock reaches `at` and returns the time then. A clock that does not move
 /// within a generous number of polls is a failure, not a hang.
 fn wait_until<C: Clock>(clock: &C, at: u64) -> Outcome<u64> {
@@ -297,165 +362,44 @@ fn wait_until<C: Clock>(clock: &C, at: u64) -> Outcome<u64> {
     Ok(last)
 }
 
-fn pause<C: Clock>(clock: &C, ms: u64) -> Outcome<()> {
-    wait_until(clock, clock.now_ms().saturating_add(ms)).map(|_| ())
-}
-
-/// Asks Metadata until the partition has a leader (a topic created a moment ago has none
-/// yet) and returns the topic id (for Produce/Fetch v13+).
-fn leader_ready<T: Read + Write, C: Clock>(
-    broker: &mut Connection<'_, T, &C>,
-    clock: &C,
-    job: &Job<'_>,
-    io: &mut [u8],
-) -> Outcome<[u8; 16]> {
-    let names = [MetadataTopic::named(job.topic)];
-    let request = MetadataRequest {
-        allow_auto_topic_creation: true,
-        ..MetadataRequest::new(Some(&names))
-    };
-    for _ in 0..RETRIES {
-        let metadata = broker
-            .send(&request, io)
-            .map_err(Failure::kafka(ApiKey::Metadata))?;
-        match metadata.leader(job.topic, job.partition) {
-            Ok(Some(_)) => {
-                return Ok(metadata
-                    .topic(job.topic)
-                    .map(|t| t.topic_id)
-                    .unwrap_or_default())
-            }
-            Ok(None) => {}
-            Err(Error::Broker { code, .. }) if code.is_retriable() => {}
-            Err(error) => {
-                return Err(Failure::Kafka {
-                    api: ApiKey::Metadata,
-                    error,
-                })
-            }
-        }
-        pause(clock, RETRY_BACKOFF_MS)?;
-    }
-    Err(Failure::Kafka {
-        api: ApiKey::Metadata,
-        error: Error::LeaderNotFound {
-            partition: job.partition,
-        },
-    })
-}
-
-/// Sends one batch (acks = all) and returns the offset the broker gave its first record.
-/// Retriable refusals (leadership still moving right after creation) are retried: a refused
-/// batch was not appended, so a retry cannot duplicate it.
-fn produce<T: Read + Write, C: Clock>(
-    broker: &mut Connection<'_, T, &C>,
-    clock: &C,
-    job: &Job<'_>,
-    topic: TopicRef<'_>,
-    records: &[u8],
-    io: &mut [u8],
-) -> Outcome<i64> {
-    let partitions = [ProducePartition {
-        index: job.partition,
-        records: Some(records),
-    }];
-    let topics = [ProduceTopic {
-        topic,
-        partition_data: &partitions,
-    }];
-    let request = ProduceRequest {
-        transactional_id: None,
-        acks: -1,
-        timeout_ms: 5_000,
-        topic_data: &topics,
-    };
-    let failed = Failure::kafka(ApiKey::Produce);
-    let mut code = KafkaCode::NONE;
-    for _ in 0..RETRIES {
-        let response = broker.send(&request, io).map_err(&failed)?;
-        let partition = response
-            .responses
-            .iter()
-            .flat_map(|t| t.partition_responses.iter())
-            .find(|p| p.index == job.partition)
-            .ok_or(failed(Error::PartitionMismatch {
-                partition: job.partition,
-            }))?;
-        code = partition.error_code;
-        if code.is_ok() {
-            return Ok(partition.base_offset);
-        }
-        if !code.is_retriable() {
-            break;
-        }
-        pause(clock, RETRY_BACKOFF_MS)?;
-    }
-    Err(failed(Error::Broker {
-        api: ApiKey::Produce,
-        code,
-        partition: Some(job.partition),
-    }))
-}
-
 /// Fetches from the first reading's offset until every reading was read back and checked;
 /// returns the number of Fetch requests.
-fn fetch_back<T: Read + Write, C: Clock>(
-    broker: &mut Connection<'_, T, &C>,
+#[inline(never)]
+fn fetch_back<K: Connector, C: Clock + Clone, const LINKS: usize>(
+    cluster: &mut JobCluster<'_, K, C, LINKS>,
     job: &Job<'_>,
-    topic: TopicRef<'_>,
     expected: &Expected,
     io: &mut [u8],
 ) -> Outcome<u32> {
-    const MAX_WAIT_MS: i32 = 500;
-    // The answer must fit in `io` with its headers; a first batch larger than the limit
-    // still comes whole, so keep well below.
-    let limit = i32::try_from(io.len() / 2).unwrap_or(i32::MAX);
+    let consumer = Consumer::new(ConsumerConfig {
+        max_wait_ms: FETCH_WAIT_MS,
+        ..ConsumerConfig::default()
+    });
     let failed = Failure::kafka(ApiKey::Fetch);
     let mut index = 0usize; // next reading to check
     let mut fetch_offset = expected.offset(0);
     let mut fetches = 0u32;
     let mut idle = 0u32;
     while index < expected.count {
-        let partitions = [FetchPartition::new(job.partition, fetch_offset, limit)];
-        let topics = [FetchTopic {
-            topic,
-            partitions: &partitions,
-        }];
-        let request = FetchRequest::new(&topics, MAX_WAIT_MS, 1, limit);
-        let response = broker
-            .send_raw(&request, None, MAX_WAIT_MS.unsigned_abs(), io)
-            .and_then(|received| received.decode::<FetchRequest>(io))
+        let fetched = consumer
+            .fetch(cluster, job.topic, job.partition, fetch_offset, io)
             .map_err(&failed)?;
         fetches = fetches.saturating_add(1);
-        response.error_code.check(ApiKey::Fetch).map_err(&failed)?;
-        let partition = response
-            .responses
-            .iter()
-            .flat_map(|t| t.partitions.iter())
-            .find(|p| p.partition_index == job.partition)
-            .ok_or(failed(Error::PartitionMismatch {
-                partition: job.partition,
-            }))?;
-        partition.error_code.check(ApiKey::Fetch).map_err(&failed)?;
         let before = index;
-        // A batch cut short at the end is normal: the next fetch starts at its offset.
-        for batch in Batches::new(partition.records.unwrap_or_default(), SoftwareCrc32c) {
-            let records = batch.and_then(|b| b.records()).map_err(&failed)?;
-            for record in records {
-                let record = record.map_err(&failed)?;
-                fetch_offset = fetch_offset.max(record.next_offset());
-                if index >= expected.count || record.offset < expected.offset(index) {
-                    continue; // before our batch, or another producer's record between ours
-                }
-                if record.offset > expected.offset(index) {
-                    return Err(Failure::Mismatch {
-                        offset: expected.offset(index),
-                        field: "offset",
-                    });
-                }
-                expected.check(index, &record)?;
-                index = index.saturating_add(1);
+        for record in fetched.records() {
+            let record = record.map_err(&failed)?;
+            fetch_offset = fetch_offset.max(record.next_offset());
+            if index >= expected.count || record.offset < expected.offset(index) {
+                continue; // another producer's record between ours
             }
+            if record.offset > expected.offset(index) {
+                return Err(Failure::Mismatch {
+                    offset: expected.offset(index),
+                    field: "offset",
+                });
+            }
+            expected.check(index, &record)?;
+            index = index.saturating_add(1);
         }
         if index == before {
             idle = idle.saturating_add(1);

@@ -8,14 +8,18 @@
 //! - one header `fw` = [`FW_VERSION`],
 //! - timestamp = the build's base epoch + the uptime (firmware has no wall clock).
 //!
-//! Built without `core::fmt` (digits from `itoa`), which would cost kilobytes of flash.
+//! Built without `core::fmt` (digits from [`Decimal`]), which would cost kilobytes of flash.
 
+use crate::decimal::Decimal;
 use heapless::String;
 
 /// Sensors sampled round robin; sensor 3 sits in a freezer (negative readings).
 pub const SENSORS: u32 = 4;
 /// Key of the header that carries the firmware version.
 pub const FW_HEADER: &str = "fw";
+/// Unix time in ms at reset, fixed at build time (build.rs: `NANOKAFKA_FW_EPOCH_MS`, else the
+/// time of the build): firmware has no wall clock.
+pub const EPOCH_MS: i64 = include!(concat!(env!("OUT_DIR"), "/epoch_ms"));
 /// The firmware version, sent in every record's `fw` header.
 pub const FW_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Capacity of a key: `sensor-` and a u32.
@@ -55,7 +59,7 @@ impl Reading {
         let mut key = String::new();
         // Fits by KEY_MAX: 7 + 10 digits.
         let _ = key.push_str("sensor-");
-        let _ = key.push_str(itoa::Buffer::new().format(self.sensor()));
+        let _ = key.push_str(Decimal::from(self.sensor()).as_str());
         key
     }
 
@@ -65,11 +69,11 @@ impl Reading {
         // Fits by VALUE_MAX: 4 + 10 + 7 + 20 + 4 + 11.
         for part in [
             "seq=",
-            itoa::Buffer::new().format(self.seq),
+            Decimal::from(self.seq).as_str(),
             " up_ms=",
-            itoa::Buffer::new().format(self.uptime_ms),
+            Decimal::from(self.uptime_ms).as_str(),
             " mC=",
-            itoa::Buffer::new().format(self.milli_celsius()),
+            Decimal::from(self.milli_celsius()).as_str(),
         ] {
             let _ = value.push_str(part);
         }

@@ -39,6 +39,8 @@ impl SysTickClock {
 }
 
 impl Clock for SysTickClock {
+    /// Not inlined: the core reads the clock in many places, each copy ~100 bytes of flash.
+    #[inline(never)]
     fn now_ms(&self) -> u64 {
         let low = interrupt::free(|cs| MILLIS.borrow(cs).get());
         let last = self.last.get();

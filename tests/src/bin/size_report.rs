@@ -279,7 +279,7 @@ fn main() {
         }
     }
 
-    println!("\nfirmware size report (release: opt-level z, the core at s, LTO), in bytes");
+    println!("\nfirmware size report (release: opt-level z, LTO), in bytes");
     println!("flash = vector table + text + rodata + data's initial values; RAM = data + bss, the");
     println!("caller's buffers apart; stack = peak measured by paint under QEMU\n");
     println!(

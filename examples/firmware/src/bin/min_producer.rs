@@ -13,15 +13,14 @@ use nanokafka::protocol::header::encode_request;
 use nanokafka::protocol::produce::{ProducePartition, ProduceRequest, ProduceTopic};
 use nanokafka::protocol::TopicRef;
 use nanokafka::records::{BatchOptions, Header, Record, RecordBatchBuilder, SoftwareCrc32c};
+use nanokafka_firmware::decimal::Decimal;
 use nanokafka_firmware::exit::exit;
-use nanokafka_firmware::reading::{Reading, FW_HEADER, FW_VERSION};
+use nanokafka_firmware::reading::{Reading, EPOCH_MS, FW_HEADER, FW_VERSION};
 use nanokafka_firmware::stack;
 
 /// Readings in the batch.
 const RECORDS: u32 = 4;
 const PRODUCE_VERSION: i16 = 7;
-/// Unix time in ms at reset, fixed at build time (build.rs).
-const EPOCH_MS: i64 = include!(concat!(env!("OUT_DIR"), "/epoch_ms"));
 
 /// The caller's buffers (the size report finds them by this module's name).
 mod buffers {
@@ -100,8 +99,8 @@ fn job<W: Write>(uart: &mut W, stack_region: (*const u32, *const u32)) -> bool {
     };
     // SAFETY: the board's stack region, painted before the job.
     let peak = unsafe { stack::peak(stack_region.0, stack_region.1) };
-    let mut digits = itoa::Buffer::new();
-    sent && send(uart, b"stack ") && send(uart, digits.format(peak).as_bytes()) && send(uart, b"\n")
+    let digits = Decimal::from(peak);
+    sent && send(uart, b"stack ") && send(uart, digits.as_str().as_bytes()) && send(uart, b"\n")
 }
 
 #[cfg(target_arch = "arm")]

@@ -3,57 +3,68 @@
 //! status. Runs [`job::run`] once, prints one result line and exits 0 (every reading read
 //! back intact) or 1.
 //!
-//! The result line, for the host test and the size report:
-//! `nanokafka-fw ok records=32 produce_v=13 ... stack_peak=1234 stack_size=65000`, or
-//! `nanokafka-fw fail topic=... partition=... api=Produce error=-1011 ...`.
+//! The result line ([`nanokafka_firmware::report`]) ends with `stack_peak=... stack_size=...`.
 #![no_std]
 #![no_main]
 
 use cortex_m_rt::{entry, exception};
 use cortex_m_semihosting::hio;
-use heapless::String;
-use nanokafka::Error;
+use nanokafka::client::{ClusterConfig, ConnectionConfig};
 use nanokafka_firmware::cmsdk_uart::{CmsdkUart, UART0};
-use nanokafka_firmware::job::{self, Failure, Job, Summary};
+use nanokafka_firmware::job::{self, Job};
+use nanokafka_firmware::reading::EPOCH_MS;
+use nanokafka_firmware::report::Report;
 use nanokafka_firmware::systick::{self, SysTickClock};
 use nanokafka_firmware::{exit, stack};
 
 /// The mps2 boards' core clock.
 const CORE_HZ: u32 = 25_000_000;
-/// Unix time in ms at reset, fixed at build time (build.rs, `NANOKAFKA_FW_EPOCH_MS`).
-const EPOCH_MS: i64 = include!(concat!(env!("OUT_DIR"), "/epoch_ms"));
 /// How long one UART read waits before letting the core check its deadline.
 const UART_POLL_MS: u64 = 20;
 
 const JOB: Job<'static> = Job {
+    cluster: ClusterConfig {
+        // Any host:port: the UART reaches the broker whatever the address.
+        bootstrap: "uart0:9092",
+        connection: ConnectionConfig {
+            client_id: Some("nanokafka-fw"),
+            request_timeout_ms: 5_000,
+        },
+        // A topic created a moment ago has no leader for a while: up to 10 s of retries.
+        send_attempts: 50,
+        receive_attempts: 50,
+        retry_backoff_ms: 200,
+        ..ClusterConfig::new("")
+    },
     topic: "telemetry",
     partition: 0,
     records: 32,
     batch: 8,
     sample_period_ms: 2,
     epoch_ms: EPOCH_MS,
-    client_id: "nanokafka-fw",
 };
 
 /// The caller's buffers, apart from everything else in RAM (the size report finds them by
 /// this module's name).
 mod buffers {
-    use nanokafka_firmware::job::Buffers;
+    use nanokafka_firmware::job::{Buffers, MAX_BATCH, TEXT_SLOT};
 
     static mut IO: [u8; 4096] = [0; 4096];
-    static mut BATCH: [u8; 1024] = [0; 1024];
+    static mut METADATA: [u8; 512] = [0; 512];
+    static mut TEXTS: [u8; MAX_BATCH * TEXT_SLOT] = [0; MAX_BATCH * TEXT_SLOT];
 
     /// The job's buffers.
     ///
     /// # Safety
     /// Call once: the references must be the only ones.
     pub unsafe fn take() -> Buffers<'static> {
-        let (io, batch) = (&raw mut IO, &raw mut BATCH);
+        let (io, metadata, texts) = (&raw mut IO, &raw mut METADATA, &raw mut TEXTS);
         // SAFETY: the caller calls this once.
         unsafe {
             Buffers {
                 io: &mut *io,
-                batch: &mut *batch,
+                metadata: &mut *metadata,
+                texts: &mut *texts,
             }
         }
     }
@@ -76,22 +87,16 @@ fn main() -> ! {
     let uart = unsafe { CmsdkUart::new(UART0, &clock, UART_POLL_MS) };
     // SAFETY: main runs once.
     let buffers = unsafe { buffers::take() };
-    let outcome = job::run(uart, &clock, &JOB, buffers);
+    let outcome = job::run::<_, _, 1>(uart, &clock, &JOB, buffers);
 
     let (bottom, top) = (&raw const _stack_end, &raw const _stack_start);
     // SAFETY: cortex-m-rt's stack region, painted at reset.
     let peak = unsafe { stack::peak(bottom, top) };
     let size = (top as usize).saturating_sub(bottom as usize);
-    let mut line = Line::new();
-    let ok = outcome.is_ok();
-    match outcome {
-        Ok(summary) => line.ok(&summary),
-        Err(failure) => line.fail(&failure),
-    }
-    line.num("stack_peak", peak as u64);
-    line.num("stack_size", size as u64);
-    line.text("\n", "");
-    finish(ok, line.0.as_str())
+    let mut report = Report::new(&JOB, &outcome);
+    report.num("stack_peak", peak);
+    report.num("stack_size", size);
+    finish(outcome.is_ok(), report.line())
 }
 
 #[exception]
@@ -105,66 +110,4 @@ fn finish(ok: bool, line: &str) -> ! {
         let _ = out.write_all(line.as_bytes()); // nothing to report a console failure to
     }
     exit::exit(ok)
-}
-
-/// The result line, `key=value` fields, built without `core::fmt`. Fields past its capacity
-/// are cut, never the program.
-struct Line(String<320>);
-
-impl Line {
-    fn new() -> Self {
-        Line(String::new())
-    }
-
-    fn text(&mut self, key: &str, value: &str) {
-        for part in [key, value] {
-            let _ = self.0.push_str(part);
-        }
-    }
-
-    fn num(&mut self, key: &str, value: impl itoa::Integer) {
-        self.text(" ", key);
-        self.text("=", itoa::Buffer::new().format(value));
-    }
-
-    fn ok(&mut self, s: &Summary) {
-        self.text("nanokafka-fw ok", "");
-        self.num("records", s.records);
-        self.num("produce_v", s.produce_version);
-        self.num("fetch_v", s.fetch_version);
-        self.num("first_offset", s.first_offset);
-        self.num("last_offset", s.last_offset);
-        self.num("first_up_ms", s.uptime_ms.0);
-        self.num("last_up_ms", s.uptime_ms.1);
-        self.num("fetches", s.fetches);
-        self.num("epoch_ms", JOB.epoch_ms);
-    }
-
-    fn fail(&mut self, failure: &Failure) {
-        self.text("nanokafka-fw fail topic=", JOB.topic);
-        self.num("partition", JOB.partition);
-        match *failure {
-            Failure::Config(what) => self.text(" config=", what),
-            Failure::Kafka { api, error } => {
-                self.text(" api=", api.name());
-                self.num("error", error.code());
-                match error {
-                    Error::Broker { code, .. } => self.text(" kafka_code=", code.name()),
-                    Error::Malformed(what) | Error::InvalidArgument(what) => {
-                        self.text(" what=", what)
-                    }
-                    _ => {}
-                }
-            }
-            Failure::Mismatch { offset, field } => {
-                self.num("offset", offset);
-                self.text(" mismatch=", field);
-            }
-            Failure::Missing { verified, produced } => {
-                self.num("verified", verified);
-                self.num("produced", produced);
-            }
-            Failure::ClockStopped => self.text(" clock=stopped", ""),
-        }
-    }
 }
