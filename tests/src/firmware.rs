@@ -21,6 +21,11 @@ pub fn crate_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/firmware")
 }
 
+/// The network firmware crate's folder (riscv32 `virt`, virtio-net, smoltcp).
+pub fn net_crate_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/firmware-net")
+}
+
 /// Builds the firmware crate's binaries `bins` in release mode for `target`, with extra
 /// environment (e.g. `NANOKAFKA_FW_EPOCH_MS`) and cargo features, into
 /// `<workspace target>/firmware` (`firmware-<features>` with features, so variants don't
@@ -33,6 +38,25 @@ pub fn build(
 ) -> Result<PathBuf, String> {
     build_crate(&crate_dir(), "firmware", target, bins, features, env)
 }
+
+/// [`build`] for the network firmware crate, into `<workspace target>/firmware-net[-...]`.
+pub fn build_net(
+    bins: &[&str],
+    features: &[&str],
+    env: &[(&str, &str)],
+) -> Result<PathBuf, String> {
+    build_crate(
+        &net_crate_dir(),
+        "firmware-net",
+        NET_TARGET,
+        bins,
+        features,
+        env,
+    )
+}
+
+/// The network firmware's target.
+pub const NET_TARGET: &str = "riscv32imac-unknown-none-elf";
 
 fn build_crate(
     dir: &Path,
@@ -122,6 +146,25 @@ impl Machine {
             .arg(elf);
         qemu
     }
+}
+
+/// The QEMU command for the network firmware `elf` on riscv32 `virt`: a virtio-net device
+/// on QEMU's user networking (guest 10.0.2.15, the host as gateway 10.0.2.2: a guest
+/// connection to 10.0.2.2:PORT reaches 127.0.0.1:PORT here), the UART on stdout, the exit
+/// status through sifive_test. Recipe: ../shared/notes/firmware-network.md.
+pub fn net_command(elf: &Path) -> Command {
+    let mut qemu = Command::new("qemu-system-riscv32");
+    qemu.args(["-machine", "virt", "-bios", "none", "-m", "16M"])
+        .args(["-nographic", "-monitor", "none", "-serial", "stdio"])
+        .args([
+            "-netdev",
+            "user,id=n0",
+            "-device",
+            "virtio-net-device,netdev=n0",
+        ])
+        .arg("-kernel")
+        .arg(elf);
+    qemu
 }
 
 /// How a QEMU run ended.
@@ -235,6 +278,19 @@ pub fn run_telemetry(bootstrap: &str, port: u16, epoch_ms: i64) -> Result<QemuRu
     run(qemu, Duration::from_secs(120))
 }
 
+/// Builds the network firmware with base epoch `epoch_ms` and bootstrap broker `broker` (as
+/// the guest sees it, e.g. `10.0.2.2:PORT`) and runs it under QEMU riscv32 `virt`, killed
+/// after `limit`. The caller creates the topic.
+pub fn run_telemetry_net(broker: &str, epoch_ms: i64, limit: Duration) -> Result<QemuRun, String> {
+    let epoch = epoch_ms.to_string();
+    let env = [
+        ("NANOKAFKA_FW_EPOCH_MS", epoch.as_str()),
+        ("NANOKAFKA_FW_BROKER", broker),
+    ];
+    let elf_dir = build_net(&["telemetry-net"], &[], &env)?;
+    run(net_command(&elf_dir.join("telemetry-net")), limit)
+}
+
 /// Creates the firmware's `topic` on a fresh broker: one partition, kept forever (its
 /// timestamps come from a build-time epoch that may lie in the past). The topic existing
 /// already is an error: the checks count on a topic holding only this run's records.
@@ -250,7 +306,8 @@ pub fn create_topic(bootstrap: &str, topic: &str) -> Result<(), String> {
 // The expected records are recomputed here with std formatting from the format the firmware
 // documents (examples/firmware/src/reading.rs), not with its own no-fmt encoder.
 
-/// What the telemetry firmware's job is built with (examples/firmware/src/bin/telemetry.rs).
+/// What the telemetry firmwares' job is built with (examples/firmware/src/bin/telemetry.rs,
+/// examples/firmware-net/src/bin/telemetry_net.rs).
 const TOPIC: &str = TELEMETRY_TOPIC;
 const RECORDS: usize = 32;
 const SAMPLE_PERIOD_MS: u64 = 2;

@@ -419,6 +419,8 @@ const CLUSTER_ID: &str = "MkU3OEVBNTcwNTJENDM2Qg";
 struct Node {
     id: i32,
     port: u16,
+    /// Extra listeners: (name, port).
+    listeners: Vec<(String, u16)>,
     dir: PathBuf,
     child: Mutex<Option<Child>>,
 }
@@ -439,6 +441,8 @@ pub struct KafkaClusterBuilder {
     version: KafkaVersion,
     nodes: usize,
     properties: Vec<(String, String)>,
+    /// Extra listeners: (name, advertised host).
+    listeners: Vec<(String, String)>,
 }
 
 impl KafkaClusterBuilder {
@@ -451,6 +455,16 @@ impl KafkaClusterBuilder {
     /// One extra server property (overrides the harness's default for that key).
     pub fn property(mut self, key: &str, value: &str) -> Self {
         self.properties.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// An extra PLAINTEXT listener `name` (e.g. `GUEST`) on a free port of 127.0.0.1 per
+    /// node, advertised as `advertised_host`:port: Metadata asked through it names brokers by
+    /// that host (a VM's view of this machine, such as QEMU's gateway 10.0.2.2), while the
+    /// PLAINTEXT listener keeps 127.0.0.1. Its port: [`KafkaCluster::listener_port`].
+    pub fn listener(mut self, name: &str, advertised_host: &str) -> Self {
+        self.listeners
+            .push((name.to_owned(), advertised_host.to_owned()));
         self
     }
 
@@ -488,6 +502,7 @@ impl KafkaCluster {
             version: version.into(),
             nodes: 1,
             properties: Vec::new(),
+            listeners: Vec::new(),
         }
     }
 
@@ -515,9 +530,10 @@ impl KafkaCluster {
             version,
             nodes: count,
             properties: extra,
+            listeners: extra_listeners,
         } = builder;
         let libs = ensure_kafka(&version)?;
-        let ports = free_ports(2 * count)?;
+        let ports = free_ports((2 + extra_listeners.len()) * count)?;
         let runs = target_dir().join("kafka-run");
         remove_stale_runs(&runs);
         static RUNS: AtomicU32 = AtomicU32::new(0);
@@ -539,15 +555,27 @@ impl KafkaCluster {
             let (id, port, controller_port) = (i as i32 + 1, ports[2 * i], ports[2 * i + 1]);
             let node_dir = dir.join(format!("node-{id}"));
             std::fs::create_dir_all(&node_dir).map_err(|e| e.to_string())?;
+            let listeners: Vec<(String, u16)> = extra_listeners
+                .iter()
+                .enumerate()
+                .map(|(k, (name, _))| (name.clone(), ports[2 * count + k * count + i]))
+                .collect();
+            let (mut bind, mut advertise, mut protocols) =
+                (String::new(), String::new(), String::new());
+            for ((name, port), (_, host)) in listeners.iter().zip(&extra_listeners) {
+                bind.push_str(&format!(",{name}://127.0.0.1:{port}"));
+                advertise.push_str(&format!(",{name}://{host}:{port}"));
+                protocols.push_str(&format!(",{name}:PLAINTEXT"));
+            }
             let mut properties = format!(
                 "process.roles=broker,controller\n\
                  node.id={id}\n\
                  controller.quorum.voters={voters}\n\
-                 listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}\n\
-                 advertised.listeners=PLAINTEXT://127.0.0.1:{port}\n\
+                 listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}{bind}\n\
+                 advertised.listeners=PLAINTEXT://127.0.0.1:{port}{advertise}\n\
                  controller.listener.names=CONTROLLER\n\
                  inter.broker.listener.name=PLAINTEXT\n\
-                 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT\n\
+                 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT{protocols}\n\
                  log.dirs={data}\n\
                  num.partitions=3\n\
                  default.replication.factor={replication}\n\
@@ -568,6 +596,7 @@ impl KafkaCluster {
             nodes.push(Node {
                 id,
                 port,
+                listeners,
                 dir: node_dir,
                 child: Mutex::new(None),
             });
@@ -805,6 +834,17 @@ impl KafkaCluster {
     /// The PLAINTEXT port of node `node_id` (panics on an unknown id).
     pub fn broker_port(&self, node_id: i32) -> u16 {
         self.node(node_id).port
+    }
+
+    /// The port of node `node_id`'s extra listener `name` ([`KafkaClusterBuilder::listener`];
+    /// panics on an unknown node or listener).
+    pub fn listener_port(&self, node_id: i32, name: &str) -> u16 {
+        let node = self.node(node_id);
+        node.listeners
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|&(_, port)| port)
+            .unwrap_or_else(|| panic!("node {node_id} has no listener {name}"))
     }
 
     /// `127.0.0.1:port` of node `node_id`.

@@ -1,0 +1,95 @@
+//! The network telemetry firmware (examples/firmware-net: riscv32 `virt`, virtio-net,
+//! smoltcp) under QEMU against real Apache Kafka 4.4.0, over TCP/IP through QEMU's user
+//! networking, with a connection per broker.
+//!
+//! The broker gets a second listener, `GUEST`, advertised as 10.0.2.2 (the host as the guest
+//! sees it): the firmware bootstraps from it and Metadata then names the broker by an address
+//! the guest can reach, while the host's clients keep the 127.0.0.1 listener. The firmware
+//! produces its readings, fetches them back and checks them; the host reads the topic with
+//! the std client and checks every record (`firmware::check_telemetry`).
+//!
+//! A broker that is not listening: the firmware reports the refused connection and exits
+//! non-zero within its retry budget, without hanging.
+//!
+//! Fails — never skips — when the firmware does not build, QEMU is missing or the broker
+//! cannot start.
+
+use nanokafka_tests::firmware::{self, QemuRun};
+use nanokafka_tests::kafka::{KafkaCluster, KafkaVersion};
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::time::Duration;
+
+/// QEMU's user-networking gateway: the host, seen from the guest.
+const GATEWAY: &str = "10.0.2.2";
+/// Limit of a run (killed after it); the firmware itself takes about a second.
+const LIMIT: Duration = Duration::from_secs(60);
+/// The network firmware's stack budget (smoltcp's poll runs below the job's frames).
+const STACK_BUDGET: usize = 8192;
+
+/// The run's result fields, after printing everything QEMU said.
+fn fields(run: &QemuRun) -> HashMap<String, String> {
+    eprintln!("{}", run.output());
+    run.result_fields()
+        .unwrap_or_else(|| panic!("no result line:\n{}", run.output()))
+}
+
+#[test]
+fn network_firmware_produces_into_real_kafka_4_4_and_reads_it_back() {
+    let broker = KafkaCluster::builder(KafkaVersion::V4_4_0)
+        .listener("GUEST", GATEWAY)
+        .start()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let bootstrap = broker.bootstrap();
+    firmware::create_topic(&bootstrap, firmware::TELEMETRY_TOPIC).unwrap_or_else(|e| panic!("{e}"));
+    let guest_broker = format!("{GATEWAY}:{}", broker.listener_port(1, "GUEST"));
+    let epoch_ms = firmware::epoch_now();
+    let run = firmware::run_telemetry_net(&guest_broker, epoch_ms, LIMIT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("{}", run.output());
+    let fields = firmware::check_telemetry(&run, &bootstrap, epoch_ms, STACK_BUDGET);
+    assert_eq!(
+        fields.get("bootstrap"),
+        Some(&guest_broker),
+        "{}",
+        run.output()
+    );
+    eprintln!(
+        "network firmware: first record acknowledged {} ms after reset, QEMU ran {:.2} s",
+        fields["first_ack_ms"],
+        run.elapsed.as_secs_f64()
+    );
+}
+
+#[test]
+fn network_firmware_reports_a_broker_that_is_not_listening() {
+    // A port nobody listens on: bound, then closed.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"));
+    let run = firmware::run_telemetry_net(&format!("{GATEWAY}:{port}"), 0, LIMIT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let fields = fields(&run);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    assert_eq!(fields["result"], "fail", "{}", run.output());
+    // Finding the leader (Metadata, key 3) failed: no known brokers, the connection refused.
+    assert_eq!(
+        fields.get("api").map(String::as_str),
+        Some("3"),
+        "{}",
+        run.output()
+    );
+    assert_eq!(
+        fields.get("error").map(String::as_str),
+        Some(nanokafka::Error::NoKnownBrokers.code().to_string().as_str()),
+        "{}",
+        run.output()
+    );
+    assert_eq!(
+        fields.get("connect_error").map(String::as_str),
+        Some("refused"),
+        "{}",
+        run.output()
+    );
+}
