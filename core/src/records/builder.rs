@@ -229,7 +229,11 @@ impl<'a> RecordBatchBuilder<'a> {
         // Take the buffer out, leaving the counts and timestamps for the header.
         let buf = core::mem::take(&mut self.buf);
         let total = {
-            let (records, out) = buf.split_at_mut(len);
+            // `len` is within the buffer (the builder's own count); checked all the same, so
+            // no panic path remains where the optimiser cannot see it (firmware at "z").
+            let (records, out) = buf
+                .split_at_mut_checked(len)
+                .ok_or(Error::BufferTooSmall { needed: len })?;
             let records = records.get(HEADER_LEN..).unwrap_or_default();
             // An `out` shorter than the header still asks the codec, for the size it needs.
             let room = out.get_mut(HEADER_LEN..).unwrap_or_default();
