@@ -1,10 +1,12 @@
 //! The network telemetry firmware (examples/firmware-net: riscv32 `virt`, virtio-net,
-//! smoltcp) under QEMU against real Apache Kafka 4.4.0, over TCP/IP through QEMU's user
-//! networking, with a connection per broker.
+//! smoltcp) under QEMU against real Apache Kafka 4.4.0 and against the mock broker, over
+//! TCP/IP through QEMU's user networking, with a connection per broker.
 //!
-//! The broker gets a second listener, `GUEST`, advertised as 10.0.2.2 (the host as the guest
-//! sees it): the firmware bootstraps from it and Metadata then names the broker by an address
-//! the guest can reach, while the host's clients keep the 127.0.0.1 listener. The firmware
+//! Kafka gets a second listener, `GUEST`, advertised as 10.0.2.2 (the host as the guest sees
+//! it): the firmware bootstraps from it and Metadata then names the broker by an address the
+//! guest can reach, while the host's clients keep the 127.0.0.1 listener. The mock has one
+//! listener and advertises one address at a time: 10.0.2.2 while the firmware runs,
+//! 127.0.0.1 again for the host. The firmware
 //! produces its readings, fetches them back and checks them; the host reads the topic with
 //! the std client and checks every record (`firmware::check_telemetry`).
 //!
@@ -14,6 +16,7 @@
 //! Fails — never skips — when the firmware does not build, QEMU is missing or the broker
 //! cannot start.
 
+use nanokafka_std::mock::MockCluster;
 use nanokafka_tests::firmware::{self, QemuRun};
 use nanokafka_tests::kafka::{KafkaCluster, KafkaVersion};
 use std::collections::HashMap;
@@ -58,6 +61,29 @@ fn network_firmware_produces_into_real_kafka_4_4_and_reads_it_back() {
         "network firmware: first record acknowledged {} ms after reset, QEMU ran {:.2} s",
         fields["first_ack_ms"],
         run.elapsed.as_secs_f64()
+    );
+}
+
+#[test]
+fn network_firmware_produces_into_the_mock_broker_and_reads_it_back() {
+    let cluster = MockCluster::default();
+    let server = cluster.serve_tcp().unwrap_or_else(|e| panic!("mock: {e}"));
+    let bootstrap = server.bootstrap();
+    let port = server.address(1).map(|a| a.port()).unwrap_or_default();
+    firmware::create_topic(&bootstrap, firmware::TELEMETRY_TOPIC).unwrap_or_else(|e| panic!("{e}"));
+    let guest_broker = format!("{GATEWAY}:{port}");
+    assert!(cluster.advertise(1, GATEWAY, port));
+    let epoch_ms = firmware::epoch_now();
+    let run = firmware::run_telemetry_net(&guest_broker, epoch_ms, LIMIT);
+    assert!(cluster.advertise(1, "127.0.0.1", port));
+    let run = run.unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("{}", run.output());
+    let fields = firmware::check_telemetry(&run, &bootstrap, epoch_ms, STACK_BUDGET);
+    assert_eq!(
+        fields.get("bootstrap"),
+        Some(&guest_broker),
+        "{}",
+        run.output()
     );
 }
 

@@ -310,6 +310,22 @@ impl MockCluster {
         found
     }
 
+    /// Makes broker `node_id` advertise `host`:`port` in Metadata and FindCoordinator from
+    /// now on (its listener stays where it is): for a client that reaches the broker under
+    /// another address, such as a VM behind QEMU's user networking (10.0.2.2 is the host).
+    /// One address at a time: switch back before clients of the real address ask again.
+    /// False if there is no such broker.
+    pub fn advertise(&self, node_id: i32, host: &str, port: u16) -> bool {
+        let mut state = self.lock();
+        let broker = state.broker_mut(node_id);
+        broker
+            .map(|b| {
+                b.host = host.to_owned();
+                b.port = i32::from(port);
+            })
+            .is_some()
+    }
+
     /// Arms `fault`; faults are tried in the order they were armed.
     pub fn inject(&self, fault: Fault) {
         self.lock().faults.push(fault);

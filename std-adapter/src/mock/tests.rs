@@ -811,3 +811,26 @@ fn the_connector_opens_advertised_brokers_that_are_up() {
     cluster.stop_broker(2);
     assert_eq!(connector.connect("broker-2.mock", 9092).err(), refused);
 }
+
+#[test]
+fn a_broker_advertises_the_address_it_is_given() {
+    let cluster = MockCluster::default();
+    let advertised = |cluster: &MockCluster| {
+        let ResponseKind::Metadata(r) = call(
+            cluster,
+            1,
+            K::Metadata,
+            12,
+            &kp::MetadataRequest::default().with_topics(None),
+        ) else {
+            panic!()
+        };
+        let b = &r.brokers[0];
+        (b.node_id.0, b.host.to_string(), b.port)
+    };
+    assert_eq!(advertised(&cluster), (1, "broker-1.mock".to_owned(), 9092));
+    assert!(cluster.advertise(1, "10.0.2.2", 40000));
+    assert_eq!(advertised(&cluster), (1, "10.0.2.2".to_owned(), 40000));
+    assert_eq!(cluster.brokers(), [(1, "10.0.2.2:40000".to_owned())]);
+    assert!(!cluster.advertise(2, "10.0.2.2", 40000));
+}
