@@ -8,7 +8,7 @@
 //! [`ClusterConfig`] says (attempts, backoff); the job retries nothing itself.
 //!
 //! All memory is the caller's ([`Buffers`]); the job keeps only the uptime of each reading
-//! and the base offset of each batch on the stack (0.5 KiB).
+//! and the base offset of each batch on the stack (0.25 KiB).
 
 use crate::reading::{Reading, FW_HEADER, FW_VERSION, KEY_MAX, VALUE_MAX};
 use heapless::Vec;
@@ -159,26 +159,31 @@ pub fn run<K: Connector, C: Clock + Clone, const LINKS: usize>(
         idempotent: true,
         ..ProducerConfig::default()
     });
+    let mut next_sample = clock.now_ms();
     let mut expected = Expected {
+        start_ms: next_sample,
         uptimes: [0; MAX_RECORDS],
-        base_offsets: [0; MAX_RECORDS],
+        first_offset: 0,
+        batch_offsets: [0; MAX_RECORDS],
         count,
         batch,
         epoch_ms: job.epoch_ms,
     };
     let mut first_ack_ms = 0;
-    let mut next_sample = clock.now_ms();
-    for (k, uptimes) in expected
+    let batches = expected
         .uptimes
         .get_mut(..count)
         .unwrap_or_default()
-        .chunks_mut(batch)
-        .enumerate()
-    {
+        .chunks_mut(batch);
+    for ((k, deltas), batch_offset) in batches.enumerate().zip(expected.batch_offsets.iter_mut()) {
         // Sample one batch, one period apart, then send it.
-        for uptime in uptimes.iter_mut() {
+        let mut uptimes = [0u64; MAX_BATCH];
+        let uptimes = uptimes.get_mut(..deltas.len()).unwrap_or_default();
+        for (uptime, delta) in uptimes.iter_mut().zip(deltas.iter_mut()) {
             *uptime = wait_until(&clock, next_sample)?;
             next_sample = uptime.saturating_add(job.sample_period_ms);
+            *delta = u32::try_from(uptime.saturating_sub(expected.start_ms))
+                .map_err(|_| Failure::Config("a run lasts at most 49 days"))?;
         }
         let first_seq = index_u32(k.saturating_mul(batch));
         let base_offset = send_batch(
@@ -192,10 +197,16 @@ pub fn run<K: Connector, C: Clock + Clone, const LINKS: usize>(
         )?;
         if k == 0 {
             first_ack_ms = clock.now_ms();
+            expected.first_offset = base_offset;
         }
-        if let Some(slot) = expected.base_offsets.get_mut(k) {
-            *slot = base_offset;
-        }
+        // Later batches land after the first (4 billion records apart at most).
+        *batch_offset =
+            u32::try_from(base_offset.saturating_sub(expected.first_offset)).map_err(|_| {
+                Failure::Mismatch {
+                    offset: base_offset,
+                    field: "offset",
+                }
+            })?;
     }
 
     let fetches = fetch_back(&mut cluster, job, &expected, io)?;
@@ -286,11 +297,17 @@ const FW_HEADERS: [Header<'static>; 1] = [Header {
     value: Some(FW_VERSION.as_bytes()),
 }];
 
-/// What was produced: enough to recompute every record and find its offset.
+/// What was produced: enough to recompute every record and find its offset. Times and
+/// offsets are kept as 32-bit distances from the first (it lives on the stack).
 struct Expected {
-    uptimes: [u64; MAX_RECORDS],
-    /// The offset of each batch's first record, as the Produce response gave it.
-    base_offsets: [i64; MAX_RECORDS],
+    /// The clock when sampling started.
+    start_ms: u64,
+    /// Each reading's uptime, in ms after `start_ms`.
+    uptimes: [u32; MAX_RECORDS],
+    /// The offset the Produce response gave the first batch's first record.
+    first_offset: i64,
+    /// Each batch's first offset, after `first_offset`.
+    batch_offsets: [u32; MAX_RECORDS],
     count: usize,
     batch: usize,
     epoch_ms: i64,
@@ -298,18 +315,21 @@ struct Expected {
 
 impl Expected {
     fn uptime(&self, index: usize) -> u64 {
-        self.uptimes.get(index).copied().unwrap_or_default()
+        let delta = self.uptimes.get(index).copied().unwrap_or_default();
+        self.start_ms.saturating_add(u64::from(delta))
     }
 
     /// The offset reading `index` was written at.
     fn offset(&self, index: usize) -> i64 {
         let base = index
             .checked_div(self.batch)
-            .and_then(|k| self.base_offsets.get(k))
+            .and_then(|k| self.batch_offsets.get(k))
             .copied()
             .unwrap_or_default();
         let within = index.checked_rem(self.batch).unwrap_or_default();
-        base.saturating_add(i64::try_from(within).unwrap_or(i64::MAX))
+        self.first_offset
+            .saturating_add(i64::from(base))
+            .saturating_add(i64::try_from(within).unwrap_or(i64::MAX))
     }
 
     /// Checks `record` against reading `index`; names the first field that differs.

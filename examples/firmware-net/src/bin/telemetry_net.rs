@@ -16,7 +16,7 @@
 use embedded_io::{ErrorKind, Write};
 use nanokafka::client::{ClusterConfig, ConnectionConfig};
 use nanokafka_firmware::exit::exit;
-use nanokafka_firmware::job::{self, Job};
+use nanokafka_firmware::job::{self, Failure, Job, Summary};
 use nanokafka_firmware::ns16550::{Ns16550, UART0};
 use nanokafka_firmware::reading::EPOCH_MS;
 use nanokafka_firmware::report::Report;
@@ -154,13 +154,26 @@ fn main() -> ! {
     let top = &raw const __sstack;
     // SAFETY: the region painted above.
     let peak = unsafe { stack::peak(bottom.cast_const(), top) };
-    let mut report = Report::new(&JOB, &outcome);
+    let stack_size = (top as usize).saturating_sub(bottom as usize);
+    report(&outcome, connector.last_error(), peak, stack_size)
+}
+
+/// Prints the result line and exits. Not inlined: the line's buffer then takes no room in
+/// `main`'s frame while the job runs.
+#[inline(never)]
+fn report(
+    outcome: &Result<Summary, Failure>,
+    connect_error: Option<ErrorKind>,
+    stack_peak: usize,
+    stack_size: usize,
+) -> ! {
+    let mut report = Report::new(&JOB, outcome);
     report.text(" bootstrap=", BROKER);
-    if let Some(error) = connector.last_error() {
+    if let Some(error) = connect_error {
         report.text(" connect_error=", kind_name(error));
     }
-    report.num("stack_peak", peak);
-    report.num("stack_size", (top as usize).saturating_sub(bottom as usize));
+    report.num("stack_peak", stack_peak);
+    report.num("stack_size", stack_size);
     finish(outcome.is_ok(), report.line())
 }
 
