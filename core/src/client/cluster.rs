@@ -378,11 +378,13 @@ where
         })
     }
 
-    /// The kept metadata, refreshed first when stale or when it lacks `topic`.
+    /// The kept metadata, refreshed first when stale or when it lacks `topic`. One attempt:
+    /// every caller runs inside a retry loop of its own, and retrying here too would
+    /// multiply the attempts (`receive_attempts` squared against a broker that is down).
     fn metadata_for(&mut self, topic: &str, buf: &mut [u8]) -> Result<MetadataResponse<'_>> {
         let known = !self.stale && self.metadata().is_some_and(|m| m.topic(topic).is_some());
         if !known {
-            self.refresh_metadata(Some(topic), buf)?;
+            self.try_refresh(Some(topic), buf)?;
         }
         self.metadata()
             .ok_or(Error::Malformed("kept Metadata response does not decode"))
@@ -682,6 +684,68 @@ mod tests {
         assert_eq!(bootstrap_node(2), -3);
         assert_eq!(bootstrap_index(-3), Some(2));
         assert_eq!(bootstrap_index(i32::MIN), Some(i32::MAX as usize));
+    }
+
+    /// Refuses every connection, counting them.
+    struct Refusing(u32);
+
+    impl Connector for Refusing {
+        type Transport = Never;
+
+        fn connect(&mut self, _host: &str, _port: u16) -> Result<Never> {
+            self.0 += 1;
+            Err(Error::Connect(embedded_io::ErrorKind::ConnectionRefused))
+        }
+    }
+
+    /// A transport never opened.
+    struct Never;
+
+    impl embedded_io::ErrorType for Never {
+        type Error = embedded_io::ErrorKind;
+    }
+
+    impl Read for Never {
+        fn read(&mut self, _: &mut [u8]) -> core::result::Result<usize, Self::Error> {
+            Err(embedded_io::ErrorKind::NotConnected)
+        }
+    }
+
+    impl Write for Never {
+        fn write(&mut self, _: &[u8]) -> core::result::Result<usize, Self::Error> {
+            Err(embedded_io::ErrorKind::NotConnected)
+        }
+
+        fn flush(&mut self) -> core::result::Result<(), Self::Error> {
+            Ok(())
+        }
+    }
+
+    /// A clock that moves 1 ms per read (backoffs end at once).
+    struct Ticking(core::cell::Cell<u64>);
+
+    impl Clock for Ticking {
+        fn now_ms(&self) -> u64 {
+            self.0.set(self.0.get() + 1);
+            self.0.get()
+        }
+    }
+
+    #[test]
+    fn a_broker_that_is_down_is_tried_as_often_as_configured() {
+        let mut config = ClusterConfig::new("a:1");
+        config.receive_attempts = 3;
+        let clock = Ticking(core::cell::Cell::new(0));
+        let mut cluster: Cluster<'_, Refusing, &Ticking> =
+            Cluster::new(Refusing(0), &clock, config);
+        let mut buf = [0u8; 64];
+        assert_eq!(cluster.leader("t", 0, &mut buf), Err(Error::NoKnownBrokers));
+        assert_eq!(cluster.connector().0, 3, "connects for 3 attempts");
+        assert_eq!(
+            cluster.refresh_metadata(None, &mut buf),
+            Err(Error::NoKnownBrokers)
+        );
+        assert_eq!(cluster.connector().0, 6);
     }
 
     #[test]
