@@ -306,8 +306,8 @@ pub fn create_topic(bootstrap: &str, topic: &str) -> Result<(), String> {
 // The expected records are recomputed here with std formatting from the format the firmware
 // documents (examples/firmware/src/reading.rs), not with its own no-fmt encoder.
 
-/// What the telemetry firmwares' job is built with (examples/firmware/src/bin/telemetry.rs,
-/// examples/firmware-net/src/bin/telemetry_net.rs).
+/// What the telemetry firmwares run (`Job::telemetry`, examples/firmware/src/job.rs;
+/// both bins use it).
 const TOPIC: &str = TELEMETRY_TOPIC;
 const RECORDS: usize = 32;
 const SAMPLE_PERIOD_MS: u64 = 2;

@@ -10,7 +10,7 @@
 //! All memory is the caller's ([`Buffers`]); the job keeps only the uptime of each reading
 //! and the base offset of each batch on the stack (0.25 KiB).
 
-use crate::reading::{Reading, FW_HEADER, FW_VERSION, KEY_MAX, VALUE_MAX};
+use crate::reading::{Reading, EPOCH_MS, FW_HEADER, FW_VERSION, KEY_MAX, VALUE_MAX};
 use heapless::Vec;
 use nanokafka::client::{
     Acks, Clock, Cluster, ClusterConfig, Connector, Consumer, ConsumerConfig, Producer,
@@ -48,6 +48,23 @@ pub struct Job<'a> {
     pub sample_period_ms: u64,
     /// Unix time in ms at uptime 0, for the record timestamps.
     pub epoch_ms: i64,
+}
+
+impl<'a> Job<'a> {
+    /// The telemetry job of this crate's firmwares, through `cluster`: 32 readings into
+    /// `telemetry`/0, 8 per request, 2 ms apart, time-stamped from the build's epoch
+    /// ([`EPOCH_MS`]). The host tests expect exactly these (tests/src/firmware.rs).
+    pub const fn telemetry(cluster: ClusterConfig<'a>) -> Self {
+        Job {
+            cluster,
+            topic: "telemetry",
+            partition: 0,
+            records: 32,
+            batch: 8,
+            sample_period_ms: 2,
+            epoch_ms: EPOCH_MS,
+        }
+    }
 }
 
 /// The caller's memory.

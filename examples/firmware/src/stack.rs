@@ -25,6 +25,19 @@ pub unsafe fn peak(bottom: *const u32, top: *const u32) -> usize {
     (top as usize).saturating_sub(word as usize)
 }
 
+/// riscv-rt's stack region, `(bottom, top)` (the stack grows down from `top`), for
+/// [`paint_below`] and [`peak`]: riscv-rt does not paint it at reset.
+#[cfg(target_arch = "riscv32")]
+pub fn riscv_rt_region() -> (*mut u32, *const u32) {
+    extern "C" {
+        /// Bottom of the stack region (riscv-rt's linker script).
+        static mut __estack: u32;
+        /// Top of the stack region.
+        static __sstack: u32;
+    }
+    (&raw mut __estack, &raw const __sstack)
+}
+
 /// Paints `[bottom, here - margin)`, where `here` is a local of this function: the part of
 /// the stack below the caller's frame, for runtimes that do not paint at reset.
 ///

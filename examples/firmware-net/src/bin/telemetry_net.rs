@@ -18,7 +18,6 @@ use nanokafka::client::{ClusterConfig, ConnectionConfig};
 use nanokafka_firmware::exit::exit;
 use nanokafka_firmware::job::{self, Failure, Job, Summary};
 use nanokafka_firmware::ns16550::{Ns16550, UART0};
-use nanokafka_firmware::reading::EPOCH_MS;
 use nanokafka_firmware::report::Report;
 use nanokafka_firmware::stack;
 use nanokafka_firmware_net::mtime::Mtime;
@@ -37,27 +36,19 @@ const BROKER: &str = include_str!(concat!(env!("OUT_DIR"), "/broker"));
 /// Broker connections open at once: one TCP socket each.
 const LINKS: usize = 2;
 
-const JOB: Job<'static> = Job {
-    cluster: ClusterConfig {
-        bootstrap: BROKER,
-        connection: ConnectionConfig {
-            client_id: Some("nanokafka-fw-net"),
-            request_timeout_ms: 5_000,
-        },
-        // A topic created a moment ago has no leader for a while: up to 10 s of retries. A
-        // broker that refuses connections fails within 3 attempts (a few seconds).
-        send_attempts: 50,
-        receive_attempts: 3,
-        retry_backoff_ms: 200,
-        ..ClusterConfig::new("")
+const JOB: Job<'static> = Job::telemetry(ClusterConfig {
+    bootstrap: BROKER,
+    connection: ConnectionConfig {
+        client_id: Some("nanokafka-fw-net"),
+        request_timeout_ms: 5_000,
     },
-    topic: "telemetry",
-    partition: 0,
-    records: 32,
-    batch: 8,
-    sample_period_ms: 2,
-    epoch_ms: EPOCH_MS,
-};
+    // A topic created a moment ago has no leader for a while: up to 4 s of retries (also
+    // how long a broker that refuses connections is tried), 10 s for a produce.
+    send_attempts: 50,
+    receive_attempts: 20,
+    retry_backoff_ms: 200,
+    ..ClusterConfig::new("")
+});
 
 /// The network stack of this board.
 type Net = Stack<'static, VirtioNet, Mtime>;
@@ -129,16 +120,9 @@ mod buffers {
     }
 }
 
-extern "C" {
-    /// Bottom of the stack region (riscv-rt's linker script).
-    static mut __estack: u32;
-    /// Top of the stack region.
-    static __sstack: u32;
-}
-
 #[riscv_rt::entry]
 fn main() -> ! {
-    let bottom = &raw mut __estack;
+    let (bottom, top) = stack::riscv_rt_region();
     // SAFETY: riscv-rt's stack region; no interrupts are enabled.
     unsafe { stack::paint_below(bottom) };
     let clock = Mtime;
@@ -151,7 +135,6 @@ fn main() -> ! {
 
     let outcome = job::run::<_, _, LINKS>(&mut connector, clock, &JOB, job_buffers);
 
-    let top = &raw const __sstack;
     // SAFETY: the region painted above.
     let peak = unsafe { stack::peak(bottom.cast_const(), top) };
     let stack_size = (top as usize).saturating_sub(bottom as usize);

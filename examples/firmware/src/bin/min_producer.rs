@@ -135,22 +135,15 @@ mod board {
 #[cfg(target_arch = "riscv32")]
 mod board {
     use nanokafka_firmware::ns16550::{Ns16550, UART0};
-
-    extern "C" {
-        static mut __estack: u32;
-        static __sstack: u32;
-    }
+    use nanokafka_firmware::stack;
 
     #[riscv_rt::entry]
     fn main() -> ! {
-        let bottom = &raw mut __estack;
+        let (bottom, top) = stack::riscv_rt_region();
         // SAFETY: riscv-rt's stack region; no interrupts are enabled.
-        unsafe { nanokafka_firmware::stack::paint_below(bottom) };
+        unsafe { stack::paint_below(bottom) };
         // SAFETY: UART0 is this board's, used by nothing else.
         let mut uart = unsafe { Ns16550::new(UART0) };
-        super::exit(super::job(
-            &mut uart,
-            (bottom.cast_const(), &raw const __sstack),
-        ))
+        super::exit(super::job(&mut uart, (bottom.cast_const(), top)))
     }
 }

@@ -12,7 +12,6 @@ use cortex_m_semihosting::hio;
 use nanokafka::client::{ClusterConfig, ConnectionConfig};
 use nanokafka_firmware::cmsdk_uart::{CmsdkUart, UART0};
 use nanokafka_firmware::job::{self, Failure, Job, Summary};
-use nanokafka_firmware::reading::EPOCH_MS;
 use nanokafka_firmware::report::Report;
 use nanokafka_firmware::systick::{self, SysTickClock};
 use nanokafka_firmware::{exit, stack};
@@ -22,27 +21,19 @@ const CORE_HZ: u32 = 25_000_000;
 /// How long one UART read waits before letting the core check its deadline.
 const UART_POLL_MS: u64 = 20;
 
-const JOB: Job<'static> = Job {
-    cluster: ClusterConfig {
-        // Any host:port: the UART reaches the broker whatever the address.
-        bootstrap: "uart0:9092",
-        connection: ConnectionConfig {
-            client_id: Some("nanokafka-fw"),
-            request_timeout_ms: 5_000,
-        },
-        // A topic created a moment ago has no leader for a while: up to 10 s of retries.
-        send_attempts: 50,
-        receive_attempts: 50,
-        retry_backoff_ms: 200,
-        ..ClusterConfig::new("")
+const JOB: Job<'static> = Job::telemetry(ClusterConfig {
+    // Any host:port: the UART reaches the broker whatever the address.
+    bootstrap: "uart0:9092",
+    connection: ConnectionConfig {
+        client_id: Some("nanokafka-fw"),
+        request_timeout_ms: 5_000,
     },
-    topic: "telemetry",
-    partition: 0,
-    records: 32,
-    batch: 8,
-    sample_period_ms: 2,
-    epoch_ms: EPOCH_MS,
-};
+    // A topic created a moment ago has no leader for a while: up to 10 s of retries.
+    send_attempts: 50,
+    receive_attempts: 50,
+    retry_backoff_ms: 200,
+    ..ClusterConfig::new("")
+});
 
 /// The caller's buffers, apart from everything else in RAM (the size report finds them by
 /// this module's name).
