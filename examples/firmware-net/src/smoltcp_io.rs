@@ -15,7 +15,7 @@
 //! - Dropping a stream aborts its connection and gives the socket back for the next connect.
 //!
 //! ```ignore
-//! let stack = Stack::new(iface, device, clock, sockets); // a SocketSet of TCP sockets
+//! let stack = Stack::new(iface, device, clock, sockets, port_seed); // TCP sockets to lend
 //! let mut connector = TcpConnector::new(&stack, StreamConfig::default());
 //! let mut cluster = Cluster::new(&mut connector, clock, ClusterConfig::new("10.0.2.2:9092"));
 //! ```
@@ -102,11 +102,6 @@ impl<'s, D: Device, C: Clock> Stack<'s, D, C> {
             }),
             clock,
         }
-    }
-
-    /// The clock timeouts are measured with.
-    pub fn clock(&self) -> &C {
-        &self.clock
     }
 
     fn now(&self) -> Instant {
