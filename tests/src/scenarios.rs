@@ -65,7 +65,9 @@ fn buffer() -> Vec<u8> {
     vec![0; 4 << 20]
 }
 
-/// Creates `topic` with `partitions` partitions (replication: the broker's default).
+/// Creates `topic` with `partitions` partitions (replication: the broker's default) and
+/// `configs`, keeping records forever: scenario timestamps lie in 1970, and a broker's time
+/// retention would otherwise delete them in the middle of a run.
 pub fn create<K: Connector>(
     cluster: &mut TestCluster<K>,
     topic: &str,
@@ -73,8 +75,13 @@ pub fn create<K: Connector>(
     configs: &[TopicConfig<'_>],
 ) {
     let mut buf = buffer();
+    let mut all = vec![TopicConfig {
+        name: "retention.ms",
+        value: Some("-1"),
+    }];
+    all.extend_from_slice(configs);
     cluster
-        .create_topic(topic, partitions, -1, configs, &mut buf)
+        .create_topic(topic, partitions, -1, &all, &mut buf)
         .unwrap_or_else(|e| panic!("create topic {topic}: {e}"));
 }
 
@@ -329,13 +336,8 @@ fn several_partitions_and_topics_with<T: Target, const REQUEST: usize>(
     let label = format!("{} (REQUEST = {REQUEST})", target.label());
     let mut cluster = cluster(target);
     let (a, b) = (unique_topic("multi-a"), unique_topic("multi-b"));
-    // The timestamps lie in 1970: without this, retention may delete them mid-scenario.
-    let keep = [TopicConfig {
-        name: "retention.ms",
-        value: Some("-1"),
-    }];
-    create(&mut cluster, &a, 3, &keep);
-    create(&mut cluster, &b, 2, &keep);
+    create(&mut cluster, &a, 3, &[]);
+    create(&mut cluster, &b, 2, &[]);
     let mut buf = buffer();
     let keys: Vec<String> = (0..30).map(|i| format!("key-{i}")).collect();
     let keyed: Vec<Record<'_>> = keys

@@ -181,9 +181,23 @@ fn kcat_compresses_toward_the_mock_and_the_client_reads_it() {
         let name = nanokafka::error::codec_name(codec as u8);
         let topic = format!("kcat-{name}");
         cluster.create_topic(&topic, 1).unwrap();
+        // Lingering makes one batch of all the lines: librdkafka sends a batch that would not
+        // shrink (a lone line sent early) uncompressed.
         kcat_run(
             &[
-                "-P", "-b", &bootstrap, "-t", &topic, "-p", "0", "-K", ":", "-z", name,
+                "-P",
+                "-b",
+                &bootstrap,
+                "-t",
+                &topic,
+                "-p",
+                "0",
+                "-K",
+                ":",
+                "-z",
+                name,
+                "-X",
+                "linger.ms=500",
             ],
             input.as_bytes(),
         );
