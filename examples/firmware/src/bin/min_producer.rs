@@ -3,6 +3,8 @@
 //! 2.1 to 4.x accepts) and writes it to the UART; it reads nothing back. Then it writes
 //! `stack <peak bytes>\n` after the frame and exits 0 (1 if encoding failed).
 //!
+//! With feature `lz4` the batch is LZ4-compressed (the codec's cost in the size report).
+//!
 //! Boards: Cortex-M (mps2 CMSDK UART, SysTick for the UART timeout; thumbv7em and thumbv6m)
 //! and riscv32 `virt` (ns16550, stack painted from `main`). No atomics, no heap.
 #![no_std]
@@ -22,9 +24,13 @@ use nanokafka_firmware::stack;
 const RECORDS: u32 = 4;
 const PRODUCE_VERSION: i16 = 7;
 
-/// The caller's buffers (the size report finds them by this module's name).
+/// The caller's buffers (the size report finds them by this module's name). With `lz4` the
+/// batch buffer also holds the compressed copy until it moves to the front.
 mod buffers {
+    #[cfg(not(feature = "lz4"))]
     static mut BATCH: [u8; 512] = [0; 512];
+    #[cfg(feature = "lz4")]
+    static mut BATCH: [u8; 1024] = [0; 1024];
     static mut FRAME: [u8; 640] = [0; 640];
 
     /// The batch and frame buffers.
@@ -57,7 +63,14 @@ fn produce_frame<'f>(batch: &mut [u8], frame: &'f mut [u8]) -> nanokafka::Result
             timestamp: reading.timestamp(EPOCH_MS),
         })?;
     }
+    #[cfg(not(feature = "lz4"))]
     let records = builder.finish(&SoftwareCrc32c)?;
+    #[cfg(feature = "lz4")]
+    let records = builder.finish_compressed(
+        nanokafka::records::Compression::Lz4,
+        &nanokafka::records::Lz4,
+        &SoftwareCrc32c,
+    )?;
     let partitions = [ProducePartition {
         index: 0,
         records: Some(records),
