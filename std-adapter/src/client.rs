@@ -98,14 +98,14 @@ impl ClientConfig {
 /// A failure with its context: what was being done, to which topic/partition, and the
 /// broker's address and I/O error when a connection failed. `kind()` is the core error with
 /// its stable numeric code.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Error {
     kind: nanokafka::Error,
     context: String,
 }
 
 impl Error {
-    fn new(kind: nanokafka::Error, context: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: nanokafka::Error, context: impl Into<String>) -> Self {
         Error {
             kind,
             context: context.into(),
@@ -284,6 +284,54 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// Milliseconds of `d`, saturating.
+pub(crate) fn millis(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
+}
+
+/// A core cluster over TCP with `config`'s addresses, timeouts and retry policy; nothing is
+/// opened until the first request.
+pub(crate) fn new_cluster(config: &ClientConfig) -> Box<StdCluster> {
+    let mut connector = TcpConnector::new(config.connect_timeout);
+    connector.ip_version = config.ip_version;
+    let cluster_config = ClusterConfig {
+        bootstrap: intern(&config.bootstrap),
+        connection: ConnectionConfig {
+            client_id: Some(intern(&config.client_id)),
+            request_timeout_ms: millis(config.request_timeout),
+        },
+        send_attempts: config.send_attempts,
+        receive_attempts: config.receive_attempts,
+        retry_backoff_ms: millis(config.retry_backoff),
+        allow_auto_topic_creation: config.allow_auto_topic_creation,
+    };
+    Box::new(Cluster::with_metadata_buffer(
+        connector,
+        SystemClock::new(),
+        cluster_config,
+        vec![0; 1 << 20],
+    ))
+}
+
+/// `kind` in `context`, with the broker address and I/O error of the cluster's last failed
+/// connect when that explains it.
+pub(crate) fn cluster_error(
+    cluster: &StdCluster,
+    kind: nanokafka::Error,
+    context: String,
+) -> Error {
+    let connect = cluster
+        .connector()
+        .last_error()
+        .map(|(address, e)| format!("last connect to {address}: {e}"));
+    match (kind, connect) {
+        (nanokafka::Error::Connect(_) | nanokafka::Error::NoKnownBrokers, Some(io)) => {
+            Error::new(kind, format!("{context} ({io})"))
+        }
+        _ => Error::new(kind, context),
+    }
+}
+
 /// A Kafka client over TCP: produce, fetch, offsets, metadata, topic creation; see the
 /// [module docs](self).
 pub struct Client {
@@ -299,29 +347,10 @@ impl Client {
     /// Connects to the first reachable bootstrap broker and negotiates versions, so a wrong
     /// address fails here, not at the first send.
     pub fn connect(config: ClientConfig) -> Result<Client> {
-        let mut connector = TcpConnector::new(config.connect_timeout);
-        connector.ip_version = config.ip_version;
-        let millis = |d: Duration| u32::try_from(d.as_millis()).unwrap_or(u32::MAX);
-        let cluster_config = ClusterConfig {
-            bootstrap: intern(&config.bootstrap),
-            connection: ConnectionConfig {
-                client_id: Some(intern(&config.client_id)),
-                request_timeout_ms: millis(config.request_timeout),
-            },
-            send_attempts: config.send_attempts,
-            receive_attempts: config.receive_attempts,
-            retry_backoff_ms: millis(config.retry_backoff),
-            allow_auto_topic_creation: config.allow_auto_topic_creation,
-        };
         let checksum: &'static HardwareCrc32c = &HardwareCrc32c;
         let max_bytes = usize::try_from(config.max_bytes.max(1024)).unwrap_or(1 << 20);
         let mut client = Client {
-            cluster: Box::new(Cluster::with_metadata_buffer(
-                connector,
-                SystemClock::new(),
-                cluster_config,
-                vec![0; 1 << 20],
-            )),
+            cluster: new_cluster(&config),
             producer: Producer::new(ProducerConfig {
                 acks: config.acks,
                 ack_timeout_ms: i32::try_from(millis(config.request_timeout)).unwrap_or(i32::MAX),
@@ -355,21 +384,8 @@ impl Client {
     }
 
     /// Adds the broker address and I/O error of a failed connect to the context.
-    fn error(&self, kind: nanokafka::Error, context: String) -> Error {
-        match (kind, self.cluster_connector_error()) {
-            (nanokafka::Error::Connect(_) | nanokafka::Error::NoKnownBrokers, Some(io)) => {
-                Error::new(kind, format!("{context} ({io})"))
-            }
-            _ => Error::new(kind, context),
-        }
-    }
-
-    /// The connector's last failure, which explains `Connect` errors.
-    fn cluster_connector_error(&self) -> Option<String> {
-        self.cluster
-            .connector()
-            .last_error()
-            .map(|(address, e)| format!("last connect to {address}: {e}"))
+    pub(crate) fn error(&self, kind: nanokafka::Error, context: String) -> Error {
+        cluster_error(&self.cluster, kind, context)
     }
 
     /// Sends `records` to `topic` (to `partition`, or spread by key when `None`); returns

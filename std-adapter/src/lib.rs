@@ -28,10 +28,12 @@
 pub mod client;
 pub mod compression;
 pub mod connector;
+pub mod consumer;
 pub mod crc;
 pub mod logging;
 #[cfg(feature = "mock")]
 pub mod mock;
+pub mod producer;
 pub mod transport;
 
 pub use client::{

@@ -14,7 +14,7 @@ use super::connection::{Connection, ConnectionConfig, Received};
 use super::Clock;
 use crate::protocol::create_topics::{CreatableTopic, CreateTopicsRequest, TopicConfig};
 use crate::protocol::metadata::{MetadataRequest, MetadataResponse, MetadataTopic};
-use crate::protocol::{header::decode_body, ApiKey, Request};
+use crate::protocol::{header::decode_body, ApiKey, Request, TopicRef};
 use crate::{Error, KafkaCode, Result};
 use embedded_io::{Read, Write};
 
@@ -342,10 +342,12 @@ where
         Ok(())
     }
 
-    /// A node to send cluster-wide requests to: an open connection, else the first bootstrap
-    /// entry or known broker that accepts a connection.
+    /// A node to send cluster-wide requests to: an open connection with no pipelined
+    /// responses pending, else the first bootstrap entry or known broker that accepts a
+    /// connection.
     fn any_node(&mut self, buf: &mut [u8]) -> Result<i32> {
-        if let Some(link) = self.links.last() {
+        let mut idle = self.links.iter().rev();
+        if let Some(link) = idle.find(|l| l.connection.in_flight() == 0) {
             return Ok(link.node_id);
         }
         let mut index = 0;
@@ -411,6 +413,32 @@ where
     pub fn topic_id(&mut self, topic: &str, buf: &mut [u8]) -> Result<[u8; 16]> {
         let metadata = self.metadata_for(topic, buf)?;
         Ok(metadata.topic(topic).map(|t| t.topic_id).unwrap_or([0; 16]))
+    }
+
+    /// The version of `R` to send to broker `node_id` and how to name `topic` in it: by id
+    /// from `id_from` on (Produce and Fetch v13+) when the metadata has the topic's id, else
+    /// by name at the highest version below `id_from`.
+    pub fn topic_ref<'t, R: Request>(
+        &mut self,
+        node_id: i32,
+        topic: &'t str,
+        id_from: i16,
+        buf: &mut [u8],
+    ) -> Result<(i16, TopicRef<'t>)> {
+        let version = self.connection(node_id, buf)?.version::<R>()?;
+        let id = if version >= id_from {
+            self.topic_id(topic, buf)?
+        } else {
+            [0; 16]
+        };
+        Ok(if id == [0; 16] {
+            (
+                version.min(id_from.saturating_sub(1)),
+                TopicRef::Name(topic),
+            )
+        } else {
+            (version, TopicRef::Id(id))
+        })
     }
 
     /// The broker id leading `topic`/`partition`, from the kept metadata (refreshed when

@@ -49,7 +49,26 @@ pub struct Connection<'a, T, C> {
     config: ConnectionConfig<'a>,
     correlation_id: i32,
     broken: bool,
+    /// Requests written by [`Connection::send_request`] whose responses are not read yet.
+    in_flight: u32,
     broker_versions: [Option<VersionRange>; KNOWN_KEYS],
+}
+
+/// A request written to the broker whose response is still to be read
+/// ([`Connection::send_request`], then [`Connection::receive`], in the order sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Pending {
+    /// The API of the request.
+    pub api: ApiKey,
+    /// The version it was sent at (its response's layout).
+    pub version: i16,
+    /// Its correlation id, which the response must echo.
+    pub correlation_id: i32,
+    /// Whether the response carries header v1.
+    flexible_response: bool,
+    /// When the response is overdue ([`Clock::now_ms`]).
+    deadline: u64,
 }
 
 /// Where a response landed in the caller's buffer, for decoding it later
@@ -96,6 +115,7 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
             config,
             correlation_id: 0,
             broken: false,
+            in_flight: 0,
             broker_versions: [None; KNOWN_KEYS],
         };
         let request = ApiVersionsRequest::nanokafka();
@@ -204,15 +224,10 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         version: Option<i16>,
         buf: &mut [u8],
     ) -> Result<()> {
-        let version = match version {
-            Some(version) => version,
-            None => self.version::<R>()?,
-        };
-        self.usable()?;
-        let len = self.encode(request, version, buf)?;
-        let sent = self.write_frame(buf.get(..len).unwrap_or_default());
-        self.broken = sent.is_err();
-        sent
+        self.send_request(request, version, 0, buf)?;
+        // No answer will come: nothing to wait for.
+        self.in_flight = self.in_flight.saturating_sub(1);
+        Ok(())
     }
 
     /// The transport, e.g. to close it.
@@ -235,6 +250,32 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         wait_ms: u32,
         buf: &mut [u8],
     ) -> Result<Received> {
+        if self.in_flight > 0 {
+            return Err(Error::InvalidArgument(
+                "pipelined responses still to be received on this connection",
+            ));
+        }
+        let pending = self.send_request(request, Some(version), wait_ms, buf)?;
+        self.receive(pending, buf)
+    }
+
+    /// Writes `request` at `version` (`None`: the negotiated one) and returns without
+    /// waiting for its response, so that several requests can be in flight on one
+    /// connection (a broker answers them in order). Read each answer with
+    /// [`Connection::receive`], in the order the requests were sent; the blocking calls
+    /// refuse to run while answers are pending. `wait_ms` is added to the request timeout as
+    /// in [`Connection::send_raw`]. `buf` only carries the encoded request.
+    pub fn send_request<R: Request>(
+        &mut self,
+        request: &R,
+        version: Option<i16>,
+        wait_ms: u32,
+        buf: &mut [u8],
+    ) -> Result<Pending> {
+        let version = match version {
+            Some(version) => version,
+            None => self.version::<R>()?,
+        };
         self.usable()?;
         let timeout = u64::from(self.config.request_timeout_ms).saturating_add(u64::from(wait_ms));
         let deadline = self.clock.now_ms().saturating_add(timeout);
@@ -242,13 +283,42 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         let len = self.encode(request, version, buf)?;
         let correlation_id = self.correlation_id;
         trace!(target: "connection", "{} v{version} #{correlation_id}: {len} bytes", R::API_KEY.name());
-        let result = self.round_trip::<R>(len, version, correlation_id, deadline, buf);
+        let sent = self.write_frame(buf.get(..len).unwrap_or_default());
+        if let Err(e) = &sent {
+            debug!(target: "connection", "{} #{correlation_id} failed: {e}", R::API_KEY.name());
+        }
+        self.broken = sent.is_err();
+        sent?;
+        self.in_flight = self.in_flight.saturating_add(1);
+        Ok(Pending {
+            api: R::API_KEY,
+            version,
+            correlation_id,
+            flexible_response: response_header_flexible::<R>(version),
+            deadline,
+        })
+    }
+
+    /// Requests sent with [`Connection::send_request`] whose responses are not read yet.
+    pub const fn in_flight(&self) -> u32 {
+        self.in_flight
+    }
+
+    /// Reads the response to `pending` (the oldest request still unanswered) into `buf`,
+    /// waiting until its deadline. A response for another request is a
+    /// `CorrelationMismatch` and breaks the connection; a frame larger than `buf` is read
+    /// through and is `MessageTooLarge` (the connection stays usable).
+    pub fn receive(&mut self, pending: Pending, buf: &mut [u8]) -> Result<Received> {
+        self.usable()?;
+        self.in_flight = self.in_flight.saturating_sub(1);
+        let result = self.read_response(pending, buf);
+        let correlation_id = pending.correlation_id;
         match &result {
             Ok(r) => {
-                trace!(target: "connection", "{} #{correlation_id}: {} bytes back", R::API_KEY.name(), r.body_end)
+                trace!(target: "connection", "{} #{correlation_id}: {} bytes back", pending.api.name(), r.body_end)
             }
             Err(e) => {
-                debug!(target: "connection", "{} #{correlation_id} failed: {e}", R::API_KEY.name())
+                debug!(target: "connection", "{} #{correlation_id} failed: {e}", pending.api.name())
             }
         }
         // Anything else that failed leaves the stream out of step, except a frame too large
@@ -257,29 +327,20 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         result
     }
 
-    fn round_trip<R: Request>(
-        &mut self,
-        len: usize,
-        version: i16,
-        correlation_id: i32,
-        deadline: u64,
-        buf: &mut [u8],
-    ) -> Result<Received> {
-        self.write_frame(buf.get(..len).unwrap_or_default())?;
-        let size = self.read_frame(buf, deadline)?;
+    fn read_response(&mut self, pending: Pending, buf: &mut [u8]) -> Result<Received> {
+        let size = self.read_frame(buf, pending.deadline)?;
         let frame = buf
             .get(..size)
             .ok_or(Error::BufferTooSmall { needed: size })?;
-        let (received, body) =
-            decode_response_header(frame, response_header_flexible::<R>(version))?;
-        if received != correlation_id {
+        let (received, body) = decode_response_header(frame, pending.flexible_response)?;
+        if received != pending.correlation_id {
             return Err(Error::CorrelationMismatch {
-                expected: correlation_id,
+                expected: pending.correlation_id,
                 received,
             });
         }
         Ok(Received {
-            version,
+            version: pending.version,
             body_start: size.saturating_sub(body.len()),
             body_end: size,
         })
@@ -626,5 +687,61 @@ mod tests {
             c.send(&handshake, &mut buf).err(),
             Some(Error::ResponseNotReceived)
         );
+    }
+
+    #[test]
+    fn pipelined_requests_are_answered_in_order() {
+        let mut input = frame(1, &api_versions_v3(&[(18, 0, 4), (17, 0, 1)]));
+        input.extend(frame(2, &[0, 0, 0, 0, 0, 0]));
+        input.extend(frame(3, &[0, 7, 0, 0, 0, 0]));
+        input.extend(frame(9, &[0, 0, 0, 0, 0, 0]));
+        let mut buf = [0u8; 512];
+        let mut c = Connection::connect(
+            transport(input),
+            Ticking(Cell::new(0)),
+            ConnectionConfig::default(),
+            &mut buf,
+        )
+        .unwrap();
+        let handshake = SaslHandshakeRequest { mechanism: "PLAIN" };
+        let first = c.send_request(&handshake, None, 0, &mut buf).unwrap();
+        let second = c.send_request(&handshake, None, 0, &mut buf).unwrap();
+        assert_eq!((first.correlation_id, second.correlation_id), (2, 3));
+        assert_eq!(c.in_flight(), 2);
+        // The blocking API would read someone else's answer: refused, nothing sent.
+        assert!(matches!(
+            c.send(&handshake, &mut buf),
+            Err(Error::InvalidArgument(_))
+        ));
+        let r = c.receive(first, &mut buf).unwrap();
+        assert!(r
+            .decode::<SaslHandshakeRequest>(&buf)
+            .unwrap()
+            .error_code
+            .is_ok());
+        let r = c.receive(second, &mut buf).unwrap();
+        let answer = r.decode::<SaslHandshakeRequest>(&buf).unwrap();
+        assert_eq!(answer.error_code, KafkaCode(7));
+        assert_eq!(c.in_flight(), 0);
+        // An answer out of order breaks the connection.
+        let third = c.send_request(&handshake, None, 0, &mut buf).unwrap();
+        assert_eq!(
+            c.receive(third, &mut buf).err(),
+            Some(Error::CorrelationMismatch {
+                expected: 4,
+                received: 9
+            })
+        );
+        assert!(c.is_broken());
+        // Every request went out once, in order: ApiVersions then three handshakes.
+        let sent = c.into_inner().sent;
+        let mut ids = Vec::new();
+        let mut rest = &sent[..];
+        while rest.len() >= 12 {
+            let len = 4 + i32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
+            ids.push(i32::from_be_bytes(rest[8..12].try_into().unwrap()));
+            rest = &rest[len..];
+        }
+        assert_eq!(ids, [1, 2, 3, 4]);
     }
 }

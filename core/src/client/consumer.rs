@@ -16,7 +16,9 @@
 
 use super::cluster::{Cluster, Connector, MetadataBuffer};
 use super::Clock;
-use crate::protocol::fetch::{FetchPartition, FetchPartitionResponse, FetchRequest, FetchTopic};
+use crate::protocol::fetch::{
+    FetchPartition, FetchPartitionResponse, FetchRequest, FetchTopic, TOPIC_ID_FROM,
+};
 use crate::protocol::find_coordinator::{FindCoordinatorRequest, KEY_TYPE_GROUP};
 use crate::protocol::list_offsets::{
     ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic, EARLIEST_TIMESTAMP,
@@ -198,18 +200,8 @@ impl<'a> Consumer<'a> {
         let attempts = cluster.config().receive_attempts;
         let received = cluster.retrying(attempts, |cluster| {
             let node = cluster.leader_once(topic, partition, buf)?;
-            let mut version = cluster.connection(node, buf)?.version::<FetchRequest>()?;
-            let id = if version >= 13 {
-                cluster.topic_id(topic, buf)?
-            } else {
-                [0; 16]
-            };
-            let topic_ref = if id == [0; 16] {
-                version = version.min(12);
-                TopicRef::Name(topic)
-            } else {
-                TopicRef::Id(id)
-            };
+            let (version, topic_ref) =
+                cluster.topic_ref::<FetchRequest>(node, topic, TOPIC_ID_FROM, buf)?;
             let topics = [FetchTopic {
                 topic: topic_ref,
                 partitions: &partitions,
@@ -259,15 +251,11 @@ impl<'a> Consumer<'a> {
                 });
             }
         }
-        Ok(Fetched {
-            partition,
+        Ok(Fetched::from_response(
+            &answer,
             offset,
-            high_watermark: answer.high_watermark,
-            log_start_offset: answer.log_start_offset,
-            last_stable_offset: answer.last_stable_offset,
-            records,
-            checksum: self.config.checksum,
-        })
+            self.config.checksum,
+        ))
     }
 }
 
@@ -448,6 +436,24 @@ impl core::fmt::Debug for Fetched<'_, '_> {
 }
 
 impl<'b, 'a> Fetched<'b, 'a> {
+    /// The records of one partition's answer in a Fetch response, read from `offset` on and
+    /// checked with `checksum` (for callers that fetch several partitions in one request).
+    pub fn from_response(
+        answer: &FetchPartitionResponse<'b>,
+        offset: i64,
+        checksum: &'a dyn Checksum,
+    ) -> Self {
+        Fetched {
+            partition: answer.partition_index,
+            offset,
+            high_watermark: answer.high_watermark,
+            log_start_offset: answer.log_start_offset,
+            last_stable_offset: answer.last_stable_offset,
+            records: answer.records.unwrap_or_default(),
+            checksum,
+        }
+    }
+
     /// The raw record bytes (batches back to back, the last possibly cut short).
     pub const fn record_bytes(&self) -> &'b [u8] {
         self.records

@@ -105,6 +105,9 @@ pub enum Error {
     },
     /// A request did not complete within its timeout.
     Timeout,
+    /// A producer's buffer for records not yet acknowledged is full (its configured memory
+    /// bound): wait for deliveries or send less.
+    QueueFull,
     /// The broker answered with an error code.
     Broker {
         /// The API whose response carried the error.
@@ -144,6 +147,7 @@ impl Error {
             Error::UnsupportedVersion { .. } => -1021,
             Error::MessageTooLarge { .. } => -1022,
             Error::Timeout => -1023,
+            Error::QueueFull => -1024,
             Error::Broker { code, .. } => code.0 as i32,
         }
     }
@@ -227,6 +231,7 @@ impl fmt::Display for Error {
                 "message too large: {size} bytes exceeds the limit of {limit} bytes"
             ),
             Error::Timeout => f.write_str("request timed out"),
+            Error::QueueFull => f.write_str("producer queue full (buffer memory in use)"),
             Error::Broker {
                 api,
                 code,

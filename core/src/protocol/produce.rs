@@ -12,7 +12,7 @@ use crate::wire::{Array, Decode, Encode, Reader, Writer};
 use crate::{KafkaCode, Result};
 
 /// First version that names topics by id.
-const TOPIC_ID_FROM: i16 = 13;
+pub const TOPIC_ID_FROM: i16 = 13;
 
 /// Produce request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

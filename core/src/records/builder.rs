@@ -75,6 +75,20 @@ pub struct RecordBatchBuilder<'a> {
     options: BatchOptions,
 }
 
+/// A [`RecordBatchBuilder`]'s progress without its buffer ([`RecordBatchBuilder::state`]),
+/// so that a batch can stay open across calls while its buffer is owned elsewhere (a
+/// producer's per-partition accumulator) and be resumed with
+/// [`RecordBatchBuilder::resume`] on the same bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct BuilderState {
+    len: usize,
+    count: i32,
+    base_timestamp: i64,
+    max_timestamp: i64,
+    options: BatchOptions,
+}
+
 impl<'a> RecordBatchBuilder<'a> {
     /// A builder writing into `buf`, which must hold at least the 61-byte batch header.
     pub fn new(buf: &'a mut [u8], options: BatchOptions) -> Result<Self> {
@@ -88,6 +102,36 @@ impl<'a> RecordBatchBuilder<'a> {
             base_timestamp: 0,
             max_timestamp: 0,
             options,
+        })
+    }
+
+    /// Where the batch stands, to [`RecordBatchBuilder::resume`] it later on the same bytes.
+    pub const fn state(&self) -> BuilderState {
+        BuilderState {
+            len: self.len,
+            count: self.count,
+            base_timestamp: self.base_timestamp,
+            max_timestamp: self.max_timestamp,
+            options: self.options,
+        }
+    }
+
+    /// Carries on with a batch whose records so far are in `buf` (the buffer the
+    /// [`BuilderState`] was taken from, unchanged since). A `buf` shorter than the state's
+    /// length is `BufferTooSmall`.
+    pub fn resume(buf: &'a mut [u8], state: BuilderState) -> Result<Self> {
+        if buf.len() < state.len.max(HEADER_LEN) {
+            return Err(Error::BufferTooSmall {
+                needed: state.len.max(HEADER_LEN),
+            });
+        }
+        Ok(RecordBatchBuilder {
+            buf,
+            len: state.len,
+            count: state.count,
+            base_timestamp: state.base_timestamp,
+            max_timestamp: state.max_timestamp,
+            options: state.options,
         })
     }
 

@@ -27,7 +27,7 @@ mod lz4;
 pub use batch::{
     Batch, BatchRecords, Batches, Header, Headers, RecordBatch, RecordView, Records, TimestampType,
 };
-pub use builder::{BatchOptions, Record, RecordBatchBuilder};
+pub use builder::{BatchOptions, BuilderState, Record, RecordBatchBuilder};
 pub use checksum::{crc32_ieee, Checksum, SoftwareCrc32c};
 pub use compression::{
     Compress, Compression, Decompress, NoCompression, SCRATCH_TOO_SMALL, ZSTD_MIN_FETCH_VERSION,
@@ -36,6 +36,9 @@ pub use compression::{
 pub use legacy::{LegacyMessage, LegacyMessages};
 #[cfg(feature = "lz4")]
 pub use lz4::Lz4;
+
+/// Bytes in a RecordBatch v2 header, before its first record.
+pub const BATCH_HEADER_LEN: usize = batch::HEADER_LEN;
 
 /// Bytes before a batch's or message's own length field counts (offset + length).
 pub const LOG_OVERHEAD: usize = 12;

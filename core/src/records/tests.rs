@@ -646,3 +646,27 @@ fn log_append_time_batches_give_every_record_the_max_timestamp() {
         assert_eq!(r.unwrap().timestamp, 1_700_000_000_005);
     }
 }
+
+#[test]
+fn a_resumed_builder_writes_the_same_batch() {
+    let records = sample();
+    let mut whole = [0u8; 2048];
+    let n = build(&mut whole, &records, 0);
+    let mut buf = [0u8; 2048];
+    let mut state = RecordBatchBuilder::new(&mut buf, BatchOptions::default())
+        .unwrap()
+        .state();
+    for r in &records {
+        let mut b = RecordBatchBuilder::resume(&mut buf, state).unwrap();
+        b.push(r).unwrap();
+        state = b.state();
+    }
+    let resumed = RecordBatchBuilder::resume(&mut buf, state).unwrap();
+    assert_eq!(resumed.record_count(), 4);
+    assert_eq!(resumed.finish(&SoftwareCrc32c).unwrap(), &whole[..n]);
+    // The state's bytes must still be there.
+    assert_eq!(
+        RecordBatchBuilder::resume(&mut [0u8; 100], state).err(),
+        Some(Error::BufferTooSmall { needed: n })
+    );
+}

@@ -1,0 +1,355 @@
+//! The throughput consumer: a fetcher thread keeps the next Fetch request going while the
+//! application reads the answer to the last one, in place, from a pool of reused buffers.
+//!
+//! ```no_run
+//! use nanokafka::client::OffsetQuery;
+//! use nanokafka_std::consumer::{Consumer, ConsumerConfig};
+//! use nanokafka_std::ClientConfig;
+//! use std::time::Duration;
+//!
+//! let config = ConsumerConfig::new(ClientConfig::new("127.0.0.1:9092"));
+//! let mut consumer = Consumer::start(config, "telemetry", &[0, 1, 2], OffsetQuery::Earliest)?;
+//! while let Some(fetch) = consumer.poll(Duration::from_secs(1))? {
+//!     for part in fetch.partitions() {
+//!         for record in part.records() {
+//!             let record = record.map_err(|e| fetch.error(e))?; // borrowed from the buffer
+//!             println!("{} {} {:?}", part.partition, record.offset, record.value);
+//!         }
+//!     }
+//! } // each `fetch` goes back to the pool when dropped
+//! # Ok::<(), nanokafka_std::Error>(())
+//! ```
+//!
+//! One Fetch request per leader carries every assigned partition it leads, each from the
+//! offset after the last batch received. The fetcher moves on as soon as an answer is
+//! handed over, so the broker's next answer travels while the application reads; it waits
+//! only when every buffer is with the application (back-pressure, bounded memory:
+//! `buffers` × (`max_bytes` + a little)). Records are CRC-checked and read in place by the
+//! core's [`Fetched`] iterator; nothing is copied or allocated per record.
+
+use crate::client::{cluster_error, millis, new_cluster, ClientConfig, Error, StdCluster};
+use crate::crc::HardwareCrc32c;
+use nanokafka::client::{Fetched, OffsetQuery, Received};
+use nanokafka::protocol::fetch::{FetchPartition, FetchRequest, FetchTopic, TOPIC_ID_FROM};
+use nanokafka::ApiKey;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// How a [`Consumer`] fetches.
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    /// Brokers, client id, timeouts, `max_wait`, `min_bytes`, and `max_bytes` (the most record
+    /// bytes per Fetch answer).
+    pub client: ClientConfig,
+    /// The most record bytes per partition in one answer.
+    pub partition_max_bytes: i32,
+    /// Answers buffered at once: one read by the application, the others filled meanwhile.
+    pub buffers: usize,
+}
+
+impl ConsumerConfig {
+    /// Defaults for throughput: 8 MiB per answer and 4 MiB per partition, three buffers.
+    pub fn new(mut client: ClientConfig) -> Self {
+        client.max_bytes = 8 << 20;
+        ConsumerConfig {
+            client,
+            partition_max_bytes: 4 << 20,
+            buffers: 3,
+        }
+    }
+}
+
+/// One Fetch answer in its buffer, as the fetcher hands it over.
+struct Answer {
+    buf: Vec<u8>,
+    received: Option<Received>,
+    /// (partition, offset asked for) in the order they were asked.
+    asked: Vec<(i32, i64)>,
+}
+
+/// The answer to one Fetch request, read in place; see [`Fetch::partitions`]. Dropping it
+/// gives its buffer back to the fetcher.
+pub struct Fetch {
+    answer: Option<Answer>,
+    topic: Arc<str>,
+    back: SyncSender<Answer>,
+}
+
+impl Fetch {
+    /// The partitions that returned records (or none yet), each read in place with
+    /// [`Fetched::records`] from the offset that was asked for.
+    pub fn partitions(&self) -> impl Iterator<Item = Fetched<'_, 'static>> + '_ {
+        let answer = self.answer.as_ref();
+        let response =
+            answer.and_then(|a| Some((a, a.received?.decode::<FetchRequest>(&a.buf).ok()?)));
+        response.into_iter().flat_map(|(answer, response)| {
+            response
+                .responses
+                .iter()
+                .flat_map(|t| t.partitions.iter())
+                .filter(|p| p.error_code.is_ok())
+                .filter_map(move |p| {
+                    let (_, from) = answer.asked.iter().find(|(i, _)| *i == p.partition_index)?;
+                    Some(Fetched::from_response(&p, *from, &HardwareCrc32c))
+                })
+        })
+    }
+
+    /// `e` (from reading a record) in the context of this fetch's topic.
+    pub fn error(&self, e: nanokafka::Error) -> Error {
+        Error::new(e, format!("reading records of topic {:?}", &*self.topic))
+    }
+}
+
+impl Drop for Fetch {
+    fn drop(&mut self) {
+        if let Some(answer) = self.answer.take() {
+            // The fetcher may be gone already; the buffer is then simply freed.
+            let _ = self.back.try_send(answer);
+        }
+    }
+}
+
+/// The pipelined consumer of several partitions of one topic; see the [module docs](self).
+pub struct Consumer {
+    topic: Arc<str>,
+    answers: Receiver<Result<Answer, Error>>,
+    back: SyncSender<Answer>,
+    stop: Arc<AtomicBool>,
+    fetcher: Option<JoinHandle<()>>,
+}
+
+impl Consumer {
+    /// Starts fetching `partitions` of `topic` from the offset `start` names in each.
+    pub fn start(
+        config: ConsumerConfig,
+        topic: &str,
+        partitions: &[i32],
+        start: OffsetQuery,
+    ) -> Result<Consumer, Error> {
+        let mut client = crate::Client::connect(config.client.clone())?;
+        let mut offsets = Vec::with_capacity(partitions.len());
+        for &p in partitions {
+            offsets.push((p, client.offset(topic, p, start)?.unwrap_or(0)));
+        }
+        Self::start_at(config, topic, &offsets)
+    }
+
+    /// Starts fetching `topic` at the given (partition, offset) pairs.
+    pub fn start_at(
+        config: ConsumerConfig,
+        topic: &str,
+        offsets: &[(i32, i64)],
+    ) -> Result<Consumer, Error> {
+        let buffers = config.buffers.max(2);
+        let (answers_tx, answers) = sync_channel(buffers);
+        let (back, pool) = sync_channel(buffers);
+        let size =
+            usize::try_from(config.client.max_bytes.max(1024)).unwrap_or(1 << 20) + (64 << 10);
+        for _ in 0..buffers {
+            let _ = back.try_send(Answer {
+                buf: vec![0; size],
+                received: None,
+                asked: Vec::with_capacity(offsets.len()),
+            });
+        }
+        let topic: Arc<str> = Arc::from(topic);
+        let stop = Arc::new(AtomicBool::new(false));
+        let fetcher = Fetcher {
+            cluster: new_cluster(&config.client),
+            max_wait_ms: i32::try_from(millis(config.client.max_wait)).unwrap_or(i32::MAX),
+            min_bytes: config.client.min_bytes,
+            max_bytes: config.client.max_bytes,
+            partition_max_bytes: config.partition_max_bytes,
+            topic: topic.clone(),
+            offsets: offsets.to_vec(),
+            scratch: vec![0; 64 << 10],
+            spare: None,
+            stop: stop.clone(),
+        };
+        let fetcher = std::thread::Builder::new()
+            .name("nanokafka-fetcher".into())
+            .spawn(move || fetcher.run(pool, answers_tx))
+            .map_err(|_| {
+                Error::new(
+                    nanokafka::Error::InvalidArgument("cannot start a thread"),
+                    "starting the consumer",
+                )
+            })?;
+        Ok(Consumer {
+            topic,
+            answers,
+            back,
+            stop,
+            fetcher: Some(fetcher),
+        })
+    }
+
+    /// The next answer, waiting up to `timeout`; `None` when none came in that time. An
+    /// error (a partition's offset out of range, a broker gone for good) ends the
+    /// consumer: later polls return `NoKnownBrokers`.
+    pub fn poll(&mut self, timeout: Duration) -> Result<Option<Fetch>, Error> {
+        match self.answers.recv_timeout(timeout) {
+            Ok(Ok(answer)) => Ok(Some(Fetch {
+                answer: Some(answer),
+                topic: self.topic.clone(),
+                back: self.back.clone(),
+            })),
+            Ok(Err(e)) => Err(e),
+            Err(RecvTimeoutError::Timeout) => Ok(None),
+            Err(RecvTimeoutError::Disconnected) => Err(Error::new(
+                nanokafka::Error::NoKnownBrokers,
+                format!("consuming topic {:?}: the fetcher stopped", &*self.topic),
+            )),
+        }
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Unblock a fetcher waiting for a buffer or to hand one over.
+        while self.answers.try_recv().is_ok() {}
+        if let Some(fetcher) = self.fetcher.take() {
+            let _ = fetcher.join();
+        }
+    }
+}
+
+/// The fetcher thread's state.
+struct Fetcher {
+    cluster: Box<StdCluster>,
+    max_wait_ms: i32,
+    min_bytes: i32,
+    max_bytes: i32,
+    partition_max_bytes: i32,
+    topic: Arc<str>,
+    /// Next offset per partition.
+    offsets: Vec<(i32, i64)>,
+    /// Metadata exchanges (not the answers' buffers).
+    scratch: Vec<u8>,
+    /// A buffer whose fetch failed and is to be retried.
+    spare: Option<Answer>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Fetcher {
+    fn run(mut self, pool: Receiver<Answer>, answers: SyncSender<Result<Answer, Error>>) {
+        let mut requests: Vec<FetchPartition> = Vec::with_capacity(self.offsets.len());
+        let mut leaders: Vec<i32> = Vec::with_capacity(self.offsets.len());
+        while !self.stop.load(Ordering::Relaxed) {
+            // Every leader of an assigned partition, each asked once per round.
+            leaders.clear();
+            let mut failed = None;
+            for i in 0..self.offsets.len() {
+                let (p, _) = self.offsets[i];
+                match self.cluster.leader(&self.topic, p, &mut self.scratch) {
+                    Ok(node) if !leaders.contains(&node) => leaders.push(node),
+                    Ok(_) => {}
+                    Err(e) => failed = Some((e, p)),
+                }
+            }
+            if let Some((e, p)) = failed {
+                let context = format!(
+                    "finding the leader of topic {:?} partition {p}",
+                    &*self.topic
+                );
+                let _ = answers.send(Err(cluster_error(&self.cluster, e, context)));
+                return;
+            }
+            for &node in &leaders {
+                let Some(mut answer) = self.next_buffer(&pool) else {
+                    return;
+                };
+                requests.clear();
+                answer.asked.clear();
+                for &(p, offset) in &self.offsets {
+                    if self.cluster.leader(&self.topic, p, &mut self.scratch).ok() == Some(node) {
+                        requests.push(FetchPartition::new(p, offset, self.partition_max_bytes));
+                        answer.asked.push((p, offset));
+                    }
+                }
+                match self.fetch(node, &requests, &mut answer) {
+                    Ok(()) => {
+                        if answers.send(Ok(answer)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) if e.is_retriable() => {
+                        self.cluster.invalidate_metadata();
+                        self.cluster.backoff();
+                        self.spare = Some(answer);
+                    }
+                    Err(e) => {
+                        let context = format!("fetching topic {:?}", &*self.topic);
+                        let _ = answers.send(Err(cluster_error(&self.cluster, e, context)));
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A free buffer, waiting while the application holds them all; `None` once stopped.
+    fn next_buffer(&mut self, pool: &Receiver<Answer>) -> Option<Answer> {
+        if let Some(spare) = self.spare.take() {
+            return Some(spare);
+        }
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return None;
+            }
+            match pool.recv_timeout(Duration::from_millis(100)) {
+                Ok(answer) => return Some(answer),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    }
+
+    /// One Fetch of `requests` from `node` into `answer`; moves each partition's offset past
+    /// the batches that came back whole.
+    fn fetch(
+        &mut self,
+        node: i32,
+        requests: &[FetchPartition],
+        answer: &mut Answer,
+    ) -> nanokafka::Result<()> {
+        let (version, topic) = self.cluster.topic_ref::<FetchRequest>(
+            node,
+            &self.topic,
+            TOPIC_ID_FROM,
+            &mut self.scratch,
+        )?;
+        let topics = [FetchTopic {
+            topic,
+            partitions: requests,
+        }];
+        let request = FetchRequest::new(&topics, self.max_wait_ms, self.min_bytes, self.max_bytes);
+        let wait = u32::try_from(self.max_wait_ms).unwrap_or(0);
+        answer.received = None;
+        let received =
+            self.cluster
+                .send_to(node, &request, Some(version), wait, &mut answer.buf)?;
+        let response = received.decode::<FetchRequest>(&answer.buf)?;
+        response.error_code.check(ApiKey::Fetch)?;
+        for p in response.responses.iter().flat_map(|t| t.partitions.iter()) {
+            p.error_code
+                .check_partition(ApiKey::Fetch, Some(p.partition_index))?;
+            let Some(slot) = self
+                .offsets
+                .iter_mut()
+                .find(|(i, _)| *i == p.partition_index)
+            else {
+                continue;
+            };
+            let fetched = Fetched::from_response(&p, slot.1, &HardwareCrc32c);
+            slot.1 = fetched.next_offset()?;
+        }
+        answer.received = Some(received);
+        Ok(())
+    }
+}

@@ -1,0 +1,902 @@
+//! The throughput producer: records accumulate per partition into record batches, a
+//! background sender thread ships them with several Produce requests in flight per
+//! connection, and every record's outcome is reported to a callback.
+//!
+//! ```no_run
+//! use nanokafka::records::Record;
+//! use nanokafka_std::producer::{Producer, ProducerConfig};
+//! use nanokafka_std::{now_ms, ClientConfig};
+//!
+//! let mut config = ProducerConfig::new(ClientConfig::new("127.0.0.1:9092"));
+//! config.on_delivery = Some(Box::new(|d| {
+//!     if let Some(e) = d.error {
+//!         eprintln!("record {} to {}/{} failed: {e}", d.id, d.topic, d.partition);
+//!     }
+//! }));
+//! let producer = Producer::new(config)?;
+//! for i in 0..1_000_000u32 {
+//!     let value = i.to_be_bytes();
+//!     let record = Record { key: None, value: Some(&value), headers: &[], timestamp: now_ms() };
+//!     producer.send("telemetry", None, &record)?; // blocks while the buffer is full
+//! }
+//! producer.flush()?; // every record acknowledged, or the first failure
+//! # Ok::<(), nanokafka_std::Error>(())
+//! ```
+//!
+//! How it works (the Java producer's design, on the core's codec):
+//! - [`Producer::send`] encodes the record at once into its partition's open batch (a
+//!   [`RecordBatchBuilder`] resumed on a buffer from a pool): no copy of the record is kept
+//!   and nothing is allocated per record once the pool is warm.
+//! - A batch is ready when it is full (`batch_size` bytes), `linger` has passed since its
+//!   first record, or [`Producer::flush`] asks. The sender thread takes ready batches, one
+//!   Produce request per leader holding every ready partition (up to `max_request_size`),
+//!   and writes it without waiting for the answer ([`Connection::send_request`]); up to
+//!   `max_in_flight` requests are outstanding per connection, answered in order.
+//! - Ordering per partition: a partition has at most one batch in flight, so a retried batch
+//!   is always resent before the next one of its partition (Java's guarantee without
+//!   idempotence). Other partitions' batches fill the pipeline meanwhile.
+//! - Retriable failures (leader moved, broker restarting, timeouts) are retried up to the
+//!   client's `send_attempts` with a metadata refresh and the backoff; other failures, and
+//!   the last attempt's, are reported per record.
+//! - Memory is bounded: batches in use (open, waiting, in flight) may hold at most
+//!   `buffer_memory` bytes. A send that needs more waits up to `max_block` for deliveries to
+//!   free some, then fails with [`nanokafka::Error::QueueFull`] (`max_block` zero: at once).
+//!
+//! [`Connection::send_request`]: nanokafka::client::Connection::send_request
+
+use crate::client::{cluster_error, millis, new_cluster, Client, ClientConfig, Error, StdCluster};
+use crate::crc::HardwareCrc32c;
+use nanokafka::client::{Acks, Pending};
+use nanokafka::partitioner::{partition_for_key, StickyPartitioner};
+use nanokafka::protocol::produce::{ProducePartition, ProduceRequest, ProduceTopic, TOPIC_ID_FROM};
+use nanokafka::protocol::TopicRef;
+use nanokafka::records::{
+    BatchOptions, BuilderState, Record, RecordBatchBuilder, BATCH_HEADER_LEN,
+};
+use nanokafka::{ApiKey, KafkaCode};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The outcome of one record, given to [`ProducerConfig::on_delivery`].
+#[derive(Debug)]
+pub struct Delivery<'a> {
+    /// The id [`Producer::send`] returned for the record.
+    pub id: u64,
+    /// Its topic.
+    pub topic: &'a str,
+    /// Its partition.
+    pub partition: i32,
+    /// Its offset in the partition; `None` with `acks = None` or on error.
+    pub offset: Option<i64>,
+    /// Why it was not written (after all attempts).
+    pub error: Option<&'a Error>,
+}
+
+/// Called on the sender thread with every record's outcome, in order within a partition.
+pub type DeliveryCallback = Box<dyn FnMut(&Delivery<'_>) + Send>;
+
+/// How a [`Producer`] batches, pipelines and bounds its memory.
+pub struct ProducerConfig {
+    /// Brokers, client id, timeouts, acks, attempts and backoff.
+    pub client: ClientConfig,
+    /// How long a batch waits for more records after its first (Java and librdkafka: 5 ms).
+    pub linger: Duration,
+    /// Bytes per partition batch; a batch this full is sent at once. A larger record gets a
+    /// batch of its own.
+    pub batch_size: usize,
+    /// Most records per batch (librdkafka's `batch.num.messages`).
+    pub batch_records: usize,
+    /// Bytes of batches in use at once (open, waiting and in flight).
+    pub buffer_memory: usize,
+    /// How long [`Producer::send`] waits for buffer memory before `QueueFull`.
+    pub max_block: Duration,
+    /// Produce requests in flight per broker connection.
+    pub max_in_flight: usize,
+    /// Bytes of record batches per Produce request.
+    pub max_request_size: usize,
+    /// Every record's outcome; `None`: only [`Producer::flush`] reports failures.
+    pub on_delivery: Option<DeliveryCallback>,
+}
+
+impl ProducerConfig {
+    /// Defaults for throughput: linger 5 ms, 512 KiB batches of at most 10,000 records,
+    /// 64 MiB of buffers, back-pressure up to 60 s, 5 requests in flight of at most 4 MiB.
+    pub fn new(client: ClientConfig) -> Self {
+        ProducerConfig {
+            client,
+            linger: Duration::from_millis(5),
+            batch_size: 512 << 10,
+            batch_records: 10_000,
+            buffer_memory: 64 << 20,
+            max_block: Duration::from_secs(60),
+            max_in_flight: 5,
+            max_request_size: 4 << 20,
+            on_delivery: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ProducerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProducerConfig")
+            .field("client", &self.client)
+            .field("linger", &self.linger)
+            .field("batch_size", &self.batch_size)
+            .field("batch_records", &self.batch_records)
+            .field("buffer_memory", &self.buffer_memory)
+            .field("max_block", &self.max_block)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("max_request_size", &self.max_request_size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A batch buffer and the ids of the records in it, pooled together.
+struct Batch {
+    topic: Arc<str>,
+    partition: i32,
+    /// The topic's id when the request named topics by id.
+    topic_id: Option<[u8; 16]>,
+    bytes: Vec<u8>,
+    state: BuilderState,
+    ids: Vec<u64>,
+    /// When its first record arrived (linger runs from here).
+    opened: Instant,
+    /// Sends so far.
+    attempts: u8,
+    /// Finished (length and CRC written): `bytes[..len]` is the batch.
+    len: usize,
+}
+
+#[derive(Default)]
+struct PartitionQueue {
+    open: Option<Batch>,
+    /// Full batches waiting for the sender, oldest first.
+    waiting: VecDeque<Batch>,
+    /// One of its batches is with the sender (per-partition ordering).
+    busy: bool,
+    /// After a failed attempt: not before this.
+    retry_at: Option<Instant>,
+}
+
+struct TopicState {
+    name: Arc<str>,
+    partitions: Vec<PartitionQueue>,
+    sticky: StickyPartitioner,
+}
+
+struct State {
+    topics: HashMap<Arc<str>, TopicState>,
+    /// Free buffers of `batch_size` bytes.
+    pool: Vec<(Vec<u8>, Vec<u64>)>,
+    /// Bytes of batches in use (not in the pool).
+    in_use: usize,
+    next_id: u64,
+    /// Records completed (acknowledged or failed).
+    completed: u64,
+    /// Flushes waiting: every batch is ready at once.
+    flushing: usize,
+    closing: bool,
+    /// The first failure since the last flush.
+    failure: Option<Error>,
+    /// The sender thread died: every send fails with this.
+    dead: Option<nanokafka::Error>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    /// The sender has work: a new or full batch, a flush, closing.
+    work: Condvar,
+    /// Memory was freed or records completed.
+    progress: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The pipelined, batching producer; see the [module docs](self). `send` takes `&self`:
+/// share it between threads with an `Arc`.
+pub struct Producer {
+    shared: Arc<Shared>,
+    /// For partition counts of topics not seen yet (the sender has its own cluster).
+    metadata: Mutex<Client>,
+    batch_size: usize,
+    batch_records: usize,
+    buffer_memory: usize,
+    max_block: Duration,
+    sender: Option<JoinHandle<()>>,
+}
+
+impl Producer {
+    /// Connects (a wrong address fails here) and starts the sender thread. Idempotence is
+    /// not offered by this producer yet: `client.idempotent` is an `InvalidArgument`.
+    pub fn new(config: ProducerConfig) -> Result<Producer, Error> {
+        if config.client.idempotent {
+            return Err(Error::new(
+                nanokafka::Error::InvalidArgument(
+                    "the pipelined producer is not idempotent yet: use Client for that",
+                ),
+                "starting the producer",
+            ));
+        }
+        if config.batch_size > config.buffer_memory || config.max_in_flight == 0 {
+            return Err(Error::new(
+                nanokafka::Error::InvalidArgument(
+                    "batch_size must fit buffer_memory and max_in_flight be at least 1",
+                ),
+                "starting the producer",
+            ));
+        }
+        let metadata = Client::connect(config.client.clone())?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                topics: HashMap::new(),
+                pool: Vec::new(),
+                in_use: 0,
+                next_id: 0,
+                completed: 0,
+                flushing: 0,
+                closing: false,
+                failure: None,
+                dead: None,
+            }),
+            work: Condvar::new(),
+            progress: Condvar::new(),
+        });
+        let (batch_size, batch_records) = (config.batch_size, config.batch_records.max(1));
+        let (buffer_memory, max_block) = (config.buffer_memory, config.max_block);
+        let cluster = new_cluster(&config.client);
+        let sender = Sender::new(config, cluster, shared.clone());
+        let sender = std::thread::Builder::new()
+            .name("nanokafka-sender".into())
+            .spawn(move || sender.run())
+            .map_err(|_| {
+                Error::new(
+                    nanokafka::Error::InvalidArgument("cannot start a thread"),
+                    "starting the producer",
+                )
+            })?;
+        Ok(Producer {
+            shared,
+            metadata: Mutex::new(metadata),
+            batch_size,
+            batch_records,
+            buffer_memory,
+            max_block,
+            sender: Some(sender),
+        })
+    }
+
+    /// Queues `record` for `topic` (to `partition`, or by key hash, sticky for null keys) and
+    /// returns its id for [`Delivery::id`]. Waits up to `max_block` while the buffer memory
+    /// is in use, then fails with `QueueFull`. A record larger than `buffer_memory` is
+    /// `MessageTooLarge`.
+    pub fn send(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        record: &Record<'_>,
+    ) -> Result<u64, Error> {
+        self.enqueue(topic, partition, record, self.max_block)
+    }
+
+    /// [`Producer::send`] that fails with `QueueFull` at once instead of waiting.
+    pub fn try_send(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        record: &Record<'_>,
+    ) -> Result<u64, Error> {
+        self.enqueue(topic, partition, record, Duration::ZERO)
+    }
+
+    /// Sends everything queued now and waits until each of those records is acknowledged
+    /// or failed; returns the first failure since the last flush (each one also went to
+    /// the callback).
+    pub fn flush(&self) -> Result<(), Error> {
+        let mut state = self.shared.lock();
+        let target = state.next_id;
+        state.flushing += 1;
+        self.shared.work.notify_one();
+        while state.completed < target && state.dead.is_none() {
+            state = self
+                .shared
+                .progress
+                .wait(state)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+        state.flushing -= 1;
+        if let Some(dead) = state.dead {
+            return Err(Error::new(dead, "producer sender thread stopped"));
+        }
+        match state.failure.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Records queued and not yet acknowledged or failed.
+    pub fn pending(&self) -> u64 {
+        let state = self.shared.lock();
+        state.next_id - state.completed
+    }
+
+    fn enqueue(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        record: &Record<'_>,
+        max_block: Duration,
+    ) -> Result<u64, Error> {
+        let context = || match partition {
+            Some(p) => format!("producing to topic {topic:?} partition {p}"),
+            None => format!("producing to topic {topic:?}"),
+        };
+        let mut state = self.shared.lock();
+        if !state.topics.contains_key(topic) {
+            drop(state);
+            let count = self
+                .metadata
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .partition_count(topic)?;
+            state = self.shared.lock();
+            let name: Arc<str> = Arc::from(topic);
+            state
+                .topics
+                .entry(name.clone())
+                .or_insert_with(|| TopicState {
+                    name,
+                    partitions: (0..count).map(|_| PartitionQueue::default()).collect(),
+                    sticky: StickyPartitioner::new(crate::client::now_ms() as u32 | 1),
+                });
+        }
+        if let Some(dead) = state.dead {
+            return Err(Error::new(dead, context()));
+        }
+        let deadline = Instant::now() + max_block;
+        let mut switched = false;
+        loop {
+            let state_ref = &mut *state;
+            let t = state_ref
+                .topics
+                .get_mut(topic)
+                .ok_or_else(|| Error::new(nanokafka::Error::TopicMismatch, context()))?;
+            let count = t.partitions.len() as u32;
+            let sticky = partition.is_none() && record.key.is_none();
+            let index = match (partition, record.key) {
+                (Some(p), _) if p >= 0 && (p as u32) < count => Ok(p),
+                (Some(p), _) => {
+                    return Err(Error::new(
+                        nanokafka::Error::Broker {
+                            api: ApiKey::Produce,
+                            code: KafkaCode::UNKNOWN_TOPIC_OR_PARTITION,
+                            partition: Some(p),
+                        },
+                        context(),
+                    ))
+                }
+                (None, Some(key)) => partition_for_key(key, count),
+                (None, None) => t.sticky.partition(count),
+            }
+            .map_err(|e| Error::new(e, context()))?;
+            let queue = &mut t.partitions[index as usize];
+            let Some(open) = &mut queue.open else {
+                if sticky && !switched {
+                    // KIP-480: null keys move to another partition with each new batch.
+                    switched = true;
+                    t.sticky.next_batch();
+                    continue;
+                }
+                // A new batch, with room for this record at least.
+                let needed = record_size(record).map_err(|e| Error::new(e, context()))?;
+                let size = needed.max(self.batch_size);
+                if size > self.buffer_memory {
+                    let limit = self.buffer_memory;
+                    let e = nanokafka::Error::MessageTooLarge { size, limit };
+                    return Err(Error::new(e, context()));
+                }
+                if state_ref.in_use + size > self.buffer_memory {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Err(Error::new(nanokafka::Error::QueueFull, context()));
+                    }
+                    self.shared.work.notify_one();
+                    state = self
+                        .shared
+                        .progress
+                        .wait_timeout(state, deadline - now)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                    if let Some(dead) = state.dead {
+                        return Err(Error::new(dead, context()));
+                    }
+                    continue;
+                }
+                let pooled = if size == self.batch_size {
+                    state_ref.pool.pop()
+                } else {
+                    None
+                };
+                let (mut bytes, mut ids) = pooled.unwrap_or_else(|| {
+                    let ids = self.batch_records.min(size / 16);
+                    (vec![0; size], Vec::with_capacity(ids))
+                });
+                ids.clear();
+                let opened = RecordBatchBuilder::new(&mut bytes, BatchOptions::default())
+                    .map_err(|e| Error::new(e, context()))?
+                    .state();
+                state_ref.in_use += size;
+                queue.open = Some(Batch {
+                    topic: t.name.clone(),
+                    partition: index,
+                    topic_id: None,
+                    bytes,
+                    state: opened,
+                    ids,
+                    opened: Instant::now(),
+                    attempts: 0,
+                    len: 0,
+                });
+                self.shared.work.notify_one();
+                continue;
+            };
+            if open.ids.len() < self.batch_records {
+                let mut builder = RecordBatchBuilder::resume(&mut open.bytes, open.state)
+                    .map_err(|e| Error::new(e, context()))?;
+                match builder.push(record) {
+                    Ok(()) => {
+                        open.state = builder.state();
+                        let id = state_ref.next_id;
+                        state_ref.next_id += 1;
+                        open.ids.push(id);
+                        return Ok(id);
+                    }
+                    // Full: the record opens the next batch.
+                    Err(nanokafka::Error::BufferTooSmall { .. }) if !open.ids.is_empty() => {}
+                    Err(e) => return Err(Error::new(e, context())),
+                }
+            }
+            if let Some(full) = queue.open.take() {
+                queue.waiting.push_back(full);
+            }
+            self.shared.work.notify_one();
+        }
+    }
+}
+
+/// Bytes a batch of just `record` takes.
+fn record_size(record: &Record<'_>) -> nanokafka::Result<usize> {
+    let mut header = [0u8; BATCH_HEADER_LEN];
+    RecordBatchBuilder::new(&mut header, BatchOptions::default())?
+        .encoded_len(record)
+        .map(|n| n + BATCH_HEADER_LEN)
+        .ok_or(nanokafka::Error::InvalidArgument(
+            "record cannot be encoded",
+        ))
+}
+
+impl Drop for Producer {
+    /// Sends what is queued (waiting for its deliveries), then stops the sender thread.
+    fn drop(&mut self) {
+        let _ = self.flush();
+        self.shared.lock().closing = true;
+        self.shared.work.notify_one();
+        if let Some(sender) = self.sender.take() {
+            let _ = sender.join();
+        }
+    }
+}
+
+/// A Produce request written and not answered yet.
+struct InFlight {
+    node: i32,
+    pending: Option<Pending>,
+    batches: Vec<Batch>,
+}
+
+/// The sender thread's state: its own cluster (metadata, leaders, connections) and buffers.
+struct Sender {
+    shared: Arc<Shared>,
+    cluster: Box<StdCluster>,
+    acks: Acks,
+    ack_timeout_ms: i32,
+    attempts: u8,
+    backoff: Duration,
+    linger: Duration,
+    batch_size: usize,
+    max_in_flight: usize,
+    max_request_size: usize,
+    on_delivery: Option<DeliveryCallback>,
+    in_flight: VecDeque<InFlight>,
+    /// Taken from the queues and not sent yet (their connection was full).
+    ready: Vec<Batch>,
+    frame: Vec<u8>,
+    response: Vec<u8>,
+}
+
+impl Sender {
+    fn new(config: ProducerConfig, cluster: Box<StdCluster>, shared: Arc<Shared>) -> Self {
+        Sender {
+            shared,
+            cluster,
+            acks: config.client.acks,
+            ack_timeout_ms: i32::try_from(millis(config.client.request_timeout))
+                .unwrap_or(i32::MAX),
+            attempts: config.client.send_attempts.max(1),
+            backoff: config.client.retry_backoff,
+            linger: config.linger,
+            batch_size: config.batch_size,
+            max_in_flight: config.max_in_flight,
+            max_request_size: config.max_request_size.max(config.batch_size),
+            on_delivery: config.on_delivery,
+            in_flight: VecDeque::new(),
+            ready: Vec::new(),
+            frame: vec![0; config.max_request_size.max(config.batch_size) + (64 << 10)],
+            response: vec![0; 1 << 20],
+        }
+    }
+
+    fn run(mut self) {
+        let _notice = DeathNotice(self.shared.clone());
+        while self.collect() {
+            let blocked = self.send_ready();
+            // Answers are awaited when nothing more can be sent now; meanwhile the open
+            // batches fill up.
+            if blocked || self.ready.is_empty() {
+                self.receive_oldest();
+            }
+        }
+    }
+
+    /// Requests in flight to `node`.
+    fn in_flight_to(&self, node: i32) -> usize {
+        self.in_flight.iter().filter(|f| f.node == node).count()
+    }
+
+    /// Moves ready batches from the queues into `self.ready`, waiting while there is nothing
+    /// to do. Returns false when the producer is closed and everything is done.
+    fn collect(&mut self) -> bool {
+        let mut state = self.shared.lock();
+        loop {
+            let now = Instant::now();
+            let all = state.flushing > 0 || state.closing;
+            let mut wake = now + Duration::from_secs(1);
+            for t in state.topics.values_mut() {
+                for q in &mut t.partitions {
+                    if q.busy {
+                        continue;
+                    }
+                    match q.retry_at {
+                        Some(at) if at > now => {
+                            wake = wake.min(at);
+                            continue;
+                        }
+                        _ => q.retry_at = None,
+                    }
+                    let batch = match (q.waiting.pop_front(), &q.open) {
+                        (Some(b), _) => Some(b),
+                        (None, Some(open)) if all || now >= open.opened + self.linger => {
+                            q.open.take()
+                        }
+                        (None, Some(open)) => {
+                            wake = wake.min(open.opened + self.linger);
+                            None
+                        }
+                        (None, None) => None,
+                    };
+                    if let Some(batch) = batch {
+                        q.busy = true;
+                        self.ready.push(batch);
+                    }
+                }
+            }
+            if !self.ready.is_empty() || !self.in_flight.is_empty() {
+                return true;
+            }
+            if state.closing && state.completed == state.next_id {
+                return false;
+            }
+            state = self
+                .shared
+                .work
+                .wait_timeout(state, wake.saturating_duration_since(now))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    /// Sends the ready batches, one request per leader, while connections have room; returns
+    /// whether a full connection held some back.
+    fn send_ready(&mut self) -> bool {
+        let mut failed = Vec::new();
+        // Finish (length, CRC) the batches just taken from the queues.
+        let mut i = 0;
+        while i < self.ready.len() {
+            let batch = &mut self.ready[i];
+            if batch.len == 0 {
+                match RecordBatchBuilder::resume(&mut batch.bytes, batch.state)
+                    .and_then(|b| b.finish(&HardwareCrc32c).map(|f| f.len()))
+                {
+                    Ok(len) => batch.len = len,
+                    Err(e) => {
+                        failed.push((self.ready.remove(i), Err(e)));
+                        continue;
+                    }
+                }
+            }
+            i += 1;
+        }
+        let mut blocked = false;
+        while let Some(first) = self.ready.first() {
+            // The leader of the first ready batch; every ready batch it leads goes along.
+            let leader =
+                self.cluster
+                    .leader_once(&first.topic, first.partition, &mut self.response);
+            let node = match leader {
+                Ok(node) => node,
+                Err(e) => {
+                    failed.push((self.ready.remove(0), Err(e)));
+                    continue;
+                }
+            };
+            if self.in_flight_to(node) >= self.max_in_flight {
+                blocked = true;
+                break;
+            }
+            let mut members = Vec::new();
+            let mut size = 0;
+            let mut i = 0;
+            while i < self.ready.len() {
+                let b = &self.ready[i];
+                let same = i == 0
+                    || self
+                        .cluster
+                        .leader_once(&b.topic, b.partition, &mut self.response)
+                        .ok()
+                        == Some(node);
+                if same && (members.is_empty() || size + b.len <= self.max_request_size) {
+                    size += b.len;
+                    members.push(self.ready.remove(i));
+                } else {
+                    i += 1;
+                }
+            }
+            match self.write_request(node, &mut members) {
+                Ok(pending) => self.in_flight.push_back(InFlight {
+                    node,
+                    pending,
+                    batches: members,
+                }),
+                Err(e) => {
+                    let broken = self
+                        .cluster
+                        .connection(node, &mut self.response)
+                        .map_or(true, |c| c.is_broken());
+                    if broken {
+                        self.cluster.disconnect(node);
+                    }
+                    failed.extend(members.into_iter().map(|b| (b, Err(e))));
+                }
+            }
+        }
+        if !failed.is_empty() {
+            self.complete(failed);
+        }
+        blocked
+    }
+
+    /// Encodes one Produce request with `members` and writes it to `node` without waiting
+    /// (`None`: `acks = 0`, no answer will come).
+    fn write_request(
+        &mut self,
+        node: i32,
+        members: &mut [Batch],
+    ) -> nanokafka::Result<Option<Pending>> {
+        members.sort_by(|a, b| a.topic.cmp(&b.topic));
+        // One entry per topic: (name, its members' range, how the request names it).
+        let mut topics: Vec<(Arc<str>, usize, usize, TopicRef<'static>)> = Vec::new();
+        let mut version = i16::MAX;
+        for (k, b) in members.iter().enumerate() {
+            match topics.last_mut() {
+                Some((name, _, end, _)) if **name == *b.topic => *end = k + 1,
+                _ => {
+                    let (v, r) = self.cluster.topic_ref::<ProduceRequest>(
+                        node,
+                        &b.topic,
+                        TOPIC_ID_FROM,
+                        &mut self.response,
+                    )?;
+                    version = version.min(v);
+                    let r = match r {
+                        TopicRef::Id(id) => TopicRef::Id(id),
+                        TopicRef::Name(_) => TopicRef::Id([0; 16]),
+                    };
+                    topics.push((b.topic.clone(), k, k + 1, r));
+                }
+            }
+        }
+        for (_, start, end, r) in &topics {
+            for b in &mut members[*start..*end] {
+                b.topic_id = match r {
+                    TopicRef::Id(id) if version >= TOPIC_ID_FROM => Some(*id),
+                    _ => None,
+                };
+            }
+        }
+        let parts: Vec<ProducePartition<'_>> = members
+            .iter()
+            .map(|b| ProducePartition {
+                index: b.partition,
+                records: Some(&b.bytes[..b.len]),
+            })
+            .collect();
+        let produce_topics: Vec<ProduceTopic<'_>> = topics
+            .iter()
+            .map(|(name, start, end, r)| ProduceTopic {
+                topic: if version >= TOPIC_ID_FROM {
+                    *r
+                } else {
+                    TopicRef::Name(name)
+                },
+                partition_data: &parts[*start..*end],
+            })
+            .collect();
+        let request = ProduceRequest {
+            transactional_id: None,
+            acks: self.acks.as_i16(),
+            timeout_ms: self.ack_timeout_ms,
+            topic_data: &produce_topics,
+        };
+        let connection = self.cluster.connection(node, &mut self.response)?;
+        if self.acks == Acks::None {
+            connection.send_without_response(&request, Some(version), &mut self.frame)?;
+            return Ok(None);
+        }
+        let wait = u32::try_from(self.ack_timeout_ms).unwrap_or(0);
+        connection
+            .send_request(&request, Some(version), wait, &mut self.frame)
+            .map(Some)
+    }
+
+    /// Reads the answer to the oldest request in flight and completes its batches.
+    fn receive_oldest(&mut self) {
+        let Some(InFlight {
+            node,
+            pending,
+            batches,
+        }) = self.in_flight.pop_front()
+        else {
+            return;
+        };
+        let Some(pending) = pending else {
+            return self.complete(batches.into_iter().map(|b| (b, Ok(None))).collect());
+        };
+        let received = self
+            .cluster
+            .connection(node, &mut self.response)
+            .and_then(|c| c.receive(pending, &mut self.response));
+        let outcome = match received.and_then(|r| r.decode::<ProduceRequest>(&self.response)) {
+            Ok(response) => batches
+                .into_iter()
+                .map(|b| {
+                    let answer = response
+                        .responses
+                        .iter()
+                        .filter(|t| match t.topic {
+                            TopicRef::Name(name) => name == &*b.topic,
+                            TopicRef::Id(id) => Some(id) == b.topic_id,
+                        })
+                        .find_map(|t| t.partition_responses.find(|p| p.index == b.partition));
+                    let result = match answer {
+                        None => Err(nanokafka::Error::NoAcknowledgement),
+                        Some(p) if p.error_code.is_ok() => Ok(Some(p.base_offset)),
+                        Some(p) => Err(nanokafka::Error::Broker {
+                            api: ApiKey::Produce,
+                            code: p.error_code,
+                            partition: Some(b.partition),
+                        }),
+                    };
+                    (b, result)
+                })
+                .collect(),
+            Err(e) => {
+                // The stream is out of step or gone: every answer still due on it is lost.
+                self.cluster.disconnect(node);
+                let mut lost: Vec<_> = batches.into_iter().map(|b| (b, Err(e))).collect();
+                let (gone, kept) = self.in_flight.drain(..).partition(|f| f.node == node);
+                self.in_flight = kept;
+                for f in gone {
+                    lost.extend(f.batches.into_iter().map(|b| (b, Err(e))));
+                }
+                lost
+            }
+        };
+        self.complete(outcome);
+    }
+
+    /// Reports or requeues each batch: retriable failures with attempts left go back to the
+    /// front of their partition's queue after the backoff.
+    fn complete(&mut self, outcome: Vec<(Batch, nanokafka::Result<Option<i64>>)>) {
+        let mut reports = Vec::new();
+        {
+            let mut state = self.shared.lock();
+            for (mut batch, result) in outcome {
+                batch.attempts = batch.attempts.saturating_add(1);
+                let retry =
+                    matches!(&result, Err(e) if e.is_retriable()) && batch.attempts < self.attempts;
+                let state = &mut *state;
+                let Some(q) = state
+                    .topics
+                    .get_mut(&batch.topic)
+                    .and_then(|t| t.partitions.get_mut(batch.partition as usize))
+                else {
+                    continue;
+                };
+                q.busy = false;
+                if retry {
+                    log::debug!(target: "nanokafka::producer", "{}/{} attempt {} failed, retrying: {:?}", batch.topic, batch.partition, batch.attempts, result);
+                    self.cluster.invalidate_metadata();
+                    q.retry_at = Some(Instant::now() + self.backoff);
+                    q.waiting.push_front(batch);
+                    continue;
+                }
+                state.completed += batch.ids.len() as u64;
+                let error = result.err().map(|e| {
+                    cluster_error(
+                        &self.cluster,
+                        e,
+                        format!(
+                            "producing to topic {:?} partition {}",
+                            &*batch.topic, batch.partition
+                        ),
+                    )
+                });
+                if state.failure.is_none() {
+                    state.failure.clone_from(&error);
+                }
+                reports.push((batch, result.ok().flatten(), error));
+            }
+        }
+        if let Some(callback) = &mut self.on_delivery {
+            for (batch, base, error) in &reports {
+                for (i, &id) in batch.ids.iter().enumerate() {
+                    callback(&Delivery {
+                        id,
+                        topic: &batch.topic,
+                        partition: batch.partition,
+                        offset: base.map(|o| o + i as i64),
+                        error: error.as_ref(),
+                    });
+                }
+            }
+        }
+        let mut state = self.shared.lock();
+        for (batch, _, _) in reports {
+            state.in_use -= batch.bytes.len();
+            if batch.bytes.len() == self.batch_size {
+                state.pool.push((batch.bytes, batch.ids));
+            }
+        }
+        self.shared.progress.notify_all();
+    }
+}
+
+/// Tells waiting senders and flushes when the sender thread ends other than by closing
+/// (a panic), so that nobody waits forever.
+struct DeathNotice(Arc<Shared>);
+
+impl Drop for DeathNotice {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        if !state.closing {
+            state.dead = Some(nanokafka::Error::NoAcknowledgement);
+        }
+        self.0.progress.notify_all();
+    }
+}
