@@ -20,32 +20,12 @@ use nanokafka::records::{
 };
 use nanokafka_std::compression::Codecs;
 use nanokafka_std::HardwareCrc32c;
-use nanokafka_tests::kp_record;
-use std::alloc::{GlobalAlloc, Layout, System};
+use nanokafka_tests::{allocations, kp_record, CountingAllocator};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-struct Counting;
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 const RECORDS: usize = 1000;
 
@@ -70,9 +50,9 @@ fn measure(samples: usize, iters: usize, mut run: impl FnMut()) -> (f64, f64) {
     for _ in 0..iters {
         run(); // warm-up
     }
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocations();
     run();
-    let allocations = (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / RECORDS as f64;
+    let allocations = (allocations() - before) as f64 / RECORDS as f64;
     let mut figures: Vec<f64> = (0..samples)
         .map(|_| {
             let start = Instant::now();

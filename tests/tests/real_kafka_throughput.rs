@@ -308,3 +308,193 @@ fn retries_carry_records_across_a_broker_restart_in_order() {
     }
     assert_eq!(seen.len(), 3000, "every record came back");
 }
+
+/// The `nanokafka` CLI, built for this test in its own target folder (the running
+/// `cargo test` holds the workspace's).
+fn cli() -> std::path::PathBuf {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = workspace.join("target").join("cli-test");
+    let status = std::process::Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "-q",
+            "-p",
+            "nanokafka-std",
+            "--bin",
+            "nanokafka",
+            "--target-dir",
+        ])
+        .arg(&target)
+        .current_dir(&workspace)
+        .status()
+        .expect("cargo build of the CLI");
+    assert!(status.success(), "building the nanokafka CLI");
+    target.join("debug").join("nanokafka")
+}
+
+#[test]
+fn the_cli_produces_a_file_and_consumes_every_partition_back() {
+    let kafka = shared_single(KafkaVersion::V4_4_0);
+    let bootstrap = kafka.bootstrap();
+    let topic = unique_topic("cli");
+    create(&bootstrap, &topic, 3);
+    let dir = std::env::temp_dir().join(unique_topic("cli-input"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("lines.txt");
+    const N: usize = 30_000;
+    let lines: Vec<String> = (0..N).map(|i| format!("k{i}:value {i}")).collect();
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let cli = cli();
+    let produced = std::process::Command::new(&cli)
+        .args([
+            "--brokers",
+            &bootstrap,
+            "--quiet",
+            "produce",
+            "--topic",
+            &topic,
+            "-K",
+            ":",
+            "--file",
+        ])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&produced.stderr);
+    assert!(produced.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("produced {N} records")),
+        "{stderr}"
+    );
+    let consumed = std::process::Command::new(&cli)
+        .args([
+            "-b",
+            &bootstrap,
+            "-q",
+            "consume",
+            "-t",
+            &topic,
+            "--all-partitions",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        consumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&consumed.stderr)
+    );
+    let stdout = String::from_utf8(consumed.stdout).unwrap();
+    let mut got: Vec<(String, String)> = stdout
+        .lines()
+        .map(|l| {
+            let mut f = l.splitn(3, '\t');
+            let _offset = f.next().unwrap();
+            (f.next().unwrap().to_owned(), f.next().unwrap().to_owned())
+        })
+        .collect();
+    assert_eq!(got.len(), N, "every record printed once");
+    got.sort_by_key(|(k, _)| k[1..].parse::<usize>().unwrap());
+    for (i, (k, v)) in got.iter().enumerate() {
+        assert_eq!(
+            (k.as_str(), v.as_str()),
+            (format!("k{i}").as_str(), format!("value {i}").as_str())
+        );
+    }
+    // One partition, values only, a count.
+    let some = std::process::Command::new(&cli)
+        .args([
+            "-b",
+            &bootstrap,
+            "consume",
+            "-t",
+            &topic,
+            "-p",
+            "1",
+            "--value-only",
+            "-c",
+            "5",
+        ])
+        .output()
+        .unwrap();
+    assert!(some.status.success());
+    let values = String::from_utf8(some.stdout).unwrap();
+    assert_eq!(values.lines().count(), 5, "{values}");
+    assert!(values.lines().all(|v| v.starts_with("value ")), "{values}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_consumer_starts_anywhere_and_an_offset_out_of_range_is_an_error() {
+    let kafka = shared_single(KafkaVersion::V4_4_0);
+    let bootstrap = kafka.bootstrap();
+    let topic = unique_topic("consumer");
+    create(&bootstrap, &topic, 2);
+    let (producer, _) = producer(ProducerConfig::new(client_config(&bootstrap)));
+    for i in 0..1000u64 {
+        let v = format!("{i}");
+        let record = Record {
+            key: None,
+            value: Some(v.as_bytes()),
+            headers: &[],
+            timestamp: 0,
+        };
+        producer
+            .send(&topic, Some((i % 2) as i32), &record)
+            .unwrap();
+    }
+    producer.flush().unwrap();
+    let config = ConsumerConfig::new(client_config(&bootstrap));
+    let mut consumer = Consumer::start_at(config.clone(), &topic, &[(0, 250), (1, 0)]).unwrap();
+    let mut got: BTreeMap<i32, Vec<(i64, u64)>> = BTreeMap::new();
+    while got.values().map(Vec::len).sum::<usize>() < 750 {
+        let fetch = consumer
+            .poll(Duration::from_secs(10))
+            .unwrap()
+            .expect("records");
+        for part in fetch.partitions() {
+            assert!(part.high_watermark >= 500, "{part:?}");
+            for r in part.records() {
+                let r = r.unwrap();
+                let v = std::str::from_utf8(r.value.unwrap())
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                got.entry(part.partition).or_default().push((r.offset, v));
+            }
+        }
+    }
+    let expect = |p: i32, from: i64| -> Vec<(i64, u64)> {
+        (from..500).map(|o| (o, o as u64 * 2 + p as u64)).collect()
+    };
+    assert_eq!(
+        got[&0],
+        expect(0, 250),
+        "partition 0 from offset 250, in order"
+    );
+    assert_eq!(
+        got[&1],
+        expect(1, 0),
+        "partition 1 from the start, in order"
+    );
+    // Nothing more arrives, and polling with nothing new is not an error.
+    for _ in 0..3 {
+        if let Some(fetch) = consumer.poll(Duration::from_millis(300)).unwrap() {
+            assert_eq!(fetch.partitions().flat_map(|p| p.records()).count(), 0);
+        }
+    }
+    drop(consumer);
+    let mut beyond = Consumer::start_at(config, &topic, &[(0, 10_000)]).unwrap();
+    let error = loop {
+        match beyond.poll(Duration::from_secs(10)) {
+            Err(e) => break e,
+            Ok(Some(_)) => panic!("records past the end of the log"),
+            Ok(None) => {}
+        }
+    };
+    let text = error.to_string();
+    assert!(
+        text.contains("OFFSET_OUT_OF_RANGE") && text.contains("partition 0"),
+        "{text}"
+    );
+    assert!(text.contains(&topic), "{text}");
+}

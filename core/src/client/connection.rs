@@ -193,7 +193,7 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         version: i16,
         buf: &'b mut [u8],
     ) -> Result<R::Response<'b>> {
-        let received = self.exchange(request, version, 0, buf)?;
+        let received = self.exchange(request, Some(version), 0, buf)?;
         received.decode::<R>(buf)
     }
 
@@ -209,10 +209,6 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         wait_ms: u32,
         buf: &mut [u8],
     ) -> Result<Received> {
-        let version = match version {
-            Some(version) => version,
-            None => self.version::<R>()?,
-        };
         self.exchange(request, version, wait_ms, buf)
     }
 
@@ -246,7 +242,7 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
     fn exchange<R: Request>(
         &mut self,
         request: &R,
-        version: i16,
+        version: Option<i16>,
         wait_ms: u32,
         buf: &mut [u8],
     ) -> Result<Received> {
@@ -255,7 +251,7 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
                 "pipelined responses still to be received on this connection",
             ));
         }
-        let pending = self.send_request(request, Some(version), wait_ms, buf)?;
+        let pending = self.send_request(request, version, wait_ms, buf)?;
         self.receive(pending, buf)
     }
 

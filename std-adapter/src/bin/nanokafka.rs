@@ -6,11 +6,58 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use nanokafka::client::{Acks, OffsetQuery};
-use nanokafka::records::Compression;
-use nanokafka_std::{Client, ClientConfig, OwnedRecord};
+use nanokafka::records::{Compression, Header, Record};
+use nanokafka_std::consumer::{Consumer, ConsumerConfig};
+use nanokafka_std::producer::{Producer, ProducerConfig};
+use nanokafka_std::{now_ms, Client, ClientConfig};
 use std::io::{BufRead, BufWriter, Write};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// A progress line on stderr, redrawn at most once a second (nothing when quiet).
+struct Progress {
+    verb: &'static str,
+    quiet: bool,
+    started: Instant,
+    shown: Instant,
+}
+
+impl Progress {
+    fn new(verb: &'static str, quiet: bool) -> Self {
+        let now = Instant::now();
+        Progress {
+            verb,
+            quiet,
+            started: now,
+            shown: now,
+        }
+    }
+
+    fn tick(&mut self, records: u64, bytes: u64) {
+        if !self.quiet && self.shown.elapsed() >= Duration::from_secs(1) {
+            self.shown = Instant::now();
+            self.show(records, bytes, "\r");
+        }
+    }
+
+    fn show(&self, records: u64, bytes: u64, end: &str) {
+        let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+        eprint!(
+            "nanokafka: {} {records} records, {:.1} MB in {secs:.1} s ({:.0} records/s, {:.1} MB/s){end}",
+            self.verb,
+            bytes as f64 / 1e6,
+            records as f64 / secs,
+            bytes as f64 / 1e6 / secs
+        );
+    }
+
+    /// The final figures, when the run was long enough to show progress.
+    fn done(&self, records: u64, bytes: u64) {
+        if !self.quiet && self.shown > self.started {
+            self.show(records, bytes, "\n");
+        }
+    }
+}
 
 #[derive(Parser)]
 #[command(
@@ -28,6 +75,9 @@ struct Cli {
     /// Request timeout in ms.
     #[arg(long, default_value_t = 5000, global = true)]
     timeout_ms: u64,
+    /// No progress line on stderr.
+    #[arg(long, short = 'q', global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -85,21 +135,27 @@ enum Command {
         /// Acknowledgements to wait for.
         #[arg(long, value_enum, default_value = "1")]
         acks: AcksArg,
-        /// Records per request.
-        #[arg(long, default_value_t = 1000)]
+        /// Most records per batch (one batch per partition and request).
+        #[arg(long, default_value_t = 10_000)]
         batch: usize,
         /// Compression codec of the batches.
         #[arg(long, short = 'z', value_enum, default_value = "none")]
         compression: CodecArg,
+        /// How long a batch waits for more records, in ms.
+        #[arg(long, default_value_t = 5)]
+        linger_ms: u64,
     },
     /// Prints records as `offset<TAB>key<TAB>value` (`--value-only`: values only).
     Consume {
         /// The topic.
         #[arg(long, short)]
         topic: String,
-        /// The partition.
-        #[arg(long, short, default_value_t = 0)]
-        partition: i32,
+        /// The partition (repeatable); `--all-partitions` reads every one.
+        #[arg(long, short, default_values_t = [0])]
+        partition: Vec<i32>,
+        /// Read every partition of the topic.
+        #[arg(long)]
+        all_partitions: bool,
         /// Where to start: earliest, latest, or an offset.
         #[arg(long, short = 'o', default_value = "earliest")]
         from: String,
@@ -182,6 +238,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             acks,
             batch,
             compression,
+            linger_ms,
         } => {
             config.compression = compression.into();
             config.acks = match acks {
@@ -193,100 +250,153 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 .iter()
                 .map(|h| {
                     h.split_once('=')
-                        .map(|(k, v)| (k.to_owned(), Some(v.as_bytes().to_vec())))
                         .ok_or_else(|| format!("--header {h:?} is not key=value"))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let input: Box<dyn BufRead> = match file {
-                Some(path) => Box::new(std::io::BufReader::new(
+            let headers: Vec<Header<'_>> = headers
+                .iter()
+                .map(|(key, value)| Header {
+                    key,
+                    value: Some(value.as_bytes()),
+                })
+                .collect();
+            let mut input: Box<dyn BufRead> = match file {
+                Some(path) => Box::new(std::io::BufReader::with_capacity(
+                    1 << 20,
                     std::fs::File::open(&path)
                         .map_err(|e| format!("cannot open {}: {e}", path.display()))?,
                 )),
-                None => Box::new(std::io::stdin().lock()),
+                None => Box::new(std::io::BufReader::with_capacity(1 << 20, std::io::stdin())),
             };
-            let mut client = Client::connect(config)?;
-            let mut pending = Vec::with_capacity(batch.max(1));
-            let mut total = 0u64;
-            for line in input.lines() {
-                let line = line?;
-                let (key, value) = match key_separator.as_deref().and_then(|s| line.split_once(s)) {
-                    Some((k, v)) => (Some(k.as_bytes().to_vec()), v.as_bytes().to_vec()),
-                    None => (None, line.into_bytes()),
+            let mut producer_config = ProducerConfig::new(config);
+            producer_config.batch_records = batch.max(1);
+            producer_config.linger = Duration::from_millis(linger_ms);
+            let producer = Producer::new(producer_config)?;
+            let mut progress = Progress::new("produced", cli.quiet);
+            let (mut total, mut bytes) = (0u64, 0u64);
+            let mut line = Vec::with_capacity(4096);
+            let separator = key_separator.as_deref().map(str::as_bytes);
+            loop {
+                line.clear();
+                if input.read_until(b'\n', &mut line)? == 0 {
+                    break;
+                }
+                if line.last() == Some(&b'\n') {
+                    line.pop();
+                    if line.last() == Some(&b'\r') {
+                        line.pop();
+                    }
+                }
+                let split = separator.and_then(|sep| {
+                    let at = line.windows(sep.len()).position(|w| w == sep)?;
+                    Some((&line[..at], &line[at + sep.len()..]))
+                });
+                let (key, value) = match split {
+                    Some((k, v)) => (Some(k), v),
+                    None => (None, &line[..]),
                 };
-                pending.push(OwnedRecord {
+                let record = Record {
                     key,
                     value: Some(value),
-                    headers: headers.clone(),
-                    timestamp: None,
-                });
-                if pending.len() >= batch.max(1) {
-                    client.send(&topic, partition, &pending)?;
-                    total += pending.len() as u64;
-                    pending.clear();
+                    headers: &headers,
+                    timestamp: now_ms(),
+                };
+                producer.send(&topic, partition, &record)?;
+                total += 1;
+                bytes += line.len() as u64;
+                if total % 4096 == 0 {
+                    progress.tick(total, bytes);
                 }
             }
-            if !pending.is_empty() {
-                client.send(&topic, partition, &pending)?;
-                total += pending.len() as u64;
-            }
+            producer.flush()?;
+            progress.done(total, bytes);
             eprintln!("nanokafka: produced {total} records to {topic}");
         }
         Command::Consume {
             topic,
             partition,
+            all_partitions,
             from,
             count,
             follow,
             value_only,
         } => {
-            let mut client = Client::connect(config)?;
-            let mut offset = match from.as_str() {
-                "earliest" | "beginning" => client
-                    .offset(&topic, partition, OffsetQuery::Earliest)?
-                    .unwrap_or(0),
-                "latest" | "end" => client
-                    .offset(&topic, partition, OffsetQuery::Latest)?
-                    .unwrap_or(0),
-                n => n
-                    .parse::<i64>()
-                    .map_err(|_| format!("--from {n:?}: not earliest, latest or an offset"))?,
+            let mut client = Client::connect(config.clone())?;
+            let partitions: Vec<i32> = if all_partitions {
+                (0..client.partition_count(&topic)? as i32).collect()
+            } else {
+                partition
             };
+            let mut starts = Vec::with_capacity(partitions.len());
+            let mut ends = Vec::with_capacity(partitions.len());
+            for &p in &partitions {
+                let start = match from.as_str() {
+                    "earliest" | "beginning" => client
+                        .offset(&topic, p, OffsetQuery::Earliest)?
+                        .unwrap_or(0),
+                    "latest" | "end" => client.offset(&topic, p, OffsetQuery::Latest)?.unwrap_or(0),
+                    n => n
+                        .parse::<i64>()
+                        .map_err(|_| format!("--from {n:?}: not earliest, latest or an offset"))?,
+                };
+                let end = client.offset(&topic, p, OffsetQuery::Latest)?.unwrap_or(0);
+                starts.push((p, start));
+                ends.push((p, end));
+            }
+            drop(client);
+            // Partitions still to read up to the end they had at start (unless following).
+            let mut open: Vec<(i32, i64)> = starts
+                .iter()
+                .zip(&ends)
+                .filter(|(s, e)| follow || s.1 < e.1)
+                .map(|(_, e)| *e)
+                .collect();
             let out = std::io::stdout();
-            let mut out = BufWriter::new(out.lock());
-            let mut printed = 0u64;
-            'fetching: loop {
-                let end = client
-                    .offset(&topic, partition, OffsetQuery::Latest)?
-                    .unwrap_or(0);
-                if offset >= end && !follow {
-                    break;
-                }
-                let messages = client.fetch(&topic, partition, offset)?;
-                for message in messages {
-                    if count.is_some_and(|c| printed >= c) {
-                        break 'fetching;
+            let mut out = BufWriter::with_capacity(1 << 20, out.lock());
+            let mut progress = Progress::new("consumed", cli.quiet);
+            let (mut printed, mut bytes) = (0u64, 0u64);
+            let done = |printed: u64| count.is_some_and(|c| printed >= c);
+            if !open.is_empty() && !done(0) {
+                let mut consumer =
+                    Consumer::start_at(ConsumerConfig::new(config), &topic, &starts)?;
+                'fetching: while follow || !open.is_empty() {
+                    let Some(fetch) = consumer.poll(Duration::from_secs(1))? else {
+                        continue;
+                    };
+                    for part in fetch.partitions() {
+                        let end = ends
+                            .iter()
+                            .find(|e| e.0 == part.partition)
+                            .map_or(0, |e| e.1);
+                        for record in part.records() {
+                            let record = record.map_err(|e| fetch.error(e))?;
+                            if !follow && record.offset >= end {
+                                break;
+                            }
+                            if value_only {
+                                out.write_all(record.value.unwrap_or_default())?;
+                            } else {
+                                write!(out, "{}\t", record.offset)?;
+                                out.write_all(record.key.unwrap_or(b"(null)"))?;
+                                out.write_all(b"\t")?;
+                                out.write_all(record.value.unwrap_or(b"(null)"))?;
+                            }
+                            out.write_all(b"\n")?;
+                            printed += 1;
+                            bytes += record.value.map_or(0, <[u8]>::len) as u64;
+                            if done(printed) {
+                                break 'fetching;
+                            }
+                            if record.next_offset() >= end {
+                                open.retain(|e| e.0 != part.partition);
+                            }
+                        }
                     }
-                    let value = message.value.as_deref().map(String::from_utf8_lossy);
-                    if value_only {
-                        writeln!(out, "{}", value.as_deref().unwrap_or(""))?;
-                    } else {
-                        let key = message.key.as_deref().map(String::from_utf8_lossy);
-                        writeln!(
-                            out,
-                            "{}\t{}\t{}",
-                            message.offset,
-                            key.as_deref().unwrap_or("(null)"),
-                            value.as_deref().unwrap_or("(null)")
-                        )?;
-                    }
-                    printed += 1;
-                    offset = message.next_offset;
-                }
-                if count.is_some_and(|c| printed >= c) {
-                    break;
+                    progress.tick(printed, bytes);
                 }
             }
             out.flush()?;
+            progress.done(printed, bytes);
         }
         Command::Metadata { topic } => {
             let mut client = Client::connect(config)?;
