@@ -8,6 +8,9 @@
 //!   transport, with fault injection.
 //! - [`compression::Codecs`]: gzip, snappy, LZ4 and zstd for the core's
 //!   [`nanokafka::records::Compress`] and [`nanokafka::records::Decompress`].
+//! - [`producer::Producer`] and [`consumer::Consumer`]: the pipelined, batching producer and
+//!   consumer for throughput (background I/O threads, bounded memory, no allocation per
+//!   record).
 //!
 //! ```no_run
 //! use nanokafka::client::{Connection, ConnectionConfig};

@@ -176,13 +176,24 @@ struct State {
     next_id: u64,
     /// Records completed (acknowledged or failed).
     completed: u64,
-    /// Flushes waiting: every batch is ready at once.
-    flushing: usize,
+    /// Flushes waiting (every batch is ready at once while there is one).
+    flushes: Vec<FlushWait>,
+    /// Tells flushes apart.
+    next_flush: u64,
     closing: bool,
     /// The first failure since the last flush.
     failure: Option<Error>,
     /// The sender thread died: every send fails with this.
     dead: Option<nanokafka::Error>,
+}
+
+/// A [`Producer::flush`] waiting for the records queued before it.
+struct FlushWait {
+    token: u64,
+    /// Records with lower ids are waited for.
+    target: u64,
+    /// How many of them are not completed yet.
+    remaining: u64,
 }
 
 struct Shared {
@@ -240,7 +251,8 @@ impl Producer {
                 in_use: 0,
                 next_id: 0,
                 completed: 0,
-                flushing: 0,
+                flushes: Vec::new(),
+                next_flush: 0,
                 closing: false,
                 failure: None,
                 dead: None,
@@ -300,17 +312,31 @@ impl Producer {
     /// the callback).
     pub fn flush(&self) -> Result<(), Error> {
         let mut state = self.shared.lock();
-        let target = state.next_id;
-        state.flushing += 1;
+        // Every record queued so far has an id below `target`, and the ones not completed
+        // yet are exactly `target - completed` (records sent meanwhile by other threads
+        // have higher ids and are not waited for).
+        let (token, target) = (state.next_flush, state.next_id);
+        let remaining = target - state.completed;
+        state.next_flush += 1;
+        state.flushes.push(FlushWait {
+            token,
+            target,
+            remaining,
+        });
         self.shared.work.notify_one();
-        while state.completed < target && state.dead.is_none() {
+        let waiting = |s: &State| {
+            s.flushes
+                .iter()
+                .any(|f| f.token == token && f.remaining > 0)
+        };
+        while waiting(&state) && state.dead.is_none() {
             state = self
                 .shared
                 .progress
                 .wait(state)
                 .unwrap_or_else(|p| p.into_inner());
         }
-        state.flushing -= 1;
+        state.flushes.retain(|f| f.token != token);
         if let Some(dead) = state.dead {
             return Err(Error::new(dead, "producer sender thread stopped"));
         }
@@ -565,7 +591,7 @@ impl Sender {
         let mut state = self.shared.lock();
         loop {
             let now = Instant::now();
-            let all = state.flushing > 0 || state.closing;
+            let all = !state.flushes.is_empty() || state.closing;
             let mut wake = now + Duration::from_secs(1);
             for t in state.topics.values_mut() {
                 for q in &mut t.partitions {
@@ -847,6 +873,11 @@ impl Sender {
                     continue;
                 }
                 state.completed += batch.ids.len() as u64;
+                for f in &mut state.flushes {
+                    // Ids grow within a batch: count those the flush waits for.
+                    let below = batch.ids.partition_point(|&id| id < f.target);
+                    f.remaining = f.remaining.saturating_sub(below as u64);
+                }
                 let error = result.err().map(|e| {
                     cluster_error(
                         &self.cluster,

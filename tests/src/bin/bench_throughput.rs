@@ -433,6 +433,51 @@ fn main() {
         "librdkafka latency",
         &mut rdkafka("latency", topic, latency_sends),
     );
+    // Where nanokafka's time goes: the 1-partition runs again under `perf record` (on topics
+    // of their own, after the measured runs, so that perf's cost is in no figure above).
+    let mut profiles = String::new();
+    let profile_dir = workspace().join("target").join("bench-profile");
+    let _ = std::fs::create_dir_all(&profile_dir);
+    admin
+        .create_topic("bench-profile", 1, -1, &[])
+        .expect("create topic");
+    for mode in ["produce", "consume"] {
+        let data = profile_dir.join(format!("{mode}.perf.data"));
+        let mut command = Command::new("perf");
+        command
+            .args(["record", "-F", "1999", "-o"])
+            .arg(&data)
+            .arg("--")
+            .arg(&me)
+            .args(["--child", mode, &bootstrap, "bench-profile", &n.to_string()]);
+        let recorded = command.stdout(Stdio::null()).stderr(Stdio::null()).status();
+        let report = Command::new("perf")
+            .args([
+                "report",
+                "--stdio",
+                "--no-children",
+                "--sort",
+                "comm,dso,symbol",
+            ])
+            .args(["--percent-limit", "1.5", "-i"])
+            .arg(&data)
+            .output();
+        let text = match (recorded, report) {
+            (Ok(s), Ok(r)) if s.success() && r.status.success() => {
+                String::from_utf8_lossy(&r.stdout)
+                    .lines()
+                    .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+                    .take(25)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }
+            _ => "perf record/report did not run here".to_owned(),
+        };
+        let _ = write!(
+            profiles,
+            "### nanokafka {mode}, 1 partition (`perf record -F 1999`, flat, per thread)\n\n```\n{text}\n```\n\n"
+        );
+    }
     let load_after = shell("uptime");
     drop(kafka);
 
@@ -494,6 +539,7 @@ fn main() {
          ## Producer and consumer\n\n{table}\n\
          ## Latency of single-record sends (acks=1, {latency_sends} sends, each waited for)\n\n{latency}\n\
          ## Heap allocations\n\n{allocs}\n\
+         ## Profiles\n\n{profiles}\
          ## Not measured in this run\n\n\
          - lz4: the compression codecs are not on main yet.\n\
          - The mock broker (client-bound figure): not on main yet.\n",
