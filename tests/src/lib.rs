@@ -70,6 +70,9 @@ pub mod kafka;
 /// The client scenario suite, run against every broker.
 pub mod scenarios;
 
+/// Helpers of the pipelined producer and consumer tests.
+pub mod throughput;
+
 /// The firmware example built and run under QEMU.
 pub mod firmware;
 

@@ -4,83 +4,20 @@
 //! retries across a broker restart, and the consumer reading several partitions back in
 //! order from reused buffers.
 
-use nanokafka::client::OffsetQuery;
 use nanokafka::records::Record;
 use nanokafka::Error as CoreError;
 use nanokafka_std::consumer::{Consumer, ConsumerConfig};
-use nanokafka_std::producer::{Producer, ProducerConfig};
-use nanokafka_std::{Client, ClientConfig};
+use nanokafka_std::producer::ProducerConfig;
+use nanokafka_std::Client;
 use nanokafka_tests::kafka::{shared_single, KafkaCluster, KafkaVersion};
 use nanokafka_tests::scenarios::unique_topic;
+use nanokafka_tests::throughput::{client_config, key, producer, read_all};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// (id, partition, offset, error) of every delivery report.
-type Reports = Arc<Mutex<Vec<(u64, i32, Option<i64>, Option<String>)>>>;
-
-fn client_config(bootstrap: &str) -> ClientConfig {
-    let mut c = ClientConfig::new(bootstrap);
-    c.request_timeout = Duration::from_secs(10);
-    c.send_attempts = 20;
-    c.receive_attempts = 20;
-    c.retry_backoff = Duration::from_millis(250);
-    c
-}
-
-fn producer(config: ProducerConfig) -> (Producer, Reports) {
-    let reports: Reports = Arc::default();
-    let sink = reports.clone();
-    let mut config = config;
-    config.on_delivery = Some(Box::new(move |d| {
-        sink.lock()
-            .unwrap()
-            .push((d.id, d.partition, d.offset, d.error.map(|e| e.to_string())))
-    }));
-    (Producer::new(config).unwrap(), reports)
-}
 
 fn create(bootstrap: &str, topic: &str, partitions: i32) {
     let mut client = Client::connect(client_config(bootstrap)).unwrap();
     client.create_topic(topic, partitions, -1, &[]).unwrap();
-}
-
-fn key(i: u64) -> String {
-    format!("{i:016}")
-}
-
-/// Reads `count` records of every partition with the std consumer: partition → (offset,
-/// key, value) in the order read.
-fn read_all(
-    bootstrap: &str,
-    topic: &str,
-    partitions: i32,
-    count: usize,
-) -> BTreeMap<i32, Vec<(i64, String, String)>> {
-    let config = ConsumerConfig::new(client_config(bootstrap));
-    let all: Vec<i32> = (0..partitions).collect();
-    let mut consumer = Consumer::start(config, topic, &all, OffsetQuery::Earliest).unwrap();
-    let mut got: BTreeMap<i32, Vec<(i64, String, String)>> = BTreeMap::new();
-    let mut n = 0;
-    let mut idle = 0;
-    while n < count {
-        let Some(fetch) = consumer.poll(Duration::from_secs(1)).unwrap() else {
-            idle += 1;
-            assert!(idle < 30, "only {n} of {count} records came back");
-            continue;
-        };
-        for part in fetch.partitions() {
-            for record in part.records() {
-                let r = record.unwrap();
-                let text = |b: Option<&[u8]>| String::from_utf8(b.unwrap().to_vec()).unwrap();
-                got.entry(part.partition)
-                    .or_default()
-                    .push((r.offset, text(r.key), text(r.value)));
-                n += 1;
-            }
-        }
-    }
-    got
 }
 
 #[test]

@@ -1,0 +1,231 @@
+//! The pipelined std producer and consumer against the mock broker over TCP, with faults
+//! real Kafka cannot be asked for on cue: retriable errors on one partition, a dropped
+//! connection with requests in flight, a leader move, a fatal error, attempts running out,
+//! and a fetch refused for a while. Each run checks that every record is reported once and
+//! that the log holds each record once, in send order per partition.
+
+use nanokafka::records::Record;
+use nanokafka::{ApiKey, KafkaCode};
+use nanokafka_std::mock::{Fault, MockCluster, MockConfig, MockServer};
+use nanokafka_std::producer::ProducerConfig;
+use nanokafka_tests::scenarios::unique_topic;
+use nanokafka_tests::throughput::{client_config, key, producer, read_all, Reports};
+use std::time::Duration;
+
+fn mock(brokers: i32) -> (MockCluster, MockServer) {
+    let cluster = MockCluster::new(MockConfig {
+        brokers,
+        ..MockConfig::default()
+    });
+    let server = cluster.serve_tcp().unwrap();
+    (cluster, server)
+}
+
+fn config(bootstrap: &str) -> ProducerConfig {
+    let mut client = client_config(bootstrap);
+    client.retry_backoff = Duration::from_millis(20);
+    let mut config = ProducerConfig::new(client);
+    config.batch_size = 2048; // many batches: several requests in flight
+    config
+}
+
+/// Sends records `from..to` keyed by their index.
+fn send(producer: &nanokafka_std::producer::Producer, topic: &str, from: u64, to: u64) {
+    for i in from..to {
+        let (k, v) = (key(i), format!("value-{i}"));
+        let record = Record {
+            key: Some(k.as_bytes()),
+            value: Some(v.as_bytes()),
+            headers: &[],
+            timestamp: 0,
+        };
+        producer.send(topic, None, &record).unwrap();
+    }
+}
+
+/// Every record `0..n` reported once and without error, and in the log exactly once, in
+/// send order within its partition.
+fn check_all_delivered_once_in_order(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    n: u64,
+    reports: &Reports,
+) {
+    let reports = reports.lock().unwrap();
+    let mut ids: Vec<u64> = reports.iter().map(|r| r.0).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (0..n).collect::<Vec<_>>(), "one report per record");
+    assert!(reports.iter().all(|r| r.3.is_none()), "no record failed");
+    let back = read_all(bootstrap, topic, partitions, n as usize);
+    let mut seen = 0;
+    for (partition, records) in &back {
+        let ids: Vec<u64> = records.iter().map(|r| r.1.parse().unwrap()).collect();
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "partition {partition}: once each, in send order: {ids:?}"
+        );
+        seen += ids.len();
+    }
+    assert_eq!(seen, n as usize, "every record in the log once");
+}
+
+#[test]
+fn retriable_errors_on_one_partition_are_retried_in_order() {
+    let (cluster, server) = mock(1);
+    let topic = unique_topic("mock-retry");
+    cluster.create_topic(&topic, 2).unwrap();
+    cluster.inject(
+        Fault::error(KafkaCode::NOT_LEADER_OR_FOLLOWER)
+            .api(ApiKey::Produce)
+            .partition(&topic, 0)
+            .times(3),
+    );
+    let (producer, reports) = producer(config(&server.bootstrap()));
+    send(&producer, &topic, 0, 3000);
+    producer.flush().unwrap();
+    assert_eq!(cluster.armed_faults(), 0, "every injected error was met");
+    check_all_delivered_once_in_order(&server.bootstrap(), &topic, 2, 3000, &reports);
+}
+
+#[test]
+fn a_dropped_connection_with_requests_in_flight_loses_nothing() {
+    let (cluster, server) = mock(1);
+    let topic = unique_topic("mock-drop");
+    cluster.create_topic(&topic, 4).unwrap();
+    let (producer, reports) = producer(config(&server.bootstrap()));
+    send(&producer, &topic, 0, 1000);
+    cluster.inject(Fault::drop_connection().api(ApiKey::Produce).times(2));
+    send(&producer, &topic, 1000, 4000);
+    producer.flush().unwrap();
+    assert_eq!(cluster.armed_faults(), 0);
+    check_all_delivered_once_in_order(&server.bootstrap(), &topic, 4, 4000, &reports);
+}
+
+#[test]
+fn sending_follows_a_leader_move() {
+    let (cluster, server) = mock(2);
+    let topic = unique_topic("mock-move");
+    cluster.create_topic(&topic, 1).unwrap();
+    let (producer, reports) = producer(config(&server.bootstrap()));
+    send(&producer, &topic, 0, 1000);
+    producer.flush().unwrap();
+    let before = cluster.leader(&topic, 0).unwrap();
+    let after = if before == 1 { 2 } else { 1 };
+    cluster.move_leader(&topic, 0, after).unwrap();
+    send(&producer, &topic, 1000, 2000);
+    producer.flush().unwrap();
+    assert_eq!(cluster.leader(&topic, 0), Some(after));
+    check_all_delivered_once_in_order(&server.bootstrap(), &topic, 1, 2000, &reports);
+}
+
+#[test]
+fn a_fatal_error_fails_its_records_and_flush_says_so() {
+    let (cluster, server) = mock(1);
+    let topic = unique_topic("mock-fatal");
+    cluster.create_topic(&topic, 1).unwrap();
+    let (producer, reports) = producer(config(&server.bootstrap()));
+    send(&producer, &topic, 0, 100);
+    producer.flush().unwrap();
+    cluster.inject(Fault::error(KafkaCode::TOPIC_AUTHORIZATION_FAILED).api(ApiKey::Produce));
+    send(&producer, &topic, 100, 200);
+    let error = producer.flush().unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("TOPIC_AUTHORIZATION_FAILED"), "{text}");
+    assert!(
+        text.contains(&topic) && text.contains("partition 0"),
+        "{text}"
+    );
+    // The next flush reports only what failed since the last one: nothing.
+    send(&producer, &topic, 200, 300);
+    producer.flush().unwrap();
+    let reports = reports.lock().unwrap();
+    assert_eq!(reports.len(), 300, "every record reported, failed or not");
+    let failed: Vec<u64> = reports
+        .iter()
+        .filter(|r| r.3.is_some())
+        .map(|r| r.0)
+        .collect();
+    assert!(
+        !failed.is_empty(),
+        "the refused batch's records are reported failed"
+    );
+    assert!(
+        failed.iter().all(|&id| (100..200).contains(&id)),
+        "only records of the refused request failed: {failed:?}"
+    );
+    assert!(reports
+        .iter()
+        .filter(|r| r.3.is_some())
+        .all(|r| r.2.is_none() && r.3.as_deref().unwrap().contains("TOPIC_AUTHORIZATION")));
+    let delivered = reports.iter().filter(|r| r.3.is_none()).count();
+    assert_eq!(
+        cluster.high_watermark(&topic, 0),
+        Some(delivered as i64),
+        "the log holds exactly the delivered records"
+    );
+}
+
+#[test]
+fn attempts_run_out_into_per_record_errors() {
+    let (cluster, server) = mock(1);
+    let topic = unique_topic("mock-attempts");
+    cluster.create_topic(&topic, 1).unwrap();
+    let mut config = config(&server.bootstrap());
+    config.client.send_attempts = 3;
+    let (producer, reports) = producer(config);
+    let produces = |cluster: &MockCluster| -> u64 {
+        let seen = cluster.requests_seen();
+        seen.iter()
+            .filter(|((api, _), _)| *api == 0)
+            .map(|(_, n)| n)
+            .sum()
+    };
+    cluster.inject(
+        Fault::error(KafkaCode::NOT_LEADER_OR_FOLLOWER)
+            .api(ApiKey::Produce)
+            .times(1000),
+    );
+    let before = produces(&cluster);
+    send(&producer, &topic, 0, 10);
+    let error = producer.flush().unwrap_err();
+    assert!(
+        error.kind().is_retriable(),
+        "the last attempt's error: {error}"
+    );
+    assert_eq!(
+        produces(&cluster) - before,
+        3,
+        "three attempts, as configured"
+    );
+    cluster.clear_faults();
+    send(&producer, &topic, 10, 20);
+    producer.flush().unwrap();
+    let reports = reports.lock().unwrap();
+    assert_eq!(reports.len(), 20);
+    assert!(reports.iter().all(|r| (r.0 < 10) == r.3.is_some()));
+}
+
+#[test]
+fn the_consumer_waits_out_a_refused_fetch() {
+    let (cluster, server) = mock(1);
+    let topic = unique_topic("mock-fetch");
+    cluster.create_topic(&topic, 3).unwrap();
+    let (producer, _) = producer(config(&server.bootstrap()));
+    send(&producer, &topic, 0, 3000);
+    producer.flush().unwrap();
+    cluster.inject(
+        Fault::error(KafkaCode::NOT_LEADER_OR_FOLLOWER)
+            .api(ApiKey::Fetch)
+            .times(2),
+    );
+    let back = read_all(&server.bootstrap(), &topic, 3, 3000);
+    assert_eq!(cluster.armed_faults(), 0);
+    let mut n = 0;
+    for records in back.values() {
+        let ids: Vec<u64> = records.iter().map(|r| r.1.parse().unwrap()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        n += ids.len();
+    }
+    assert_eq!(n, 3000);
+}
