@@ -526,7 +526,15 @@ struct InFlight {
     batches: Vec<Batch>,
 }
 
-/// The sender thread's state: its own cluster (metadata, leaders, connections) and buffers.
+/// Partitions per Produce request: the request's parts live on the stack (no allocation);
+/// more ready partitions for one leader go in the next request.
+const REQUEST_PARTITIONS: usize = 64;
+
+/// A batch's outcome: its base offset (`None` with acks = 0) or why it failed.
+type Outcome = nanokafka::Result<Option<i64>>;
+
+/// The sender thread's state: its own cluster (metadata, leaders, connections) and buffers,
+/// all reused from one request to the next.
 struct Sender {
     shared: Arc<Shared>,
     cluster: Box<StdCluster>,
@@ -542,12 +550,19 @@ struct Sender {
     in_flight: VecDeque<InFlight>,
     /// Taken from the queues and not sent yet (their connection was full).
     ready: Vec<Batch>,
+    /// Emptied batch lists, for the next requests.
+    lists: Vec<Vec<Batch>>,
+    /// Batches done (answered or failed), for [`Sender::complete`].
+    done: Vec<(Batch, Outcome)>,
+    /// Outcomes being reported.
+    reports: Vec<(Batch, Option<i64>, Option<Error>)>,
     frame: Vec<u8>,
     response: Vec<u8>,
 }
 
 impl Sender {
     fn new(config: ProducerConfig, cluster: Box<StdCluster>, shared: Arc<Shared>) -> Self {
+        let max_request_size = config.max_request_size.max(config.batch_size);
         Sender {
             shared,
             cluster,
@@ -559,11 +574,14 @@ impl Sender {
             linger: config.linger,
             batch_size: config.batch_size,
             max_in_flight: config.max_in_flight,
-            max_request_size: config.max_request_size.max(config.batch_size),
+            max_request_size,
             on_delivery: config.on_delivery,
             in_flight: VecDeque::new(),
             ready: Vec::new(),
-            frame: vec![0; config.max_request_size.max(config.batch_size) + (64 << 10)],
+            lists: Vec::new(),
+            done: Vec::new(),
+            reports: Vec::new(),
+            frame: vec![0; max_request_size + (64 << 10)],
             response: vec![0; 1 << 20],
         }
     }
@@ -577,6 +595,7 @@ impl Sender {
             if blocked || self.ready.is_empty() {
                 self.receive_oldest();
             }
+            self.complete();
         }
     }
 
@@ -640,7 +659,6 @@ impl Sender {
     /// Sends the ready batches, one request per leader, while connections have room; returns
     /// whether a full connection held some back.
     fn send_ready(&mut self) -> bool {
-        let mut failed = Vec::new();
         // Finish (length, CRC) the batches just taken from the queues.
         let mut i = 0;
         while i < self.ready.len() {
@@ -651,14 +669,14 @@ impl Sender {
                 {
                     Ok(len) => batch.len = len,
                     Err(e) => {
-                        failed.push((self.ready.remove(i), Err(e)));
+                        let batch = self.ready.swap_remove(i);
+                        self.done.push((batch, Err(e)));
                         continue;
                     }
                 }
             }
             i += 1;
         }
-        let mut blocked = false;
         while let Some(first) = self.ready.first() {
             // The leader of the first ready batch; every ready batch it leads goes along.
             let leader =
@@ -667,18 +685,18 @@ impl Sender {
             let node = match leader {
                 Ok(node) => node,
                 Err(e) => {
-                    failed.push((self.ready.remove(0), Err(e)));
+                    let batch = self.ready.swap_remove(0);
+                    self.done.push((batch, Err(e)));
                     continue;
                 }
             };
             if self.in_flight_to(node) >= self.max_in_flight {
-                blocked = true;
-                break;
+                return true;
             }
-            let mut members = Vec::new();
+            let mut members = self.lists.pop().unwrap_or_default();
             let mut size = 0;
             let mut i = 0;
-            while i < self.ready.len() {
+            while i < self.ready.len() && members.len() < REQUEST_PARTITIONS {
                 let b = &self.ready[i];
                 let same = i == 0
                     || self
@@ -688,7 +706,7 @@ impl Sender {
                         == Some(node);
                 if same && (members.is_empty() || size + b.len <= self.max_request_size) {
                     size += b.len;
-                    members.push(self.ready.remove(i));
+                    members.push(self.ready.swap_remove(i));
                 } else {
                     i += 1;
                 }
@@ -707,14 +725,12 @@ impl Sender {
                     if broken {
                         self.cluster.disconnect(node);
                     }
-                    failed.extend(members.into_iter().map(|b| (b, Err(e))));
+                    self.done.extend(members.drain(..).map(|b| (b, Err(e))));
+                    self.lists.push(members);
                 }
             }
         }
-        if !failed.is_empty() {
-            self.complete(failed);
-        }
-        blocked
+        false
     }
 
     /// Encodes one Produce request with `members` and writes it to `node` without waiting
@@ -724,13 +740,14 @@ impl Sender {
         node: i32,
         members: &mut [Batch],
     ) -> nanokafka::Result<Option<Pending>> {
-        members.sort_by(|a, b| a.topic.cmp(&b.topic));
-        // One entry per topic: (name, its members' range, how the request names it).
-        let mut topics: Vec<(Arc<str>, usize, usize, TopicRef<'static>)> = Vec::new();
+        members.sort_unstable_by(|a, b| a.topic.cmp(&b.topic));
+        // One entry per topic: its members' range and its id (zeros: named by name).
+        let mut topics: heapless::Vec<(usize, usize, [u8; 16]), REQUEST_PARTITIONS> =
+            heapless::Vec::new();
         let mut version = i16::MAX;
         for (k, b) in members.iter().enumerate() {
             match topics.last_mut() {
-                Some((name, _, end, _)) if **name == *b.topic => *end = k + 1,
+                Some((start, end, _)) if members[*start].topic == b.topic => *end = k + 1,
                 _ => {
                     let (v, r) = self.cluster.topic_ref::<ProduceRequest>(
                         node,
@@ -739,38 +756,36 @@ impl Sender {
                         &mut self.response,
                     )?;
                     version = version.min(v);
-                    let r = match r {
-                        TopicRef::Id(id) => TopicRef::Id(id),
-                        TopicRef::Name(_) => TopicRef::Id([0; 16]),
+                    let id = match r {
+                        TopicRef::Id(id) => id,
+                        TopicRef::Name(_) => [0; 16],
                     };
-                    topics.push((b.topic.clone(), k, k + 1, r));
+                    let _ = topics.push((k, k + 1, id));
                 }
             }
         }
-        for (_, start, end, r) in &topics {
-            for b in &mut members[*start..*end] {
-                b.topic_id = match r {
-                    TopicRef::Id(id) if version >= TOPIC_ID_FROM => Some(*id),
-                    _ => None,
-                };
+        let by_id = version >= TOPIC_ID_FROM;
+        for &(start, end, id) in &topics {
+            for b in &mut members[start..end] {
+                b.topic_id = by_id.then_some(id);
             }
         }
-        let parts: Vec<ProducePartition<'_>> = members
+        let parts: heapless::Vec<ProducePartition<'_>, REQUEST_PARTITIONS> = members
             .iter()
             .map(|b| ProducePartition {
                 index: b.partition,
                 records: Some(&b.bytes[..b.len]),
             })
             .collect();
-        let produce_topics: Vec<ProduceTopic<'_>> = topics
+        let produce_topics: heapless::Vec<ProduceTopic<'_>, REQUEST_PARTITIONS> = topics
             .iter()
-            .map(|(name, start, end, r)| ProduceTopic {
-                topic: if version >= TOPIC_ID_FROM {
-                    *r
+            .map(|&(start, end, id)| ProduceTopic {
+                topic: if by_id {
+                    TopicRef::Id(id)
                 } else {
-                    TopicRef::Name(name)
+                    TopicRef::Name(&members[start].topic)
                 },
-                partition_data: &parts[*start..*end],
+                partition_data: &parts[start..end],
             })
             .collect();
         let request = ProduceRequest {
@@ -790,27 +805,27 @@ impl Sender {
             .map(Some)
     }
 
-    /// Reads the answer to the oldest request in flight and completes its batches.
+    /// Reads the answer to the oldest request in flight; its batches are then done.
     fn receive_oldest(&mut self) {
         let Some(InFlight {
             node,
             pending,
-            batches,
+            mut batches,
         }) = self.in_flight.pop_front()
         else {
             return;
         };
         let Some(pending) = pending else {
-            return self.complete(batches.into_iter().map(|b| (b, Ok(None))).collect());
+            self.done.extend(batches.drain(..).map(|b| (b, Ok(None))));
+            return self.lists.push(batches);
         };
         let received = self
             .cluster
             .connection(node, &mut self.response)
             .and_then(|c| c.receive(pending, &mut self.response));
-        let outcome = match received.and_then(|r| r.decode::<ProduceRequest>(&self.response)) {
-            Ok(response) => batches
-                .into_iter()
-                .map(|b| {
+        match received.and_then(|r| r.decode::<ProduceRequest>(&self.response)) {
+            Ok(response) => {
+                for b in batches.drain(..) {
                     let answer = response
                         .responses
                         .iter()
@@ -819,7 +834,7 @@ impl Sender {
                             TopicRef::Id(id) => Some(id) == b.topic_id,
                         })
                         .find_map(|t| t.partition_responses.find(|p| p.index == b.partition));
-                    let result = match answer {
+                    let outcome = match answer {
                         None => Err(nanokafka::Error::NoAcknowledgement),
                         Some(p) if p.error_code.is_ok() => Ok(Some(p.base_offset)),
                         Some(p) => Err(nanokafka::Error::Broker {
@@ -828,35 +843,44 @@ impl Sender {
                             partition: Some(b.partition),
                         }),
                     };
-                    (b, result)
-                })
-                .collect(),
+                    self.done.push((b, outcome));
+                }
+                self.lists.push(batches);
+            }
             Err(e) => {
                 // The stream is out of step or gone: every answer still due on it is lost.
                 self.cluster.disconnect(node);
-                let mut lost: Vec<_> = batches.into_iter().map(|b| (b, Err(e))).collect();
-                let (gone, kept) = self.in_flight.drain(..).partition(|f| f.node == node);
-                self.in_flight = kept;
-                for f in gone {
-                    lost.extend(f.batches.into_iter().map(|b| (b, Err(e))));
+                self.done.extend(batches.drain(..).map(|b| (b, Err(e))));
+                self.lists.push(batches);
+                let mut i = 0;
+                while i < self.in_flight.len() {
+                    if self.in_flight[i].node == node {
+                        if let Some(mut lost) = self.in_flight.remove(i) {
+                            self.done
+                                .extend(lost.batches.drain(..).map(|b| (b, Err(e))));
+                            self.lists.push(lost.batches);
+                        }
+                    } else {
+                        i += 1;
+                    }
                 }
-                lost
             }
-        };
-        self.complete(outcome);
+        }
     }
 
-    /// Reports or requeues each batch: retriable failures with attempts left go back to the
-    /// front of their partition's queue after the backoff.
-    fn complete(&mut self, outcome: Vec<(Batch, nanokafka::Result<Option<i64>>)>) {
-        let mut reports = Vec::new();
+    /// Reports or requeues each batch done: retriable failures with attempts left go back to
+    /// the front of their partition's queue after the backoff.
+    fn complete(&mut self) {
+        if self.done.is_empty() {
+            return;
+        }
         {
             let mut state = self.shared.lock();
-            for (mut batch, result) in outcome {
+            let state = &mut *state;
+            for (mut batch, result) in self.done.drain(..) {
                 batch.attempts = batch.attempts.saturating_add(1);
                 let retry =
                     matches!(&result, Err(e) if e.is_retriable()) && batch.attempts < self.attempts;
-                let state = &mut *state;
                 let Some(q) = state
                     .topics
                     .get_mut(&batch.topic)
@@ -891,11 +915,11 @@ impl Sender {
                 if state.failure.is_none() {
                     state.failure.clone_from(&error);
                 }
-                reports.push((batch, result.ok().flatten(), error));
+                self.reports.push((batch, result.ok().flatten(), error));
             }
         }
         if let Some(callback) = &mut self.on_delivery {
-            for (batch, base, error) in &reports {
+            for (batch, base, error) in &self.reports {
                 for (i, &id) in batch.ids.iter().enumerate() {
                     callback(&Delivery {
                         id,
@@ -908,7 +932,7 @@ impl Sender {
             }
         }
         let mut state = self.shared.lock();
-        for (batch, _, _) in reports {
+        for (batch, _, _) in self.reports.drain(..) {
             state.in_use -= batch.bytes.len();
             if batch.bytes.len() == self.batch_size {
                 state.pool.push((batch.bytes, batch.ids));
