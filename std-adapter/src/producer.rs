@@ -136,6 +136,8 @@ impl std::fmt::Debug for ProducerConfig {
 /// A batch buffer and the ids of the records in it, pooled together.
 struct Batch {
     topic: Arc<str>,
+    /// Its topic's place in [`State::topics`].
+    topic_index: usize,
     partition: i32,
     /// The topic's id when the request named topics by id.
     topic_id: Option<[u8; 16]>,
@@ -168,7 +170,12 @@ struct TopicState {
 }
 
 struct State {
-    topics: HashMap<Arc<str>, TopicState>,
+    /// Every topic sent to, never removed (batches name theirs by index here).
+    topics: Vec<TopicState>,
+    /// Index of each topic in `topics`.
+    topic_index: HashMap<Arc<str>, usize>,
+    /// The topic of the last send: consecutive sends to one topic skip the hash lookup.
+    last_topic: usize,
     /// Free buffers of `batch_size` bytes.
     pool: Vec<(Vec<u8>, Vec<u64>)>,
     /// Bytes of batches in use (not in the pool).
@@ -194,6 +201,29 @@ struct FlushWait {
     target: u64,
     /// How many of them are not completed yet.
     remaining: u64,
+}
+
+impl State {
+    /// The index of `topic` in `topics`, if it was sent to before.
+    fn find(&self, topic: &str) -> Option<usize> {
+        match self.topics.get(self.last_topic) {
+            Some(t) if &*t.name == topic => Some(self.last_topic),
+            _ => self.topic_index.get(topic).copied(),
+        }
+    }
+
+    /// Starts keeping batches for `topic`, which has `partitions` partitions.
+    fn add_topic(&mut self, topic: &str, partitions: u32) -> usize {
+        let name: Arc<str> = Arc::from(topic);
+        let index = self.topics.len();
+        self.topics.push(TopicState {
+            name: name.clone(),
+            partitions: (0..partitions).map(|_| PartitionQueue::default()).collect(),
+            sticky: StickyPartitioner::new(crate::client::now_ms() as u32 | 1),
+        });
+        self.topic_index.insert(name, index);
+        index
+    }
 }
 
 struct Shared {
@@ -246,7 +276,9 @@ impl Producer {
         let metadata = Client::connect(config.client.clone())?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
-                topics: HashMap::new(),
+                topics: Vec::new(),
+                topic_index: HashMap::new(),
+                last_topic: 0,
                 pool: Vec::new(),
                 in_use: 0,
                 next_id: 0,
@@ -364,38 +396,35 @@ impl Producer {
             None => format!("producing to topic {topic:?}"),
         };
         let mut state = self.shared.lock();
-        if !state.topics.contains_key(topic) {
-            drop(state);
-            let count = self
-                .metadata
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .partition_count(topic)?;
-            state = self.shared.lock();
-            let name: Arc<str> = Arc::from(topic);
-            state
-                .topics
-                .entry(name.clone())
-                .or_insert_with(|| TopicState {
-                    name,
-                    partitions: (0..count).map(|_| PartitionQueue::default()).collect(),
-                    sticky: StickyPartitioner::new(crate::client::now_ms() as u32 | 1),
-                });
-        }
+        let index = match state.find(topic) {
+            Some(index) => index,
+            None => {
+                drop(state);
+                let count = self
+                    .metadata
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .partition_count(topic)?;
+                state = self.shared.lock();
+                match state.find(topic) {
+                    Some(index) => index,
+                    None => state.add_topic(topic, count),
+                }
+            }
+        };
+        state.last_topic = index;
         if let Some(dead) = state.dead {
             return Err(Error::new(dead, context()));
         }
-        let deadline = Instant::now() + max_block;
+        // Only a send that has to wait reads the clock.
+        let mut deadline = None;
         let mut switched = false;
         loop {
             let state_ref = &mut *state;
-            let t = state_ref
-                .topics
-                .get_mut(topic)
-                .ok_or_else(|| Error::new(nanokafka::Error::TopicMismatch, context()))?;
+            let t = &mut state_ref.topics[index];
             let count = t.partitions.len() as u32;
             let sticky = partition.is_none() && record.key.is_none();
-            let index = match (partition, record.key) {
+            let partition_index = match (partition, record.key) {
                 (Some(p), _) if p >= 0 && (p as u32) < count => Ok(p),
                 (Some(p), _) => {
                     return Err(Error::new(
@@ -411,7 +440,7 @@ impl Producer {
                 (None, None) => t.sticky.partition(count),
             }
             .map_err(|e| Error::new(e, context()))?;
-            let queue = &mut t.partitions[index as usize];
+            let queue = &mut t.partitions[partition_index as usize];
             let Some(open) = &mut queue.open else {
                 if sticky && !switched {
                     // KIP-480: null keys move to another partition with each new batch.
@@ -429,6 +458,7 @@ impl Producer {
                 }
                 if state_ref.in_use + size > self.buffer_memory {
                     let now = Instant::now();
+                    let deadline = *deadline.get_or_insert(now + max_block);
                     if now >= deadline {
                         return Err(Error::new(nanokafka::Error::QueueFull, context()));
                     }
@@ -460,7 +490,8 @@ impl Producer {
                 state_ref.in_use += size;
                 queue.open = Some(Batch {
                     topic: t.name.clone(),
-                    partition: index,
+                    topic_index: index,
+                    partition: partition_index,
                     topic_id: None,
                     bytes,
                     state: opened,
@@ -612,7 +643,7 @@ impl Sender {
             let now = Instant::now();
             let all = !state.flushes.is_empty() || state.closing;
             let mut wake = now + Duration::from_secs(1);
-            for t in state.topics.values_mut() {
+            for t in &mut state.topics {
                 for q in &mut t.partitions {
                     if q.busy {
                         continue;
@@ -883,7 +914,7 @@ impl Sender {
                     matches!(&result, Err(e) if e.is_retriable()) && batch.attempts < self.attempts;
                 let Some(q) = state
                     .topics
-                    .get_mut(&batch.topic)
+                    .get_mut(batch.topic_index)
                     .and_then(|t| t.partitions.get_mut(batch.partition as usize))
                 else {
                     continue;

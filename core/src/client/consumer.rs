@@ -30,7 +30,8 @@ use crate::protocol::offset_commit::{
 use crate::protocol::offset_fetch::{OffsetFetchGroup, OffsetFetchRequest, OffsetFetchTopic};
 use crate::protocol::{ApiKey, TopicRef};
 use crate::records::{
-    Batch, BatchRecords, Batches, Checksum, Decompress, RecordView, SoftwareCrc32c, LOG_OVERHEAD,
+    next_offset_unchecked, Batch, BatchRecords, Batches, Checksum, Decompress, RecordView,
+    SoftwareCrc32c, LOG_OVERHEAD,
 };
 use crate::wire::Reader;
 use crate::{Error, Result};
@@ -498,6 +499,13 @@ impl<'b, 'a> Fetched<'b, 'a> {
             }
         }
         Ok(())
+    }
+
+    /// [`Fetched::next_offset`] from the batch headers alone, CRCs not checked: for a caller
+    /// that checks them when it reads the records (a fetcher thread handing them to a
+    /// reader, who then gets any CRC error).
+    pub fn next_offset_unchecked(&self) -> Result<i64> {
+        Ok(next_offset_unchecked(self.records)?.map_or(self.offset, |n| n.max(self.offset)))
     }
 
     /// The offset to fetch next: after the last whole batch in this answer, or

@@ -566,6 +566,47 @@ impl<'a, C: Checksum> Batches<'a, C> {
     }
 }
 
+/// The offset after the last whole entry of a records blob (v2 batches and legacy messages
+/// back to back), read from the entries' headers alone: lengths, base offsets and last
+/// offset deltas, no CRC. For a caller that checks the records when it reads them (a
+/// fetcher thread that hands them to a reader) and needs the next fetch offset first.
+/// `None` when no entry is whole.
+pub fn next_offset_unchecked(data: &[u8]) -> Result<Option<i64>> {
+    let mut rest = data;
+    let mut next = None;
+    loop {
+        let mut header = Reader::new(rest);
+        let (Ok(offset), Ok(length)) = (header.i64(), header.i32()) else {
+            return Ok(next);
+        };
+        let size = usize::try_from(length)
+            .ok()
+            .and_then(|n| n.checked_add(LOG_OVERHEAD))
+            .ok_or(Error::Malformed("negative batch length"))?;
+        let Some((entry, after)) = rest.split_at_checked(size) else {
+            return Ok(next);
+        };
+        let last = match entry.get(field::MAGIC) {
+            Some(2) => {
+                let delta = entry
+                    .get(field::LAST_OFFSET_DELTA)
+                    .and_then(|b| b.try_into().ok())
+                    .map(i32::from_be_bytes)
+                    .ok_or(Error::Truncated)?;
+                offset.checked_add(i64::from(delta))
+            }
+            Some(0 | 1) => Some(offset),
+            Some(_) => return Err(Error::Malformed("unknown record magic")),
+            None => return Err(Error::Truncated),
+        };
+        let after_last = last
+            .and_then(|l| l.checked_add(1))
+            .ok_or(Error::Malformed("batch offsets overflow"))?;
+        next = Some(next.map_or(after_last, |n: i64| n.max(after_last)));
+        rest = after;
+    }
+}
+
 impl<'a, C: Checksum> Iterator for Batches<'a, C> {
     type Item = Result<Batch<'a>>;
 

@@ -670,3 +670,48 @@ fn a_resumed_builder_writes_the_same_batch() {
         Some(Error::BufferTooSmall { needed: n })
     );
 }
+
+#[test]
+fn next_offset_from_headers_agrees_with_the_checked_walk() {
+    let mut buf = [0u8; 4096];
+    let n1 = build(&mut buf, &sample()[..2], 100);
+    let n2 = build(&mut buf[n1..], &sample()[2..], 102);
+    let mut w = Writer::new(&mut buf[n1 + n2..]);
+    legacy(&mut w, 110, 1, 0, 0, None, Some(b"old"));
+    let n3 = w.written().len();
+    let all = &buf[..n1 + n2 + n3];
+    let checked = |data: &[u8]| {
+        Batches::new(data, SoftwareCrc32c)
+            .map(|b| b.unwrap().next_offset().unwrap())
+            .max()
+    };
+    for cut in [
+        0,
+        11,
+        n1 - 1,
+        n1,
+        n1 + 30,
+        n1 + n2,
+        n1 + n2 + n3 - 1,
+        all.len(),
+    ] {
+        let data = &all[..cut];
+        assert_eq!(next_offset_unchecked(data), Ok(checked(data)), "cut {cut}");
+    }
+    assert_eq!(next_offset_unchecked(all), Ok(Some(111)));
+    // A corrupted CRC is not noticed here (the reader notices it), a bad length is.
+    let mut bad = all.to_vec();
+    bad[20] ^= 0xff;
+    assert_eq!(next_offset_unchecked(&bad), Ok(Some(111)));
+    bad[8..12].copy_from_slice(&(-5i32).to_be_bytes());
+    assert_eq!(
+        next_offset_unchecked(&bad),
+        Err(Error::Malformed("negative batch length"))
+    );
+    bad[8..12].copy_from_slice(&all[8..12]);
+    bad[16] = 7;
+    assert_eq!(
+        next_offset_unchecked(&bad),
+        Err(Error::Malformed("unknown record magic"))
+    );
+}
