@@ -246,27 +246,20 @@ fn retries_carry_records_across_a_broker_restart_in_order() {
     assert_eq!(seen.len(), 3000, "every record came back");
 }
 
-/// The `nanokafka` CLI, built for this test in its own target folder (the running
-/// `cargo test` holds the workspace's).
+/// The `nanokafka` CLI of this workspace, built if needed (cargo releases the target
+/// folder's lock once the tests run).
 fn cli() -> std::path::PathBuf {
     let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = workspace.join("target").join("cli-test");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "target".into());
     let status = std::process::Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "-q",
-            "-p",
-            "nanokafka-std",
-            "--bin",
-            "nanokafka",
-            "--target-dir",
-        ])
-        .arg(&target)
+        .args(["build", "-q", "-p", "nanokafka-std", "--bin", "nanokafka"])
         .current_dir(&workspace)
         .status()
         .expect("cargo build of the CLI");
     assert!(status.success(), "building the nanokafka CLI");
-    target.join("debug").join("nanokafka")
+    workspace.join(target).join("debug").join("nanokafka")
 }
 
 #[test]
