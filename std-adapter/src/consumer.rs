@@ -28,9 +28,11 @@
 //! core's [`Fetched`] iterator; nothing is copied or allocated per record.
 
 use crate::client::{cluster_error, millis, new_cluster, ClientConfig, Error, StdCluster};
+use crate::compression::Codecs;
 use crate::crc::HardwareCrc32c;
 use nanokafka::client::{Fetched, OffsetQuery, Received};
 use nanokafka::protocol::fetch::{FetchPartition, FetchRequest, FetchTopic, TOPIC_ID_FROM};
+use nanokafka::records::RecordView;
 use nanokafka::ApiKey;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
@@ -48,16 +50,21 @@ pub struct ConsumerConfig {
     pub partition_max_bytes: i32,
     /// Answers buffered at once: one read by the application, the others filled meanwhile.
     pub buffers: usize,
+    /// Bytes for one compressed batch's records decompressed ([`Fetch::for_each_record`]),
+    /// per buffer, allocated at the first compressed batch.
+    pub decompress_buffer: usize,
 }
 
 impl ConsumerConfig {
-    /// Defaults for throughput: 8 MiB per answer and 4 MiB per partition, three buffers.
+    /// Defaults for throughput: 8 MiB per answer and 4 MiB per partition, three buffers,
+    /// 16 MiB to decompress a batch into.
     pub fn new(mut client: ClientConfig) -> Self {
         client.max_bytes = 8 << 20;
         ConsumerConfig {
             client,
             partition_max_bytes: 4 << 20,
             buffers: 3,
+            decompress_buffer: 16 << 20,
         }
     }
 }
@@ -68,6 +75,10 @@ struct Answer {
     received: Option<Received>,
     /// (partition, offset asked for) in the order they were asked.
     asked: Vec<(i32, i64)>,
+    /// For decompressed records; empty until the first compressed batch.
+    scratch: Vec<u8>,
+    /// Its size then.
+    scratch_size: usize,
 }
 
 /// The answer to one Fetch request, read in place; see [`Fetch::partitions`]. Dropping it
@@ -80,27 +91,90 @@ pub struct Fetch {
 
 impl Fetch {
     /// The partitions that returned records (or none yet), each read in place with
-    /// [`Fetched::records`] from the offset that was asked for.
+    /// [`Fetched::records`] from the offset that was asked for. Compressed batches are
+    /// `UnsupportedCompression` there: read those with [`Fetch::for_each_record`].
     pub fn partitions(&self) -> impl Iterator<Item = Fetched<'_, 'static>> + '_ {
-        let answer = self.answer.as_ref();
-        let response =
-            answer.and_then(|a| Some((a, a.received?.decode::<FetchRequest>(&a.buf).ok()?)));
-        response.into_iter().flat_map(|(answer, response)| {
+        self.answer
+            .as_ref()
+            .into_iter()
+            .flat_map(Answer::partitions)
+    }
+
+    /// Calls `f` with every record of every partition (its partition, the record), in
+    /// offset order per partition, decompressing compressed batches into this buffer's
+    /// scratch (allocated at the first compressed batch, `decompress_buffer` bytes, then
+    /// reused). Stops at the first error, `f`'s included.
+    pub fn for_each_record(
+        &mut self,
+        mut f: impl FnMut(i32, RecordView<'_>) -> nanokafka::Result<()>,
+    ) -> Result<(), Error> {
+        let Some(answer) = self.answer.as_mut() else {
+            return Ok(());
+        };
+        let Answer {
+            buf,
+            received,
+            asked,
+            scratch,
+            scratch_size,
+        } = answer;
+        let answer = Answer::view(buf, *received, asked);
+        let result = answer.into_iter().try_for_each(|part| {
+            // In place while the batches are plain; from the first compressed one on,
+            // through the codecs (records already given are not given again).
+            let mut next = part.offset;
+            let plain = part.records().try_for_each(|r| {
+                let r = r?;
+                next = r.next_offset();
+                f(part.partition, r)
+            });
+            match plain {
+                Err(nanokafka::Error::UnsupportedCompression { .. }) => {
+                    if scratch.is_empty() {
+                        scratch.resize(*scratch_size, 0);
+                    }
+                    part.for_each_record(&Codecs::new(), scratch, |r| {
+                        if r.offset >= next {
+                            f(part.partition, r)?;
+                        }
+                        Ok(())
+                    })
+                }
+                other => other,
+            }
+        });
+        result.map_err(|e| self.error(e))
+    }
+
+    /// `e` (from reading a record) in the context of this fetch's topic.
+    pub fn error(&self, e: nanokafka::Error) -> Error {
+        Error::new(e, format!("reading records of topic {:?}", &*self.topic))
+    }
+}
+
+impl Answer {
+    fn partitions(&self) -> impl Iterator<Item = Fetched<'_, 'static>> + '_ {
+        Answer::view(&self.buf, self.received, &self.asked)
+    }
+
+    /// The partitions of the answer in `buf` that returned no error.
+    fn view<'b>(
+        buf: &'b [u8],
+        received: Option<Received>,
+        asked: &'b [(i32, i64)],
+    ) -> impl Iterator<Item = Fetched<'b, 'static>> + 'b {
+        let response = received.and_then(|r| r.decode::<FetchRequest>(buf).ok());
+        response.into_iter().flat_map(move |response| {
             response
                 .responses
                 .iter()
                 .flat_map(|t| t.partitions.iter())
                 .filter(|p| p.error_code.is_ok())
                 .filter_map(move |p| {
-                    let (_, from) = answer.asked.iter().find(|(i, _)| *i == p.partition_index)?;
+                    let (_, from) = asked.iter().find(|(i, _)| *i == p.partition_index)?;
                     Some(Fetched::from_response(&p, *from, &HardwareCrc32c))
                 })
         })
-    }
-
-    /// `e` (from reading a record) in the context of this fetch's topic.
-    pub fn error(&self, e: nanokafka::Error) -> Error {
-        Error::new(e, format!("reading records of topic {:?}", &*self.topic))
     }
 }
 
@@ -154,6 +228,8 @@ impl Consumer {
                 buf: vec![0; size],
                 received: None,
                 asked: Vec::with_capacity(offsets.len()),
+                scratch: Vec::new(),
+                scratch_size: config.decompress_buffer,
             });
         }
         let topic: Arc<str> = Arc::from(topic);

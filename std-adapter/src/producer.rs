@@ -38,6 +38,8 @@
 //! - Retriable failures (leader moved, broker restarting, timeouts) are retried up to the
 //!   client's `send_attempts` with a metadata refresh and the backoff; other failures, and
 //!   the last attempt's, are reported per record.
+//! - Batches are compressed with the client's `compression` (the std [`Codecs`]) when they
+//!   are finished, on the sender thread; their buffers then hold the codec's output too.
 //! - Memory is bounded: batches in use (open, waiting, in flight) may hold at most
 //!   `buffer_memory` bytes. A send that needs more waits up to `max_block` for deliveries to
 //!   free some, then fails with [`nanokafka::Error::QueueFull`] (`max_block` zero: at once).
@@ -45,13 +47,14 @@
 //! [`Connection::send_request`]: nanokafka::client::Connection::send_request
 
 use crate::client::{cluster_error, millis, new_cluster, Client, ClientConfig, Error, StdCluster};
+use crate::compression::Codecs;
 use crate::crc::HardwareCrc32c;
 use nanokafka::client::{Acks, Pending};
 use nanokafka::partitioner::{partition_for_key, StickyPartitioner};
 use nanokafka::protocol::produce::{ProducePartition, ProduceRequest, ProduceTopic, TOPIC_ID_FROM};
 use nanokafka::protocol::TopicRef;
 use nanokafka::records::{
-    BatchOptions, BuilderState, Record, RecordBatchBuilder, BATCH_HEADER_LEN,
+    BatchOptions, BuilderState, Compression, Record, RecordBatchBuilder, BATCH_HEADER_LEN,
 };
 use nanokafka::{ApiKey, KafkaCode};
 use std::collections::{HashMap, VecDeque};
@@ -143,7 +146,11 @@ struct Batch {
     partition: i32,
     /// The topic's id when the request named topics by id.
     topic_id: Option<[u8; 16]>,
+    /// The records' bytes in front; behind them (`room..`), when compressing, space for the
+    /// codec's output while the batch is finished.
     bytes: Vec<u8>,
+    /// How many bytes the records may fill.
+    room: usize,
     state: BuilderState,
     ids: Vec<u64>,
     /// When its first record arrived (linger runs from here).
@@ -252,6 +259,8 @@ pub struct Producer {
     batch_records: usize,
     buffer_memory: usize,
     max_block: Duration,
+    /// Batches are compressed: their buffers hold the codec's output too.
+    compressing: bool,
     sender: Option<JoinHandle<()>>,
 }
 
@@ -267,10 +276,13 @@ impl Producer {
                 "starting the producer",
             ));
         }
-        if config.batch_size > config.buffer_memory || config.max_in_flight == 0 {
+        let compressing = config.client.compression != Compression::None;
+        if buffer_size(config.batch_size, compressing) > config.buffer_memory
+            || config.max_in_flight == 0
+        {
             return Err(Error::new(
                 nanokafka::Error::InvalidArgument(
-                    "batch_size must fit buffer_memory and max_in_flight be at least 1",
+                    "a batch (twice batch_size when compressing) must fit buffer_memory, and max_in_flight be at least 1",
                 ),
                 "starting the producer",
             ));
@@ -314,6 +326,7 @@ impl Producer {
             batch_records,
             buffer_memory,
             max_block,
+            compressing,
             sender: Some(sender),
         })
     }
@@ -452,7 +465,8 @@ impl Producer {
                 }
                 // A new batch, with room for this record at least.
                 let needed = record_size(record).map_err(|e| Error::new(e, context()))?;
-                let size = needed.max(self.batch_size);
+                let room = needed.max(self.batch_size);
+                let size = buffer_size(room, self.compressing);
                 if size > self.buffer_memory {
                     let limit = self.buffer_memory;
                     let e = nanokafka::Error::MessageTooLarge { size, limit };
@@ -476,7 +490,7 @@ impl Producer {
                     }
                     continue;
                 }
-                let pooled = if size == self.batch_size {
+                let pooled = if room == self.batch_size {
                     state_ref.pool.pop()
                 } else {
                     None
@@ -496,6 +510,7 @@ impl Producer {
                     partition: partition_index,
                     topic_id: None,
                     bytes,
+                    room,
                     state: opened,
                     ids,
                     opened: Instant::now(),
@@ -506,8 +521,9 @@ impl Producer {
                 continue;
             };
             if open.ids.len() < self.batch_records {
-                let mut builder = RecordBatchBuilder::resume(&mut open.bytes, open.state)
-                    .map_err(|e| Error::new(e, context()))?;
+                let mut builder =
+                    RecordBatchBuilder::resume(&mut open.bytes[..open.room], open.state)
+                        .map_err(|e| Error::new(e, context()))?;
                 match builder.push(record) {
                     Ok(()) => {
                         open.state = builder.state();
@@ -526,6 +542,17 @@ impl Producer {
             }
             self.shared.work.notify_one();
         }
+    }
+}
+
+/// The buffer for a batch whose records may fill `room` bytes: with room behind them for a
+/// codec's output when compressing (every codec's worst case on a batch stays below the
+/// records' size again plus a little).
+fn buffer_size(room: usize, compressing: bool) -> usize {
+    if compressing {
+        room * 2 + 1024
+    } else {
+        room
     }
 }
 
@@ -579,6 +606,7 @@ struct Sender {
     batch_size: usize,
     max_in_flight: usize,
     max_request_size: usize,
+    compression: Compression,
     on_delivery: Option<DeliveryCallback>,
     in_flight: VecDeque<InFlight>,
     /// Taken from the queues and not sent yet (their connection was full).
@@ -608,6 +636,7 @@ impl Sender {
             batch_size: config.batch_size,
             max_in_flight: config.max_in_flight,
             max_request_size,
+            compression: config.client.compression,
             on_delivery: config.on_delivery,
             in_flight: VecDeque::new(),
             ready: Vec::new(),
@@ -697,9 +726,20 @@ impl Sender {
         while i < self.ready.len() {
             let batch = &mut self.ready[i];
             if batch.len == 0 {
-                match RecordBatchBuilder::resume(&mut batch.bytes, batch.state)
-                    .and_then(|b| b.finish(&HardwareCrc32c).map(|f| f.len()))
-                {
+                let compressed = RecordBatchBuilder::resume(&mut batch.bytes, batch.state)
+                    .and_then(|b| {
+                        b.finish_compressed(self.compression, &Codecs::new(), &HardwareCrc32c)
+                            .map(|f| f.len())
+                    });
+                // A batch the codec would grow past its buffer goes uncompressed.
+                let finished = match compressed {
+                    Err(nanokafka::Error::BufferTooSmall { .. }) => {
+                        RecordBatchBuilder::resume(&mut batch.bytes, batch.state)
+                            .and_then(|b| b.finish(&HardwareCrc32c).map(|f| f.len()))
+                    }
+                    other => other,
+                };
+                match finished {
                     Ok(len) => batch.len = len,
                     Err(e) => {
                         let batch = self.ready.swap_remove(i);
@@ -797,6 +837,7 @@ impl Sender {
                 }
             }
         }
+        self.compression.check_version(ApiKey::Produce, version)?;
         let by_id = version >= TOPIC_ID_FROM;
         for &(start, end, id) in &topics {
             for b in &mut members[start..end] {
@@ -967,7 +1008,7 @@ impl Sender {
         let mut state = self.shared.lock();
         for (batch, _, _) in self.reports.drain(..) {
             state.in_use -= batch.bytes.len();
-            if batch.bytes.len() == self.batch_size {
+            if batch.room == self.batch_size {
                 state.pool.push((batch.bytes, batch.ids));
             }
         }

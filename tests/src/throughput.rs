@@ -40,8 +40,8 @@ pub fn key(i: u64) -> String {
     format!("{i:016}")
 }
 
-/// Reads `count` records of every partition with the std consumer: partition → (offset,
-/// key, value) in the order read.
+/// Reads `count` records of every partition with the std consumer (compressed batches
+/// decompressed): partition → (offset, key, value) in the order read.
 pub fn read_all(
     bootstrap: &str,
     topic: &str,
@@ -55,21 +55,21 @@ pub fn read_all(
     let mut n = 0;
     let mut idle = 0;
     while n < count {
-        let Some(fetch) = consumer.poll(Duration::from_secs(1)).unwrap() else {
+        let Some(mut fetch) = consumer.poll(Duration::from_secs(1)).unwrap() else {
             idle += 1;
             assert!(idle < 30, "only {n} of {count} records came back");
             continue;
         };
-        for part in fetch.partitions() {
-            for record in part.records() {
-                let r = record.unwrap();
+        fetch
+            .for_each_record(|partition, r| {
                 let text = |b: Option<&[u8]>| String::from_utf8(b.unwrap().to_vec()).unwrap();
-                got.entry(part.partition)
+                got.entry(partition)
                     .or_default()
                     .push((r.offset, text(r.key), text(r.value)));
                 n += 1;
-            }
-        }
+                Ok(())
+            })
+            .unwrap();
     }
     got
 }

@@ -1,10 +1,11 @@
 //! The pipelined std producer and consumer against the mock broker over TCP, with faults
 //! real Kafka cannot be asked for on cue: retriable errors on one partition, a dropped
 //! connection with requests in flight, a leader move, a fatal error, attempts running out,
-//! and a fetch refused for a while. Each run checks that every record is reported once and
-//! that the log holds each record once, in send order per partition.
+//! a fetch refused for a while; and every compression codec. Each run checks that every
+//! record is reported once and that the log holds each record once, in send order per
+//! partition.
 
-use nanokafka::records::Record;
+use nanokafka::records::{Compression, Record};
 use nanokafka::{ApiKey, KafkaCode};
 use nanokafka_std::mock::{Fault, MockCluster, MockConfig, MockServer};
 use nanokafka_std::producer::ProducerConfig;
@@ -228,4 +229,36 @@ fn the_consumer_waits_out_a_refused_fetch() {
         n += ids.len();
     }
     assert_eq!(n, 3000);
+}
+
+#[test]
+fn every_codec_goes_through_the_pipelined_producer_and_consumer() {
+    let (cluster, server) = mock(1);
+    for codec in [
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ] {
+        let topic = unique_topic(&format!("mock-{codec:?}").to_lowercase());
+        cluster.create_topic(&topic, 2).unwrap();
+        let mut config = config(&server.bootstrap());
+        config.client.compression = codec;
+        let (producer, reports) = producer(config);
+        send(&producer, &topic, 0, 2000);
+        producer.flush().unwrap();
+        for p in 0..2 {
+            let batches = cluster.batches(&topic, p);
+            assert!(!batches.is_empty());
+            for b in &batches {
+                let attributes = i16::from_be_bytes([b[21], b[22]]);
+                assert_eq!(
+                    attributes & 7,
+                    codec as i16,
+                    "{codec:?} batch on partition {p}"
+                );
+            }
+        }
+        check_all_delivered_once_in_order(&server.bootstrap(), &topic, 2, 2000, &reports);
+    }
 }

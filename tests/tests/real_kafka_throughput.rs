@@ -4,7 +4,7 @@
 //! retries across a broker restart, and the consumer reading several partitions back in
 //! order from reused buffers.
 
-use nanokafka::records::Record;
+use nanokafka::records::{Compression, Record};
 use nanokafka::Error as CoreError;
 use nanokafka_std::consumer::{Consumer, ConsumerConfig};
 use nanokafka_std::producer::ProducerConfig;
@@ -427,4 +427,63 @@ fn the_consumer_starts_anywhere_and_an_offset_out_of_range_is_an_error() {
         "{text}"
     );
     assert!(text.contains(&topic), "{text}");
+}
+
+#[test]
+fn compressed_batches_are_read_back_by_kcat_and_the_consumer() {
+    let kafka = shared_single(KafkaVersion::V4_4_0);
+    let bootstrap = kafka.bootstrap();
+    for codec in [Compression::Lz4, Compression::Zstd] {
+        let topic = unique_topic(&format!("pipelined-{codec:?}").to_lowercase());
+        create(&bootstrap, &topic, 1);
+        let mut client = client_config(&bootstrap);
+        client.compression = codec;
+        let (producer, reports) = producer(ProducerConfig::new(client));
+        const N: u64 = 3000;
+        for i in 0..N {
+            let (k, v) = (key(i), format!("value-{i}"));
+            let record = Record {
+                key: Some(k.as_bytes()),
+                value: Some(v.as_bytes()),
+                headers: &[],
+                timestamp: 0,
+            };
+            producer.send(&topic, Some(0), &record).unwrap();
+        }
+        producer.flush().unwrap();
+        assert_eq!(reports.lock().unwrap().len(), N as usize);
+        let expected: Vec<String> = (0..N).map(|i| format!("{} value-{i}", key(i))).collect();
+        let kcat = nanokafka_tests::peers::kcat()
+            .args([
+                "-C",
+                "-b",
+                &bootstrap,
+                "-t",
+                &topic,
+                "-o",
+                "beginning",
+                "-e",
+                "-q",
+            ])
+            .args(["-f", "%k %s\n"])
+            .output()
+            .unwrap();
+        assert!(
+            kcat.status.success(),
+            "{}",
+            String::from_utf8_lossy(&kcat.stderr)
+        );
+        let lines: Vec<String> = String::from_utf8(kcat.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(lines, expected, "kcat reads our {codec:?} batches");
+        let back = read_all(&bootstrap, &topic, 1, N as usize);
+        let ours: Vec<String> = back[&0]
+            .iter()
+            .map(|(_, k, v)| format!("{k} {v}"))
+            .collect();
+        assert_eq!(ours, expected, "the consumer decompresses {codec:?}");
+    }
 }

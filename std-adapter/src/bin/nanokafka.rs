@@ -359,39 +359,42 @@ fn run(cli: Cli) -> Result<(), Failure> {
             if !open.is_empty() && !done(0) {
                 let mut consumer =
                     Consumer::start_at(ConsumerConfig::new(config), &topic, &starts)?;
-                'fetching: while follow || !open.is_empty() {
-                    let Some(fetch) = consumer.poll(Duration::from_secs(1))? else {
+                while (follow || !open.is_empty()) && !done(printed) {
+                    let Some(mut fetch) = consumer.poll(Duration::from_secs(1))? else {
                         continue;
                     };
-                    for part in fetch.partitions() {
-                        let end = ends
-                            .iter()
-                            .find(|e| e.0 == part.partition)
-                            .map_or(0, |e| e.1);
-                        for record in part.records() {
-                            let record = record.map_err(|e| fetch.error(e))?;
-                            if !follow && record.offset >= end {
-                                break;
+                    let mut failed_write = None;
+                    fetch
+                        .for_each_record(|partition, record| {
+                            let end = ends.iter().find(|e| e.0 == partition).map_or(0, |e| e.1);
+                            if (!follow && record.offset >= end) || done(printed) {
+                                return Ok(());
                             }
-                            if value_only {
-                                out.write_all(record.value.unwrap_or_default())?;
+                            let written = if value_only {
+                                out.write_all(record.value.unwrap_or_default())
                             } else {
-                                write!(out, "{}\t", record.offset)?;
-                                out.write_all(record.key.unwrap_or(b"(null)"))?;
-                                out.write_all(b"\t")?;
-                                out.write_all(record.value.unwrap_or(b"(null)"))?;
+                                write!(out, "{}\t", record.offset)
+                                    .and_then(|()| out.write_all(record.key.unwrap_or(b"(null)")))
+                                    .and_then(|()| out.write_all(b"\t"))
+                                    .and_then(|()| out.write_all(record.value.unwrap_or(b"(null)")))
                             }
-                            out.write_all(b"\n")?;
+                            .and_then(|()| out.write_all(b"\n"));
+                            if let Err(e) = written {
+                                // Stops the walk; the I/O error itself is reported below.
+                                failed_write = Some(e);
+                                return Err(nanokafka::Error::Send(embedded_io::ErrorKind::Other));
+                            }
                             printed += 1;
                             bytes += record.value.map_or(0, <[u8]>::len) as u64;
-                            if done(printed) {
-                                break 'fetching;
-                            }
                             if record.next_offset() >= end {
-                                open.retain(|e| e.0 != part.partition);
+                                open.retain(|e| e.0 != partition);
                             }
-                        }
-                    }
+                            Ok(())
+                        })
+                        .map_err(|e| match failed_write.take() {
+                            Some(io) => Failure::from(io),
+                            None => Failure::from(e),
+                        })?;
                     progress.tick(printed, bytes);
                 }
             }
