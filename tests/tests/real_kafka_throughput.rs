@@ -2,13 +2,14 @@
 //! real Apache Kafka 4.4.0: every record's delivery reported once with its offset, order
 //! kept per partition, flush, queue-full and back-pressure under a small memory bound,
 //! retries across a broker restart, and the consumer reading several partitions back in
-//! order from reused buffers.
+//! order from reused buffers. Records carry the current time: older ones would fall to the
+//! broker's time-based retention while a test runs.
 
 use nanokafka::records::{Compression, Record};
 use nanokafka::Error as CoreError;
 use nanokafka_std::consumer::{Consumer, ConsumerConfig};
 use nanokafka_std::producer::ProducerConfig;
-use nanokafka_std::Client;
+use nanokafka_std::{now_ms, Client};
 use nanokafka_tests::kafka::{shared_single, KafkaCluster, KafkaVersion};
 use nanokafka_tests::scenarios::unique_topic;
 use nanokafka_tests::throughput::{client_config, key, producer, read_all};
@@ -37,7 +38,7 @@ fn every_record_is_reported_once_in_order_per_partition_and_reads_back() {
             key: Some(k.as_bytes()),
             value: Some(v.as_bytes()),
             headers: &[],
-            timestamp: 1_700_000_000_000 + i as i64,
+            timestamp: now_ms(),
         };
         ids.push(producer.send(&topic, None, &record).unwrap());
     }
@@ -109,7 +110,7 @@ fn a_full_buffer_is_queue_full_or_back_pressure_never_growth() {
         key: None,
         value: Some(&value),
         headers: &[],
-        timestamp: 0,
+        timestamp: now_ms(),
     };
     let mut accepted = 0u64;
     let full = loop {
@@ -174,7 +175,7 @@ fn send_blocks_for_space_and_every_record_arrives() {
             key: Some(k.as_bytes()),
             value: Some(&value),
             headers: &[],
-            timestamp: 0,
+            timestamp: now_ms(),
         };
         producer.send(&topic, None, &record).unwrap();
         most_pending = most_pending.max(producer.pending());
@@ -207,7 +208,7 @@ fn retries_carry_records_across_a_broker_restart_in_order() {
                 key: Some(k.as_bytes()),
                 value: Some(v.as_bytes()),
                 headers: &[],
-                timestamp: 0,
+                timestamp: now_ms(),
             };
             producer.send(&topic, None, &record).unwrap();
         }
@@ -366,7 +367,7 @@ fn the_consumer_starts_anywhere_and_an_offset_out_of_range_is_an_error() {
             key: None,
             value: Some(v.as_bytes()),
             headers: &[],
-            timestamp: 0,
+            timestamp: now_ms(),
         };
         producer
             .send(&topic, Some((i % 2) as i32), &record)
@@ -446,7 +447,7 @@ fn compressed_batches_are_read_back_by_kcat_and_the_consumer() {
                 key: Some(k.as_bytes()),
                 value: Some(v.as_bytes()),
                 headers: &[],
-                timestamp: 0,
+                timestamp: now_ms(),
             };
             producer.send(&topic, Some(0), &record).unwrap();
         }

@@ -14,7 +14,7 @@ use nanokafka::records::{Compression, Record};
 use nanokafka_std::consumer::{Consumer, ConsumerConfig};
 use nanokafka_std::mock::MockCluster;
 use nanokafka_std::producer::{Producer, ProducerConfig};
-use nanokafka_std::{Client, ClientConfig};
+use nanokafka_std::{now_ms, Client, ClientConfig};
 use nanokafka_tests::kafka::{KafkaCluster, KafkaVersion};
 use nanokafka_tests::{allocations, CountingAllocator};
 use std::fmt::Write as _;
@@ -44,7 +44,9 @@ fn record<'a>(i: u64, k: &'a mut [u8; 16], v: &'a mut [u8; 100]) -> Record<'a> {
         key: Some(&k[..]),
         value: Some(&v[..]),
         headers: &[],
-        timestamp: 1_700_000_000_000,
+        // The current time, as every peer sends: an old one would fall to the broker's
+        // time-based retention (7 days) at its next check, in the middle of a run.
+        timestamp: now_ms(),
     }
 }
 
@@ -120,11 +122,18 @@ fn child(args: &[String]) {
                 .expect("consumer");
             let (mut got, mut bytes) = (0u64, 0u64);
             let mut counted_from = None;
+            let mut progress = (got, Instant::now());
             while got < n {
-                let mut fetch = consumer
-                    .poll(Duration::from_secs(10))
-                    .expect("poll")
-                    .unwrap_or_else(|| panic!("no records for 10 s after {got}"));
+                if got > progress.0 {
+                    progress = (got, Instant::now());
+                }
+                assert!(
+                    progress.1.elapsed() < Duration::from_secs(30),
+                    "no records for 30 s after {got}"
+                );
+                let Some(mut fetch) = consumer.poll(Duration::from_secs(1)).expect("poll") else {
+                    continue;
+                };
                 fetch
                     .for_each_record(|_, r| {
                         bytes +=
