@@ -106,15 +106,15 @@ pub struct ProducerConfig {
 impl ProducerConfig {
     /// Defaults for throughput: linger 5 ms, batches of 1,000,000 bytes (librdkafka's
     /// `batch.size`; a batch must stay within the topic's `max.message.bytes`, 1 MiB by
-    /// default) and at most 10,000 records, 64 MiB of buffers, back-pressure up to 60 s,
-    /// 5 requests in flight of at most 4 MiB.
+    /// default) and at most 10,000 records, 32 MiB of buffers (Java's `buffer.memory`),
+    /// back-pressure up to 60 s, 5 requests in flight of at most 4 MiB.
     pub fn new(client: ClientConfig) -> Self {
         ProducerConfig {
             client,
             linger: Duration::from_millis(5),
             batch_size: 1_000_000,
             batch_records: 10_000,
-            buffer_memory: 64 << 20,
+            buffer_memory: 32 << 20,
             max_block: Duration::from_secs(60),
             max_in_flight: 5,
             max_request_size: 4 << 20,

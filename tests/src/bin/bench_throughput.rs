@@ -332,6 +332,24 @@ fn main() {
         }
         c
     };
+    // Creates a topic and waits until every partition has its leader, so that no client
+    // pays for a topic being new.
+    let mut create = |topic: &str, partitions: i32| {
+        admin
+            .create_topic(topic, partitions, -1, &[])
+            .expect("create topic");
+        for p in 0..partitions {
+            admin
+                .offset(topic, p, OffsetQuery::Latest)
+                .expect("leader of a new topic");
+        }
+    };
+    // The broker's JIT warms up on records nobody measures.
+    create("bench-warm-up", 1);
+    run(
+        "warm-up",
+        &mut rdkafka("produce", "bench-warm-up", n.min(300_000), "none"),
+    );
     let mut rows = Vec::new();
     let mut allocations = Vec::new();
     for (partitions, codec) in [(1, "none"), (1, "lz4"), (6, "none"), (6, "lz4")] {
@@ -340,9 +358,7 @@ fn main() {
             .map(|c| format!("bench-{partitions}p-{codec}-{c}"))
             .collect();
         for t in &topics {
-            admin
-                .create_topic(t, partitions, -1, &[])
-                .expect("create topic");
+            create(t, partitions);
         }
         let plural = if partitions > 1 { "s" } else { "" };
         let producer_props = format!("bootstrap.servers={bootstrap}");
@@ -486,7 +502,7 @@ fn main() {
     drop(server);
     drop(mock);
     let topic = "bench-latency";
-    admin.create_topic(topic, 1, -1, &[]).expect("create topic");
+    create(topic, 1);
     let ours_latency = run(
         "nanokafka latency",
         &mut ours("latency", topic, latency_sends, "none"),
@@ -500,9 +516,7 @@ fn main() {
     let mut profiles = String::new();
     let profile_dir = workspace().join("target").join("bench-profile");
     let _ = std::fs::create_dir_all(&profile_dir);
-    admin
-        .create_topic("bench-profile", 1, -1, &[])
-        .expect("create topic");
+    create("bench-profile", 1);
     for mode in ["produce", "consume"] {
         let data = profile_dir.join(format!("{mode}.perf.data"));
         let mut command = Command::new("perf");
