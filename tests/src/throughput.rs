@@ -2,6 +2,7 @@
 //! against real Kafka and against the mock broker.
 
 use nanokafka::client::OffsetQuery;
+use nanokafka::records::Record;
 use nanokafka_std::consumer::{Consumer, ConsumerConfig};
 use nanokafka_std::producer::{Producer, ProducerConfig};
 use nanokafka_std::ClientConfig;
@@ -33,6 +34,23 @@ pub fn producer(config: ProducerConfig) -> (Producer, Reports) {
             .push((d.id, d.partition, d.offset, d.error.map(|e| e.to_string())))
     }));
     (Producer::new(config).unwrap(), reports)
+}
+
+/// Sends records `from..to`, keyed by [`key`] (spread by key hash) with value `value-{i}`,
+/// stamped now; returns their ids.
+pub fn send(producer: &Producer, topic: &str, from: u64, to: u64) -> Vec<u64> {
+    (from..to)
+        .map(|i| {
+            let (k, v) = (key(i), format!("value-{i}"));
+            let record = Record {
+                key: Some(k.as_bytes()),
+                value: Some(v.as_bytes()),
+                headers: &[],
+                timestamp: nanokafka_std::now_ms(),
+            };
+            producer.send(topic, None, &record).unwrap()
+        })
+        .collect()
 }
 
 /// The key of record `i`: its index, zero-padded to 16 digits.

@@ -5,12 +5,12 @@
 //! record is reported once and that the log holds each record once, in send order per
 //! partition.
 
-use nanokafka::records::{Compression, Record};
+use nanokafka::records::Compression;
 use nanokafka::{ApiKey, KafkaCode};
 use nanokafka_std::mock::{Fault, MockCluster, MockConfig, MockServer};
 use nanokafka_std::producer::ProducerConfig;
 use nanokafka_tests::scenarios::unique_topic;
-use nanokafka_tests::throughput::{client_config, key, producer, read_all, Reports};
+use nanokafka_tests::throughput::{client_config, producer, read_all, send, Reports};
 use std::time::Duration;
 
 fn mock(brokers: i32) -> (MockCluster, MockServer) {
@@ -28,20 +28,6 @@ fn config(bootstrap: &str) -> ProducerConfig {
     let mut config = ProducerConfig::new(client);
     config.batch_size = 2048; // many batches: several requests in flight
     config
-}
-
-/// Sends records `from..to` keyed by their index.
-fn send(producer: &nanokafka_std::producer::Producer, topic: &str, from: u64, to: u64) {
-    for i in from..to {
-        let (k, v) = (key(i), format!("value-{i}"));
-        let record = Record {
-            key: Some(k.as_bytes()),
-            value: Some(v.as_bytes()),
-            headers: &[],
-            timestamp: 0,
-        };
-        producer.send(topic, None, &record).unwrap();
-    }
 }
 
 /// Every record `0..n` reported once and without error, and in the log exactly once, in
@@ -83,7 +69,7 @@ fn retriable_errors_on_one_partition_are_retried_in_order() {
             .times(3),
     );
     let (producer, reports) = producer(config(&server.bootstrap()));
-    send(&producer, &topic, 0, 3000);
+    let _ = send(&producer, &topic, 0, 3000);
     producer.flush().unwrap();
     assert_eq!(cluster.armed_faults(), 0, "every injected error was met");
     check_all_delivered_once_in_order(&server.bootstrap(), &topic, 2, 3000, &reports);
@@ -95,9 +81,9 @@ fn a_dropped_connection_with_requests_in_flight_loses_nothing() {
     let topic = unique_topic("mock-drop");
     cluster.create_topic(&topic, 4).unwrap();
     let (producer, reports) = producer(config(&server.bootstrap()));
-    send(&producer, &topic, 0, 1000);
+    let _ = send(&producer, &topic, 0, 1000);
     cluster.inject(Fault::drop_connection().api(ApiKey::Produce).times(2));
-    send(&producer, &topic, 1000, 4000);
+    let _ = send(&producer, &topic, 1000, 4000);
     producer.flush().unwrap();
     assert_eq!(cluster.armed_faults(), 0);
     check_all_delivered_once_in_order(&server.bootstrap(), &topic, 4, 4000, &reports);
@@ -109,12 +95,12 @@ fn sending_follows_a_leader_move() {
     let topic = unique_topic("mock-move");
     cluster.create_topic(&topic, 1).unwrap();
     let (producer, reports) = producer(config(&server.bootstrap()));
-    send(&producer, &topic, 0, 1000);
+    let _ = send(&producer, &topic, 0, 1000);
     producer.flush().unwrap();
     let before = cluster.leader(&topic, 0).unwrap();
     let after = if before == 1 { 2 } else { 1 };
     cluster.move_leader(&topic, 0, after).unwrap();
-    send(&producer, &topic, 1000, 2000);
+    let _ = send(&producer, &topic, 1000, 2000);
     producer.flush().unwrap();
     assert_eq!(cluster.leader(&topic, 0), Some(after));
     check_all_delivered_once_in_order(&server.bootstrap(), &topic, 1, 2000, &reports);
@@ -126,10 +112,10 @@ fn a_fatal_error_fails_its_records_and_flush_says_so() {
     let topic = unique_topic("mock-fatal");
     cluster.create_topic(&topic, 1).unwrap();
     let (producer, reports) = producer(config(&server.bootstrap()));
-    send(&producer, &topic, 0, 100);
+    let _ = send(&producer, &topic, 0, 100);
     producer.flush().unwrap();
     cluster.inject(Fault::error(KafkaCode::TOPIC_AUTHORIZATION_FAILED).api(ApiKey::Produce));
-    send(&producer, &topic, 100, 200);
+    let _ = send(&producer, &topic, 100, 200);
     let error = producer.flush().unwrap_err();
     let text = error.to_string();
     assert!(text.contains("TOPIC_AUTHORIZATION_FAILED"), "{text}");
@@ -138,7 +124,7 @@ fn a_fatal_error_fails_its_records_and_flush_says_so() {
         "{text}"
     );
     // The next flush reports only what failed since the last one: nothing.
-    send(&producer, &topic, 200, 300);
+    let _ = send(&producer, &topic, 200, 300);
     producer.flush().unwrap();
     let reports = reports.lock().unwrap();
     assert_eq!(reports.len(), 300, "every record reported, failed or not");
@@ -188,7 +174,7 @@ fn attempts_run_out_into_per_record_errors() {
             .times(1000),
     );
     let before = produces(&cluster);
-    send(&producer, &topic, 0, 10);
+    let _ = send(&producer, &topic, 0, 10);
     let error = producer.flush().unwrap_err();
     assert!(
         error.kind().is_retriable(),
@@ -200,7 +186,7 @@ fn attempts_run_out_into_per_record_errors() {
         "three attempts, as configured"
     );
     cluster.clear_faults();
-    send(&producer, &topic, 10, 20);
+    let _ = send(&producer, &topic, 10, 20);
     producer.flush().unwrap();
     let reports = reports.lock().unwrap();
     assert_eq!(reports.len(), 20);
@@ -213,7 +199,7 @@ fn the_consumer_waits_out_a_refused_fetch() {
     let topic = unique_topic("mock-fetch");
     cluster.create_topic(&topic, 3).unwrap();
     let (producer, _) = producer(config(&server.bootstrap()));
-    send(&producer, &topic, 0, 3000);
+    let _ = send(&producer, &topic, 0, 3000);
     producer.flush().unwrap();
     cluster.inject(
         Fault::error(KafkaCode::NOT_LEADER_OR_FOLLOWER)
@@ -245,7 +231,7 @@ fn every_codec_goes_through_the_pipelined_producer_and_consumer() {
         let mut config = config(&server.bootstrap());
         config.client.compression = codec;
         let (producer, reports) = producer(config);
-        send(&producer, &topic, 0, 2000);
+        let _ = send(&producer, &topic, 0, 2000);
         producer.flush().unwrap();
         for p in 0..2 {
             let batches = cluster.batches(&topic, p);

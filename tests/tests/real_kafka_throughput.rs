@@ -12,7 +12,7 @@ use nanokafka_std::producer::ProducerConfig;
 use nanokafka_std::{now_ms, Client};
 use nanokafka_tests::kafka::{shared_single, KafkaCluster, KafkaVersion};
 use nanokafka_tests::scenarios::unique_topic;
-use nanokafka_tests::throughput::{client_config, key, producer, read_all};
+use nanokafka_tests::throughput::{client_config, key, producer, read_all, send};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -32,16 +32,7 @@ fn every_record_is_reported_once_in_order_per_partition_and_reads_back() {
     let (producer, reports) = producer(config);
     const N: u64 = 20_000;
     let mut ids = Vec::new();
-    for i in 0..N {
-        let (k, v) = (key(i), format!("value-{i}"));
-        let record = Record {
-            key: Some(k.as_bytes()),
-            value: Some(v.as_bytes()),
-            headers: &[],
-            timestamp: now_ms(),
-        };
-        ids.push(producer.send(&topic, None, &record).unwrap());
-    }
+    ids.extend(send(&producer, &topic, 0, N));
     assert_eq!(
         ids,
         (0..N).collect::<Vec<_>>(),
@@ -201,25 +192,13 @@ fn retries_carry_records_across_a_broker_restart_in_order() {
     let mut config = ProducerConfig::new(client);
     config.batch_size = 8 << 10;
     let (producer, reports) = producer(config);
-    let send = |from: u64, to: u64| {
-        for i in from..to {
-            let (k, v) = (key(i), format!("value-{i}"));
-            let record = Record {
-                key: Some(k.as_bytes()),
-                value: Some(v.as_bytes()),
-                headers: &[],
-                timestamp: now_ms(),
-            };
-            producer.send(&topic, None, &record).unwrap();
-        }
-    };
-    send(0, 1000);
+    send(&producer, &topic, 0, 1000);
     producer.flush().unwrap();
     kafka.stop_broker(1).unwrap();
-    send(1000, 2000); // queued while the broker is down; the sender keeps retrying
+    send(&producer, &topic, 1000, 2000); // queued while the broker is down; the sender keeps retrying
     std::thread::sleep(Duration::from_secs(2));
     kafka.start_broker(1).unwrap();
-    send(2000, 3000);
+    send(&producer, &topic, 2000, 3000);
     producer.flush().unwrap();
     let reports = reports.lock().unwrap();
     assert_eq!(reports.len(), 3000);
@@ -441,16 +420,7 @@ fn compressed_batches_are_read_back_by_kcat_and_the_consumer() {
         client.compression = codec;
         let (producer, reports) = producer(ProducerConfig::new(client));
         const N: u64 = 3000;
-        for i in 0..N {
-            let (k, v) = (key(i), format!("value-{i}"));
-            let record = Record {
-                key: Some(k.as_bytes()),
-                value: Some(v.as_bytes()),
-                headers: &[],
-                timestamp: now_ms(),
-            };
-            producer.send(&topic, Some(0), &record).unwrap();
-        }
+        send(&producer, &topic, 0, N);
         producer.flush().unwrap();
         assert_eq!(reports.lock().unwrap().len(), N as usize);
         let expected: Vec<String> = (0..N).map(|i| format!("{} value-{i}", key(i))).collect();
