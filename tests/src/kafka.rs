@@ -567,6 +567,9 @@ impl KafkaCluster {
                 advertise.push_str(&format!(",{name}://{host}:{port}"));
                 protocols.push_str(&format!(",{name}:PLAINTEXT"));
             }
+            // log.retention.ms=-1: tests write records with fixed timestamps from years ago,
+            // which the default 7-day time retention deletes at its first check, 30 s after
+            // the broker starts — in the middle of a test.
             let mut properties = format!(
                 "process.roles=broker,controller\n\
                  node.id={id}\n\
@@ -584,7 +587,8 @@ impl KafkaCluster {
                  transaction.state.log.replication.factor={replication}\n\
                  transaction.state.log.min.isr={min_isr}\n\
                  group.initial.rebalance.delay.ms=0\n\
-                 auto.create.topics.enable=true\n",
+                 auto.create.topics.enable=true\n\
+                 log.retention.ms=-1\n",
                 voters = voters.join(","),
                 data = node_dir.join("data").display()
             );

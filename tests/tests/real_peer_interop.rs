@@ -1,5 +1,6 @@
 //! Batches between nanokafka and real peers, through real Apache Kafka 3.9.2 and 4.4.0
-//! (started by the test), uncompressed and in gzip, snappy, LZ4 and zstd:
+//! (started by the test) and through the mock broker, uncompressed and in gzip, snappy, LZ4
+//! and zstd:
 //!
 //! - kcat (librdkafka) and kafka-python produce compressed; we fetch with the core's
 //!   `Connection`, check that every batch really is in that codec, and read every key, value
@@ -26,6 +27,7 @@ use nanokafka::protocol::ApiKey;
 use nanokafka::records::{BatchOptions, Batches, Compression, Record, RecordBatchBuilder};
 use nanokafka::KafkaCode;
 use nanokafka_std::compression::Codecs;
+use nanokafka_std::mock::{MockCluster, MockConfig, MockServer};
 use nanokafka_std::HardwareCrc32c;
 use nanokafka_tests::borrowed_headers;
 use nanokafka_tests::client::{retry, topic_ref, Client};
@@ -33,6 +35,7 @@ use nanokafka_tests::kafka::{shared_broker, KafkaCluster, KafkaVersion};
 use nanokafka_tests::peers::{ensure_debian_packages, kafka_python, kcat};
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
 
 /// Uncompressed first: the plain interop with the peers is this same test.
 const CODECS: [Compression; 5] = [
@@ -555,13 +558,9 @@ fn kcat_consume(bootstrap: &str, topic: &str, partition: i32, count: usize) -> V
 
 /// Kafka's own Java console consumer reads `count` records of partition 0 and prints
 /// `headers TAB key TAB value` per record.
-fn java_consume(
-    kafka: &KafkaCluster,
-    version: &KafkaVersion,
-    topic: &str,
-    count: usize,
-) -> Vec<String> {
-    let bootstrap = kafka.bootstrap();
+fn java_consume(broker: &Broker, topic: &str, count: usize) -> Vec<String> {
+    let version = &broker.version;
+    let bootstrap = broker.bootstrap.clone();
     let count = count.to_string();
     // 4.x renamed the formatter's option (and warns on stdout about the old one).
     let property = if version.major() >= 4 {
@@ -569,9 +568,9 @@ fn java_consume(
     } else {
         "--property"
     };
-    let command = kafka.java_tool(
+    let command = broker.java_tool(
         version.console_consumer_class(),
-        [
+        &[
             "--bootstrap-server",
             &bootstrap,
             "--topic",
@@ -660,15 +659,64 @@ fn assert_same(got: &[Owned], want: &[Owned], what: &str) {
     assert_eq!(got.len(), want.len(), "{what}: record count");
 }
 
-fn brokers() -> Vec<(KafkaVersion, &'static KafkaCluster)> {
+/// A broker the peers and we meet at: real Kafka of one version, or the mock broker. The
+/// Java tools come from `tools` (the jars of `version`), whichever broker they talk to.
+struct Broker {
+    /// For messages and topic names: `Kafka 4.4.0`, `mock`.
+    label: String,
+    bootstrap: String,
+    version: KafkaVersion,
+    tools: &'static KafkaCluster,
+}
+
+impl Broker {
+    /// `label` made fit for a topic name.
+    fn slug(&self) -> String {
+        self.label.replace(['.', ' '], "-")
+    }
+
+    /// Kafka's Java tool `class` (from `tools`' jars) run with `args`.
+    fn java_tool(&self, class: &str, args: &[&str]) -> Command {
+        self.tools.java_tool(class, args)
+    }
+}
+
+/// Real Kafka 3.9.2 and 4.4.0 (one shared broker per version).
+fn real_brokers() -> Vec<Broker> {
     install_peers();
     KafkaVersion::all()
         .into_iter()
-        .map(|v| {
-            let kafka = shared_broker(&v).unwrap_or_else(|e| panic!("{e}"));
-            (v, kafka)
+        .map(|version| {
+            let kafka = shared_broker(&version).unwrap_or_else(|e| panic!("{e}"));
+            Broker {
+                label: format!("{version}"),
+                bootstrap: kafka.bootstrap(),
+                version,
+                tools: kafka,
+            }
         })
         .collect()
+}
+
+/// Real Kafka and the mock broker (one process-wide; one broker, as the raw `Client` here
+/// talks to the bootstrap broker only), the Java tools from Kafka 4.4.0's jars when talking
+/// to the mock.
+fn brokers() -> Vec<Broker> {
+    static MOCK: OnceLock<MockServer> = OnceLock::new();
+    let mut brokers = real_brokers();
+    let mock = MOCK.get_or_init(|| {
+        MockCluster::new(MockConfig::default())
+            .serve_tcp()
+            .expect("mock broker listener")
+    });
+    let version = KafkaVersion::V4_4_0;
+    brokers.push(Broker {
+        label: "mock".into(),
+        bootstrap: mock.bootstrap(),
+        tools: shared_broker(&version).unwrap_or_else(|e| panic!("{e}")),
+        version,
+    });
+    brokers
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -676,10 +724,11 @@ fn brokers() -> Vec<(KafkaVersion, &'static KafkaCluster)> {
 
 #[test]
 fn peers_produce_compressed_and_we_fetch_byte_exact() {
-    for (version, kafka) in brokers() {
-        let bootstrap = kafka.bootstrap();
+    for broker in brokers() {
+        let version = &broker.label;
+        let bootstrap = broker.bootstrap.clone();
         let mut client = Client::connect(&bootstrap);
-        let label = version.as_str().replace('.', "-");
+        let label = broker.slug();
         let mut records = text_records();
         records.extend(binary_records());
 
@@ -708,12 +757,12 @@ fn peers_produce_compressed_and_we_fetch_byte_exact() {
             let fetched = fetch(&mut client, (topic, *id), 0, records.len());
             assert!(
                 fetched.batches.iter().all(|(c, _)| c == codec),
-                "Kafka {version}: kafka-python's {codec:?} batches came as {:?}",
+                "{version}: kafka-python's {codec:?} batches came as {:?}",
                 fetched.batches.iter().map(|(c, _)| c).collect::<Vec<_>>()
             );
             assert_eq!(
                 fetched.records, records,
-                "Kafka {version}: kafka-python {codec:?}"
+                "{version}: kafka-python {codec:?}"
             );
         }
 
@@ -745,19 +794,19 @@ fn peers_produce_compressed_and_we_fetch_byte_exact() {
             let fetched = fetch(&mut client, (&topic, id), 0, lines.len());
             assert!(
                 fetched.batches.iter().all(|(c, _)| *c == codec),
-                "Kafka {version}: kcat's {codec:?} batches came as {:?}",
+                "{version}: kcat's {codec:?} batches came as {:?}",
                 fetched.batches.iter().map(|(c, _)| c).collect::<Vec<_>>()
             );
             for (got, (key, value)) in fetched.records.iter().zip(&expected) {
                 assert_eq!(
                     got.key.as_deref(),
                     Some(&key[..]),
-                    "Kafka {version} kcat {codec:?}"
+                    "{version} kcat {codec:?}"
                 );
                 assert_eq!(
                     got.value.as_deref(),
                     Some(&value[..]),
-                    "Kafka {version} kcat {codec:?}"
+                    "{version} kcat {codec:?}"
                 );
                 assert_eq!(
                     got.headers,
@@ -768,9 +817,7 @@ fn peers_produce_compressed_and_we_fetch_byte_exact() {
                 );
             }
         }
-        eprintln!(
-            "Kafka {version}: read kafka-python's and kcat's gzip, snappy, lz4 and zstd batches"
-        );
+        eprintln!("{version}: read kafka-python's and kcat's gzip, snappy, lz4 and zstd batches");
     }
 }
 
@@ -778,10 +825,11 @@ fn peers_produce_compressed_and_we_fetch_byte_exact() {
 fn we_produce_compressed_and_peers_read_byte_exact() {
     let text = text_records();
     let binary = binary_records();
-    for (version, kafka) in brokers() {
-        let bootstrap = kafka.bootstrap();
+    for broker in brokers() {
+        let version = &broker.label;
+        let bootstrap = broker.bootstrap.clone();
         let mut client = Client::connect(&bootstrap);
-        let label = version.as_str().replace('.', "-");
+        let label = broker.slug();
         let mut python_targets = Vec::new();
         let mut topics = Vec::new();
         for codec in CODECS {
@@ -799,7 +847,7 @@ fn we_produce_compressed_and_peers_read_byte_exact() {
                 assert_same(
                     &fetched.records,
                     records,
-                    &format!("Kafka {version}: our {codec:?}"),
+                    &format!("{version}: our {codec:?}"),
                 );
                 assert_eq!(fetched.batches.len(), 1);
                 let (got_codec, got) = &fetched.batches[0];
@@ -807,7 +855,7 @@ fn we_produce_compressed_and_peers_read_byte_exact() {
                 assert_eq!(
                     got[17..],
                     sent[17..],
-                    "Kafka {version} rewrote our {codec:?} batch"
+                    "{version} rewrote our {codec:?} batch"
                 );
             }
             python_targets.push((topic.clone(), 0, text.len()));
@@ -819,12 +867,12 @@ fn we_produce_compressed_and_peers_read_byte_exact() {
                 assert_same(
                     &kcat_consume(&bootstrap, topic, partition, records.len()),
                     &as_kcat_sees(records),
-                    &format!("Kafka {version}: kcat reading our {codec:?}, partition {partition}"),
+                    &format!("{version}: kcat reading our {codec:?}, partition {partition}"),
                 );
             }
-            let lines = java_consume(kafka, &version, topic, text.len());
+            let lines = java_consume(&broker, topic, text.len());
             let want: Vec<String> = text.iter().map(java_line).collect();
-            let what = format!("Kafka {version}: ConsoleConsumer reading our {codec:?}");
+            let what = format!("{version}: ConsoleConsumer reading our {codec:?}");
             if let Some(i) = (0..lines.len().min(want.len())).find(|&i| lines[i] != want[i]) {
                 let cut = |l: &str| l.chars().take(120).collect::<String>();
                 panic!(
@@ -844,10 +892,10 @@ fn we_produce_compressed_and_peers_read_byte_exact() {
             let want = if *partition == 0 { &text } else { &binary };
             assert_eq!(
                 &got, want,
-                "Kafka {version}: kafka-python reading {topic}/{partition}"
+                "{version}: kafka-python reading {topic}/{partition}"
             );
         }
-        eprintln!("Kafka {version}: kcat, ConsoleConsumer and kafka-python read our batches");
+        eprintln!("{version}: kcat, ConsoleConsumer and kafka-python read our batches");
     }
 }
 
@@ -855,9 +903,11 @@ fn we_produce_compressed_and_peers_read_byte_exact() {
 /// is what `Compression::check_version` tells a client before it sends.
 #[test]
 fn brokers_refuse_zstd_where_check_version_does() {
-    for (version, kafka) in brokers() {
-        let mut client = Client::connect(&kafka.bootstrap());
-        let topic = format!("zstd-floor-{}", version.as_str().replace('.', "-"));
+    // Real brokers only: the mock keeps whatever codec arrives at any version.
+    for broker in real_brokers() {
+        let version = &broker.version;
+        let mut client = Client::connect(&broker.bootstrap);
+        let topic = format!("zstd-floor-{}", broker.slug());
         // 3.x applies the Fetch v10 floor to topics whose compression.type is zstd.
         let zstd = [TopicConfig {
             name: "compression.type",
@@ -898,14 +948,10 @@ fn brokers_refuse_zstd_where_check_version_does() {
             assert_eq!(
                 allowed.is_ok(),
                 code == KafkaCode::NONE,
-                "Kafka {version} Produce v{produce_version}: {code}"
+                "{version} Produce v{produce_version}: {code}"
             );
             if allowed.is_err() {
-                assert_eq!(
-                    code,
-                    KafkaCode::UNSUPPORTED_COMPRESSION_TYPE,
-                    "Kafka {version}"
-                );
+                assert_eq!(code, KafkaCode::UNSUPPORTED_COMPRESSION_TYPE, "{version}");
             }
         }
         for fetch_version in [9i16, 10] {
@@ -937,7 +983,7 @@ fn brokers_refuse_zstd_where_check_version_does() {
             } else {
                 KafkaCode::NONE
             };
-            assert_eq!(code, want, "Kafka {version} Fetch v{fetch_version}");
+            assert_eq!(code, want, "{version} Fetch v{fetch_version}");
         }
     }
 }
@@ -949,10 +995,11 @@ fn brokers_refuse_zstd_where_check_version_does() {
 fn producer_and_consumer_compress_and_decompress_every_codec() {
     let mut records = text_records();
     records.extend(binary_records());
-    for (version, kafka) in brokers() {
-        let bootstrap = kafka.bootstrap();
+    for broker in brokers() {
+        let version = &broker.label;
+        let bootstrap = broker.bootstrap.clone();
         let mut raw = Client::connect(&bootstrap);
-        let label = version.as_str().replace('.', "-");
+        let label = broker.slug();
         for codec in CODECS {
             let mut client = nanokafka_std::Client::connect(nanokafka_std::ClientConfig {
                 compression: codec,
@@ -974,22 +1021,22 @@ fn producer_and_consumer_compress_and_decompress_every_codec() {
                 .collect();
             client
                 .send(&topic, Some(0), &owned)
-                .unwrap_or_else(|e| panic!("Kafka {version}: Client send {codec:?}: {e}"));
+                .unwrap_or_else(|e| panic!("{version}: Client send {codec:?}: {e}"));
             let fetched = fetch(&mut raw, (&topic, id), 0, records.len());
             assert!(
                 fetched.batches.iter().all(|(c, _)| *c == codec),
-                "Kafka {version}: the Producer's batches came as {:?}, not {codec:?}",
+                "{version}: the Producer's batches came as {:?}, not {codec:?}",
                 fetched.batches.iter().map(|(c, _)| c).collect::<Vec<_>>()
             );
             assert_same(
                 &fetched.records,
                 &records,
-                &format!("Kafka {version}: Producer {codec:?}"),
+                &format!("{version}: Producer {codec:?}"),
             );
             assert_same(
                 &kcat_consume(&bootstrap, &topic, 0, records.len()),
                 &as_kcat_sees(&records),
-                &format!("Kafka {version}: kcat reading the Producer's {codec:?}"),
+                &format!("{version}: kcat reading the Producer's {codec:?}"),
             );
 
             // kcat → the Consumer.
@@ -1006,23 +1053,19 @@ fn producer_and_consumer_compress_and_decompress_every_codec() {
                     .map_or(0, |m: &nanokafka_std::Message| m.next_offset);
                 let batch = client
                     .fetch(&topic, 0, from)
-                    .unwrap_or_else(|e| panic!("Kafka {version}: Client fetch {codec:?}: {e}"));
+                    .unwrap_or_else(|e| panic!("{version}: Client fetch {codec:?}: {e}"));
                 got.extend(batch);
                 (got.len() >= lines.len()).then_some(())
             });
             assert_eq!(got.len(), lines.len());
             for (m, line) in got.iter().zip(&lines) {
                 let (key, value) = line.split_at(line.iter().position(|&b| b == b':').unwrap());
-                assert_eq!(m.key.as_deref(), Some(key), "Kafka {version} {codec:?}");
-                assert_eq!(
-                    m.value.as_deref(),
-                    Some(&value[1..]),
-                    "Kafka {version} {codec:?}"
-                );
+                assert_eq!(m.key.as_deref(), Some(key), "{version} {codec:?}");
+                assert_eq!(m.value.as_deref(), Some(&value[1..]), "{version} {codec:?}");
                 assert_eq!(m.headers, [("fw".to_string(), Some(b"1.4.2".to_vec()))]);
             }
         }
-        eprintln!("Kafka {version}: the std Client produced and consumed all four codecs");
+        eprintln!("{version}: the std Client produced and consumed all four codecs");
     }
 }
 
@@ -1030,13 +1073,14 @@ fn producer_and_consumer_compress_and_decompress_every_codec() {
 /// and values with spaces; we read every one byte for byte.
 #[test]
 fn java_console_producer_writes_and_we_read_byte_exact() {
-    for (version, kafka) in brokers() {
-        let bootstrap = kafka.bootstrap();
+    for broker in brokers() {
+        let version = &broker.label;
+        let bootstrap = broker.bootstrap.clone();
         let mut client = Client::connect(&bootstrap);
-        let topic = format!("java-producer-{}", version.as_str().replace('.', "-"));
+        let topic = format!("java-producer-{}", broker.slug());
         let id = client.create_topic(&topic, 1, &[]);
         // 4.x renamed the reader's option (and warns about the old one).
-        let property = if version.major() >= 4 {
+        let property = if broker.version.major() >= 4 {
             "--reader-property"
         } else {
             "--property"
@@ -1051,7 +1095,7 @@ fn java_console_producer_writes_and_we_read_byte_exact() {
         ] {
             args.extend([property, p]);
         }
-        let command = kafka.java_tool(version.console_producer_class(), args);
+        let command = broker.java_tool(broker.version.console_producer_class(), &args);
         let input = "fw:1.4.2,trace:<null>|sensor-1|21.5 degrees\n\
                      src:java|<null>|no key here\n\
                      fw:1.4.2|sensor-2|\n";
@@ -1075,14 +1119,14 @@ fn java_console_producer_writes_and_we_read_byte_exact() {
                 vec![header("fw", Some("1.4.2"))],
             ),
         ];
-        assert_eq!(got.len(), want.len(), "Kafka {version}");
+        assert_eq!(got.len(), want.len(), "{version}");
         for (g, (key, value, headers)) in got.iter().zip(want) {
             assert_eq!(
                 (g.key.as_deref(), g.value.as_deref(), &g.headers),
                 (key, value, &headers),
-                "Kafka {version}: ConsoleProducer's record read back"
+                "{version}: ConsoleProducer's record read back"
             );
         }
-        eprintln!("Kafka {version}: read the Java ConsoleProducer's records byte for byte");
+        eprintln!("{version}: read the Java ConsoleProducer's records byte for byte");
     }
 }
