@@ -106,3 +106,35 @@ impl Connector for TcpConnector {
         self.open(host, port)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    #[test]
+    fn the_address_family_is_chosen_and_a_mismatch_is_named() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut v4 = TcpConnector::new(Duration::from_secs(1));
+        v4.ip_version = IpVersion::V4;
+        assert!(v4.connect("127.0.0.1", port).is_ok());
+        let mut v6 = TcpConnector::new(Duration::from_secs(1));
+        v6.ip_version = IpVersion::V6;
+        assert_eq!(
+            v6.connect("127.0.0.1", port).err(),
+            Some(Error::IncompatibleIpVersion)
+        );
+        let (address, error) = v6.last_error().expect("the failure is kept");
+        assert_eq!(address, format!("127.0.0.1:{port}"));
+        assert!(error.to_string().contains("V6"), "{error}");
+        // Any family: refused where nothing listens, with the address kept for messages.
+        drop(listener);
+        let mut any = TcpConnector::new(Duration::from_secs(1));
+        assert_eq!(
+            any.connect("127.0.0.1", port).err(),
+            Some(Error::Connect(embedded_io::ErrorKind::ConnectionRefused))
+        );
+        assert!(any.last_error().is_some());
+    }
+}
