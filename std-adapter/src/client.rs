@@ -147,6 +147,17 @@ pub struct OwnedRecord {
     pub timestamp: Option<i64>,
 }
 
+/// Borrowed views of owned headers, as the core's [`Record`] takes them.
+pub fn header_views(headers: &[(String, Option<Vec<u8>>)]) -> Vec<Header<'_>> {
+    headers
+        .iter()
+        .map(|(key, value)| Header {
+            key,
+            value: value.as_deref(),
+        })
+        .collect()
+}
+
 impl OwnedRecord {
     /// A record with `key` and `value` (both non-null), no headers, timestamp now.
     pub fn new(key: Option<impl Into<Vec<u8>>>, value: impl Into<Vec<u8>>) -> Self {
@@ -411,15 +422,7 @@ impl Client {
         let headers: Vec<Vec<Header<'_>>> = batches
             .iter()
             .flat_map(|(_, _, records)| records.iter())
-            .map(|r| {
-                r.headers
-                    .iter()
-                    .map(|(k, v)| Header {
-                        key: k,
-                        value: v.as_deref(),
-                    })
-                    .collect()
-            })
+            .map(|r| header_views(&r.headers))
             .collect();
         let mut headers = headers.iter();
         let records: Vec<Vec<Record<'_>>> = batches

@@ -191,17 +191,43 @@ pub fn legacy_message(
     out
 }
 
-/// Borrowed record headers from owned (key, value) pairs, for the builder.
-pub fn borrowed_headers(
-    headers: &[(String, Option<Vec<u8>>)],
-) -> Vec<nanokafka::records::Header<'_>> {
-    headers
+/// A record that owns its bytes, as the tests generate, send and compare them (`None`: null).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestRecord {
+    /// The key.
+    pub key: Option<Vec<u8>>,
+    /// The value.
+    pub value: Option<Vec<u8>>,
+    /// Headers in order (`None`: a null header value).
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+    /// Create time, ms.
+    pub timestamp: i64,
+}
+
+/// `records` pushed into one builder over `buf` made with `options`, then finished by
+/// `finish` (plain or compressed); any error fails the test.
+pub fn build_batch<T>(
+    records: &[TestRecord],
+    buf: &mut [u8],
+    options: nanokafka::records::BatchOptions,
+    finish: impl FnOnce(nanokafka::records::RecordBatchBuilder<'_>) -> nanokafka::Result<T>,
+) -> T {
+    let headers: Vec<Vec<Header<'_>>> = records
         .iter()
-        .map(|(k, v)| nanokafka::records::Header {
-            key: k,
-            value: v.as_deref(),
-        })
-        .collect()
+        .map(|r| nanokafka_std::client::header_views(&r.headers))
+        .collect();
+    let mut builder = nanokafka::records::RecordBatchBuilder::new(buf, options).unwrap();
+    for (r, h) in records.iter().zip(&headers) {
+        builder
+            .push(&Record {
+                key: r.key.as_deref(),
+                value: r.value.as_deref(),
+                headers: h,
+                timestamp: r.timestamp,
+            })
+            .unwrap();
+    }
+    finish(builder).unwrap()
 }
 
 /// A global allocator that counts allocations (and reallocations) and forwards to the system

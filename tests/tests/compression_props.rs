@@ -11,13 +11,13 @@ use kafka_protocol::records::{
 };
 use nanokafka::protocol::ApiKey;
 use nanokafka::records::{
-    BatchOptions, Batches, Checksum, Compress, Compression, Decompress, Header, Lz4, NoCompression,
-    Record, RecordBatch, RecordBatchBuilder, SoftwareCrc32c, SCRATCH_TOO_SMALL,
+    BatchOptions, Batches, Checksum, Compress, Compression, Decompress, Lz4, NoCompression,
+    RecordBatch, RecordBatchBuilder, SoftwareCrc32c, SCRATCH_TOO_SMALL,
 };
 use nanokafka::Error;
 use nanokafka_std::compression::Codecs;
 use nanokafka_std::HardwareCrc32c;
-use nanokafka_tests::{borrowed_headers, kp_record, legacy_message};
+use nanokafka_tests::{build_batch, kp_record, legacy_message, TestRecord};
 use proptest::prelude::*;
 
 const CODECS: [Compression; 4] = [
@@ -109,22 +109,16 @@ fn with_builder<T>(
     buf: &mut [u8],
     finish: impl FnOnce(RecordBatchBuilder<'_>) -> nanokafka::Result<T>,
 ) -> T {
-    let headers: Vec<Vec<Header<'_>>> = records
+    let records: Vec<TestRecord> = records
         .iter()
-        .map(|r| borrowed_headers(&r.headers))
+        .map(|r| TestRecord {
+            key: r.key.clone(),
+            value: r.value.clone(),
+            headers: r.headers.clone(),
+            timestamp: r.timestamp,
+        })
         .collect();
-    let mut builder = RecordBatchBuilder::new(buf, BatchOptions::default()).unwrap();
-    for (r, h) in records.iter().zip(&headers) {
-        builder
-            .push(&Record {
-                key: r.key.as_deref(),
-                value: r.value.as_deref(),
-                headers: h,
-                timestamp: r.timestamp,
-            })
-            .unwrap();
-    }
-    finish(builder).unwrap()
+    build_batch(&records, buf, BatchOptions::default(), finish)
 }
 
 /// Every record of `data`, CRCs checked, decompressed by `codec` into a scratch buffer.

@@ -24,15 +24,15 @@ use nanokafka::protocol::create_topics::TopicConfig;
 use nanokafka::protocol::fetch::{FetchPartition, FetchRequest, FetchTopic};
 use nanokafka::protocol::produce::{ProducePartition, ProduceRequest, ProduceTopic};
 use nanokafka::protocol::ApiKey;
-use nanokafka::records::{BatchOptions, Batches, Compression, Record, RecordBatchBuilder};
+use nanokafka::records::{BatchOptions, Batches, Compression};
 use nanokafka::KafkaCode;
 use nanokafka_std::compression::Codecs;
 use nanokafka_std::mock::{MockCluster, MockConfig, MockServer};
 use nanokafka_std::HardwareCrc32c;
-use nanokafka_tests::borrowed_headers;
 use nanokafka_tests::client::{retry, topic_ref, Client};
 use nanokafka_tests::kafka::{shared_broker, KafkaCluster, KafkaVersion};
 use nanokafka_tests::peers::{ensure_debian_packages, kafka_python, kcat};
+use nanokafka_tests::{build_batch, TestRecord};
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -51,22 +51,13 @@ fn name(codec: Compression) -> &'static str {
     nanokafka::error::codec_name(codec as u8)
 }
 
-/// A record as the tests own it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Owned {
-    key: Option<Vec<u8>>,
-    value: Option<Vec<u8>>,
-    headers: Vec<(String, Option<Vec<u8>>)>,
-    timestamp: i64,
-}
-
 fn owned(
     key: Option<&[u8]>,
     value: Option<&[u8]>,
     headers: &[(&str, Option<&[u8]>)],
     timestamp: i64,
-) -> Owned {
-    Owned {
+) -> TestRecord {
+    TestRecord {
         key: key.map(<[u8]>::to_vec),
         value: value.map(<[u8]>::to_vec),
         headers: headers
@@ -82,7 +73,7 @@ const T0: i64 = 1_700_000_000_000;
 /// Records that the Java console consumer can print unambiguously: UTF-8 without tabs,
 /// newlines, commas or colons, no literal "null"; null and empty keys, values and header
 /// values; a 200 KB value that spans several codec blocks (32 KiB snappy, 64 KiB LZ4).
-fn text_records() -> Vec<Owned> {
+fn text_records() -> Vec<TestRecord> {
     let big: Vec<u8> = (0..200_000)
         .map(|i| b"telemetry 42.5 degC "[i % 20])
         .collect();
@@ -116,7 +107,7 @@ fn text_records() -> Vec<Owned> {
 
 /// Every byte value in keys and values, null keys and empty values; header values are
 /// ASCII (kcat prints them as text).
-fn binary_records() -> Vec<Owned> {
+fn binary_records() -> Vec<TestRecord> {
     let all: Vec<u8> = (0..=255u8).collect();
     let mut records = vec![
         owned(Some(&all), Some(&all), &[("fw", Some(b"1.4.2"))], T0),
@@ -179,7 +170,7 @@ fn produce(
     topic: (&str, [u8; 16]),
     partition: i32,
     codec: Compression,
-    records: &[Owned],
+    records: &[TestRecord],
 ) -> Vec<u8> {
     let version = client.version::<ProduceRequest>();
     codec
@@ -220,33 +211,22 @@ fn produce(
     batch
 }
 
-fn build(records: &[Owned], codec: Compression) -> Vec<u8> {
-    let headers: Vec<_> = records
-        .iter()
-        .map(|r| borrowed_headers(&r.headers))
-        .collect();
-    let mut buf = vec![0u8; 2 << 20];
-    let mut builder = RecordBatchBuilder::new(&mut buf, BatchOptions::default()).unwrap();
-    for (r, h) in records.iter().zip(&headers) {
-        builder
-            .push(&Record {
-                key: r.key.as_deref(),
-                value: r.value.as_deref(),
-                headers: h,
-                timestamp: r.timestamp,
-            })
-            .unwrap();
-    }
-    builder
-        .finish_compressed(codec, &Codecs::default(), &HardwareCrc32c)
-        .unwrap()
-        .to_vec()
+fn build(records: &[TestRecord], codec: Compression) -> Vec<u8> {
+    build_batch(
+        records,
+        &mut vec![0u8; 2 << 20],
+        BatchOptions::default(),
+        |b| {
+            b.finish_compressed(codec, &Codecs::default(), &HardwareCrc32c)
+                .map(|b| b.to_vec())
+        },
+    )
 }
 
 /// What a fetch of one partition gave: its records, and the raw bytes of each batch with its
 /// codec.
 struct Fetched {
-    records: Vec<Owned>,
+    records: Vec<TestRecord>,
     batches: Vec<(Compression, Vec<u8>)>,
 }
 
@@ -299,7 +279,7 @@ fn fetch(client: &mut Client, topic: (&str, [u8; 16]), partition: i32, count: us
                             continue;
                         }
                         offset = record.next_offset();
-                        fetched.records.push(Owned {
+                        fetched.records.push(TestRecord {
                             key: record.key.map(<[u8]>::to_vec),
                             value: record.value.map(<[u8]>::to_vec),
                             headers: record
@@ -339,7 +319,7 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 
 /// One record per line, as the Python helpers read and write them:
 /// `key|value|timestamp|hexname=value,...`, bytes in hex, `-` for null.
-fn to_line(r: &Owned) -> String {
+fn to_line(r: &TestRecord) -> String {
     let headers: Vec<String> = r
         .headers
         .iter()
@@ -354,7 +334,7 @@ fn to_line(r: &Owned) -> String {
     )
 }
 
-fn from_line(line: &str) -> Owned {
+fn from_line(line: &str) -> TestRecord {
     let fields: Vec<&str> = line.split('|').collect();
     assert_eq!(fields.len(), 4, "bad line from kafka-python: {line}");
     let headers = fields[3]
@@ -368,7 +348,7 @@ fn from_line(line: &str) -> Owned {
             )
         })
         .collect();
-    Owned {
+    TestRecord {
         key: unhex(fields[0]),
         value: unhex(fields[1]),
         headers,
@@ -423,7 +403,7 @@ for target in sys.argv[2:]:
 "#;
 
 /// kafka-python produces `records` to partition 0 of each (codec, topic).
-fn python_produce(bootstrap: &str, targets: &[(Compression, &str)], records: &[Owned]) {
+fn python_produce(bootstrap: &str, targets: &[(Compression, &str)], records: &[TestRecord]) {
     let mut args = vec![bootstrap.to_owned()];
     args.extend(
         targets
@@ -441,7 +421,7 @@ fn python_produce(bootstrap: &str, targets: &[(Compression, &str)], records: &[O
 }
 
 /// kafka-python reads `count` records of each (topic, partition).
-fn python_consume(bootstrap: &str, targets: &[(&str, i32, usize)]) -> Vec<Vec<Owned>> {
+fn python_consume(bootstrap: &str, targets: &[(&str, i32, usize)]) -> Vec<Vec<TestRecord>> {
     let mut args = vec![bootstrap.to_owned()];
     args.extend(
         targets
@@ -452,7 +432,7 @@ fn python_consume(bootstrap: &str, targets: &[(&str, i32, usize)]) -> Vec<Vec<Ow
     let command = kafka_python(PY_CONSUME, &args);
     let output = run(command, b"", "kafka-python consumer");
     let text = String::from_utf8(output.stdout).expect("ASCII output");
-    let mut sets: Vec<Vec<Owned>> = Vec::new();
+    let mut sets: Vec<Vec<TestRecord>> = Vec::new();
     for line in text.lines() {
         if line.starts_with('#') {
             sets.push(Vec::new());
@@ -497,7 +477,7 @@ fn kcat_produce(
 /// kcat reads `count` messages of `topic`/`partition`; the output format gives key and value
 /// lengths, so binary data parses exactly. Headers print as `name=value`, a null value as
 /// `NULL`.
-fn kcat_consume(bootstrap: &str, topic: &str, partition: i32, count: usize) -> Vec<Owned> {
+fn kcat_consume(bootstrap: &str, topic: &str, partition: i32, count: usize) -> Vec<TestRecord> {
     let mut command = kcat();
     let (partition_arg, count_arg) = (partition.to_string(), count.to_string());
     command.args([
@@ -546,7 +526,7 @@ fn kcat_consume(bootstrap: &str, topic: &str, partition: i32, count: usize) -> V
                 (k.to_string(), Some(v.as_bytes().to_vec()))
             })
             .collect();
-        records.push(Owned {
+        records.push(TestRecord {
             key,
             value,
             headers,
@@ -598,7 +578,7 @@ fn java_consume(broker: &Broker, topic: &str, count: usize) -> Vec<String> {
 }
 
 /// A text record as the Java console consumer prints it ("null" for null).
-fn java_line(r: &Owned) -> String {
+fn java_line(r: &TestRecord) -> String {
     let text = |b: &Option<Vec<u8>>| match b {
         None => "null".to_owned(),
         Some(b) => String::from_utf8(b.clone()).expect("text record"),
@@ -616,10 +596,10 @@ fn java_line(r: &Owned) -> String {
 }
 
 /// What kcat shows of `records`: a null header value as `NULL`.
-fn as_kcat_sees(records: &[Owned]) -> Vec<Owned> {
+fn as_kcat_sees(records: &[TestRecord]) -> Vec<TestRecord> {
     records
         .iter()
-        .map(|r| Owned {
+        .map(|r| TestRecord {
             headers: r
                 .headers
                 .iter()
@@ -631,7 +611,7 @@ fn as_kcat_sees(records: &[Owned]) -> Vec<Owned> {
 }
 
 /// Short form of a record for failure messages (a value can be 200 KB).
-fn brief(r: &Owned) -> String {
+fn brief(r: &TestRecord) -> String {
     let cut = |b: &Option<Vec<u8>>| {
         b.as_ref().map(|b| {
             let shown = String::from_utf8_lossy(&b[..b.len().min(40)]).into_owned();
@@ -648,7 +628,7 @@ fn brief(r: &Owned) -> String {
 }
 
 /// Fails naming the first record that differs (and the counts), not dumping both lists.
-fn assert_same(got: &[Owned], want: &[Owned], what: &str) {
+fn assert_same(got: &[TestRecord], want: &[TestRecord], what: &str) {
     if let Some(i) = (0..got.len().min(want.len())).find(|&i| got[i] != want[i]) {
         panic!(
             "{what}: record {i} differs\n  got:  {}\n  want: {}",
@@ -745,7 +725,7 @@ fn peers_produce_compressed_and_we_fetch_byte_exact() {
         let targets: Vec<(Compression, &str)> =
             topics.iter().map(|(c, t, _)| (*c, t.as_str())).collect();
         // kafka-python 2.0.2 refuses null header values on send: those headers are left out.
-        let records: Vec<Owned> = records
+        let records: Vec<TestRecord> = records
             .into_iter()
             .map(|mut r| {
                 r.headers.retain(|(_, v)| v.is_some());

@@ -6,40 +6,31 @@ use kafka_protocol::records::{
     Compression as KpCompression, Record as KpRecord, RecordBatchDecoder, RecordBatchEncoder,
     RecordEncodeOptions,
 };
-use nanokafka::records::{
-    BatchOptions, Batches, Header, Record, RecordBatchBuilder, SoftwareCrc32c,
-};
+use nanokafka::records::{BatchOptions, Batches, SoftwareCrc32c};
 use nanokafka_std::HardwareCrc32c;
-use nanokafka_tests::kp_record;
+use nanokafka_tests::{build_batch, kp_record, TestRecord};
 
-struct Input {
-    key: Option<Vec<u8>>,
-    value: Option<Vec<u8>>,
-    headers: Vec<(String, Option<Vec<u8>>)>,
-    timestamp: i64,
-}
-
-fn inputs() -> Vec<Input> {
+fn inputs() -> Vec<TestRecord> {
     vec![
-        Input {
+        TestRecord {
             key: Some(b"sensor-01".to_vec()),
             value: Some(b"{\"t\":21.5}".to_vec()),
             headers: vec![("fw".into(), Some(b"1.0.0".into()))],
             timestamp: 1_700_000_000_000,
         },
-        Input {
+        TestRecord {
             key: None,
             value: Some(vec![]),
             headers: vec![],
             timestamp: 1_700_000_000_001,
         },
-        Input {
+        TestRecord {
             key: Some(vec![]),
             value: None,
             headers: vec![("empty".into(), Some(vec![])), ("null".into(), None)],
             timestamp: 1_700_000_000_001,
         },
-        Input {
+        TestRecord {
             key: Some(vec![0xab; 200]),
             value: Some(vec![0xcd; 5000]),
             headers: vec![("k".into(), Some(vec![1; 130]))],
@@ -48,7 +39,7 @@ fn inputs() -> Vec<Input> {
     ]
 }
 
-fn kp_records(inputs: &[Input], base_offset: i64) -> Vec<KpRecord> {
+fn kp_records(inputs: &[TestRecord], base_offset: i64) -> Vec<KpRecord> {
     inputs
         .iter()
         .enumerate()
@@ -70,39 +61,14 @@ fn kp_records(inputs: &[Input], base_offset: i64) -> Vec<KpRecord> {
         .collect()
 }
 
-fn ours(inputs: &[Input], base_offset: i64) -> Vec<u8> {
-    let headers: Vec<Vec<Header<'_>>> = inputs
-        .iter()
-        .map(|r| {
-            r.headers
-                .iter()
-                .map(|(k, v)| Header {
-                    key: k,
-                    value: v.as_deref(),
-                })
-                .collect()
-        })
-        .collect();
-    let mut buf = vec![0u8; 65536];
-    let mut builder = RecordBatchBuilder::new(
-        &mut buf,
-        BatchOptions {
-            base_offset,
-            ..BatchOptions::default()
-        },
-    )
-    .unwrap();
-    for (r, h) in inputs.iter().zip(&headers) {
-        builder
-            .push(&Record {
-                key: r.key.as_deref(),
-                value: r.value.as_deref(),
-                headers: h,
-                timestamp: r.timestamp,
-            })
-            .unwrap();
-    }
-    builder.finish(&HardwareCrc32c).unwrap().to_vec()
+fn ours(inputs: &[TestRecord], base_offset: i64) -> Vec<u8> {
+    let options = BatchOptions {
+        base_offset,
+        ..BatchOptions::default()
+    };
+    build_batch(inputs, &mut vec![0u8; 65536], options, |b| {
+        b.finish(&HardwareCrc32c).map(|b| b.to_vec())
+    })
 }
 
 #[test]

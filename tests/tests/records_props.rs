@@ -9,21 +9,13 @@ use kafka_protocol::records::{
 };
 use nanokafka::records::crc32_ieee;
 use nanokafka::records::{
-    BatchOptions, Batches, Checksum, Compression, Decompress, Header, LegacyMessage, Record,
-    RecordBatch, RecordBatchBuilder, SoftwareCrc32c,
+    BatchOptions, Batches, Checksum, Compression, Decompress, LegacyMessage, Record, RecordBatch,
+    RecordBatchBuilder, SoftwareCrc32c,
 };
 use nanokafka::Error;
 use nanokafka_std::HardwareCrc32c;
-use nanokafka_tests::legacy_message;
+use nanokafka_tests::{build_batch, legacy_message, TestRecord};
 use proptest::prelude::*;
-
-#[derive(Debug, Clone)]
-struct Input {
-    key: Option<Vec<u8>>,
-    value: Option<Vec<u8>>,
-    headers: Vec<(String, Option<Vec<u8>>)>,
-    timestamp: i64,
-}
 
 fn opt_bytes() -> impl Strategy<Value = Option<Vec<u8>>> {
     prop_oneof![
@@ -33,7 +25,7 @@ fn opt_bytes() -> impl Strategy<Value = Option<Vec<u8>>> {
     ]
 }
 
-fn input() -> impl Strategy<Value = Input> {
+fn input() -> impl Strategy<Value = TestRecord> {
     (
         opt_bytes(),
         opt_bytes(),
@@ -44,7 +36,7 @@ fn input() -> impl Strategy<Value = Input> {
             // collapse there, so the cross-checked inputs use distinct keys.
             let mut seen = std::collections::HashSet::new();
             headers.retain(|(k, _)| seen.insert(k.clone()));
-            Input {
+            TestRecord {
                 key,
                 value,
                 headers,
@@ -109,47 +101,27 @@ fn producer() -> impl Strategy<Value = Producer> {
     ]
 }
 
-fn build(inputs: &[Input], base_offset: i64, p: Producer, checksum: &impl Checksum) -> Vec<u8> {
-    let headers: Vec<Vec<Header<'_>>> = inputs
-        .iter()
-        .map(|r| {
-            r.headers
-                .iter()
-                .map(|(k, v)| Header {
-                    key: k,
-                    value: v.as_deref(),
-                })
-                .collect()
-        })
-        .collect();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut builder = RecordBatchBuilder::new(
-        &mut buf,
-        BatchOptions {
-            base_offset,
-            partition_leader_epoch: p.leader_epoch,
-            producer_id: p.id,
-            producer_epoch: p.epoch,
-            base_sequence: p.base_sequence,
-            transactional: p.transactional,
-            ..BatchOptions::default()
-        },
-    )
-    .unwrap();
-    for (r, h) in inputs.iter().zip(&headers) {
-        builder
-            .push(&Record {
-                key: r.key.as_deref(),
-                value: r.value.as_deref(),
-                headers: h,
-                timestamp: r.timestamp,
-            })
-            .unwrap();
-    }
-    builder.finish(checksum).unwrap().to_vec()
+fn build(
+    inputs: &[TestRecord],
+    base_offset: i64,
+    p: Producer,
+    checksum: &impl Checksum,
+) -> Vec<u8> {
+    let options = BatchOptions {
+        base_offset,
+        partition_leader_epoch: p.leader_epoch,
+        producer_id: p.id,
+        producer_epoch: p.epoch,
+        base_sequence: p.base_sequence,
+        transactional: p.transactional,
+        ..BatchOptions::default()
+    };
+    build_batch(inputs, &mut vec![0u8; 1 << 20], options, |b| {
+        b.finish(checksum).map(|b| b.to_vec())
+    })
 }
 
-fn kp_records(inputs: &[Input], base_offset: i64, p: Producer) -> Vec<KpRecord> {
+fn kp_records(inputs: &[TestRecord], base_offset: i64, p: Producer) -> Vec<KpRecord> {
     inputs
         .iter()
         .enumerate()
@@ -243,7 +215,7 @@ fn kp_read(bytes: Vec<u8>) -> Vec<Owned> {
         .collect()
 }
 
-fn expected(inputs: &[Input], base_offset: i64) -> Vec<Owned> {
+fn expected(inputs: &[TestRecord], base_offset: i64) -> Vec<Owned> {
     inputs
         .iter()
         .enumerate()
@@ -448,8 +420,8 @@ proptest! {
 /// read, then an incomplete tail reported, never an error.
 #[test]
 fn every_truncation_is_an_incomplete_tail() {
-    let inputs: Vec<Input> = (0..5)
-        .map(|i| Input {
+    let inputs: Vec<TestRecord> = (0..5)
+        .map(|i| TestRecord {
             key: Some(vec![i; i as usize]),
             value: if i == 2 { None } else { Some(vec![i; 40]) },
             headers: vec![("h".into(), Some(vec![i]))],
@@ -579,7 +551,7 @@ fn offsets_near_i64_max_do_not_overflow() {
         leader_epoch: -1,
         transactional: false,
     };
-    let one = [Input {
+    let one = [TestRecord {
         key: None,
         value: Some(b"x".to_vec()),
         headers: vec![],
