@@ -51,3 +51,5 @@ pub mod report;
 pub mod stack;
 #[cfg(target_arch = "arm")]
 pub mod systick;
+#[cfg(all(target_arch = "arm", target_os = "none"))]
+mod vectors;
