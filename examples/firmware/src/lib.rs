@@ -44,6 +44,8 @@ pub mod decimal;
 #[cfg(target_os = "none")]
 pub mod exit;
 pub mod job;
+#[cfg(target_os = "none")]
+mod mem;
 #[cfg(target_arch = "riscv32")]
 pub mod ns16550;
 pub mod reading;
