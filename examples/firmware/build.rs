@@ -1,4 +1,4 @@
-//! Puts the target's `memory.x` on the link search path and fixes the base epoch the
+//! Puts the target's `memory.x` (and an empty `device.x`) on the link search path and fixes the base epoch the
 //! firmware adds to its uptime for record timestamps.
 
 use std::env;
@@ -16,6 +16,9 @@ fn main() {
     if let Some(memory) = memory {
         fs::copy(memory, out.join("memory.x")).expect("copy memory.x");
         println!("cargo:rustc-link-search={}", out.display());
+        // cortex-m-rt's `device` feature includes a device.x of handler aliases: src/vectors.rs
+        // names none.
+        fs::write(out.join("device.x"), "").expect("write device.x");
         println!("cargo:rerun-if-changed={memory}");
     }
 

@@ -277,22 +277,29 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         let deadline = self.clock.now_ms().saturating_add(timeout);
         // A refused encoding (bad argument, small buffer) sends nothing.
         let len = self.encode(request, version, buf)?;
-        let correlation_id = self.correlation_id;
-        trace!(target: "connection", "{} v{version} #{correlation_id}: {len} bytes", R::API_KEY.name());
-        let sent = self.write_frame(buf.get(..len).unwrap_or_default());
+        let pending = Pending {
+            api: R::API_KEY,
+            version,
+            correlation_id: self.correlation_id,
+            flexible_response: response_header_flexible::<R>(version),
+            deadline,
+        };
+        self.write_request(pending, buf.get(..len).unwrap_or_default())
+    }
+
+    /// Writes the encoded request `frame` for `pending`: the part of
+    /// [`Connection::send_request`] that does not depend on the request type (linked once,
+    /// not once per API).
+    fn write_request(&mut self, pending: Pending, frame: &[u8]) -> Result<Pending> {
+        trace!(target: "connection", "{} v{} #{}: {} bytes", pending.api.name(), pending.version, pending.correlation_id, frame.len());
+        let sent = self.write_frame(frame);
         if let Err(e) = &sent {
-            debug!(target: "connection", "{} #{correlation_id} failed: {e}", R::API_KEY.name());
+            debug!(target: "connection", "{} #{} failed: {e}", pending.api.name(), pending.correlation_id);
         }
         self.broken = sent.is_err();
         sent?;
         self.in_flight = self.in_flight.saturating_add(1);
-        Ok(Pending {
-            api: R::API_KEY,
-            version,
-            correlation_id,
-            flexible_response: response_header_flexible::<R>(version),
-            deadline,
-        })
+        Ok(pending)
     }
 
     /// Requests sent with [`Connection::send_request`] whose responses are not read yet.

@@ -58,16 +58,33 @@ pub fn encode_request<R: Request>(
             broker: None,
         });
     }
-    let mut writer = Writer::new(buf);
-    let size_at = writer.reserve(SIZE_PREFIX_LEN)?;
     let header = RequestHeader {
         api_key: R::API_KEY,
         api_version: version,
         correlation_id,
         client_id,
     };
-    header.encode(&mut writer, R::is_flexible(version))?;
+    let mut writer = Writer::new(buf);
+    let size_at = start_frame(&mut writer, &header, R::is_flexible(version))?;
     request.encode(&mut writer, version)?;
+    finish_frame(&mut writer, size_at)
+}
+
+/// Reserves the size prefix and writes the header; returns where the prefix goes. With
+/// [`finish_frame`], the part of [`encode_request`] that does not depend on the request type
+/// (linked once, not once per API).
+fn start_frame(
+    writer: &mut Writer<'_>,
+    header: &RequestHeader<'_>,
+    flexible: bool,
+) -> Result<usize> {
+    let size_at = writer.reserve(SIZE_PREFIX_LEN)?;
+    header.encode(writer, flexible)?;
+    Ok(size_at)
+}
+
+/// Patches the size prefix at `size_at` (the frame's start); returns the frame length.
+fn finish_frame(writer: &mut Writer<'_>, size_at: usize) -> Result<usize> {
     let len = writer.position();
     let size = len
         .checked_sub(SIZE_PREFIX_LEN)

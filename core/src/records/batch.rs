@@ -558,7 +558,12 @@ impl<'a, C: Checksum> Batches<'a, C> {
         self.rest = rest;
         let entry = match entry.get(field::MAGIC) {
             Some(2) => RecordBatch::new_checked(entry, &self.checksum).map(Batch::V2),
+            #[cfg(feature = "legacy-records")]
             Some(0 | 1) => LegacyMessage::new_checked(entry).map(Batch::Legacy),
+            #[cfg(not(feature = "legacy-records"))]
+            Some(0 | 1) => Err(Error::Malformed(
+                "legacy message (magic 0/1): nanokafka built without feature legacy-records",
+            )),
             Some(_) => Err(Error::Malformed("unknown record magic")),
             None => Err(Error::Truncated),
         };

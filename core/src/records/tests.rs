@@ -429,6 +429,18 @@ mod lz4 {
 }
 
 #[test]
+#[cfg(not(feature = "legacy-records"))]
+fn legacy_messages_without_the_feature_are_malformed() {
+    let mut buf = [0u8; 256];
+    let mut w = Writer::new(&mut buf);
+    legacy(&mut w, 10, 1, 0, 0, None, Some(b"v1"));
+    let data = w.written();
+    let first = Batches::new(data, SoftwareCrc32c).next().map(|b| b.err());
+    assert!(matches!(first, Some(Some(Error::Malformed(_)))));
+}
+
+#[test]
+#[cfg(feature = "legacy-records")]
 fn legacy_plain_messages_v0_and_v1() {
     let mut buf = [0u8; 512];
     let mut w = Writer::new(&mut buf);
@@ -467,6 +479,7 @@ fn legacy_plain_messages_v0_and_v1() {
 }
 
 #[test]
+#[cfg(feature = "legacy-records")]
 fn legacy_v1_wrapper_gives_each_inner_message_its_own_offset() {
     let mut inner = [0u8; 512];
     let mut w = Writer::new(&mut inner);
@@ -501,6 +514,7 @@ fn legacy_v1_wrapper_gives_each_inner_message_its_own_offset() {
 }
 
 #[test]
+#[cfg(feature = "legacy-records")]
 fn legacy_v0_wrapper_keeps_absolute_inner_offsets() {
     let mut inner = [0u8; 512];
     let mut w = Writer::new(&mut inner);
@@ -672,6 +686,7 @@ fn a_resumed_builder_writes_the_same_batch() {
 }
 
 #[test]
+#[cfg(feature = "legacy-records")]
 fn next_offset_from_headers_agrees_with_the_checked_walk() {
     let mut buf = [0u8; 4096];
     let n1 = build(&mut buf, &sample()[..2], 100);

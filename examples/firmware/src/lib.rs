@@ -44,6 +44,8 @@ pub mod decimal;
 #[cfg(target_os = "none")]
 pub mod exit;
 pub mod job;
+#[cfg(target_os = "none")]
+mod mem;
 #[cfg(target_arch = "riscv32")]
 pub mod ns16550;
 pub mod reading;
@@ -51,3 +53,5 @@ pub mod report;
 pub mod stack;
 #[cfg(target_arch = "arm")]
 pub mod systick;
+#[cfg(all(target_arch = "arm", target_os = "none"))]
+mod vectors;

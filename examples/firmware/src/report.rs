@@ -35,8 +35,14 @@ impl Report {
 
     /// Appends ` key=value`.
     pub fn num(&mut self, key: &str, value: impl Into<Decimal>) {
+        self.decimal(key, value.into());
+    }
+
+    /// [`Report::num`] past the conversion: one copy, not one per integer type.
+    #[inline(never)]
+    fn decimal(&mut self, key: &str, value: Decimal) {
         self.text(" ", key);
-        self.text("=", value.into().as_str());
+        self.text("=", value.as_str());
     }
 
     /// Appends `key` and `value` as they are.

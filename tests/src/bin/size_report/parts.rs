@@ -72,6 +72,59 @@ fn part_of_file(file: &str) -> Option<&'static str> {
     })
 }
 
+/// How code and data are attributed: the part of a source file from the line tables (`None`:
+/// library code, the next inlined frame out decides) and of a symbol by its name.
+#[derive(Clone, Copy)]
+pub struct Attribution {
+    file: fn(&str) -> Option<&'static str>,
+    symbol: fn(&str) -> &'static str,
+}
+
+/// By crate: nanokafka, smoltcp, virtio, application ([`PARTS`]).
+pub const BY_CRATE: Attribution = Attribution {
+    file: part_of_file,
+    symbol: part_of_symbol,
+};
+
+/// nanokafka by module ("nk client", "nk protocol", "nk records", "nk wire", "nk other");
+/// everything else as [`BY_CRATE`], compiler builtins and mem routines apart ("builtins").
+pub const BY_MODULE: Attribution = Attribution {
+    file: module_of_file,
+    symbol: module_of_symbol,
+};
+
+/// The nanokafka module of a path below `core/src/` (`client/cluster.rs`, `error/mod.rs`).
+fn core_module(path: &str) -> &'static str {
+    match path.split('/').next().unwrap_or_default() {
+        "client" => "nk client",
+        "protocol" => "nk protocol",
+        "records" => "nk records",
+        "wire" => "nk wire",
+        _ => "nk other",
+    }
+}
+
+fn module_of_file(file: &str) -> Option<&'static str> {
+    match part_of_file(file)? {
+        "nanokafka" => Some(core_module(file.rsplit_once("/core/src/")?.1)),
+        other => Some(other),
+    }
+}
+
+fn module_of_symbol(name: &str) -> &'static str {
+    let path = name.trim_start_matches(['<', '&', '*', '(', '[']);
+    if let Some(rest) = path.strip_prefix("nanokafka::") {
+        core_module(&rest.replace("::", "/"))
+    } else if ["compiler_builtins::", "mem", "__aeabi_", "bcmp"]
+        .iter()
+        .any(|p| path.starts_with(p))
+    {
+        "builtins" // with the firmware's own mem* routines
+    } else {
+        part_of_symbol(name)
+    }
+}
+
 type Reader<'a> = gimli::EndianSlice<'a, gimli::RunTimeEndian>;
 
 /// A parsed image: its ELF, its functions and its line tables.
@@ -128,6 +181,14 @@ impl<'a> Image<'a> {
     /// library code, with `file:line`. `None` when the line tables give it no line (code
     /// merged from several places) or only library frames.
     fn owner(&self, address: u64) -> Option<(&'static str, String)> {
+        self.owner_by(address, part_of_file)
+    }
+
+    fn owner_by(
+        &self,
+        address: u64,
+        part_of_file: fn(&str) -> Option<&'static str>,
+    ) -> Option<(&'static str, String)> {
         let mut frames = self.lines.find_frames(address).skip_all_loads().ok()?;
         while let Ok(Some(frame)) = frames.next() {
             let Some(location) = frame.location else {
@@ -169,6 +230,15 @@ impl<'a> Image<'a> {
     /// crate it came from), data by symbol; what no sized symbol covers (anonymous constants,
     /// padding) is "unnamed".
     pub fn split(&self) -> (BTreeMap<&'static str, u64>, BTreeMap<&'static str, u64>) {
+        self.split_by(BY_CRATE)
+    }
+
+    /// [`Image::split`] with another attribution.
+    pub fn split_by(
+        &self,
+        by: Attribution,
+    ) -> (BTreeMap<&'static str, u64>, BTreeMap<&'static str, u64>) {
+        let part_of_symbol = by.symbol;
         let mut flash: BTreeMap<&'static str, u64> = BTreeMap::new();
         let mut ram: BTreeMap<&'static str, u64> = BTreeMap::new();
         let mut sections = HashMap::new();
@@ -214,7 +284,7 @@ impl<'a> Image<'a> {
                 if let Ok(ranges) = self.lines.find_location_range(start, start + size) {
                     for (address, len, _) in ranges {
                         let len = len.min(start + size - address.max(start));
-                        let part = self.owner(address).map(|(part, _)| part);
+                        let part = self.owner_by(address, by.file).map(|(part, _)| part);
                         add(&mut flash, part.unwrap_or(part_of_symbol(&name)), len);
                         covered += len;
                     }
@@ -457,6 +527,42 @@ mod tests {
                 (0x100c, 0x1008),
                 (0x100e, 0x100e)
             ]
+        );
+    }
+
+    #[test]
+    fn symbols_and_files_fall_into_modules() {
+        assert_eq!(
+            module_of_symbol("nanokafka::client::cluster::link_to"),
+            "nk client"
+        );
+        assert_eq!(
+            module_of_symbol("<nanokafka::protocol::fetch::FetchTopicResponse as nanokafka::wire::Decode>::decode"),
+            "nk protocol"
+        );
+        assert_eq!(module_of_symbol("nanokafka::crc32::crc"), "nk other");
+        assert_eq!(
+            module_of_symbol("compiler_builtins::mem::memcpy"),
+            "builtins"
+        );
+        assert_eq!(module_of_symbol("__aeabi_memclr4"), "builtins");
+        assert_eq!(module_of_symbol("__INTERRUPTS"), "application");
+        assert_eq!(
+            module_of_symbol("nanokafka_firmware::job::run"),
+            "application"
+        );
+        assert_eq!(
+            module_of_file("/w/nk/core/src/records/batch.rs"),
+            Some("nk records")
+        );
+        assert_eq!(module_of_file("/w/nk/core/src/lib.rs"), Some("nk other"));
+        assert_eq!(
+            module_of_file("/w/nk/examples/firmware/src/job.rs"),
+            Some("application")
+        );
+        assert_eq!(
+            module_of_file("/rustc/abc/library/core/src/result.rs"),
+            None
         );
     }
 
