@@ -257,3 +257,23 @@ mod scan {
         );
     }
 }
+
+#[test]
+fn slot_writes_every_field_size_exactly() {
+    // Around the inline copy's 16-byte steps and its 128-byte limit, and the 1/2/3-byte
+    // varint boundaries of the length prefix.
+    let src: [u8; 300] = core::array::from_fn(|i| (i * 7 + 1) as u8);
+    for n in 0..=160 {
+        let field = &src[..n];
+        let mut expected = [0u8; 310];
+        let mut w = Writer::new(&mut expected);
+        w.varint(n as i32).unwrap();
+        w.put(field).unwrap();
+        let len = w.position();
+        let mut got = [0u8; 310];
+        let mut slot = Slot::new(&mut got[..len]);
+        slot.nullable_bytes(Some(field));
+        assert!(slot.is_full(), "{n}");
+        assert_eq!(got[..len], expected[..len], "{n}");
+    }
+}
