@@ -337,11 +337,9 @@ impl<'a> Scan<'a> {
     #[inline(always)]
     pub fn nullable_bytes(&mut self) -> Option<Option<&'a [u8]>> {
         let z = self.unsigned_varint()?;
-        if z == 1 {
-            return Some(None); // zigzag(-1)
-        }
+        // One test for the common case: odd (negative) or past 32 bits is null or refused.
         if z & 1 != 0 || z > u64::from(u32::MAX) {
-            return None;
+            return (z == 1).then_some(None); // zigzag(-1)
         }
         self.take(usize::try_from(z >> 1).ok()?).map(Some)
     }
