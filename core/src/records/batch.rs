@@ -468,7 +468,7 @@ impl<'a> Batch<'a> {
 /// The records of a [`Batch`], whatever its format.
 ///
 /// A struct rather than an enum of the two iterators: the v2 state then stays in registers
-/// in the caller's loop (the legacy iterator is reached out of line).
+/// in the caller's loop.
 #[derive(Debug, Clone)]
 pub struct BatchRecords<'a> {
     v2: Records<'a>,
@@ -496,17 +496,15 @@ impl<'a> Iterator for BatchRecords<'a> {
 
     #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
+        // Not through an `#[inline(never)]` helper: its result came back through memory, and
+        // the v2 record then went through the same stack slot, stored field by field and
+        // reloaded with wider loads that cannot be forwarded from those stores (a
+        // store-forwarding stall, the hottest instruction of the decode loop in `perf`).
         if let Some(messages) = &mut self.legacy {
-            return legacy_next(messages);
+            return messages.next();
         }
         self.v2.next()
     }
-}
-
-/// Out of line so that the v2 path of [`BatchRecords::next`] stays small enough to inline.
-#[inline(never)]
-fn legacy_next<'a>(messages: &mut LegacyMessages<'a>) -> Option<Result<RecordView<'a>>> {
-    messages.next()
 }
 
 /// Walks the `records` bytes of a Fetch (or Produce) partition: entries back to back, each

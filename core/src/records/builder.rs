@@ -5,7 +5,7 @@ use super::batch::{field, TimestampType, HEADER_LEN};
 use super::checksum::Checksum;
 use super::compression::{Compress, Compression};
 use super::LOG_OVERHEAD;
-use crate::wire::{copy, varint_len, varlong_len, Slot, Writer};
+use crate::wire::{copy, unsigned_varint_len, varint_len, varlong_len, Slot, Writer};
 use crate::{Error, Result};
 
 /// A record to append. `None` and `Some(&[])` are different on the wire and stay different.
@@ -176,9 +176,7 @@ impl<'a> RecordBatchBuilder<'a> {
             .saturating_add(varint_len(self.count))
             .saturating_add(bytes_len(record.key))
             .saturating_add(bytes_len(record.value))
-            .saturating_add(varint_len(
-                i32::try_from(record.headers.len()).unwrap_or(i32::MAX),
-            ));
+            .saturating_add(length_len(record.headers.len()));
         if !record.headers.is_empty() {
             body = body.saturating_add(headers_len(record.headers));
         }
@@ -191,6 +189,7 @@ impl<'a> RecordBatchBuilder<'a> {
 
     /// Appends a record. `BufferTooSmall` (with the batch size that would be needed) leaves
     /// the batch unchanged.
+    #[inline]
     pub fn push(&mut self, record: &Record<'_>) -> Result<()> {
         // The record's offset (base + count) must exist: a batch cannot run past i64::MAX.
         if self.count == i32::MAX
@@ -373,13 +372,20 @@ fn seal<'b>(
 }
 
 /// Wire size of a varint-length-prefixed byte string (`None` = length -1); a field of more
-/// than 2 GiB saturates so that the record is refused.
+/// than 2 GiB comes out larger than 2 GiB, so that the record is refused.
 #[inline(always)]
 fn bytes_len(bytes: Option<&[u8]>) -> usize {
     match bytes {
         None => 1,
-        Some(b) => varint_len(i32::try_from(b.len()).unwrap_or(i32::MAX)).saturating_add(b.len()),
+        Some(b) => length_len(b.len()).saturating_add(b.len()),
     }
+}
+
+/// Wire size of a non-negative varint length or count, whatever its size (the zigzag form of
+/// `n` is `2n`; a slice length is below 2^63, so doubling it cannot overflow a `u64`).
+#[inline(always)]
+fn length_len(n: usize) -> usize {
+    unsigned_varint_len((n as u64).wrapping_shl(1))
 }
 
 /// Wire size of the headers (without their count).

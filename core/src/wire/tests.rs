@@ -256,4 +256,57 @@ mod scan {
             Some(Some(&[7u8][..]))
         );
     }
+
+    /// LEB128 the plain way, as the reference for the fast paths.
+    fn reference(data: &[u8]) -> Option<(u64, usize)> {
+        let mut value = 0u64;
+        for (i, &b) in data.iter().enumerate().take(10) {
+            if i == 9 && b > 1 {
+                return None;
+            }
+            value |= u64::from(b & 0x7f) << (7 * i);
+            if b < 0x80 {
+                return Some((value, i + 1));
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn one_and_two_byte_fast_paths_agree_with_the_reference() {
+        // Every two-byte prefix, alone, cut to one byte, and followed by more input.
+        for b0 in 0..=255u8 {
+            for b1 in 0..=255u8 {
+                for data in [&[b0][..], &[b0, b1], &[b0, b1, 0x01], &[b0, b1, 0x80, 0x01]] {
+                    let mut c = Scan::new(data);
+                    let got = c.unsigned_varint();
+                    let want = reference(data);
+                    assert_eq!(got, want.map(|(v, _)| v), "{data:?}");
+                    if let Some((_, used)) = want {
+                        assert_eq!(c.rest(), &data[used..], "{data:?}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn slot_writes_every_field_size_exactly() {
+    // Around the inline copy's 16-byte steps and its 128-byte limit, and the 1/2/3-byte
+    // varint boundaries of the length prefix.
+    let src: [u8; 300] = core::array::from_fn(|i| (i * 7 + 1) as u8);
+    for n in 0..=160 {
+        let field = &src[..n];
+        let mut expected = [0u8; 310];
+        let mut w = Writer::new(&mut expected);
+        w.varint(n as i32).unwrap();
+        w.put(field).unwrap();
+        let len = w.position();
+        let mut got = [0u8; 310];
+        let mut slot = Slot::new(&mut got[..len]);
+        slot.nullable_bytes(Some(field));
+        assert!(slot.is_full(), "{n}");
+        assert_eq!(got[..len], expected[..len], "{n}");
+    }
 }

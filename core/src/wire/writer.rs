@@ -286,14 +286,25 @@ impl<'b> Slot<'b> {
         }
     }
 
+    /// Writes `N` bytes at once: one bounds check instead of one per byte.
     #[inline]
-    /// Writes an unsigned LEB128 varint.
-    pub fn unsigned_varint(&mut self, mut v: u64) {
-        while v >= 0x80 {
-            self.byte(v as u8 | 0x80);
-            v >>= 7;
+    fn bytes<const N: usize>(&mut self, bytes: [u8; N]) {
+        if let Some((head, rest)) = core::mem::take(&mut self.0).split_first_chunk_mut::<N>() {
+            *head = bytes;
+            self.0 = rest;
         }
-        self.byte(v as u8);
+    }
+
+    #[inline]
+    /// Writes an unsigned LEB128 varint; one and two bytes (most record fields) inline.
+    pub fn unsigned_varint(&mut self, v: u64) {
+        if v < 1 << 7 {
+            self.byte(v as u8);
+        } else if v < 1 << 14 {
+            self.bytes([v as u8 | 0x80, (v >> 7) as u8]);
+        } else {
+            self.0 = long_varint(core::mem::take(&mut self.0), v);
+        }
     }
 
     #[inline]
@@ -318,10 +329,58 @@ impl<'b> Slot<'b> {
                 if let Some((head, rest)) =
                     core::mem::take(&mut self.0).split_at_mut_checked(b.len())
                 {
-                    super::copy(head, b);
+                    copy_field(head, b);
                     self.0 = rest;
                 }
             }
+        }
+    }
+}
+
+/// A varint of three bytes or more, out of the way of the common case; takes and returns the
+/// space by value so that the caller's [`Slot`] stays in registers.
+#[inline(never)]
+fn long_varint(space: &mut [u8], mut v: u64) -> &mut [u8] {
+    let mut slot = Slot(space);
+    while v >= 0x80 {
+        slot.byte(v as u8 | 0x80);
+        v >>= 7;
+    }
+    slot.byte(v as u8);
+    slot.0
+}
+
+/// Copies a record's key or value (`dst` and `src` of equal length): 16 to 128 bytes in
+/// 16-byte moves inline, the last one overlapping, instead of a `memcpy` call, whose call
+/// and size dispatch cost more than the copy at these sizes. Each move is guarded on its
+/// own: an unconditional loop of them is turned back into a `memcpy` call by the optimiser.
+#[inline]
+fn copy_field(dst: &mut [u8], src: &[u8]) {
+    const CHUNK: usize = 16;
+    let n = src.len();
+    if !(CHUNK..=8 * CHUNK).contains(&n) || dst.len() != n {
+        super::copy(dst, src);
+        return;
+    }
+    let mut chunk = |at: usize| {
+        let d = dst.get_mut(at..).and_then(|d| d.first_chunk_mut::<CHUNK>());
+        let s = src.get(at..).and_then(|s| s.first_chunk::<CHUNK>());
+        if let (Some(d), Some(s)) = (d, s) {
+            *d = *s;
+        }
+    };
+    chunk(n.wrapping_sub(CHUNK));
+    for at in [
+        0,
+        CHUNK,
+        2 * CHUNK,
+        3 * CHUNK,
+        4 * CHUNK,
+        5 * CHUNK,
+        6 * CHUNK,
+    ] {
+        if at.wrapping_add(CHUNK) < n {
+            chunk(at);
         }
     }
 }
