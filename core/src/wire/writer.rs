@@ -354,11 +354,14 @@ fn long_varint(space: &mut [u8], mut v: u64) -> &mut [u8] {
 /// 16-byte moves inline, the last one overlapping, instead of a `memcpy` call, whose call
 /// and size dispatch cost more than the copy at these sizes. Each move is guarded on its
 /// own: an unconditional loop of them is turned back into a `memcpy` call by the optimiser.
+/// Only on 64-bit hosts: on microcontrollers flash counts more than these nanoseconds, and
+/// the 16-byte moves pulled in compiler_builtins' `memmove` (1.5 KiB on thumbv7em).
 #[inline]
 fn copy_field(dst: &mut [u8], src: &[u8]) {
     const CHUNK: usize = 16;
     let n = src.len();
-    if !(CHUNK..=8 * CHUNK).contains(&n) || dst.len() != n {
+    if cfg!(not(target_pointer_width = "64")) || !(CHUNK..=8 * CHUNK).contains(&n) || dst.len() != n
+    {
         super::copy(dst, src);
         return;
     }
