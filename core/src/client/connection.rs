@@ -521,6 +521,19 @@ mod tests {
         w.written().to_vec()
     }
 
+    /// Connects over `transport` with the default config and a clock starting at 0.
+    fn connect(
+        transport: Scripted,
+        buf: &mut [u8],
+    ) -> Result<Connection<'static, Scripted, Ticking>> {
+        Connection::connect(
+            transport,
+            Ticking(Cell::new(0)),
+            ConnectionConfig::default(),
+            buf,
+        )
+    }
+
     fn transport(input: Vec<u8>) -> Scripted {
         Scripted {
             input,
@@ -536,13 +549,7 @@ mod tests {
         input.extend(frame(2, &[0, 0, 0, 0, 0, 0])); // SaslHandshake: no error, no mechanisms
         input.extend(frame(99, &[0, 0, 0, 0, 0, 0]));
         let mut buf = [0u8; 512];
-        let mut c = Connection::connect(
-            transport(input),
-            Ticking(Cell::new(0)),
-            ConnectionConfig::default(),
-            &mut buf,
-        )
-        .unwrap();
+        let mut c = connect(transport(input), &mut buf).unwrap();
         assert_eq!(c.version::<MetadataRequest>(), Ok(13));
         assert_eq!(c.version::<SaslHandshakeRequest>(), Ok(1));
         let r = c
@@ -583,13 +590,7 @@ mod tests {
         v2.extend([0, 0, 0, 0]); // throttle_time_ms (v1+)
         input.extend(frame(2, &v2));
         let mut buf = [0u8; 512];
-        let c = Connection::connect(
-            transport(input),
-            Ticking(Cell::new(0)),
-            ConnectionConfig::default(),
-            &mut buf,
-        )
-        .unwrap();
+        let c = connect(transport(input), &mut buf).unwrap();
         assert_eq!(c.version::<MetadataRequest>(), Ok(7));
         let sent = c.into_inner().sent;
         let first_len = 4 + i32::from_be_bytes(sent[..4].try_into().unwrap()) as usize;
@@ -602,12 +603,7 @@ mod tests {
         let mut input = frame(1, &api_versions_v0(35, &[(18, 0, 4)]));
         input.extend(frame(2, &api_versions_v0(35, &[(18, 0, 4)])));
         let mut buf = [0u8; 512];
-        let result = Connection::connect(
-            transport(input),
-            Ticking(Cell::new(0)),
-            ConnectionConfig::default(),
-            &mut buf,
-        );
+        let result = connect(transport(input), &mut buf);
         assert_eq!(
             result.err(),
             Some(Error::Broker {
@@ -621,21 +617,11 @@ mod tests {
     #[test]
     fn eof_write_zero_and_timeouts_are_errors() {
         let mut buf = [0u8; 512];
-        let eof = Connection::connect(
-            transport(frame(1, &[0, 0])[..5].to_vec()),
-            Ticking(Cell::new(0)),
-            ConnectionConfig::default(),
-            &mut buf,
-        );
+        let eof = connect(transport(frame(1, &[0, 0])[..5].to_vec()), &mut buf);
         assert_eq!(eof.err(), Some(Error::ResponseNotReceived));
         let mut zero = transport(Vec::new());
         zero.write_zero = true;
-        let refused = Connection::connect(
-            zero,
-            Ticking(Cell::new(0)),
-            ConnectionConfig::default(),
-            &mut buf,
-        );
+        let refused = connect(zero, &mut buf);
         assert_eq!(refused.err(), Some(Error::Send(ErrorKind::WriteZero)));
         // A silent broker: the transport keeps timing out, the clock passes the deadline.
         let mut silent = transport(frame(1, &api_versions_v3(&[(18, 0, 4)])));
@@ -699,13 +685,7 @@ mod tests {
         input.extend(frame(3, &[0, 7, 0, 0, 0, 0]));
         input.extend(frame(9, &[0, 0, 0, 0, 0, 0]));
         let mut buf = [0u8; 512];
-        let mut c = Connection::connect(
-            transport(input),
-            Ticking(Cell::new(0)),
-            ConnectionConfig::default(),
-            &mut buf,
-        )
-        .unwrap();
+        let mut c = connect(transport(input), &mut buf).unwrap();
         let handshake = SaslHandshakeRequest { mechanism: "PLAIN" };
         let first = c.send_request(&handshake, None, 0, &mut buf).unwrap();
         let second = c.send_request(&handshake, None, 0, &mut buf).unwrap();
