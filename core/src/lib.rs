@@ -47,8 +47,14 @@
     )
 )]
 
+/// Test support: `value` formatted into a fixed string (the core's tests run without std).
 #[cfg(test)]
-extern crate std;
+pub(crate) fn display(value: impl core::fmt::Display) -> heapless::String<512> {
+    use core::fmt::Write;
+    let mut out = heapless::String::new();
+    write!(out, "{value}").unwrap();
+    out
+}
 
 #[macro_use]
 mod log;

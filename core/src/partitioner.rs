@@ -205,7 +205,7 @@ impl StickyPartitioner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::vec::Vec;
+    use heapless::Vec;
 
     #[test]
     fn murmur2_matches_kafka_utils_test() {
@@ -321,10 +321,10 @@ mod tests {
         }
         // The partition count shrinking below the sticky partition forces a new pick.
         let mut p = StickyPartitioner::new(7);
-        let mut picks = Vec::new();
+        let mut picks: Vec<i32, 50> = Vec::new();
         while picks.len() < 50 {
             let q = p.partition(100).unwrap();
-            picks.push(q);
+            picks.push(q).unwrap();
             assert!(p.partition(q.max(1) as u32).unwrap() < q.max(1));
             p.next_batch();
         }
@@ -358,7 +358,7 @@ mod tests {
         assert_ne!(second, first);
         assert!(available.contains(&second));
         // The sticky partition losing its leader forces a new pick without a batch boundary.
-        let without: Vec<i32> = available.iter().copied().filter(|&x| x != second).collect();
+        let without: Vec<i32, 8> = available.iter().copied().filter(|&x| x != second).collect();
         let third = p.partition_among(&without).unwrap();
         assert!(without.contains(&third));
         assert!(matches!(

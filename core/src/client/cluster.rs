@@ -778,13 +778,13 @@ mod tests {
 
     #[test]
     fn retain_keeps_order_and_drops_the_rest() {
-        let mut v: heapless::Vec<std::string::String, 6> = heapless::Vec::new();
+        let mut v: heapless::Vec<&str, 6> = heapless::Vec::new();
         for s in ["a", "b", "c", "d", "e"] {
-            v.push(s.into()).unwrap();
+            v.push(s).unwrap();
         }
-        retain(&mut v, |s| s != "b" && s != "d");
+        retain(&mut v, |s| *s != "b" && *s != "d");
         assert_eq!(v, ["a", "c", "e"]);
-        retain(&mut v, |s| s != "a");
+        retain(&mut v, |s| *s != "a");
         assert_eq!(v, ["c", "e"]);
         retain(&mut v, |_| true);
         assert_eq!(v, ["c", "e"]);

@@ -426,7 +426,8 @@ mod tests {
     use crate::protocol::sasl_handshake::SaslHandshakeRequest;
     use crate::wire::Writer;
     use core::cell::Cell;
-    use std::vec::Vec;
+    /// Scripted bytes: enough for every test here.
+    type Vec<T> = heapless::Vec<T, 8192>;
 
     /// A transport that answers from a script and records what it was sent.
     struct Scripted {
@@ -471,7 +472,7 @@ mod tests {
                 return Ok(0);
             }
             let n = buf.len().min(5); // short writes on purpose
-            self.sent.extend_from_slice(&buf[..n]);
+            self.sent.extend_from_slice(&buf[..n]).unwrap();
             Ok(n)
         }
         fn flush(&mut self) -> core::result::Result<(), ScriptError> {
@@ -491,9 +492,11 @@ mod tests {
     /// A response frame: size, correlation id, body.
     fn frame(correlation_id: i32, body: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        out.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
-        out.extend_from_slice(&correlation_id.to_be_bytes());
-        out.extend_from_slice(body);
+        out.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes())
+            .unwrap();
+        out.extend_from_slice(&correlation_id.to_be_bytes())
+            .unwrap();
+        out.extend_from_slice(body).unwrap();
         out
     }
 
@@ -501,7 +504,7 @@ mod tests {
     fn api_versions_v0(error: i16, ranges: &[(i16, i16, i16)]) -> Vec<u8> {
         let mut buf = [0u8; 256];
         let n = crate::protocol::api_versions::tests::v0_body(error, ranges, &mut buf);
-        buf[..n].to_vec()
+        Vec::from_slice(&buf[..n]).unwrap()
     }
 
     /// The same ranges in the v3 layout (compact array, tagged fields, throttle).
@@ -518,7 +521,7 @@ mod tests {
         }
         w.i32(0).unwrap();
         w.empty_tagged_fields().unwrap();
-        w.written().to_vec()
+        Vec::from_slice(w.written()).unwrap()
     }
 
     /// Connects over `transport` with the default config and a clock starting at 0.
@@ -617,7 +620,10 @@ mod tests {
     #[test]
     fn eof_write_zero_and_timeouts_are_errors() {
         let mut buf = [0u8; 512];
-        let eof = connect(transport(frame(1, &[0, 0])[..5].to_vec()), &mut buf);
+        let eof = connect(
+            transport(Vec::from_slice(&frame(1, &[0, 0])[..5]).unwrap()),
+            &mut buf,
+        );
         assert_eq!(eof.err(), Some(Error::ResponseNotReceived));
         let mut zero = transport(Vec::new());
         zero.write_zero = true;
@@ -722,7 +728,8 @@ mod tests {
         let mut rest = &sent[..];
         while rest.len() >= 12 {
             let len = 4 + i32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
-            ids.push(i32::from_be_bytes(rest[8..12].try_into().unwrap()));
+            ids.push(i32::from_be_bytes(rest[8..12].try_into().unwrap()))
+                .unwrap();
             rest = &rest[len..];
         }
         assert_eq!(ids, [1, 2, 3, 4]);

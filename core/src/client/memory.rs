@@ -233,13 +233,16 @@ mod tests {
     use crate::wire::{Reader, Writer};
     use crate::{Error, KafkaCode};
     use core::cell::Cell;
-    use std::vec::Vec;
+    use heapless::Vec;
+
+    /// A frame of these tests: their transport buffers are 64 bytes.
+    type Bytes = Vec<u8, 64>;
 
     /// Answers each request with its correlation id and a fixed body; records what it got.
     #[derive(Default)]
     struct Echo {
-        requests: Vec<Vec<u8>>,
-        body: Vec<u8>,
+        requests: Vec<Bytes, 16>,
+        body: Bytes,
         drop_after: Option<usize>,
     }
 
@@ -248,7 +251,9 @@ mod tests {
             if self.drop_after == Some(self.requests.len()) {
                 return Err(ErrorKind::ConnectionReset);
             }
-            self.requests.push(request.to_vec());
+            self.requests
+                .push(Bytes::from_slice(request).unwrap())
+                .unwrap();
             if self.body.is_empty() {
                 return Ok(0);
             }
@@ -263,20 +268,20 @@ mod tests {
     }
 
     /// A request frame: size, api key 18, version 0, correlation id, `extra` bytes.
-    fn request(correlation: i32, extra: usize) -> Vec<u8> {
-        let mut out = ((8 + extra) as i32).to_be_bytes().to_vec();
+    fn request(correlation: i32, extra: usize) -> Bytes {
+        let mut out = Bytes::from_slice(&((8 + extra) as i32).to_be_bytes()).unwrap();
         out.extend([0, 18, 0, 0]);
         out.extend(correlation.to_be_bytes());
-        out.extend(std::iter::repeat_n(0xab, extra));
+        out.extend(core::iter::repeat_n(0xab, extra));
         out
     }
 
-    fn read_all<H: FrameHandler>(t: &mut MemoryTransport<H, &mut [u8; 64]>) -> Vec<u8> {
+    fn read_all<H: FrameHandler>(t: &mut MemoryTransport<H, &mut [u8; 64]>) -> Vec<u8, 256> {
         let mut out = Vec::new();
         let mut chunk = [0u8; 3]; // short reads on purpose
         loop {
             match t.read(&mut chunk) {
-                Ok(n) => out.extend_from_slice(&chunk[..n]),
+                Ok(n) => out.extend_from_slice(&chunk[..n]).unwrap(),
                 Err(ErrorKind::TimedOut) => return out,
                 Err(e) => panic!("{e:?}"),
             }
@@ -287,7 +292,7 @@ mod tests {
     fn partial_writes_assemble_frames_and_pipelined_answers_queue_up() {
         let (mut req, mut resp) = ([0u8; 64], [0u8; 64]);
         let echo = Echo {
-            body: std::vec![7, 7],
+            body: Bytes::from_slice(&[7, 7]).unwrap(),
             ..Echo::default()
         };
         let mut t = MemoryTransport::new(echo, &mut req, &mut resp);
@@ -306,10 +311,9 @@ mod tests {
         assert_eq!(
             got,
             [
-                [0, 0, 0, 6, 0, 0, 0, 1, 7, 7],
-                [0, 0, 0, 6, 0, 0, 0, 2, 7, 7]
+                0, 0, 0, 6, 0, 0, 0, 1, 7, 7, // answer to 1
+                0, 0, 0, 6, 0, 0, 0, 2, 7, 7, // answer to 2
             ]
-            .concat()
         );
         assert_eq!(t.read(&mut []), Ok(0));
         // No answer (acks=0): nothing to read.
@@ -357,7 +361,7 @@ mod tests {
     fn a_dropped_connection_fails_every_later_call() {
         let (mut req, mut resp) = ([0u8; 64], [0u8; 64]);
         let echo = Echo {
-            body: std::vec![1],
+            body: Bytes::from_slice(&[1]).unwrap(),
             drop_after: Some(1),
             ..Echo::default()
         };
@@ -442,14 +446,14 @@ mod tests {
         /// Holds each answer for three reads.
         struct Slow {
             inner: Echo,
-            held: Option<Vec<u8>>,
+            held: Option<Bytes>,
             polls: usize,
         }
         impl FrameHandler for Slow {
             fn handle(&mut self, request: &[u8], _: &mut [u8]) -> Result<usize, ErrorKind> {
                 let mut out = [0u8; 64];
                 let n = self.inner.handle(request, &mut out)?;
-                self.held = Some(out[..n].to_vec());
+                self.held = Some(Bytes::from_slice(&out[..n]).unwrap());
                 Ok(0)
             }
             fn poll(&mut self, response: &mut [u8]) -> Result<usize, ErrorKind> {
@@ -466,7 +470,7 @@ mod tests {
         let (mut req, mut resp) = ([0u8; 64], [0u8; 64]);
         let slow = Slow {
             inner: Echo {
-                body: b"late".to_vec(),
+                body: Bytes::from_slice(b"late").unwrap(),
                 ..Echo::default()
             },
             held: None,

@@ -191,7 +191,7 @@ pub(crate) mod tests {
                 broker: None
             }
         );
-        let text = std::format!("{missing}");
+        let text = crate::display(missing);
         assert!(
             text.contains("CreateTopics")
                 && text.contains("2..=7")
@@ -248,7 +248,7 @@ pub(crate) mod tests {
                 broker: Some(VersionRange::new(0, 11)),
             }
         );
-        let text = std::format!("{err}");
+        let text = crate::display(err);
         assert!(
             text.contains("Produce") && text.contains("12..=13") && text.contains("0..=11"),
             "{text}"

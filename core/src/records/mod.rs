@@ -43,6 +43,3 @@ pub const BATCH_HEADER_LEN: usize = batch::HEADER_LEN;
 
 /// Bytes before a batch's or message's own length field counts (offset + length).
 pub const LOG_OVERHEAD: usize = 12;
-
-#[cfg(test)]
-mod tests;

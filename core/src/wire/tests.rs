@@ -215,7 +215,7 @@ mod scan {
 
     #[test]
     fn agrees_with_the_wire_reader() {
-        let mut values = std::vec::Vec::new();
+        let mut values: heapless::Vec<i64, 512> = heapless::Vec::new();
         for shift in 0..64 {
             for v in [
                 1i64 << shift,
@@ -224,7 +224,7 @@ mod scan {
                 i64::MIN,
                 i64::MAX,
             ] {
-                values.push(v);
+                values.push(v).unwrap();
             }
         }
         for v in values {

@@ -1,7 +1,16 @@
-use super::*;
-use crate::wire::Writer;
-use crate::Error;
-use std::vec::Vec;
+//! Record batches: builder, reader, legacy messages, codecs, property tests.
+//! Host tests, so std is fine here; the core's no-panic lints do not apply to them.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
+use nanokafka::records::*;
+use nanokafka::wire::Writer;
+use nanokafka::Error;
 
 const HEADERS: [Header<'static>; 3] = [
     Header {
@@ -204,7 +213,12 @@ fn legacy(
 /// without a codec.
 struct Identity;
 impl Decompress for Identity {
-    fn decompress(&self, _: Compression, input: &[u8], output: &mut [u8]) -> crate::Result<usize> {
+    fn decompress(
+        &self,
+        _: Compression,
+        input: &[u8],
+        output: &mut [u8],
+    ) -> nanokafka::Result<usize> {
         let out = output.get_mut(..input.len()).ok_or(Error::BufferTooSmall {
             needed: input.len(),
         })?;
@@ -218,7 +232,7 @@ impl Compress for Identity {
         codec: Compression,
         input: &[u8],
         output: &mut [u8],
-    ) -> crate::Result<usize> {
+    ) -> nanokafka::Result<usize> {
         self.decompress(codec, input, output)
     }
 }
@@ -267,7 +281,7 @@ fn compressed_finish_writes_codec_length_and_crc() {
     // No room behind the records, or too little, even for the header: the size that then
     // suffices (the records plus the copy the identity codec makes).
     for spare in [0, 30, 61, n - 1] {
-        let mut buf = std::vec![0u8; n + spare];
+        let mut buf = vec![0u8; n + spare];
         let err = sample_builder(&mut buf).finish_compressed(
             Compression::Gzip,
             &Identity,
@@ -279,7 +293,7 @@ fn compressed_finish_writes_codec_length_and_crc() {
             "{spare}"
         );
     }
-    let mut buf = std::vec![0u8; 2 * n];
+    let mut buf = vec![0u8; 2 * n];
     assert_eq!(
         sample_builder(&mut buf)
             .finish_compressed(Compression::Gzip, &Identity, &SoftwareCrc32c)
@@ -304,12 +318,22 @@ fn compressed_finish_writes_codec_length_and_crc() {
 fn a_lying_codec_is_an_error() {
     struct Liar;
     impl Decompress for Liar {
-        fn decompress(&self, _: Compression, _: &[u8], output: &mut [u8]) -> crate::Result<usize> {
+        fn decompress(
+            &self,
+            _: Compression,
+            _: &[u8],
+            output: &mut [u8],
+        ) -> nanokafka::Result<usize> {
             Ok(output.len() + 1)
         }
     }
     impl Compress for Liar {
-        fn compress(&self, _: Compression, _: &[u8], output: &mut [u8]) -> crate::Result<usize> {
+        fn compress(
+            &self,
+            _: Compression,
+            _: &[u8],
+            output: &mut [u8],
+        ) -> nanokafka::Result<usize> {
             Ok(output.len() + 1)
         }
     }
@@ -341,10 +365,10 @@ mod lz4 {
     /// `data` as an LZ4 frame, and the same frame without its content size (as Kafka's Java
     /// client and liblz4 write it) with the descriptor checksum recomputed.
     fn frames(data: &[u8]) -> (Vec<u8>, Vec<u8>) {
-        let mut frame = std::vec![0u8; Lz4::max_compressed_len(data.len())];
+        let mut frame = vec![0u8; Lz4::max_compressed_len(data.len())];
         let n = Lz4.compress(Compression::Lz4, data, &mut frame).unwrap();
         frame.truncate(n);
-        let mut unsized_frame = std::vec![0x04, 0x22, 0x4d, 0x18, frame[4] & !0x08, frame[5]];
+        let mut unsized_frame = vec![0x04, 0x22, 0x4d, 0x18, frame[4] & !0x08, frame[5]];
         unsized_frame.push((twox_hash::XxHash32::oneshot(0, &unsized_frame[4..6]) >> 8) as u8);
         unsized_frame.extend_from_slice(&frame[15..]);
         (frame, unsized_frame)
@@ -357,12 +381,12 @@ mod lz4 {
             let (frame, unsized_frame) = frames(&data);
             assert!(frame.len() <= Lz4::max_compressed_len(len));
             for f in [&frame, &unsized_frame] {
-                let mut out = std::vec![0u8; len];
+                let mut out = vec![0u8; len];
                 assert_eq!(Lz4.decompress(Compression::Lz4, f, &mut out), Ok(len));
                 assert_eq!(out, data);
             }
             if len > 0 {
-                let mut short = std::vec![0u8; len - 1];
+                let mut short = vec![0u8; len - 1];
                 assert_eq!(
                     Lz4.decompress(Compression::Lz4, &frame, &mut short),
                     Err(Error::BufferTooSmall { needed: len })
@@ -374,7 +398,7 @@ mod lz4 {
             }
             // Every truncation is a compression error.
             for cut in 0..frame.len().min(300) {
-                let mut out = std::vec![0u8; len];
+                let mut out = vec![0u8; len];
                 assert!(matches!(
                     Lz4.decompress(Compression::Lz4, &frame[..cut], &mut out),
                     Err(Error::Compression(_))
@@ -397,13 +421,13 @@ mod lz4 {
         let (frame, _) = frames(&data);
         // The first block's size word has the "uncompressed" bit.
         assert_eq!(frame[18] & 0x80, 0x80);
-        let mut out = std::vec![0u8; data.len()];
+        let mut out = vec![0u8; data.len()];
         assert_eq!(
             Lz4.decompress(Compression::Lz4, &frame, &mut out),
             Ok(data.len())
         );
         assert_eq!(out, data);
-        let mut small = std::vec![0u8; 100];
+        let mut small = vec![0u8; 100];
         assert_eq!(
             Lz4.compress(Compression::Lz4, &data, &mut small),
             Err(Error::BufferTooSmall {
@@ -560,8 +584,6 @@ fn hostile_headers_and_counts_are_errors() {
 mod props {
     use super::*;
     use proptest::prelude::*;
-    use std::string::String;
-    use std::vec;
 
     fn opt_bytes() -> impl Strategy<Value = Option<Vec<u8>>> {
         proptest::option::of(proptest::collection::vec(any::<u8>(), 0..40))
