@@ -20,7 +20,7 @@ use crate::connector::{IpVersion, TcpConnector};
 use crate::crc::HardwareCrc32c;
 use crate::transport::SystemClock;
 use nanokafka::client::{
-    Acks, Cluster, ClusterConfig, ConnectionConfig, Consumer, ConsumerConfig, Delivery,
+    defaults, Acks, Cluster, ClusterConfig, ConnectionConfig, Consumer, ConsumerConfig, Delivery,
     OffsetQuery, ProduceBatch, Producer, ProducerConfig,
 };
 use nanokafka::protocol::create_topics::TopicConfig;
@@ -77,19 +77,19 @@ impl ClientConfig {
     pub fn new(bootstrap: impl Into<String>) -> Self {
         ClientConfig {
             bootstrap: bootstrap.into(),
-            client_id: "nanokafka".into(),
-            request_timeout: Duration::from_millis(1500),
+            client_id: defaults::DEFAULT_CLIENT_ID.into(),
+            request_timeout: Duration::from_millis(defaults::DEFAULT_REQUEST_TIMEOUT_MS.into()),
             connect_timeout: Duration::from_secs(5),
             ip_version: IpVersion::Any,
-            send_attempts: 4,
-            receive_attempts: 4,
-            retry_backoff: Duration::from_millis(200),
+            send_attempts: defaults::DEFAULT_SEND_ATTEMPTS,
+            receive_attempts: defaults::DEFAULT_RECEIVE_ATTEMPTS,
+            retry_backoff: Duration::from_millis(defaults::DEFAULT_RETRY_BACKOFF_MS.into()),
             allow_auto_topic_creation: true,
             acks: Acks::Leader,
             idempotent: false,
-            max_wait: Duration::from_millis(100),
+            max_wait: Duration::from_millis(defaults::DEFAULT_MAX_WAIT_MS.unsigned_abs().into()),
             min_bytes: 1,
-            max_bytes: 1 << 20,
+            max_bytes: defaults::DEFAULT_MAX_BYTES,
             compression: Compression::None,
         }
     }

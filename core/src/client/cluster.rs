@@ -11,7 +11,7 @@
 //! (sized by its const parameters) and requests are encoded into the caller's buffer.
 
 use super::connection::{Connection, ConnectionConfig, Received};
-use super::Clock;
+use super::{defaults, Clock};
 use crate::protocol::create_topics::{CreatableTopic, CreateTopicsRequest, TopicConfig};
 use crate::protocol::metadata::{MetadataRequest, MetadataResponse, MetadataTopic};
 use crate::protocol::{header::decode_body, ApiKey, Request, TopicRef};
@@ -63,12 +63,12 @@ impl<'a> ClusterConfig<'a> {
         ClusterConfig {
             bootstrap,
             connection: ConnectionConfig {
-                client_id: Some("nanokafka"),
-                request_timeout_ms: 1500,
+                client_id: Some(defaults::DEFAULT_CLIENT_ID),
+                request_timeout_ms: defaults::DEFAULT_REQUEST_TIMEOUT_MS,
             },
-            send_attempts: 4,
-            receive_attempts: 4,
-            retry_backoff_ms: 200,
+            send_attempts: defaults::DEFAULT_SEND_ATTEMPTS,
+            receive_attempts: defaults::DEFAULT_RECEIVE_ATTEMPTS,
+            retry_backoff_ms: defaults::DEFAULT_RETRY_BACKOFF_MS,
             allow_auto_topic_creation: true,
         }
     }

@@ -23,8 +23,8 @@ pub struct ConnectionConfig<'a> {
 impl Default for ConnectionConfig<'_> {
     fn default() -> Self {
         ConnectionConfig {
-            client_id: Some("nanokafka"),
-            request_timeout_ms: 1500,
+            client_id: Some(super::defaults::DEFAULT_CLIENT_ID),
+            request_timeout_ms: super::defaults::DEFAULT_REQUEST_TIMEOUT_MS,
         }
     }
 }

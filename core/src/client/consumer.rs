@@ -79,9 +79,9 @@ pub struct ConsumerConfig<'a> {
 impl Default for ConsumerConfig<'_> {
     fn default() -> Self {
         ConsumerConfig {
-            max_wait_ms: 100,
+            max_wait_ms: super::defaults::DEFAULT_MAX_WAIT_MS,
             min_bytes: 1,
-            max_bytes: 1 << 20,
+            max_bytes: super::defaults::DEFAULT_MAX_BYTES,
             isolation_level: 0,
             checksum: &SoftwareCrc32c,
         }

@@ -17,6 +17,7 @@ pub mod clock;
 pub mod cluster;
 pub mod connection;
 pub mod consumer;
+pub mod defaults;
 pub mod memory;
 pub mod producer;
 

@@ -74,7 +74,8 @@ impl Default for ProducerConfig<'_> {
     fn default() -> Self {
         ProducerConfig {
             acks: Acks::Leader,
-            ack_timeout_ms: 1500,
+            // The broker's wait for acks: as long as the request may take.
+            ack_timeout_ms: super::defaults::DEFAULT_REQUEST_TIMEOUT_MS as i32,
             idempotent: false,
             checksum: &SoftwareCrc32c,
             partitioner_seed: 0x6e61_6e6f,
