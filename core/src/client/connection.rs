@@ -1,13 +1,12 @@
-//! One broker connection: negotiate, send, receive, check.
+//! One broker connection over a blocking transport: the blocking driver of the engine's
+//! [`Link`].
 
+use super::engine::link::Link;
+pub use super::engine::link::{Pending, Received};
 use super::Clock;
-use crate::protocol::api_versions::{select_version, ApiVersionsRequest};
-use crate::protocol::header::{
-    decode_body, decode_response_header, encode_request, frame_size, response_header_flexible,
-    SIZE_PREFIX_LEN,
-};
+use crate::protocol::header::{frame_size, SIZE_PREFIX_LEN};
 use crate::protocol::{ApiKey, Request, VersionRange};
-use crate::{Error, KafkaCode, Result};
+use crate::{Error, Result};
 use embedded_io::{Error as _, ErrorKind, Read, Write};
 
 /// How a [`Connection`] behaves. Defaults follow the Perl `Kafka` package.
@@ -29,11 +28,8 @@ impl Default for ConnectionConfig<'_> {
     }
 }
 
-/// Number of API keys whose broker ranges are remembered (keys 0..=36 cover every API
-/// nanokafka speaks).
-const KNOWN_KEYS: usize = 37;
-
-/// A connection to one broker over a blocking transport.
+/// A connection to one broker over a blocking transport: the blocking driver of an
+/// [`engine::Link`](Link), which holds the protocol state (setup, correlation, deadlines).
 ///
 /// The transport's own read timeout (if it has one) should be shorter than the request
 /// timeout: a read that fails with [`ErrorKind::TimedOut`] is retried until the
@@ -46,57 +42,7 @@ const KNOWN_KEYS: usize = 37;
 pub struct Connection<'a, T, C> {
     transport: T,
     clock: C,
-    config: ConnectionConfig<'a>,
-    correlation_id: i32,
-    broken: bool,
-    /// Requests written by [`Connection::send_request`] whose responses are not read yet.
-    in_flight: u32,
-    broker_versions: [Option<VersionRange>; KNOWN_KEYS],
-}
-
-/// A request written to the broker whose response is still to be read
-/// ([`Connection::send_request`], then [`Connection::receive`], in the order sent).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Pending {
-    /// The API of the request.
-    pub api: ApiKey,
-    /// The version it was sent at (its response's layout).
-    pub version: i16,
-    /// Its correlation id, which the response must echo.
-    pub correlation_id: i32,
-    /// Whether the response carries header v1.
-    flexible_response: bool,
-    /// When the response is overdue ([`Clock::now_ms`]).
-    deadline: u64,
-}
-
-/// Where a response landed in the caller's buffer, for decoding it later
-/// ([`Connection::send_raw`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Received {
-    /// The version the request was sent at (the response's layout).
-    pub version: i16,
-    /// The response body: `buf[body_start..body_end]`.
-    pub body_start: usize,
-    /// End of the response body in the buffer.
-    pub body_end: usize,
-}
-
-impl Received {
-    /// The body bytes in `buf` (the buffer given to [`Connection::send_raw`]).
-    pub fn body<'b>(&self, buf: &'b [u8]) -> Result<&'b [u8]> {
-        buf.get(self.body_start..self.body_end)
-            .ok_or(Error::BufferTooSmall {
-                needed: self.body_end,
-            })
-    }
-
-    /// Decodes the body in `buf` as the response to `R`.
-    pub fn decode<'b, R: Request>(&self, buf: &'b [u8]) -> Result<R::Response<'b>> {
-        decode_body::<R>(self.body(buf)?, self.version)
-    }
+    link: Link<'a>,
 }
 
 impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
@@ -112,67 +58,35 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         let mut connection = Connection {
             transport,
             clock,
-            config,
-            correlation_id: 0,
-            broken: false,
-            in_flight: 0,
-            broker_versions: [None; KNOWN_KEYS],
+            link: Link::new(config),
         };
-        let request = ApiVersionsRequest::nanokafka();
-        let mut version = 3;
-        loop {
-            let response = connection.send_at(&request, version, buf)?;
-            if response.error_code == KafkaCode::UNSUPPORTED_VERSION && version != 0 {
-                // The broker answered in v0 with its own range: retry with what it speaks.
-                let offered = select_version::<ApiVersionsRequest>(&response)?;
-                if offered >= version {
-                    // It refuses a version it claims to speak: don't loop on it.
-                    return Err(Error::Broker {
-                        api: ApiKey::ApiVersions,
-                        code: KafkaCode::UNSUPPORTED_VERSION,
-                        partition: None,
-                    });
-                }
-                version = offered;
-                continue;
-            }
-            response.error_code.check(ApiKey::ApiVersions)?;
-            for entry in response.api_keys.iter() {
-                if let Some(slot) = usize::try_from(entry.api_key)
-                    .ok()
-                    .and_then(|k| connection.broker_versions.get_mut(k))
-                {
-                    *slot = Some(VersionRange::new(entry.min_version, entry.max_version));
-                }
-            }
-            return Ok(connection);
+        while let Some(len) = connection
+            .link
+            .poll_transmit(connection.clock.now_ms(), buf)?
+        {
+            connection.write(buf.get(..len).unwrap_or_default())?;
+            let deadline = connection.link.poll_timeout().unwrap_or(0);
+            let size = connection.read_frame(buf, deadline)?;
+            connection
+                .link
+                .handle_setup_response(buf.get(..size).unwrap_or_default())?;
         }
+        Ok(connection)
     }
 
     /// The version of request `R` to use with this broker: the highest both sides support.
     pub fn version<R: Request>(&self) -> Result<i16> {
-        let broker = self.broker_range(R::API_KEY);
-        broker
-            .and_then(|range| R::VERSIONS.highest_common(&range))
-            .ok_or(Error::UnsupportedVersion {
-                api: R::API_KEY,
-                client: R::VERSIONS,
-                broker,
-            })
+        self.link.version::<R>()
     }
 
     /// The versions of `api` the broker offered on connect (`None`: not offered).
     pub fn broker_range(&self, api: ApiKey) -> Option<VersionRange> {
-        usize::try_from(api.as_i16())
-            .ok()
-            .and_then(|k| self.broker_versions.get(k))
-            .copied()
-            .flatten()
+        self.link.broker_range(api)
     }
 
     /// Whether an earlier failure left the stream unusable (replace the connection).
     pub const fn is_broken(&self) -> bool {
-        self.broken
+        self.link.is_broken()
     }
 
     /// Sends `request` at the negotiated version and returns the response, decoded in place
@@ -220,10 +134,8 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         version: Option<i16>,
         buf: &mut [u8],
     ) -> Result<()> {
-        self.send_request(request, version, 0, buf)?;
-        // No answer will come: nothing to wait for.
-        self.in_flight = self.in_flight.saturating_sub(1);
-        Ok(())
+        self.write_request(request, version, 0, false, buf)
+            .map(|_| ())
     }
 
     /// The transport, e.g. to close it.
@@ -231,12 +143,9 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         self.transport
     }
 
-    fn usable(&self) -> Result<()> {
-        if self.broken {
-            Err(Error::ResponseNotReceived)
-        } else {
-            Ok(())
-        }
+    /// The protocol state (negotiated versions, requests in flight).
+    pub const fn link(&self) -> &Link<'a> {
+        &self.link
     }
 
     fn exchange<R: Request>(
@@ -246,7 +155,7 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         wait_ms: u32,
         buf: &mut [u8],
     ) -> Result<Received> {
-        if self.in_flight > 0 {
+        if self.link.in_flight() > 0 {
             return Err(Error::InvalidArgument(
                 "pipelined responses still to be received on this connection",
             ));
@@ -268,43 +177,28 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         wait_ms: u32,
         buf: &mut [u8],
     ) -> Result<Pending> {
-        let version = match version {
-            Some(version) => version,
-            None => self.version::<R>()?,
-        };
-        self.usable()?;
-        let timeout = u64::from(self.config.request_timeout_ms).saturating_add(u64::from(wait_ms));
-        let deadline = self.clock.now_ms().saturating_add(timeout);
-        // A refused encoding (bad argument, small buffer) sends nothing.
-        let len = self.encode(request, version, buf)?;
-        let pending = Pending {
-            api: R::API_KEY,
-            version,
-            correlation_id: self.correlation_id,
-            flexible_response: response_header_flexible::<R>(version),
-            deadline,
-        };
-        self.write_request(pending, buf.get(..len).unwrap_or_default())
+        self.write_request(request, version, wait_ms, true, buf)
     }
 
-    /// Writes the encoded request `frame` for `pending`: the part of
-    /// [`Connection::send_request`] that does not depend on the request type (linked once,
-    /// not once per API).
-    fn write_request(&mut self, pending: Pending, frame: &[u8]) -> Result<Pending> {
-        trace!(target: "connection", "{} v{} #{}: {} bytes", pending.api.name(), pending.version, pending.correlation_id, frame.len());
-        let sent = self.write_frame(frame);
-        if let Err(e) = &sent {
-            debug!(target: "connection", "{} #{} failed: {e}", pending.api.name(), pending.correlation_id);
-        }
-        self.broken = sent.is_err();
-        sent?;
-        self.in_flight = self.in_flight.saturating_add(1);
+    fn write_request<R: Request>(
+        &mut self,
+        request: &R,
+        version: Option<i16>,
+        wait_ms: u32,
+        expects_response: bool,
+        buf: &mut [u8],
+    ) -> Result<Pending> {
+        let now = self.clock.now_ms();
+        let (pending, len) =
+            self.link
+                .encode(request, version, now, wait_ms, expects_response, buf)?;
+        self.write(buf.get(..len).unwrap_or_default())?;
         Ok(pending)
     }
 
     /// Requests sent with [`Connection::send_request`] whose responses are not read yet.
     pub const fn in_flight(&self) -> u32 {
-        self.in_flight
+        self.link.in_flight()
     }
 
     /// Reads the response to `pending` (the oldest request still unanswered) into `buf`,
@@ -312,53 +206,30 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
     /// `CorrelationMismatch` and breaks the connection; a frame larger than `buf` is read
     /// through and is `MessageTooLarge` (the connection stays usable).
     pub fn receive(&mut self, pending: Pending, buf: &mut [u8]) -> Result<Received> {
-        self.usable()?;
-        self.in_flight = self.in_flight.saturating_sub(1);
-        let result = self.read_response(pending, buf);
-        let correlation_id = pending.correlation_id;
-        match &result {
-            Ok(r) => {
-                trace!(target: "connection", "{} #{correlation_id}: {} bytes back", pending.api.name(), r.body_end)
-            }
+        if self.link.is_broken() {
+            return Err(Error::ResponseNotReceived);
+        }
+        match self.read_frame(buf, pending.deadline) {
+            Ok(size) => self
+                .link
+                .handle_response(pending, buf.get(..size).unwrap_or_default()),
             Err(e) => {
-                debug!(target: "connection", "{} #{correlation_id} failed: {e}", pending.api.name())
+                if matches!(e, Error::MessageTooLarge { .. }) {
+                    self.link.skip_response();
+                }
+                debug!(target: "connection", "{} #{} failed: {e}", pending.api.name(), pending.correlation_id);
+                Err(e)
             }
         }
-        // Anything else that failed leaves the stream out of step, except a frame too large
-        // for the buffer, which was read through.
-        self.broken = matches!(&result, Err(e) if !matches!(e, Error::MessageTooLarge { .. }));
-        result
     }
 
-    fn read_response(&mut self, pending: Pending, buf: &mut [u8]) -> Result<Received> {
-        let size = self.read_frame(buf, pending.deadline)?;
-        let frame = buf
-            .get(..size)
-            .ok_or(Error::BufferTooSmall { needed: size })?;
-        let (received, body) = decode_response_header(frame, pending.flexible_response)?;
-        if received != pending.correlation_id {
-            return Err(Error::CorrelationMismatch {
-                expected: pending.correlation_id,
-                received,
-            });
+    /// Writes a whole frame; a failure breaks the link.
+    fn write(&mut self, frame: &[u8]) -> Result<()> {
+        let sent = self.write_frame(frame);
+        if sent.is_err() {
+            self.link.fail();
         }
-        Ok(Received {
-            version: pending.version,
-            body_start: size.saturating_sub(body.len()),
-            body_end: size,
-        })
-    }
-
-    /// Encodes the next request frame into `buf`; returns its length.
-    fn encode<R: Request>(&mut self, request: &R, version: i16, buf: &mut [u8]) -> Result<usize> {
-        self.correlation_id = self.correlation_id.wrapping_add(1);
-        encode_request(
-            buf,
-            version,
-            self.correlation_id,
-            self.config.client_id,
-            request,
-        )
+        sent
     }
 
     fn write_frame(&mut self, mut frame: &[u8]) -> Result<()> {
@@ -375,9 +246,18 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
     }
 
     /// Reads one response frame into `buf` and returns its size (without the prefix). A frame
-    /// larger than `buf` is read through and dropped (the connection stays usable) and is
-    /// `MessageTooLarge` with the frame's size and the buffer's.
+    /// larger than `buf` is read through and dropped (the stream stays in step) and is
+    /// `MessageTooLarge` with the frame's size and the buffer's. Any other failure breaks
+    /// the link.
     fn read_frame(&mut self, buf: &mut [u8], deadline: u64) -> Result<usize> {
+        let result = self.read_frame_within(buf, deadline);
+        if matches!(&result, Err(e) if !matches!(e, Error::MessageTooLarge { .. })) {
+            self.link.fail();
+        }
+        result
+    }
+
+    fn read_frame_within(&mut self, buf: &mut [u8], deadline: u64) -> Result<usize> {
         let mut prefix = [0u8; SIZE_PREFIX_LEN];
         self.read_exact(&mut prefix, deadline)?;
         match frame_size(prefix, buf.len()) {
@@ -404,9 +284,7 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
 
     fn read_exact(&mut self, mut out: &mut [u8], deadline: u64) -> Result<()> {
         while !out.is_empty() {
-            if self.clock.now_ms() >= deadline {
-                return Err(Error::Timeout);
-            }
+            self.link.check_deadline(self.clock.now_ms(), deadline)?;
             match self.transport.read(out) {
                 Ok(0) => return Err(Error::ResponseNotReceived),
                 Ok(n) => out = core::mem::take(&mut out).get_mut(n..).unwrap_or_default(),
@@ -425,6 +303,7 @@ mod tests {
     use crate::protocol::metadata::MetadataRequest;
     use crate::protocol::sasl_handshake::SaslHandshakeRequest;
     use crate::wire::Writer;
+    use crate::KafkaCode;
     use core::cell::Cell;
     /// Scripted bytes: enough for every test here.
     type Vec<T> = heapless::Vec<T, 8192>;
