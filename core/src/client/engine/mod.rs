@@ -4,5 +4,6 @@
 //! [`Producer`](crate::client::Producer) and [`Consumer`](crate::client::Consumer) (and
 //! the std pipelined clients) are drivers over it.
 
+pub mod fetch;
 pub mod metadata;
 pub mod retry;
