@@ -18,8 +18,7 @@ use super::cluster::{Cluster, Connector, MetadataBuffer};
 use super::engine::fetch::{self, FetchLimits};
 use super::Clock;
 use crate::protocol::fetch::{
-    AbortedTransaction, FetchPartition, FetchPartitionResponse, FetchRequest, FetchTopic,
-    TOPIC_ID_FROM,
+    FetchPartition, FetchPartitionResponse, FetchRequest, FetchTopic, TOPIC_ID_FROM,
 };
 use crate::protocol::find_coordinator::{FindCoordinatorRequest, KEY_TYPE_GROUP};
 use crate::protocol::list_offsets::{
@@ -35,7 +34,6 @@ use crate::records::{
     next_offset_unchecked, Batch, BatchRecords, Batches, Checksum, Decompress, RecordView,
     SoftwareCrc32c,
 };
-use crate::wire::Array;
 use crate::{Error, Result};
 
 /// Which offset [`Consumer::offset`] asks for.
@@ -372,9 +370,6 @@ pub struct Fetched<'b, 'a> {
     pub log_start_offset: i64,
     /// The last offset of committed transactions (-1 when unknown).
     pub last_stable_offset: i64,
-    /// The transactions aborted within these records (asked for with read committed), for
-    /// a reader that skips their records.
-    pub aborted_transactions: Array<'b, AbortedTransaction>,
     records: &'b [u8],
     checksum: &'a dyn Checksum,
 }
@@ -404,7 +399,6 @@ impl<'b, 'a> Fetched<'b, 'a> {
             high_watermark: answer.high_watermark,
             log_start_offset: answer.log_start_offset,
             last_stable_offset: answer.last_stable_offset,
-            aborted_transactions: answer.aborted_transactions,
             records: answer.records.unwrap_or_default(),
             checksum,
         }
