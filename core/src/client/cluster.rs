@@ -136,8 +136,8 @@ struct Link<'a, T, C> {
 /// - `LINKS`: broker connections kept open at once (the least recently used one is closed
 ///   to make room). Firmware talking to one broker needs 1.
 /// - `TOPICS`: topics whose metadata is kept (the oldest is dropped beyond that).
-/// - `M`: where the metadata index lives (6 bytes per partition, 32 plus the name per topic,
-///   12 plus the host per broker, 12 more): an array in the value by default (1 KiB;
+/// - `M`: where the metadata index lives (10 bytes per partition, 24 plus the name per
+///   topic, 8 plus the host per broker, 16 more): an array in the value by default (1 KiB;
 ///   [`Cluster::new`]), any other buffer with [`Cluster::with_metadata_buffer`] (a `Vec` on
 ///   a host). A response whose index is larger is an `InvalidArgument` error naming this
 ///   limit.
@@ -303,29 +303,30 @@ where
         self.indexed = true;
         debug!(target: "cluster", "metadata v{} from node {node}: {} brokers, {} topics", received.version, response.brokers.len(), response.topics.len());
         self.stale = false;
-        // Learn which broker a bootstrap connection reached, so it is reused as that broker.
-        if let Some(metadata) = self.metadata() {
-            // (bootstrap node id, broker id)
-            let mut renames: heapless::Vec<(i32, i32), LINKS> = heapless::Vec::new();
-            for link in self.links.iter().filter(|l| l.node_id < 0) {
-                let entry = bootstrap_index(link.node_id)
-                    .and_then(|index| bootstrap_entry(self.config.bootstrap, index));
-                if let Some(Ok((host, port))) = entry {
-                    let found = metadata
+        // Learn which broker a bootstrap connection reached, so it is reused as that broker
+        // (or closed, when that broker has a connection of its own already).
+        let Some(metadata) = kept_metadata(self.metadata.as_ref(), self.indexed) else {
+            return Ok(());
+        };
+        let mut i = 0;
+        while let Some(bootstrap) = self.links.get(i).map(|l| l.node_id) {
+            let broker = bootstrap_index(bootstrap)
+                .and_then(|index| bootstrap_entry(self.config.bootstrap, index)?.ok())
+                .and_then(|(host, port)| {
+                    metadata
                         .brokers()
-                        .find(|b| b.host == host && port == b.port);
-                    if let Some(broker) = found {
-                        let _ = renames.push((link.node_id, broker.node_id));
-                    }
-                }
-            }
-            for (bootstrap, node_id) in renames {
-                if self.links.iter().any(|l| l.node_id == node_id) {
+                        .find(|b| b.host == host && b.port == port)
+                });
+            if let Some(broker) = broker {
+                if self.links.iter().any(|l| l.node_id == broker.node_id) {
                     retain(&mut self.links, |l| l.node_id != bootstrap);
-                } else if let Some(link) = self.links.iter_mut().find(|l| l.node_id == bootstrap) {
-                    link.node_id = node_id;
+                    continue;
+                }
+                if let Some(link) = self.links.get_mut(i) {
+                    link.node_id = broker.node_id;
                 }
             }
+            i = i.saturating_add(1);
         }
         Ok(())
     }
@@ -349,18 +350,18 @@ where
             }
             index = index.saturating_add(1);
         }
-        // Pushed one by one: heapless's `collect` panics when full.
-        let mut known: heapless::Vec<i32, 16> = heapless::Vec::new();
-        for broker in self.metadata().iter().flat_map(|m| m.brokers()) {
-            if known.push(broker.node_id).is_err() {
-                break;
-            }
-        }
-        for node in known {
+        // By position: a connection attempt needs the cluster, so no borrow of the index
+        // may span it.
+        let mut known = 0;
+        while let Some(node) = self
+            .metadata()
+            .and_then(|m| Some(m.brokers().nth(known)?.node_id))
+        {
             match self.connection(node, buf) {
                 Ok(_) => return Ok(node),
                 Err(e) => last = e,
             }
+            known = known.saturating_add(1);
         }
         Err(match last {
             Error::Connect(_) | Error::NoKnownBrokers => Error::NoKnownBrokers,

@@ -7,7 +7,7 @@
 //! lookups need, in one fixed format (big-endian, strings with a 2-byte length):
 //!
 //! ```text
-//! header     controller id i32, broker count u32, topic count u32, topics' start u32
+//! header     controller id i32, broker count u32, topic count u32
 //! brokers    node id i32, port u16, host                                  8 + host bytes
 //! topics     error i16, topic id [16], name, partition count u32         24 + name bytes
 //!            then per partition: index i32, leader id i32, error i16     10 bytes each
@@ -23,8 +23,6 @@ use crate::protocol::metadata::MetadataResponse;
 use crate::wire::{Reader, Writer};
 use crate::{ApiKey, Error, KafkaCode, Result};
 
-/// The header's length: controller, broker count, topic count, topics' start.
-const HEADER_LEN: usize = 16;
 /// One partition record: index, leader, error.
 const PARTITION_LEN: usize = 10;
 
@@ -118,17 +116,21 @@ impl<'m> MetadataIndex<'m> {
     /// The index [`MetadataIndex::build`] wrote into `index`; `None` if its header does not
     /// fit (e.g. nothing was built).
     pub fn new(index: &'m [u8]) -> Option<Self> {
-        let mut header = Reader::new(index);
-        let controller_id = header.i32().ok()?;
-        let broker_count = header.u32().ok()?;
-        let topic_count = header.u32().ok()?;
-        let topics_at = usize::try_from(header.u32().ok()?).ok()?;
+        let mut reader = Reader::new(index);
+        let controller_id = reader.i32().ok()?;
+        let broker_count = reader.u32().ok()?;
+        let topic_count = reader.u32().ok()?;
+        let brokers = reader.rest();
+        for _ in 0..broker_count {
+            next_broker(&mut reader)?;
+        }
+        let topics = reader.rest();
         Some(MetadataIndex {
             controller_id,
             broker_count,
             topic_count,
-            brokers: index.get(HEADER_LEN..topics_at)?,
-            topics: index.get(topics_at..)?,
+            brokers: brokers.get(..brokers.len().checked_sub(topics.len())?)?,
+            topics,
         })
     }
 
@@ -233,7 +235,6 @@ fn write(w: &mut Writer<'_>, response: &MetadataResponse<'_>) -> Result<()> {
     w.i32(response.controller_id)?;
     w.u32(count(response.brokers.len())?)?;
     w.u32(count(response.topics.len())?)?;
-    let topics_at = w.reserve(4)?;
     for broker in response.brokers.iter() {
         w.i32(broker.node_id)?;
         w.u16(
@@ -241,7 +242,6 @@ fn write(w: &mut Writer<'_>, response: &MetadataResponse<'_>) -> Result<()> {
         )?;
         w.string(broker.host, false)?;
     }
-    w.patch(topics_at, &count(w.position())?.to_be_bytes())?;
     for topic in response.topics.iter() {
         w.i16(topic.error_code.0)?;
         w.uuid(&topic.topic_id)?;
@@ -281,7 +281,7 @@ mod tests {
     ];
 
     /// Header, brokers "a" and "bb", topic "t" with 2 partitions, topic "gone".
-    const INDEX_LEN: usize = 16 + (8 + 1) + (8 + 2) + (24 + 1 + 2 * 10) + (24 + 4);
+    const INDEX_LEN: usize = 12 + (8 + 1) + (8 + 2) + (24 + 1 + 2 * 10) + (24 + 4);
 
     fn build(response: &[u8], out: &mut [u8]) -> Result<()> {
         let response = decode_body::<MetadataRequest>(response, 1)?;
