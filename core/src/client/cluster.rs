@@ -1,21 +1,25 @@
 //! Many brokers: bootstrap list, metadata, partition leaders, connections and retries.
 //!
 //! A [`Cluster`] owns up to `LINKS` broker [`Connection`]s, opened on demand through a
-//! [`Connector`], and a copy of the last Metadata response for the topics in use (at most
-//! `TOPICS` of them) in a [`MetadataBuffer`]. It finds the leader of a partition, reconnects when a
+//! [`Connector`], and the last Metadata response for the topics in use (at most `TOPICS` of
+//! them), decoded once into an [index](super::engine::metadata) in a [`MetadataBuffer`]. It
+//! finds the leader of a partition, reconnects when a
 //! connection breaks, and retries retriable failures (leadership moves, broker restarts,
 //! timeouts) with a metadata refresh and a backoff between attempts — the policy the Perl
-//! `Kafka::Connection` had: 4 attempts, 200 ms apart, 1.5 s per request.
+//! `Kafka::Connection` had: 4 attempts, 200 ms apart, 1.5 s per request. The policy is the
+//! engine's [`Retry`]; this driver waits until the deadline it returns.
 //!
 //! Nothing allocates: connections, metadata and topic names live in the `Cluster` value
 //! (sized by its const parameters) and requests are encoded into the caller's buffer.
 
 use super::connection::{Connection, ConnectionConfig, Received};
+use super::engine::metadata::MetadataIndex;
+use super::engine::retry::Retry;
 use super::{defaults, Clock};
 use crate::protocol::create_topics::{CreatableTopic, CreateTopicsRequest, TopicConfig};
-use crate::protocol::metadata::{MetadataRequest, MetadataResponse, MetadataTopic};
-use crate::protocol::{header::decode_body, ApiKey, Request, TopicRef};
-use crate::{Error, KafkaCode, Result};
+use crate::protocol::metadata::{MetadataRequest, MetadataTopic};
+use crate::protocol::{ApiKey, Request, TopicRef};
+use crate::{Error, Result};
 use embedded_io::{Read, Write};
 
 /// Opens transports to brokers: TCP in the std adapter, a smoltcp socket or a UART on
@@ -132,10 +136,11 @@ struct Link<'a, T, C> {
 /// - `LINKS`: broker connections kept open at once (the least recently used one is closed
 ///   to make room). Firmware talking to one broker needs 1.
 /// - `TOPICS`: topics whose metadata is kept (the oldest is dropped beyond that).
-/// - `M`: where the kept Metadata response lives (about 60 bytes per partition plus 30 per
-///   broker): an array in the value by default (1 KiB; [`Cluster::new`]), any other buffer
-///   with [`Cluster::with_metadata_buffer`] (a `Vec` on a host). A larger response is an
-///   `InvalidArgument` error naming this limit.
+/// - `M`: where the metadata index lives (10 bytes per partition, 24 plus the name per
+///   topic, 8 plus the host per broker, 16 more): an array in the value by default (1 KiB;
+///   [`Cluster::new`]), any other buffer with [`Cluster::with_metadata_buffer`] (a `Vec` on
+///   a host). A response whose index is larger is an `InvalidArgument` error naming this
+///   limit.
 pub struct Cluster<
     'a,
     K: Connector,
@@ -149,12 +154,11 @@ pub struct Cluster<
     config: ClusterConfig<'a>,
     links: heapless::Vec<Link<'a, K::Transport, C>, LINKS>,
     metadata: M,
-    metadata_len: usize,
-    metadata_version: i16,
+    indexed: bool,
     stale: bool,
 }
 
-/// Storage for a [`Cluster`]'s kept Metadata response: any byte buffer.
+/// Storage for a [`Cluster`]'s metadata index: any byte buffer.
 pub trait MetadataBuffer: AsRef<[u8]> + AsMut<[u8]> {}
 
 impl<B: AsRef<[u8]> + AsMut<[u8]>> MetadataBuffer for B {}
@@ -192,8 +196,7 @@ where
             config,
             links: heapless::Vec::new(),
             metadata,
-            metadata_len: 0,
-            metadata_version: 0,
+            indexed: false,
             stale: true,
         }
     }
@@ -223,6 +226,14 @@ where
         self.clock.sleep_ms(self.config.retry_backoff_ms);
     }
 
+    /// Waits until the clock reads `deadline_ms` (at once if it has passed).
+    fn wait_until(&self, deadline_ms: u64) {
+        let left = deadline_ms.saturating_sub(self.clock.now_ms());
+        if left > 0 {
+            self.clock.sleep_ms(u32::try_from(left).unwrap_or(u32::MAX));
+        }
+    }
+
     /// Marks the kept metadata as out of date: the next lookup asks a broker again.
     pub fn invalidate_metadata(&mut self) {
         self.stale = true;
@@ -233,41 +244,23 @@ where
         retain(&mut self.links, |l| l.node_id != node_id);
     }
 
-    /// The last Metadata response kept (for the topics in use), if any.
-    pub fn metadata(&self) -> Option<MetadataResponse<'_>> {
-        kept_metadata(
-            self.metadata.as_ref(),
-            self.metadata_len,
-            self.metadata_version,
-        )
+    /// The index of the last Metadata response (for the topics in use), if any.
+    pub fn metadata(&self) -> Option<MetadataIndex<'_>> {
+        kept_metadata(self.metadata.as_ref(), self.indexed)
     }
 
     /// Asks a broker for the metadata of the topics in use plus `topic`, and keeps it.
     pub fn refresh_metadata(&mut self, topic: Option<&str>, buf: &mut [u8]) -> Result<()> {
-        let attempts = self.config.receive_attempts.max(1);
-        let mut last = Error::MetadataUnavailable;
-        for attempt in 0..attempts {
-            if attempt > 0 {
-                self.backoff();
-            }
-            match self.try_refresh(topic, buf) {
-                Ok(()) => return Ok(()),
-                Err(e) if e.is_retriable() => last = e,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last)
+        self.retrying(self.config.receive_attempts, |cluster| {
+            cluster.try_refresh(topic, buf)
+        })
     }
 
     fn try_refresh(&mut self, topic: Option<&str>, buf: &mut [u8]) -> Result<()> {
         let node = self.any_node(buf)?;
         let received = {
             // Ask for the kept topics too, so alternating topics don't evict each other.
-            let kept = kept_metadata(
-                self.metadata.as_ref(),
-                self.metadata_len,
-                self.metadata_version,
-            );
+            let kept = kept_metadata(self.metadata.as_ref(), self.indexed);
             let mut names: heapless::Vec<MetadataTopic<'_>, TOPICS> = heapless::Vec::new();
             if let Some(topic) = topic {
                 names
@@ -276,8 +269,9 @@ where
             }
             for name in kept
                 .iter()
-                .flat_map(|m| m.topics.iter())
-                .filter_map(|t| t.name)
+                .flat_map(|m| m.topics())
+                .map(|t| t.name)
+                .filter(|name| !name.is_empty())
             {
                 if Some(name) != topic && names.push(MetadataTopic::named(name)).is_err() {
                     break; // the oldest topics beyond TOPICS are dropped
@@ -302,42 +296,37 @@ where
             self.disconnect(node);
         }
         let received = result?;
-        let body = received.body(buf)?;
-        let kept = self
-            .metadata
-            .as_mut()
-            .get_mut(..body.len())
-            .ok_or(Error::InvalidArgument(
-                "Metadata response larger than the Cluster's metadata buffer",
-            ))?;
-        crate::wire::copy(kept, body);
-        self.metadata_len = body.len();
-        self.metadata_version = received.version;
-        debug!(target: "cluster", "metadata v{} from node {node}: {} bytes", received.version, body.len());
+        let response = received.decode::<MetadataRequest>(buf)?;
+        // A failed build leaves a partial index: none is kept until one is whole.
+        self.indexed = false;
+        MetadataIndex::build(&response, self.metadata.as_mut())?;
+        self.indexed = true;
+        debug!(target: "cluster", "metadata v{} from node {node}: {} brokers, {} topics", received.version, response.brokers.len(), response.topics.len());
         self.stale = false;
-        // Learn which broker a bootstrap connection reached, so it is reused as that broker.
-        if let Some(metadata) = self.metadata() {
-            // (bootstrap node id, broker id)
-            let mut renames: heapless::Vec<(i32, i32), LINKS> = heapless::Vec::new();
-            for link in self.links.iter().filter(|l| l.node_id < 0) {
-                let entry = bootstrap_index(link.node_id)
-                    .and_then(|index| bootstrap_entry(self.config.bootstrap, index));
-                if let Some(Ok((host, port))) = entry {
-                    let found = metadata
-                        .brokers
-                        .find(|b| b.host == host && i32::from(port) == b.port);
-                    if let Some(broker) = found {
-                        let _ = renames.push((link.node_id, broker.node_id));
-                    }
-                }
-            }
-            for (bootstrap, node_id) in renames {
-                if self.links.iter().any(|l| l.node_id == node_id) {
+        // Learn which broker a bootstrap connection reached, so it is reused as that broker
+        // (or closed, when that broker has a connection of its own already).
+        let Some(metadata) = kept_metadata(self.metadata.as_ref(), self.indexed) else {
+            return Ok(());
+        };
+        let mut i = 0;
+        while let Some(bootstrap) = self.links.get(i).map(|l| l.node_id) {
+            let broker = bootstrap_index(bootstrap)
+                .and_then(|index| bootstrap_entry(self.config.bootstrap, index)?.ok())
+                .and_then(|(host, port)| {
+                    metadata
+                        .brokers()
+                        .find(|b| b.host == host && b.port == port)
+                });
+            if let Some(broker) = broker {
+                if self.links.iter().any(|l| l.node_id == broker.node_id) {
                     retain(&mut self.links, |l| l.node_id != bootstrap);
-                } else if let Some(link) = self.links.iter_mut().find(|l| l.node_id == bootstrap) {
-                    link.node_id = node_id;
+                    continue;
+                }
+                if let Some(link) = self.links.get_mut(i) {
+                    link.node_id = broker.node_id;
                 }
             }
+            i = i.saturating_add(1);
         }
         Ok(())
     }
@@ -361,18 +350,18 @@ where
             }
             index = index.saturating_add(1);
         }
-        // Pushed one by one: heapless's `collect` panics when full.
-        let mut known: heapless::Vec<i32, 16> = heapless::Vec::new();
-        for broker in self.metadata().iter().flat_map(|m| m.brokers.iter()) {
-            if known.push(broker.node_id).is_err() {
-                break;
-            }
-        }
-        for node in known {
+        // By position: a connection attempt needs the cluster, so no borrow of the index
+        // may span it.
+        let mut known = 0;
+        while let Some(node) = self
+            .metadata()
+            .and_then(|m| Some(m.brokers().nth(known)?.node_id))
+        {
             match self.connection(node, buf) {
                 Ok(_) => return Ok(node),
                 Err(e) => last = e,
             }
+            known = known.saturating_add(1);
         }
         Err(match last {
             Error::Connect(_) | Error::NoKnownBrokers => Error::NoKnownBrokers,
@@ -383,29 +372,18 @@ where
     /// The kept metadata, refreshed first when stale or when it lacks `topic`. One attempt:
     /// every caller runs inside a retry loop of its own, and retrying here too would
     /// multiply the attempts (`receive_attempts` squared against a broker that is down).
-    fn metadata_for(&mut self, topic: &str, buf: &mut [u8]) -> Result<MetadataResponse<'_>> {
+    fn metadata_for(&mut self, topic: &str, buf: &mut [u8]) -> Result<MetadataIndex<'_>> {
         let known = !self.stale && self.metadata().is_some_and(|m| m.topic(topic).is_some());
         if !known {
             self.try_refresh(Some(topic), buf)?;
         }
-        self.metadata()
-            .ok_or(Error::Malformed("kept Metadata response does not decode"))
+        self.metadata().ok_or(Error::MetadataUnavailable)
     }
 
     /// The number of partitions of `topic` (auto-created by the broker if allowed).
     pub fn partition_count(&mut self, topic: &str, buf: &mut [u8]) -> Result<u32> {
         self.retrying(self.config.receive_attempts, |cluster| {
-            let metadata = cluster.metadata_for(topic, buf)?;
-            let t = metadata.topic(topic).ok_or(Error::TopicMismatch)?;
-            t.error_code.check(ApiKey::Metadata)?;
-            match u32::try_from(t.partitions.len()) {
-                Ok(0) | Err(_) => Err(Error::Broker {
-                    api: ApiKey::Metadata,
-                    code: KafkaCode::LEADER_NOT_AVAILABLE,
-                    partition: None,
-                }),
-                Ok(n) => Ok(n),
-            }
+            cluster.metadata_for(topic, buf)?.partition_count(topic)
         })
     }
 
@@ -453,27 +431,7 @@ where
     /// One look at the kept metadata (refreshed when missing) for the leader of
     /// `topic`/`partition`: no leader right now is [`Error::LeaderNotFound`], retriable.
     pub fn leader_once(&mut self, topic: &str, partition: i32, buf: &mut [u8]) -> Result<i32> {
-        let metadata = self.metadata_for(topic, buf)?;
-        let t = metadata.topic(topic).ok_or(Error::TopicMismatch)?;
-        t.error_code
-            .check_partition(ApiKey::Metadata, Some(partition))?;
-        let p = t
-            .partitions
-            .find(|p| p.partition_index == partition)
-            .ok_or(Error::Broker {
-                api: ApiKey::Metadata,
-                code: KafkaCode::UNKNOWN_TOPIC_OR_PARTITION,
-                partition: Some(partition),
-            })?;
-        if p.leader_id < 0 || p.error_code == KafkaCode::LEADER_NOT_AVAILABLE {
-            return Err(Error::LeaderNotFound { partition });
-        }
-        p.error_code
-            .check_partition(ApiKey::Metadata, Some(partition))?;
-        if metadata.broker(p.leader_id).is_none() {
-            return Err(Error::LeaderNotFound { partition });
-        }
-        Ok(p.leader_id)
+        self.metadata_for(topic, buf)?.leader(topic, partition)
     }
 
     /// The connection to broker `node_id` (negative: a bootstrap entry), opened and
@@ -483,11 +441,7 @@ where
         node_id: i32,
         buf: &mut [u8],
     ) -> Result<&mut Connection<'a, K::Transport, C>> {
-        let kept = kept_metadata(
-            self.metadata.as_ref(),
-            self.metadata_len,
-            self.metadata_version,
-        );
+        let kept = kept_metadata(self.metadata.as_ref(), self.indexed);
         link_to(
             &mut self.links,
             &mut self.connector,
@@ -575,7 +529,7 @@ where
             // Brokers before Kafka 2.8 take CreateTopics only at the controller.
             let controller = cluster
                 .metadata()
-                .map(|m| m.controller_id)
+                .map(|m| m.controller_id())
                 .filter(|&id| id >= 0);
             let node = match controller {
                 Some(id) => id,
@@ -593,34 +547,39 @@ where
         Ok(())
     }
 
-    /// Runs `step` up to `attempts` times while it fails with a retriable error, refreshing
-    /// metadata and waiting the backoff in between; returns the last error.
+    /// Runs `step` up to `attempts` times while it fails with a retriable error, as the
+    /// engine's [`Retry`] decides: marking the metadata stale when the failure may mean the
+    /// cluster changed and waiting until the backoff deadline in between; returns the last
+    /// error.
     pub fn retrying<T>(
         &mut self,
         attempts: u8,
         mut step: impl FnMut(&mut Self) -> Result<T>,
     ) -> Result<T> {
-        let attempts = attempts.max(1);
-        let mut attempt = 1;
+        let mut retry = Retry::new(attempts, self.config.retry_backoff_ms);
         loop {
-            match step(self) {
-                Err(e) if e.is_retriable() && attempt < attempts => {
-                    debug!(target: "cluster", "attempt {attempt} of {attempts} failed, retrying: {e}");
-                    attempt = attempt.saturating_add(1);
-                    self.stale = true;
-                    self.backoff();
-                }
-                result => return result,
-            }
+            let error = match step(self) {
+                Err(e) => e,
+                done => return done,
+            };
+            let Some(backoff) = retry.failed(&error, self.clock.now_ms()) else {
+                return Err(error);
+            };
+            debug!(target: "cluster", "attempt {} of {} failed, retrying: {error}", retry.attempts_made(), retry.attempts_allowed());
+            self.stale |= backoff.refresh_metadata;
+            self.wait_until(backoff.deadline_ms);
         }
     }
 }
 
-/// The kept Metadata response in `buf[..len]`, if any. (A function of the fields, not of the
+/// The metadata index in `buf`, if one was built. (A function of the fields, not of the
 /// cluster, so the cluster's other fields stay free to borrow meanwhile.)
-fn kept_metadata(buf: &[u8], len: usize, version: i16) -> Option<MetadataResponse<'_>> {
-    let body = buf.get(..len).filter(|b| !b.is_empty())?;
-    decode_body::<MetadataRequest>(body, version).ok()
+fn kept_metadata(buf: &[u8], indexed: bool) -> Option<MetadataIndex<'_>> {
+    if indexed {
+        MetadataIndex::new(buf)
+    } else {
+        None
+    }
 }
 
 /// Keeps the elements `keep` accepts, in order. heapless's own `retain` moves the rest with
@@ -650,7 +609,7 @@ fn link_to<'l, 'a, K: Connector, C: Clock + Clone, const LINKS: usize>(
     connector: &mut K,
     clock: &C,
     config: &ClusterConfig<'a>,
-    metadata: Option<MetadataResponse<'_>>,
+    metadata: Option<MetadataIndex<'_>>,
     node_id: i32,
     buf: &mut [u8],
 ) -> Result<&'l mut Link<'a, K::Transport, C>> {
@@ -670,9 +629,7 @@ fn link_to<'l, 'a, K: Connector, C: Clock + Clone, const LINKS: usize>(
         let broker = metadata
             .and_then(|m| m.broker(node_id))
             .ok_or(Error::MetadataUnavailable)?;
-        let port =
-            u16::try_from(broker.port).map_err(|_| Error::Malformed("broker port out of range"))?;
-        (broker.host, port)
+        (broker.host, broker.port)
     };
     if LINKS == 0 {
         return Err(Error::InvalidArgument("Cluster LINKS is 0"));

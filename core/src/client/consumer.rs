@@ -15,6 +15,7 @@
 //! (the Perl package's defect).
 
 use super::cluster::{Cluster, Connector, MetadataBuffer};
+use super::engine::fetch::{self, FetchLimits};
 use super::Clock;
 use crate::protocol::fetch::{
     FetchPartition, FetchPartitionResponse, FetchRequest, FetchTopic, TOPIC_ID_FROM,
@@ -31,9 +32,8 @@ use crate::protocol::offset_fetch::{OffsetFetchGroup, OffsetFetchRequest, Offset
 use crate::protocol::{ApiKey, TopicRef};
 use crate::records::{
     next_offset_unchecked, Batch, BatchRecords, Batches, Checksum, Decompress, RecordView,
-    SoftwareCrc32c, LOG_OVERHEAD,
+    SoftwareCrc32c,
 };
-use crate::wire::Reader;
 use crate::{Error, Result};
 
 /// Which offset [`Consumer::offset`] asks for.
@@ -99,14 +99,23 @@ impl core::fmt::Debug for ConsumerConfig<'_> {
     }
 }
 
+impl ConsumerConfig<'_> {
+    /// What each fetch asks the broker for.
+    pub const fn limits(&self) -> FetchLimits {
+        FetchLimits {
+            max_wait_ms: self.max_wait_ms,
+            min_bytes: self.min_bytes,
+            max_bytes: self.max_bytes,
+            isolation_level: self.isolation_level,
+        }
+    }
+}
+
 /// Reads offsets and records; see the [module docs](self).
 #[derive(Debug, Clone, Copy)]
 pub struct Consumer<'a> {
     config: ConsumerConfig<'a>,
 }
-
-/// Bytes a Fetch response needs around the records of one partition (headers, fields).
-const FETCH_OVERHEAD: usize = 256;
 
 impl<'a> Consumer<'a> {
     /// A consumer with `config`.
@@ -182,22 +191,9 @@ impl<'a> Consumer<'a> {
         K: Connector,
         C: Clock + Clone,
     {
-        let room = buf
-            .len()
-            .saturating_sub(FETCH_OVERHEAD.saturating_add(topic.len()));
-        let max_bytes = i32::try_from(room)
-            .unwrap_or(i32::MAX)
-            .min(self.config.max_bytes)
-            .max(0);
-        if max_bytes < LOG_OVERHEAD as i32 {
-            return Err(Error::BufferTooSmall {
-                needed: FETCH_OVERHEAD
-                    .saturating_add(topic.len())
-                    .saturating_add(1024),
-            });
-        }
+        let limits = self.config.limits();
+        let max_bytes = limits.partition_max_bytes(buf.len(), topic.len())?;
         let partitions = [FetchPartition::new(partition, offset, max_bytes)];
-        let wait = u32::try_from(self.config.max_wait_ms).unwrap_or(0);
         let attempts = cluster.config().receive_attempts;
         let received = cluster.retrying(attempts, |cluster| {
             let node = cluster.leader_once(topic, partition, buf)?;
@@ -207,27 +203,12 @@ impl<'a> Consumer<'a> {
                 topic: topic_ref,
                 partitions: &partitions,
             }];
-            let mut request = FetchRequest::new(
-                &topics,
-                self.config.max_wait_ms,
-                self.config.min_bytes,
-                max_bytes,
-            );
-            request.isolation_level = self.config.isolation_level;
-            let received = match cluster.send_to(node, &request, Some(version), wait, buf) {
-                Err(Error::MessageTooLarge { size, .. }) => {
-                    return Err(Error::MessageTooLarge {
-                        size,
-                        limit: usize::try_from(max_bytes).unwrap_or(0),
-                    })
-                }
-                other => other?,
-            };
+            let request = limits.request(&topics, max_bytes);
+            let received = cluster
+                .send_to(node, &request, Some(version), limits.wait_ms(), buf)
+                .map_err(|e| fetch::frame_error(e, max_bytes))?;
             let response = received.decode::<FetchRequest>(buf)?;
-            response.error_code.check(ApiKey::Fetch)?;
-            partition_answer(&response, topic_ref, partition)?
-                .error_code
-                .check_partition(ApiKey::Fetch, Some(partition))?;
+            fetch::answer(&response, topic_ref, partition, max_bytes)?;
             Ok((received, topic_ref_owned(topic_ref)))
         })?;
         let (received, id) = received;
@@ -237,21 +218,7 @@ impl<'a> Consumer<'a> {
             Some(id) => TopicRef::Id(id),
             None => TopicRef::Name(topic),
         };
-        let answer = partition_answer(&response, topic_ref, partition)?;
-        let records = answer.records.unwrap_or_default();
-        // The first entry cut short means the limit is below one batch.
-        let mut header = Reader::new(records);
-        if let (Ok(_), Ok(length)) = (header.i64(), header.i32()) {
-            let size = usize::try_from(length)
-                .unwrap_or(0)
-                .saturating_add(LOG_OVERHEAD);
-            if size > records.len() {
-                return Err(Error::MessageTooLarge {
-                    size,
-                    limit: usize::try_from(max_bytes).unwrap_or(0),
-                });
-            }
-        }
+        let answer = fetch::answer(&response, topic_ref, partition, max_bytes)?;
         Ok(Fetched::from_response(
             &answer,
             offset,
@@ -388,24 +355,6 @@ fn topic_ref_owned(topic: TopicRef<'_>) -> Option<[u8; 16]> {
         TopicRef::Id(id) => Some(id),
         TopicRef::Name(_) => None,
     }
-}
-
-/// The answer for `partition` of `topic` in a Fetch response.
-fn partition_answer<'b>(
-    response: &crate::protocol::fetch::FetchResponse<'b>,
-    topic: TopicRef<'_>,
-    partition: i32,
-) -> Result<FetchPartitionResponse<'b>> {
-    response
-        .responses
-        .iter()
-        .filter(|t| match (t.topic, topic) {
-            (TopicRef::Name(a), TopicRef::Name(b)) => a == b,
-            (TopicRef::Id(a), TopicRef::Id(b)) => a == b,
-            _ => false,
-        })
-        .find_map(|t| t.partitions.find(|p| p.partition_index == partition))
-        .ok_or(Error::PartitionMismatch { partition })
 }
 
 /// The answer to one [`Consumer::fetch`], read in place.
