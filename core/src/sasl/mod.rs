@@ -23,7 +23,7 @@
 
 mod exchange;
 #[cfg(feature = "sasl-scram")]
-pub mod scram;
+mod scram;
 
 pub use exchange::authenticate;
 

@@ -17,7 +17,7 @@ const MAX_DIGEST: usize = 64;
 const MAX_SALT: usize = 128;
 /// The most PBKDF2 iterations a server may ask for: more would stall a microcontroller for
 /// minutes (Kafka's default is 4096, its maximum 16384).
-pub(super) const MAX_ITERATIONS: u32 = 100_000;
+const MAX_ITERATIONS: u32 = 100_000;
 /// base64 of the GS2 header `n,,` (no channel binding, no authzid).
 const CHANNEL_BINDING: &[u8] = b"c=biws";
 
