@@ -12,6 +12,8 @@
 //!   request/response headers, framing, version negotiation.
 //! - [`partitioner`]: Java-compatible murmur2 key hashing.
 //! - [`client`]: blocking drivers over `embedded_io` transports ([`client::Connection`]).
+//! - `sasl` (features `sasl`, `sasl-scram`): PLAIN and SCRAM-SHA-256/512 as a sans-IO
+//!   state machine, and the blocking exchange over a connection.
 //!
 //! ```
 //! use nanokafka::records::{BatchOptions, Batches, Record, RecordBatchBuilder, SoftwareCrc32c};
@@ -64,6 +66,8 @@ pub mod error;
 pub mod partitioner;
 pub mod protocol;
 pub mod records;
+#[cfg(feature = "sasl")]
+pub mod sasl;
 pub mod wire;
 
 pub use error::{Error, KafkaCode, Result};

@@ -37,6 +37,8 @@ pub mod logging;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod producer;
+pub mod security;
+pub mod tls;
 pub mod transport;
 
 pub use client::{

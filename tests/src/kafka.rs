@@ -411,6 +411,143 @@ fn start_timeout() -> Duration {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Secured listeners
+
+/// The listeners [`KafkaClusterBuilder::secured`] adds; each is named after its security
+/// protocol.
+pub const SECURED_LISTENERS: [&str; 3] = ["SASL_PLAINTEXT", "SSL", "SASL_SSL"];
+/// The PLAIN user of a secured cluster: (name, password).
+pub const PLAIN_USER: (&str, &str) = ("alice", "alice-secret");
+/// The SCRAM-SHA-256 user of a secured cluster.
+pub const SCRAM_SHA_256_USER: (&str, &str) = ("bob", "bob-secret");
+/// The SCRAM-SHA-512 user of a secured cluster.
+pub const SCRAM_SHA_512_USER: (&str, &str) = ("carol", "carol-secret");
+/// The session lifetime a secured cluster gives (`connections.max.reauth.ms`).
+pub const SESSION_LIFETIME_MS: u64 = 3_600_000;
+
+/// Makes the certificate and PKCS12 keystore under `dir/tls` with `openssl` and returns the
+/// server properties of the secured listeners.
+fn secured_properties(dir: &Path) -> Result<Vec<(String, String)>, String> {
+    let tls = dir.join("tls");
+    std::fs::create_dir_all(&tls).map_err(|e| format!("create {}: {e}", tls.display()))?;
+    let openssl = |args: &[&str]| -> Result<(), String> {
+        let output = Command::new("openssl")
+            .args(args)
+            .current_dir(&tls)
+            .output()
+            .map_err(|e| format!("cannot run openssl (is it installed?): {e}"))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "openssl {}: {}\n{}",
+                args.join(" "),
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            ))
+        }
+    };
+    // A CA, and a leaf certificate it signs for localhost (a self-signed CA certificate
+    // presented as a server's is refused by webpki).
+    std::fs::write(
+        tls.join("leaf.ext"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .map_err(|e| format!("write leaf.ext: {e}"))?;
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=nanokafka test CA",
+    ])?;
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "leaf.csr",
+        "-subj",
+        "/CN=localhost",
+    ])?;
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca-key.pem",
+        "-CAcreateserial",
+        "-out",
+        "cert.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "leaf.ext",
+    ])?;
+    openssl(&[
+        "pkcs12",
+        "-export",
+        "-in",
+        "cert.pem",
+        "-inkey",
+        "key.pem",
+        "-certfile",
+        "ca.pem",
+        "-out",
+        "ks.p12",
+        "-passout",
+        "pass:changeit",
+    ])?;
+    let mut properties = vec![
+        (
+            "sasl.enabled.mechanisms",
+            "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512".to_owned(),
+        ),
+        ("connections.max.reauth.ms", SESSION_LIFETIME_MS.to_string()),
+        ("ssl.keystore.type", "PKCS12".to_owned()),
+        (
+            "ssl.keystore.location",
+            tls.join("ks.p12").display().to_string(),
+        ),
+        ("ssl.keystore.password", "changeit".to_owned()),
+        ("ssl.key.password", "changeit".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect::<Vec<_>>();
+    let (user, password) = PLAIN_USER;
+    for listener in ["sasl_plaintext", "sasl_ssl"] {
+        properties.push((
+            format!("listener.name.{listener}.plain.sasl.jaas.config"),
+            format!(
+                "org.apache.kafka.common.security.plain.PlainLoginModule required user_{user}=\"{password}\";"
+            ),
+        ));
+        for mechanism in ["scram-sha-256", "scram-sha-512"] {
+            properties.push((
+                format!("listener.name.{listener}.{mechanism}.sasl.jaas.config"),
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;".to_owned(),
+            ));
+        }
+    }
+    Ok(properties)
+}
+
+// ---------------------------------------------------------------------------------------------
 // Clusters
 
 /// Any valid 16-byte id in Kafka's base64 form: each cluster has its own log dirs.
@@ -443,9 +580,27 @@ pub struct KafkaClusterBuilder {
     properties: Vec<(String, String)>,
     /// Extra listeners: (name, advertised host).
     listeners: Vec<(String, String)>,
+    /// Whether SASL_PLAINTEXT, SSL and SASL_SSL listeners run too ([`Self::secured`]).
+    secured: bool,
 }
 
 impl KafkaClusterBuilder {
+    /// Adds the secured listeners `SASL_PLAINTEXT`, `SSL` and `SASL_SSL` beside PLAINTEXT
+    /// (ports: [`KafkaCluster::listener_port`]), advertised as `localhost`: SASL mechanisms
+    /// PLAIN (user [`PLAIN_USER`]), SCRAM-SHA-256 ([`SCRAM_SHA_256_USER`]) and SCRAM-SHA-512
+    /// ([`SCRAM_SHA_512_USER`], both created at format time), a session lifetime of one hour
+    /// (`connections.max.reauth.ms`), and a certificate for `localhost` only (not 127.0.0.1,
+    /// so that a wrong host name can be tried) signed by a CA made with `openssl` in the run
+    /// folder ([`KafkaCluster::ca_certificate`]).
+    pub fn secured(mut self) -> Self {
+        self.secured = true;
+        for name in SECURED_LISTENERS {
+            self.listeners
+                .push((name.to_owned(), "localhost".to_owned()));
+        }
+        self
+    }
+
     /// Number of nodes, each a combined broker + controller (1 or 3 are the tested ones).
     pub fn nodes(mut self, nodes: usize) -> Self {
         self.nodes = nodes.max(1);
@@ -493,6 +648,7 @@ pub struct KafkaCluster {
     dir: PathBuf,
     heap: &'static str,
     nodes: Vec<Node>,
+    secured: bool,
 }
 
 impl KafkaCluster {
@@ -503,6 +659,7 @@ impl KafkaCluster {
             nodes: 1,
             properties: Vec::new(),
             listeners: Vec::new(),
+            secured: false,
         }
     }
 
@@ -531,7 +688,9 @@ impl KafkaCluster {
             nodes: count,
             properties: extra,
             listeners: extra_listeners,
+            secured,
         } = builder;
+        let mut extra = extra;
         let libs = ensure_kafka(&version)?;
         let ports = free_ports((2 + extra_listeners.len()) * count)?;
         let runs = target_dir().join("kafka-run");
@@ -545,6 +704,10 @@ impl KafkaCluster {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+        if secured {
+            // Before the caller's properties, which may override these.
+            extra.splice(0..0, secured_properties(&dir)?);
+        }
         let voters: Vec<String> = (0..count)
             .map(|i| format!("{}@127.0.0.1:{}", i + 1, ports[2 * i + 1]))
             .collect();
@@ -565,7 +728,12 @@ impl KafkaCluster {
             for ((name, port), (_, host)) in listeners.iter().zip(&extra_listeners) {
                 bind.push_str(&format!(",{name}://127.0.0.1:{port}"));
                 advertise.push_str(&format!(",{name}://{host}:{port}"));
-                protocols.push_str(&format!(",{name}:PLAINTEXT"));
+                let protocol = if SECURED_LISTENERS.contains(&name.as_str()) {
+                    name.as_str()
+                } else {
+                    "PLAINTEXT"
+                };
+                protocols.push_str(&format!(",{name}:{protocol}"));
             }
             // log.retention.ms=-1: tests write records with fixed timestamps from years ago,
             // which the default 7-day time retention deletes at its first check, 30 s after
@@ -606,6 +774,7 @@ impl KafkaCluster {
             });
         }
         let cluster = KafkaCluster {
+            secured,
             heap: if count > 1 { "-Xmx400m" } else { "-Xmx512m" },
             version,
             libs,
@@ -647,6 +816,7 @@ impl KafkaCluster {
                 .arg(self.classpath())
                 .args(["kafka.tools.StorageTool", "format", "-t", CLUSTER_ID, "-c"])
                 .arg(node.config())
+                .args(self.scram_users())
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped());
@@ -674,6 +844,32 @@ impl KafkaCluster {
                 failures.join("\n")
             ))
         }
+    }
+
+    /// `--add-scram` arguments for StorageTool format: the SCRAM users of a secured cluster.
+    fn scram_users(&self) -> Vec<String> {
+        if !self.secured {
+            return Vec::new();
+        }
+        [
+            ("SCRAM-SHA-256", SCRAM_SHA_256_USER),
+            ("SCRAM-SHA-512", SCRAM_SHA_512_USER),
+        ]
+        .iter()
+        .flat_map(|(mechanism, (name, password))| {
+            [
+                "--add-scram".to_owned(),
+                format!("{mechanism}=[name={name},password={password}]"),
+            ]
+        })
+        .collect()
+    }
+
+    /// The PEM certificate of the CA that signed the secured listeners' certificate, for
+    /// `ssl.ca.location`. Only on a cluster built with [`KafkaClusterBuilder::secured`].
+    pub fn ca_certificate(&self) -> PathBuf {
+        assert!(self.secured, "the cluster has no secured listeners");
+        self.dir.join("tls").join("ca.pem")
     }
 
     fn classpath(&self) -> String {
@@ -1069,19 +1265,46 @@ pub fn shared_single(version: impl Into<KafkaVersion>) -> &'static KafkaCluster 
 
 /// [`shared_single`], returning the startup error instead of panicking.
 pub fn shared_broker(version: impl Into<KafkaVersion>) -> Result<&'static KafkaCluster, String> {
-    static CELLS: OnceLock<Mutex<HashMap<KafkaVersion, &'static SharedCell>>> = OnceLock::new();
-    let version = version.into();
+    shared_cluster(version.into(), "plain", |version| {
+        KafkaCluster::single(version)
+    })
+}
+
+/// Like [`shared_single`], for a single node with the secured listeners
+/// ([`KafkaClusterBuilder::secured`]) and `extra` server properties (the same for every call
+/// in one test process: the first call's start the broker).
+pub fn shared_secured(
+    version: impl Into<KafkaVersion>,
+    extra: &[(&str, &str)],
+) -> &'static KafkaCluster {
+    shared_cluster(version.into(), "secured", |version| {
+        KafkaCluster::builder(version)
+            .secured()
+            .with_properties(extra)
+            .start()
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The shared cluster of `kind` for `version`, started by `start` on first use.
+fn shared_cluster(
+    version: KafkaVersion,
+    kind: &'static str,
+    start: impl FnOnce(&KafkaVersion) -> Result<KafkaCluster, String>,
+) -> Result<&'static KafkaCluster, String> {
+    static CELLS: OnceLock<Mutex<HashMap<(KafkaVersion, &'static str), &'static SharedCell>>> =
+        OnceLock::new();
     let cell: &'static SharedCell = {
         let mut cells = CELLS
             .get_or_init(Default::default)
             .lock()
             .map_err(|_| "shared broker registry poisoned".to_owned())?;
         cells
-            .entry(version.clone())
+            .entry((version.clone(), kind))
             .or_insert_with(|| Box::leak(Box::default()))
     };
     cell.get_or_init(|| {
-        let cluster: &'static KafkaCluster = Box::leak(Box::new(KafkaCluster::single(&version)?));
+        let cluster: &'static KafkaCluster = Box::leak(Box::new(start(&version)?));
         register_at_exit(cluster);
         Ok(cluster)
     })

@@ -1,0 +1,512 @@
+//! SCRAM (RFC 5802) with SHA-256 (RFC 7677) and SHA-512, as Kafka speaks it: no channel
+//! binding (`n,,`), no authorization identity, no extensions sent.
+
+use super::{Credentials, Mechanism, Message, MessageWriter, SaslError};
+use base64ct::{Base64, Encoding};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256, Sha512};
+use zeroize::Zeroize;
+
+/// Random bytes in the client nonce (base64-encoded to 32 characters): 192 bits.
+const NONCE_BYTES: usize = 24;
+/// Characters of the encoded client nonce.
+const NONCE_LEN: usize = 32;
+/// The largest digest (SHA-512).
+const MAX_DIGEST: usize = 64;
+/// The largest salt accepted (Kafka's are about 30 bytes).
+const MAX_SALT: usize = 128;
+/// The most PBKDF2 iterations a server may ask for: more would stall a microcontroller for
+/// minutes (Kafka's default is 4096, its maximum 16384).
+const MAX_ITERATIONS: u32 = 100_000;
+/// base64 of the GS2 header `n,,` (no channel binding, no authzid).
+const CHANNEL_BINDING: &[u8] = b"c=biws";
+
+/// One SCRAM exchange's state: the client nonce, then the server signature to expect.
+pub(super) struct Scram {
+    mechanism: Mechanism,
+    nonce: [u8; NONCE_LEN],
+    nonce_len: usize,
+    /// The expected server signature once the client-final message is written.
+    server_signature: [u8; MAX_DIGEST],
+    signature_len: usize,
+}
+
+impl Drop for Scram {
+    fn drop(&mut self) {
+        self.server_signature.zeroize();
+        self.nonce.zeroize();
+    }
+}
+
+impl Scram {
+    pub(super) fn new<R: rand_core::TryCryptoRng + ?Sized>(
+        mechanism: Mechanism,
+        rng: &mut R,
+    ) -> Result<Self, SaslError> {
+        let mut random = [0u8; NONCE_BYTES];
+        rng.try_fill_bytes(&mut random)
+            .map_err(|_| SaslError::Rng { mechanism })?;
+        let mut nonce = [0u8; NONCE_LEN];
+        let encoded = Base64::encode(&random, &mut nonce)
+            .map(str::len)
+            .map_err(|_| SaslError::Rng { mechanism });
+        random.zeroize();
+        Ok(Scram {
+            mechanism,
+            nonce,
+            nonce_len: encoded?,
+            server_signature: [0; MAX_DIGEST],
+            signature_len: 0,
+        })
+    }
+
+    /// RFC test vectors only: a given nonce.
+    #[cfg(test)]
+    pub(super) fn with_nonce(mechanism: Mechanism, given: &[u8]) -> Self {
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce[..given.len()].copy_from_slice(given);
+        Scram {
+            mechanism,
+            nonce,
+            nonce_len: given.len(),
+            server_signature: [0; MAX_DIGEST],
+            signature_len: 0,
+        }
+    }
+
+    fn nonce(&self) -> &[u8] {
+        self.nonce.get(..self.nonce_len).unwrap_or_default()
+    }
+
+    fn malformed(&self, what: &'static str) -> SaslError {
+        SaslError::Malformed {
+            mechanism: self.mechanism,
+            what,
+        }
+    }
+
+    /// client-first-message: `n,,n=<user>,r=<nonce>`.
+    pub(super) fn client_first(&self, username: &str, out: &mut [u8]) -> Result<usize, SaslError> {
+        let mut writer = MessageWriter::new(out);
+        let mut result = writer.push(b"n,,");
+        client_first_bare(username, self.nonce(), &mut |part| {
+            if result.is_ok() {
+                result = writer.push(part);
+            }
+        });
+        let mechanism = self.mechanism;
+        result.map_err(|error| SaslError::Connection { mechanism, error })?;
+        Ok(writer.len())
+    }
+
+    /// The server's next message: server-first yields client-final (`Some`), server-final
+    /// ends the exchange (`None`) once its signature is verified.
+    pub(super) fn respond(
+        &mut self,
+        credentials: Credentials<'_>,
+        challenge: &[u8],
+        out: &mut [u8],
+    ) -> Result<Option<usize>, SaslError> {
+        let text = core::str::from_utf8(challenge)
+            .map_err(|_| self.malformed("server message is not UTF-8"))?;
+        if self.signature_len == 0 {
+            self.client_final(credentials, text, out).map(Some)
+        } else {
+            self.verify_server_final(text).map(|()| None)
+        }
+    }
+
+    fn client_final(
+        &mut self,
+        credentials: Credentials<'_>,
+        server_first: &str,
+        out: &mut [u8],
+    ) -> Result<usize, SaslError> {
+        let first = parse_server_first(server_first, self.nonce()).map_err(|e| match e {
+            ParseError::Malformed(what) => self.malformed(what),
+            ParseError::Rejected(text) => self.rejected(text),
+        })?;
+        let mut salt = [0u8; MAX_SALT];
+        let salt = Base64::decode(first.salt, &mut salt)
+            .map_err(|_| self.malformed("salt (s=) is not base64 of at most 128 bytes"))?;
+        if salt.is_empty() {
+            return Err(self.malformed("salt (s=) is empty"));
+        }
+        let auth = AuthMessage {
+            username: credentials.username,
+            client_nonce: self.nonce(),
+            server_first: server_first.as_bytes(),
+            server_nonce: first.nonce.as_bytes(),
+        };
+        let mut proof = [0u8; MAX_DIGEST];
+        let mut server_signature = [0u8; MAX_DIGEST];
+        let password = credentials.password.as_bytes();
+        let digest_len = match self.mechanism {
+            Mechanism::ScramSha256 => derive::<Sha256>(
+                password,
+                salt,
+                first.iterations,
+                &auth,
+                &mut proof,
+                &mut server_signature,
+            ),
+            Mechanism::ScramSha512 => derive::<Sha512>(
+                password,
+                salt,
+                first.iterations,
+                &auth,
+                &mut proof,
+                &mut server_signature,
+            ),
+            Mechanism::Plain => None,
+        };
+        let Some(digest_len) = digest_len else {
+            return Err(self.malformed("key derivation failed"));
+        };
+        let mut encoded = [0u8; 88];
+        let written = proof
+            .get(..digest_len)
+            .and_then(|proof| Base64::encode(proof, &mut encoded).ok())
+            .map(str::as_bytes)
+            .ok_or_else(|| self.malformed("proof does not fit"))
+            .and_then(|proof| {
+                let mut writer = MessageWriter::new(out);
+                let mechanism = self.mechanism;
+                [
+                    CHANNEL_BINDING,
+                    b",r=",
+                    first.nonce.as_bytes(),
+                    b",p=",
+                    proof,
+                ]
+                .into_iter()
+                .try_for_each(|part| writer.push(part))
+                .map(|()| writer.len())
+                .map_err(|error| SaslError::Connection { mechanism, error })
+            });
+        proof.zeroize();
+        encoded.zeroize();
+        self.server_signature = server_signature;
+        server_signature.zeroize();
+        self.signature_len = digest_len;
+        written
+    }
+
+    fn verify_server_final(&mut self, server_final: &str) -> Result<(), SaslError> {
+        let first = server_final.split(',').next().unwrap_or_default();
+        if let Some(error) = first.strip_prefix("e=") {
+            return Err(self.rejected(error));
+        }
+        let signature = first
+            .strip_prefix("v=")
+            .ok_or_else(|| self.malformed("server-final has neither v= nor e="))?;
+        let mut decoded = [0u8; MAX_DIGEST];
+        let decoded = Base64::decode(signature, &mut decoded)
+            .map_err(|_| self.malformed("server signature (v=) is not base64"))?;
+        let expected = self
+            .server_signature
+            .get(..self.signature_len)
+            .unwrap_or_default();
+        // Constant time over the expected length.
+        let differs = decoded.len() != expected.len()
+            || decoded
+                .iter()
+                .zip(expected)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                != 0;
+        self.server_signature.zeroize();
+        self.signature_len = 0;
+        if differs {
+            Err(SaslError::ServerSignatureMismatch {
+                mechanism: self.mechanism,
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    fn rejected(&self, text: &str) -> SaslError {
+        let mut message = Message::new();
+        super::push_truncated(&mut message, text);
+        SaslError::ServerRejected {
+            mechanism: self.mechanism,
+            message,
+        }
+    }
+}
+
+/// `n=<saslname>,r=<nonce>`, with `=` and `,` in the user name escaped (RFC 5802 §5.1),
+/// given in parts to `sink` (the message writer, or the signatures' HMACs).
+fn client_first_bare(username: &str, nonce: &[u8], sink: &mut dyn FnMut(&[u8])) {
+    sink(b"n=");
+    for byte in username.as_bytes() {
+        match byte {
+            b'=' => sink(b"=3D"),
+            b',' => sink(b"=2C"),
+            _ => sink(core::slice::from_ref(byte)),
+        }
+    }
+    sink(b",r=");
+    sink(nonce);
+}
+
+/// The parts of RFC 5802's AuthMessage, fed to the HMACs without a buffer for it.
+struct AuthMessage<'x> {
+    username: &'x str,
+    client_nonce: &'x [u8],
+    server_first: &'x [u8],
+    server_nonce: &'x [u8],
+}
+
+impl AuthMessage<'_> {
+    /// `client-first-bare "," server-first "," client-final-without-proof`.
+    fn feed(&self, sink: &mut dyn FnMut(&[u8])) {
+        client_first_bare(self.username, self.client_nonce, sink);
+        sink(b",");
+        sink(self.server_first);
+        sink(b",");
+        sink(CHANNEL_BINDING);
+        sink(b",r=");
+        sink(self.server_nonce);
+    }
+}
+
+/// Derives ClientProof and ServerSignature (RFC 5802 §3) into the first `D`-output bytes of
+/// `proof` and `server_signature`; every intermediate key is zeroized. `None` only if the
+/// HMAC refused a key (it takes any length).
+fn derive<D>(
+    password: &[u8],
+    salt: &[u8],
+    iterations: u32,
+    auth: &AuthMessage<'_>,
+    proof: &mut [u8; MAX_DIGEST],
+    server_signature: &mut [u8; MAX_DIGEST],
+) -> Option<usize>
+where
+    D: Digest + hmac::EagerHash,
+{
+    let len = <D as Digest>::output_size();
+    let mut salted = [0u8; MAX_DIGEST];
+    let result = (|| {
+        let salted = salted.get_mut(..len)?;
+        pbkdf2::pbkdf2_hmac::<D>(password, salt, iterations, salted);
+        let mut client_key = hmac_of::<D>(salted, &mut |sink| sink(b"Client Key"))?;
+        let mut stored_key = D::digest(&client_key);
+        let mut client_signature = hmac_of::<D>(&stored_key, &mut |sink| auth.feed(sink))?;
+        for ((p, k), s) in proof.iter_mut().zip(&client_key).zip(&client_signature) {
+            *p = k ^ s;
+        }
+        client_key.as_mut_slice().zeroize();
+        stored_key.as_mut_slice().zeroize();
+        client_signature.as_mut_slice().zeroize();
+        let mut server_key = hmac_of::<D>(salted, &mut |sink| sink(b"Server Key"))?;
+        let mut signature = hmac_of::<D>(&server_key, &mut |sink| auth.feed(sink))?;
+        server_key.as_mut_slice().zeroize();
+        server_signature
+            .iter_mut()
+            .zip(&signature)
+            .for_each(|(out, s)| *out = *s);
+        signature.as_mut_slice().zeroize();
+        Some(len)
+    })();
+    salted.zeroize();
+    result
+}
+
+/// Something that feeds a message, in parts, to the sink it is given.
+type Feed<'f> = dyn FnMut(&mut dyn FnMut(&[u8])) + 'f;
+
+/// HMAC-`D` keyed with `key` over what `message` feeds it.
+fn hmac_of<D: Digest + hmac::EagerHash>(
+    key: &[u8],
+    message: &mut Feed<'_>,
+) -> Option<hmac::digest::Output<Hmac<D>>> {
+    let mut mac = <Hmac<D> as KeyInit>::new_from_slice(key).ok()?;
+    message(&mut |part| mac.update(part));
+    Some(mac.finalize().into_bytes())
+}
+
+/// server-first-message: `r=<nonce>,s=<salt>,i=<iterations>[,extensions]`.
+#[derive(Debug, PartialEq, Eq)]
+struct ServerFirst<'m> {
+    nonce: &'m str,
+    salt: &'m str,
+    iterations: u32,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum ParseError<'m> {
+    Malformed(&'static str),
+    /// The server sent `e=<text>` instead.
+    Rejected(&'m str),
+}
+
+fn parse_server_first<'m>(
+    text: &'m str,
+    client_nonce: &[u8],
+) -> Result<ServerFirst<'m>, ParseError<'m>> {
+    let mut attributes = text.split(',');
+    let first = attributes.next().unwrap_or_default();
+    if first.starts_with("m=") {
+        return Err(ParseError::Malformed(
+            "mandatory extension (m=) not supported",
+        ));
+    }
+    if let Some(error) = first.strip_prefix("e=") {
+        return Err(ParseError::Rejected(error));
+    }
+    let nonce = first
+        .strip_prefix("r=")
+        .ok_or(ParseError::Malformed("server-first does not start with r="))?;
+    if !nonce.as_bytes().starts_with(client_nonce) || nonce.len() <= client_nonce.len() {
+        return Err(ParseError::Malformed(
+            "server nonce (r=) does not extend the client nonce",
+        ));
+    }
+    if !nonce.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err(ParseError::Malformed("server nonce (r=) is not printable"));
+    }
+    let salt = attributes
+        .next()
+        .and_then(|a| a.strip_prefix("s="))
+        .ok_or(ParseError::Malformed("salt (s=) missing"))?;
+    let iterations = attributes
+        .next()
+        .and_then(|a| a.strip_prefix("i="))
+        .ok_or(ParseError::Malformed("iteration count (i=) missing"))?;
+    if !iterations.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ParseError::Malformed(
+            "iteration count (i=) is not a number",
+        ));
+    }
+    let iterations = iterations
+        .parse::<u32>()
+        .ok()
+        .filter(|i| (1..=MAX_ITERATIONS).contains(i))
+        .ok_or(ParseError::Malformed(
+            "iteration count (i=) is not within 1..=100000",
+        ))?;
+    Ok(ServerFirst {
+        nonce,
+        salt,
+        iterations,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sasl::{SaslClient, State};
+
+    const RFC7677_CLIENT_NONCE: &[u8] = b"rOprNGfwEbeRWgbNEkqO";
+    const RFC7677_SERVER_FIRST: &[u8] =
+        b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
+    const RFC7677_CLIENT_FINAL: &[u8] = b"c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=";
+    const RFC7677_SERVER_FINAL: &[u8] = b"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=";
+
+    fn rfc7677_client(password: &'static str) -> SaslClient<'static> {
+        SaslClient {
+            mechanism: Mechanism::ScramSha256,
+            credentials: Credentials {
+                username: "user",
+                password,
+            },
+            state: State::FirstMessage,
+            scram: Some(Scram::with_nonce(
+                Mechanism::ScramSha256,
+                RFC7677_CLIENT_NONCE,
+            )),
+        }
+    }
+
+    #[test]
+    fn rfc7677_sha256_example_round_trip() {
+        let mut client = rfc7677_client("pencil");
+        let mut out = [0u8; 256];
+        let n = client.first_message(&mut out).unwrap();
+        assert_eq!(&out[..n], b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO");
+        let n = client
+            .respond(RFC7677_SERVER_FIRST, &mut out)
+            .unwrap()
+            .unwrap();
+        assert_eq!(&out[..n], RFC7677_CLIENT_FINAL);
+        assert_eq!(
+            client.respond(RFC7677_SERVER_FINAL, &mut out).unwrap(),
+            None
+        );
+        assert!(client.is_done());
+    }
+
+    #[test]
+    fn a_wrong_server_signature_is_refused() {
+        // A server that does not know the password computes another signature.
+        let mut client = rfc7677_client("not-pencil");
+        let mut out = [0u8; 256];
+        client.first_message(&mut out).unwrap();
+        client
+            .respond(RFC7677_SERVER_FIRST, &mut out)
+            .unwrap()
+            .unwrap();
+        let err = client.respond(RFC7677_SERVER_FINAL, &mut out).unwrap_err();
+        assert_eq!(
+            err,
+            SaslError::ServerSignatureMismatch {
+                mechanism: Mechanism::ScramSha256
+            }
+        );
+        assert!(!client.is_done());
+        // Failed is final.
+        assert!(matches!(
+            client.respond(RFC7677_SERVER_FINAL, &mut out),
+            Err(SaslError::State { .. })
+        ));
+    }
+
+    #[test]
+    fn a_server_error_is_surfaced_with_its_text() {
+        let mut client = rfc7677_client("pencil");
+        let mut out = [0u8; 256];
+        client.first_message(&mut out).unwrap();
+        client.respond(RFC7677_SERVER_FIRST, &mut out).unwrap();
+        let err = client.respond(b"e=invalid-proof", &mut out).unwrap_err();
+        assert_eq!(
+            crate::display(&err).as_str(),
+            "SASL SCRAM-SHA-256 authentication failed: the server rejected the proof: invalid-proof"
+        );
+    }
+
+    #[test]
+    fn user_names_are_escaped() {
+        let mut out = [0u8; 64];
+        let scram = Scram::with_nonce(Mechanism::ScramSha512, b"abc");
+        let n = scram.client_first("a=b,c", &mut out).unwrap();
+        assert_eq!(&out[..n], b"n,,n=a=3Db=2Cc,r=abc");
+    }
+
+    #[test]
+    fn server_first_is_checked() {
+        let nonce = b"abc";
+        let ok = parse_server_first("r=abcdef,s=c2FsdA==,i=4096,x=ext", nonce).unwrap();
+        assert_eq!(ok.iterations, 4096);
+        for (text, what) in [
+            ("r=abd,s=c2FsdA==,i=4096", "does not extend"),
+            ("r=abc,s=c2FsdA==,i=4096", "does not extend"),
+            ("r=abcdef,i=4096", "salt"),
+            ("r=abcdef,s=c2FsdA==", "iteration count (i=) missing"),
+            ("r=abcdef,s=c2FsdA==,i=+5", "not a number"),
+            ("r=abcdef,s=c2FsdA==,i=0", "within"),
+            ("r=abcdef,s=c2FsdA==,i=100001", "within"),
+            ("m=x,r=abcdef,s=c2FsdA==,i=1", "mandatory"),
+            ("", "r="),
+        ] {
+            match parse_server_first(text, nonce) {
+                Err(ParseError::Malformed(m)) => assert!(m.contains(what), "{text}: {m}"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            parse_server_first("e=unknown-user", nonce),
+            Err(ParseError::Rejected("unknown-user"))
+        );
+    }
+}

@@ -1,0 +1,429 @@
+//! Secured broker connections: Kafka's `security.protocol`, `sasl.*` and `ssl.*` settings,
+//! TLS under and SASL over the core's [`Connection`].
+//!
+//! [`SecurityConfig::set`] takes the settings by the names Kafka users know (what kcat's
+//! `-X key=value` passes). [`connect`] opens one authenticated connection;
+//! [`SecureConnector`] does the same for every broker a
+//! [`Cluster`](nanokafka::client::Cluster) reaches. Until the core's connection setup runs
+//! SASL itself, the connector authenticates on a connection of its own and hands the
+//! transport on, so the cluster's connection negotiates ApiVersions a second time (one extra
+//! round trip per broker connection).
+
+use crate::connector::TcpConnector;
+use crate::tls::{TlsConfig, TlsConnector, TlsError, TlsTransport};
+use crate::transport::{StdTransport, SystemClock, TransportError};
+use nanokafka::client::{Connection, ConnectionConfig, Connector};
+use nanokafka::sasl::{self, Credentials, Mechanism, SaslClient, SaslError};
+use std::fmt;
+use std::net::TcpStream;
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+/// Kafka's `security.protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SecurityProtocol {
+    /// `PLAINTEXT`: neither TLS nor SASL.
+    #[default]
+    Plaintext,
+    /// `SSL`: TLS only.
+    Ssl,
+    /// `SASL_PLAINTEXT`: SASL without TLS.
+    SaslPlaintext,
+    /// `SASL_SSL`: SASL over TLS.
+    SaslSsl,
+}
+
+impl SecurityProtocol {
+    /// Whether the protocol runs TLS.
+    pub const fn tls(self) -> bool {
+        matches!(self, SecurityProtocol::Ssl | SecurityProtocol::SaslSsl)
+    }
+
+    /// Whether the protocol authenticates with SASL.
+    pub const fn sasl(self) -> bool {
+        matches!(
+            self,
+            SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl
+        )
+    }
+}
+
+/// SASL settings (`sasl.mechanism`, `sasl.username`, `sasl.password`).
+#[derive(Clone, Default)]
+pub struct SaslConfig {
+    /// The mechanism; Kafka's default (GSSAPI) is not supported, so it must be named.
+    pub mechanism: Option<Mechanism>,
+    /// The user name.
+    pub username: String,
+    /// The password, zeroized when dropped and never printed.
+    pub password: Zeroizing<String>,
+}
+
+impl fmt::Debug for SaslConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SaslConfig")
+            .field("mechanism", &self.mechanism)
+            .field("username", &self.username)
+            .field("password", &"***")
+            .finish()
+    }
+}
+
+/// Security settings for broker connections.
+#[derive(Debug, Clone, Default)]
+pub struct SecurityConfig {
+    /// `security.protocol`.
+    pub protocol: SecurityProtocol,
+    /// `sasl.*`.
+    pub sasl: SaslConfig,
+    /// `ssl.*` and `enable.ssl.certificate.verification`.
+    pub tls: TlsConfig,
+}
+
+/// A setting that is unknown or has a value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The setting's name.
+    pub key: String,
+    /// Why it is refused.
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "setting {}: {}", self.key, self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl SecurityConfig {
+    /// Applies `key=value` pairs in order (see [`SecurityConfig::set`]).
+    pub fn from_pairs<'p>(
+        pairs: impl IntoIterator<Item = &'p str>,
+    ) -> Result<SecurityConfig, ConfigError> {
+        let mut config = SecurityConfig::default();
+        for pair in pairs {
+            let (key, value) = pair.split_once('=').ok_or_else(|| ConfigError {
+                key: pair.to_owned(),
+                reason: "expected key=value".to_owned(),
+            })?;
+            config.set(key.trim(), value.trim())?;
+        }
+        Ok(config)
+    }
+
+    /// Sets one setting by its Kafka name. Known: `security.protocol`, `sasl.mechanism`
+    /// (`sasl.mechanisms`, librdkafka's spelling), `sasl.username`, `sasl.password`,
+    /// `ssl.ca.location`, `ssl.certificate.location`, `ssl.key.location`,
+    /// `ssl.endpoint.identification.algorithm` (`https` only) and
+    /// `enable.ssl.certificate.verification` (`false` for tests only).
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        let refuse = |reason: &str| ConfigError {
+            key: key.to_owned(),
+            reason: reason.to_owned(),
+        };
+        match key {
+            "security.protocol" => {
+                self.protocol = match value.to_ascii_uppercase().as_str() {
+                    "PLAINTEXT" => SecurityProtocol::Plaintext,
+                    "SSL" => SecurityProtocol::Ssl,
+                    "SASL_PLAINTEXT" => SecurityProtocol::SaslPlaintext,
+                    "SASL_SSL" => SecurityProtocol::SaslSsl,
+                    _ => {
+                        return Err(refuse(
+                            "expected PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL",
+                        ))
+                    }
+                }
+            }
+            "sasl.mechanism" | "sasl.mechanisms" => {
+                self.sasl.mechanism = Some(
+                    Mechanism::from_name(value)
+                        .ok_or_else(|| refuse("expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"))?,
+                )
+            }
+            "sasl.username" => self.sasl.username = value.to_owned(),
+            "sasl.password" => self.sasl.password = Zeroizing::new(value.to_owned()),
+            "ssl.ca.location" => self.tls.ca_location = Some(value.into()),
+            "ssl.certificate.location" => self.tls.certificate_location = Some(value.into()),
+            "ssl.key.location" => self.tls.key_location = Some(value.into()),
+            "ssl.endpoint.identification.algorithm" => {
+                if !value.eq_ignore_ascii_case("https") {
+                    return Err(refuse(
+                        "only https (host name verification on) is supported; \
+                         enable.ssl.certificate.verification=false turns all checks off, for tests",
+                    ));
+                }
+            }
+            "enable.ssl.certificate.verification" => {
+                self.tls.verify_certificates = match value {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(refuse("expected true or false")),
+                }
+            }
+            _ => return Err(refuse("unknown security setting")),
+        }
+        Ok(())
+    }
+
+    /// The SASL client for these settings (`None` without SASL), nonce from the OS RNG.
+    fn sasl_client(&self) -> Result<Option<SaslClient<'_>>, SecurityError> {
+        if !self.protocol.sasl() {
+            return Ok(None);
+        }
+        let mechanism = self.sasl.mechanism.ok_or_else(|| {
+            SecurityError::Config(ConfigError {
+                key: "sasl.mechanism".to_owned(),
+                reason: format!("required with security.protocol {:?}", self.protocol),
+            })
+        })?;
+        let credentials = Credentials {
+            username: &self.sasl.username,
+            password: &self.sasl.password,
+        };
+        SaslClient::new(mechanism, credentials, &mut getrandom::SysRng)
+            .map(Some)
+            .map_err(|e| SecurityError::Sasl(Box::new(e)))
+    }
+}
+
+/// Why a secured connection failed.
+#[derive(Debug)]
+pub enum SecurityError {
+    /// The settings are unusable.
+    Config(ConfigError),
+    /// TLS failed (which check, for which broker).
+    Tls(TlsError),
+    /// SASL failed (the mechanism and the broker's message); boxed, as it carries text.
+    Sasl(Box<SaslError>),
+    /// The connection failed before SASL (TCP, ApiVersions).
+    Kafka(nanokafka::Error),
+}
+
+impl fmt::Display for SecurityError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecurityError::Config(e) => e.fmt(f),
+            SecurityError::Tls(e) => e.fmt(f),
+            SecurityError::Sasl(e) => e.fmt(f),
+            SecurityError::Kafka(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for SecurityError {}
+
+/// A plain or TLS transport, as the security protocol says.
+#[derive(Debug)]
+pub enum SecureTransport {
+    /// TCP only.
+    Plain(StdTransport<TcpStream>),
+    /// TLS over TCP.
+    Tls(Box<TlsTransport>),
+}
+
+impl embedded_io::ErrorType for SecureTransport {
+    type Error = TransportError;
+}
+
+impl embedded_io::Read for SecureTransport {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, TransportError> {
+        match self {
+            SecureTransport::Plain(t) => t.read(buf),
+            SecureTransport::Tls(t) => t.read(buf),
+        }
+    }
+}
+
+impl embedded_io::Write for SecureTransport {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, TransportError> {
+        match self {
+            SecureTransport::Plain(t) => t.write(buf),
+            SecureTransport::Tls(t) => t.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), TransportError> {
+        match self {
+            SecureTransport::Plain(t) => t.flush(),
+            SecureTransport::Tls(t) => t.flush(),
+        }
+    }
+}
+
+/// Opens connections to brokers with TLS and SASL as configured.
+pub struct SecureConnector {
+    config: SecurityConfig,
+    tls: Option<TlsConnector>,
+    tcp: TcpConnector,
+    request_timeout: Duration,
+    last_error: Option<SecurityError>,
+}
+
+impl fmt::Debug for SecureConnector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecureConnector")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SecureConnector {
+    /// A connector for `config`; TLS settings are loaded now (a bad CA file fails here).
+    pub fn new(
+        config: SecurityConfig,
+        connect_timeout: Duration,
+        request_timeout: Duration,
+    ) -> Result<Self, SecurityError> {
+        let tls = if config.protocol.tls() {
+            let client_config = config.tls.client_config().map_err(SecurityError::Tls)?;
+            Some(TlsConnector::new(
+                TcpConnector::new(connect_timeout),
+                client_config,
+            ))
+        } else {
+            None
+        };
+        Ok(SecureConnector {
+            config,
+            tls,
+            tcp: TcpConnector::new(connect_timeout),
+            request_timeout,
+            last_error: None,
+        })
+    }
+
+    /// The last failure in full (TLS check, SASL mechanism and broker message, ...).
+    pub fn last_error(&self) -> Option<&SecurityError> {
+        self.last_error.as_ref()
+    }
+
+    /// Opens an authenticated connection to `host:port`: TCP, TLS, ApiVersions, SASL.
+    pub fn open(
+        &mut self,
+        host: &str,
+        port: u16,
+    ) -> Result<Connection<'static, SecureTransport, SystemClock>, SecurityError> {
+        let result = self.try_open(host, port);
+        if let Err(e) = &result {
+            log::debug!(target: "nanokafka::io", "secured connection to {host}:{port}: {e}");
+        }
+        result
+    }
+
+    fn try_open(
+        &mut self,
+        host: &str,
+        port: u16,
+    ) -> Result<Connection<'static, SecureTransport, SystemClock>, SecurityError> {
+        let transport = match &mut self.tls {
+            Some(tls) => {
+                SecureTransport::Tls(Box::new(tls.open(host, port).map_err(SecurityError::Tls)?))
+            }
+            None => {
+                SecureTransport::Plain(self.tcp.open(host, port).map_err(SecurityError::Kafka)?)
+            }
+        };
+        let config = ConnectionConfig {
+            request_timeout_ms: u32::try_from(self.request_timeout.as_millis()).unwrap_or(u32::MAX),
+            ..ConnectionConfig::default()
+        };
+        let mut buf = Zeroizing::new(vec![0u8; 4096]);
+        let mut connection = Connection::connect(transport, SystemClock::new(), config, &mut buf)
+            .map_err(SecurityError::Kafka)?;
+        if let Some(mut client) = self.config.sasl_client()? {
+            let authenticated = sasl::authenticate(&mut connection, &mut client, &mut buf)
+                .map_err(|e| SecurityError::Sasl(Box::new(e)))?;
+            log::debug!(target: "nanokafka::io", "{host}:{port}: authenticated with {}, session lifetime {:?} ms",
+                client.mechanism(), authenticated.session_lifetime_ms);
+        }
+        Ok(connection)
+    }
+}
+
+/// Opens one secured connection to `host:port` (see [`SecureConnector::open`]).
+pub fn connect(
+    config: &SecurityConfig,
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Result<Connection<'static, SecureTransport, SystemClock>, SecurityError> {
+    SecureConnector::new(config.clone(), timeout, timeout)?.open(host, port)
+}
+
+impl Connector for SecureConnector {
+    type Transport = SecureTransport;
+
+    fn connect(&mut self, host: &str, port: u16) -> Result<SecureTransport, nanokafka::Error> {
+        match self.open(host, port) {
+            Ok(connection) => Ok(connection.into_inner()),
+            Err(e) => {
+                let error = match &e {
+                    SecurityError::Kafka(error) => *error,
+                    SecurityError::Sasl(sasl) => match **sasl {
+                        SaslError::Broker { api, code, .. } => nanokafka::Error::Broker {
+                            api,
+                            code,
+                            partition: None,
+                        },
+                        SaslError::Connection { error, .. } => error,
+                        _ => nanokafka::Error::Connect(embedded_io::ErrorKind::InvalidData),
+                    },
+                    _ => nanokafka::Error::Connect(embedded_io::ErrorKind::InvalidData),
+                };
+                self.last_error = Some(e);
+                Err(error)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kafka_setting_names_are_parsed() {
+        let config = SecurityConfig::from_pairs([
+            "security.protocol=sasl_ssl",
+            "sasl.mechanism=SCRAM-SHA-512",
+            "sasl.username=carol",
+            "sasl.password=carol=secret",
+            "ssl.ca.location=/tmp/ca.pem",
+            "enable.ssl.certificate.verification=false",
+        ])
+        .unwrap();
+        assert_eq!(config.protocol, SecurityProtocol::SaslSsl);
+        assert_eq!(config.sasl.mechanism, Some(Mechanism::ScramSha512));
+        assert_eq!(config.sasl.username, "carol");
+        assert_eq!(config.sasl.password.as_str(), "carol=secret");
+        assert_eq!(config.tls.ca_location, Some("/tmp/ca.pem".into()));
+        assert!(!config.tls.verify_certificates);
+        assert!(!format!("{config:?}").contains("carol=secret"));
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        for (pair, key) in [
+            ("security.protocol=TLS", "security.protocol"),
+            ("sasl.mechanism=GSSAPI", "sasl.mechanism"),
+            (
+                "ssl.endpoint.identification.algorithm=none",
+                "ssl.endpoint.identification.algorithm",
+            ),
+            (
+                "sasl.kerberos.service.name=kafka",
+                "sasl.kerberos.service.name",
+            ),
+            ("no-equals-sign", "no-equals-sign"),
+        ] {
+            let err = SecurityConfig::from_pairs([pair]).unwrap_err();
+            assert_eq!(err.key, key, "{pair}: {err}");
+        }
+        let config = SecurityConfig::from_pairs(["security.protocol=SASL_PLAINTEXT"]).unwrap();
+        let err = config.sasl_client().err().unwrap();
+        assert!(err.to_string().contains("sasl.mechanism"), "{err}");
+    }
+}

@@ -1,0 +1,321 @@
+//! TLS to brokers with rustls: a transport for the core's connections and a
+//! [`Connector`] for its [`Cluster`](nanokafka::client::Cluster).
+//!
+//! The broker's certificate is verified against a CA file (`ssl.ca.location`) or, without
+//! one, Mozilla's roots (webpki-roots); the host name the broker is reached by must be in the
+//! certificate. A client certificate (mTLS) is optional. Verification can be switched off only
+//! explicitly ([`TlsConfig::verify_certificates`] = false, Kafka's
+//! `enable.ssl.certificate.verification=false`), for tests.
+
+use crate::connector::TcpConnector;
+use crate::transport::StdTransport;
+use nanokafka::client::Connector;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{
+    CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore,
+};
+use std::fmt;
+use std::io;
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A TLS stream over TCP.
+pub type TlsStream = rustls::StreamOwned<ClientConnection, TcpStream>;
+
+/// A TLS connection as a nanokafka transport.
+pub type TlsTransport = StdTransport<TlsStream>;
+
+/// How to verify brokers and whom to present as (Kafka's `ssl.*` settings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// PEM file of the CA certificate(s) to trust (`ssl.ca.location`); `None`: Mozilla's roots.
+    pub ca_location: Option<PathBuf>,
+    /// PEM client certificate chain for mTLS (`ssl.certificate.location`).
+    pub certificate_location: Option<PathBuf>,
+    /// PEM private key of the client certificate (`ssl.key.location`).
+    pub key_location: Option<PathBuf>,
+    /// Verify the broker's certificate and host name. `false` accepts any certificate: for
+    /// tests only (`enable.ssl.certificate.verification=false`).
+    pub verify_certificates: bool,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig {
+            ca_location: None,
+            certificate_location: None,
+            key_location: None,
+            verify_certificates: true,
+        }
+    }
+}
+
+/// What went wrong with TLS, so that a message can say which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsErrorKind {
+    /// The TLS settings are unusable (an unreadable CA, certificate or key file).
+    Config,
+    /// The TCP connection failed.
+    Connect,
+    /// The broker's certificate is not signed by a trusted CA.
+    UnknownIssuer,
+    /// The broker's certificate does not name the host it was reached by.
+    HostName,
+    /// Another certificate problem (expired, revoked, bad encoding, ...).
+    Certificate,
+    /// The handshake failed otherwise (an alert from the broker, no common parameters,
+    /// a timeout).
+    Handshake,
+}
+
+/// A TLS failure: which kind, where, and rustls' or the OS's detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsError {
+    /// What failed.
+    pub kind: TlsErrorKind,
+    /// `host:port`, or the file for [`TlsErrorKind::Config`].
+    pub target: String,
+    /// The underlying error's text.
+    pub detail: String,
+}
+
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            TlsErrorKind::Config => "unusable TLS settings",
+            TlsErrorKind::Connect => "TCP connect failed",
+            TlsErrorKind::UnknownIssuer => {
+                "the broker's certificate is not signed by a trusted CA (check ssl.ca.location)"
+            }
+            TlsErrorKind::HostName => {
+                "the broker's certificate is not valid for the host name it was reached by (host name verification)"
+            }
+            TlsErrorKind::Certificate => "the broker's certificate is invalid",
+            TlsErrorKind::Handshake => "TLS handshake failed",
+        };
+        write!(f, "TLS to {}: {what}: {}", self.target, self.detail)
+    }
+}
+
+impl std::error::Error for TlsError {}
+
+impl TlsConfig {
+    /// The rustls client configuration these settings describe.
+    pub fn client_config(&self) -> Result<Arc<ClientConfig>, TlsError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| config_error("protocol versions", e))?;
+        let builder = if self.verify_certificates {
+            let mut roots = RootCertStore::empty();
+            match &self.ca_location {
+                Some(path) => {
+                    let certificates = CertificateDer::pem_file_iter(path)
+                        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                        .map_err(|e| config_error(&path.display().to_string(), e))?;
+                    let (added, _) = roots.add_parsable_certificates(certificates);
+                    if added == 0 {
+                        return Err(config_error(
+                            &path.display().to_string(),
+                            "no usable CA certificate in the file",
+                        ));
+                    }
+                }
+                None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+            }
+            builder.with_root_certificates(roots)
+        } else {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+        };
+        let config = match (&self.certificate_location, &self.key_location) {
+            (Some(certificate), Some(key)) => {
+                let chain = CertificateDer::pem_file_iter(certificate)
+                    .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                    .map_err(|e| config_error(&certificate.display().to_string(), e))?;
+                let key = PrivateKeyDer::from_pem_file(key)
+                    .map_err(|e| config_error(&key.display().to_string(), e))?;
+                builder
+                    .with_client_auth_cert(chain, key)
+                    .map_err(|e| config_error("client certificate", e))?
+            }
+            (None, None) => builder.with_no_client_auth(),
+            _ => {
+                return Err(config_error(
+                    "client certificate",
+                    "ssl.certificate.location and ssl.key.location go together",
+                ))
+            }
+        };
+        Ok(Arc::new(config))
+    }
+}
+
+fn config_error(target: &str, detail: impl fmt::Display) -> TlsError {
+    TlsError {
+        kind: TlsErrorKind::Config,
+        target: target.to_owned(),
+        detail: detail.to_string(),
+    }
+}
+
+/// Opens TLS connections: TCP through a [`TcpConnector`], then the handshake, completed
+/// before returning (so a certificate problem is reported at connect, naming the broker).
+#[derive(Debug)]
+pub struct TlsConnector {
+    /// The TCP side (connect timeout, address family).
+    pub tcp: TcpConnector,
+    config: Arc<ClientConfig>,
+    last_error: Option<TlsError>,
+}
+
+impl TlsConnector {
+    /// A connector with the rustls `config` (see [`TlsConfig::client_config`]).
+    pub fn new(tcp: TcpConnector, config: Arc<ClientConfig>) -> Self {
+        TlsConnector {
+            tcp,
+            config,
+            last_error: None,
+        }
+    }
+
+    /// The last failure, with its kind and detail.
+    pub fn last_error(&self) -> Option<&TlsError> {
+        self.last_error.as_ref()
+    }
+
+    /// Connects to `host:port` and completes the TLS handshake with `host` as the server
+    /// name, within the TCP connector's timeout.
+    pub fn open(&mut self, host: &str, port: u16) -> Result<TlsTransport, TlsError> {
+        let result = self.try_open(host, port);
+        match &result {
+            Ok(_) => log::debug!(target: "nanokafka::io", "TLS to {host}:{port} established"),
+            Err(e) => {
+                log::debug!(target: "nanokafka::io", "{e}");
+                self.last_error = Some(e.clone());
+            }
+        }
+        result
+    }
+
+    fn try_open(&mut self, host: &str, port: u16) -> Result<TlsTransport, TlsError> {
+        let target = format!("{host}:{port}");
+        let failed = |kind, detail: &dyn fmt::Display| TlsError {
+            kind,
+            target: target.clone(),
+            detail: detail.to_string(),
+        };
+        let StdTransport(mut socket) = self.tcp.open(host, port).map_err(|e| {
+            let detail = self
+                .tcp
+                .last_error()
+                .map_or_else(|| e.to_string(), |(_, io)| io.to_string());
+            failed(TlsErrorKind::Connect, &detail)
+        })?;
+        let name =
+            ServerName::try_from(host.to_owned()).map_err(|e| failed(TlsErrorKind::Config, &e))?;
+        let mut connection = ClientConnection::new(self.config.clone(), name)
+            .map_err(|e| failed(TlsErrorKind::Config, &e))?;
+        let io_failed = |e: &io::Error| failed(TlsErrorKind::Connect, e);
+        socket
+            .set_read_timeout(Some(self.tcp.connect_timeout.max(Duration::from_millis(1))))
+            .map_err(|e| io_failed(&e))?;
+        while connection.is_handshaking() {
+            if let Err(e) = connection.complete_io(&mut socket) {
+                let rustls_error = e
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+                return Err(match rustls_error {
+                    Some(error) => failed(classify(error), error),
+                    None => failed(TlsErrorKind::Handshake, &e),
+                });
+            }
+        }
+        // As for plain TCP: a short read timeout so the connection's deadline is honoured.
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .map_err(|e| io_failed(&e))?;
+        Ok(StdTransport(rustls::StreamOwned::new(connection, socket)))
+    }
+}
+
+fn classify(error: &rustls::Error) -> TlsErrorKind {
+    match error {
+        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
+            TlsErrorKind::UnknownIssuer
+        }
+        rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        ) => TlsErrorKind::HostName,
+        rustls::Error::InvalidCertificate(_) => TlsErrorKind::Certificate,
+        _ => TlsErrorKind::Handshake,
+    }
+}
+
+impl Connector for TlsConnector {
+    type Transport = TlsTransport;
+
+    fn connect(&mut self, host: &str, port: u16) -> Result<TlsTransport, nanokafka::Error> {
+        self.open(host, port).map_err(|e| {
+            nanokafka::Error::Connect(match e.kind {
+                TlsErrorKind::Connect => embedded_io::ErrorKind::ConnectionRefused,
+                _ => embedded_io::ErrorKind::InvalidData,
+            })
+        })
+    }
+}
+
+/// The verifier behind `verify_certificates = false`: any certificate, any name; signatures
+/// are still checked so the handshake itself is sound.
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
