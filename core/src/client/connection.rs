@@ -4,8 +4,9 @@
 use super::engine::link::Link;
 pub use super::engine::link::{Pending, Received};
 use super::Clock;
-use crate::protocol::header::{frame_size, SIZE_PREFIX_LEN};
+use crate::protocol::header::{frame_size, RequestKind, SIZE_PREFIX_LEN};
 use crate::protocol::{ApiKey, Request, VersionRange};
+use crate::wire::Encode;
 use crate::{Error, Result};
 use embedded_io::{Error as _, ErrorKind, Read, Write};
 
@@ -107,7 +108,7 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         version: i16,
         buf: &'b mut [u8],
     ) -> Result<R::Response<'b>> {
-        let received = self.exchange(request, Some(version), 0, buf)?;
+        let received = self.exchange(RequestKind::of::<R>(), request, Some(version), 0, buf)?;
         received.decode::<R>(buf)
     }
 
@@ -123,7 +124,7 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         wait_ms: u32,
         buf: &mut [u8],
     ) -> Result<Received> {
-        self.exchange(request, version, wait_ms, buf)
+        self.exchange(RequestKind::of::<R>(), request, version, wait_ms, buf)
     }
 
     /// Sends a request that gets no response (Produce with `acks = 0`) at `version` (`None`:
@@ -134,7 +135,7 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         version: Option<i16>,
         buf: &mut [u8],
     ) -> Result<()> {
-        self.write_request(request, version, 0, false, buf)
+        self.write_request(RequestKind::of::<R>(), request, version, 0, false, buf)
             .map(|_| ())
     }
 
@@ -148,9 +149,10 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         &self.link
     }
 
-    fn exchange<R: Request>(
+    fn exchange(
         &mut self,
-        request: &R,
+        kind: RequestKind,
+        request: &dyn Encode,
         version: Option<i16>,
         wait_ms: u32,
         buf: &mut [u8],
@@ -160,7 +162,7 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
                 "pipelined responses still to be received on this connection",
             ));
         }
-        let pending = self.send_request(request, version, wait_ms, buf)?;
+        let pending = self.write_request(kind, request, version, wait_ms, true, buf)?;
         self.receive(pending, buf)
     }
 
@@ -177,12 +179,13 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         wait_ms: u32,
         buf: &mut [u8],
     ) -> Result<Pending> {
-        self.write_request(request, version, wait_ms, true, buf)
+        self.write_request(RequestKind::of::<R>(), request, version, wait_ms, true, buf)
     }
 
-    fn write_request<R: Request>(
+    fn write_request(
         &mut self,
-        request: &R,
+        kind: RequestKind,
+        request: &dyn Encode,
         version: Option<i16>,
         wait_ms: u32,
         expects_response: bool,
@@ -191,7 +194,7 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         let now = self.clock.now_ms();
         let (pending, len) =
             self.link
-                .encode(request, version, now, wait_ms, expects_response, buf)?;
+                .encode_kind(kind, request, version, now, wait_ms, expects_response, buf)?;
         self.write(buf.get(..len).unwrap_or_default())?;
         Ok(pending)
     }

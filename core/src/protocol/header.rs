@@ -51,22 +51,75 @@ pub fn encode_request<R: Request>(
     client_id: Option<&str>,
     request: &R,
 ) -> Result<usize> {
-    if !R::VERSIONS.contains(version) {
-        return Err(Error::UnsupportedVersion {
-            api: R::API_KEY,
-            client: R::VERSIONS,
-            broker: None,
-        });
-    }
+    let kind = RequestKind::of::<R>();
+    kind.check_version(version)?;
     let header = RequestHeader {
         api_key: R::API_KEY,
         api_version: version,
         correlation_id,
         client_id,
     };
+    encode_frame(buf, &header, kind.is_flexible(version), request)
+}
+
+/// What framing needs to know of a request type, as a value: the type-independent code
+/// (framing, version checks, a connection's bookkeeping) takes this and the body as
+/// `&dyn Encode`, so it is linked once rather than once per API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RequestKind {
+    /// The API.
+    pub(crate) api: ApiKey,
+    /// The versions this client can encode.
+    pub(crate) versions: super::VersionRange,
+    /// The first flexible version.
+    flexible_from: i16,
+}
+
+impl RequestKind {
+    /// The kind of request `R`.
+    pub(crate) const fn of<R: Request>() -> Self {
+        RequestKind {
+            api: R::API_KEY,
+            versions: R::VERSIONS,
+            flexible_from: R::FLEXIBLE_FROM,
+        }
+    }
+
+    /// Whether `version` uses the flexible encoding (request header v2).
+    pub(crate) const fn is_flexible(&self, version: i16) -> bool {
+        version >= self.flexible_from
+    }
+
+    /// Whether the response at `version` carries response header v1 (never ApiVersions').
+    pub(crate) fn response_flexible(&self, version: i16) -> bool {
+        self.api != ApiKey::ApiVersions && self.is_flexible(version)
+    }
+
+    /// `UnsupportedVersion` unless this client can encode `version`.
+    pub(crate) fn check_version(&self, version: i16) -> Result<()> {
+        if self.versions.contains(version) {
+            Ok(())
+        } else {
+            Err(Error::UnsupportedVersion {
+                api: self.api,
+                client: self.versions,
+                broker: None,
+            })
+        }
+    }
+}
+
+/// Prefix, header, `body`, size patched: [`encode_request`] once the version is checked.
+/// Called with `B = dyn Encode` by a connection, so that one copy serves every API.
+pub(crate) fn encode_frame<B: crate::wire::Encode + ?Sized>(
+    buf: &mut [u8],
+    header: &RequestHeader<'_>,
+    flexible: bool,
+    body: &B,
+) -> Result<usize> {
     let mut writer = Writer::new(buf);
-    let size_at = start_frame(&mut writer, &header, R::is_flexible(version))?;
-    request.encode(&mut writer, version)?;
+    let size_at = start_frame(&mut writer, header, flexible)?;
+    body.encode(&mut writer, header.api_version)?;
     finish_frame(&mut writer, size_at)
 }
 
@@ -108,7 +161,7 @@ pub fn frame_size(prefix: [u8; SIZE_PREFIX_LEN], max: usize) -> Result<usize> {
 
 /// Whether the response to `api` at `version` carries response header v1 (tagged fields).
 pub fn response_header_flexible<R: Request>(version: i16) -> bool {
-    R::API_KEY != ApiKey::ApiVersions && R::is_flexible(version)
+    RequestKind::of::<R>().response_flexible(version)
 }
 
 /// Reads a response header from a frame (without its size prefix); returns the correlation

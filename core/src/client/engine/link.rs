@@ -23,9 +23,10 @@
 use crate::client::connection::ConnectionConfig;
 use crate::protocol::api_versions::{select_version, ApiVersionsRequest};
 use crate::protocol::header::{
-    decode_body, decode_response_header, encode_request, response_header_flexible,
+    decode_body, decode_response_header, encode_frame, RequestHeader, RequestKind,
 };
 use crate::protocol::{ApiKey, Request, VersionRange};
+use crate::wire::Encode;
 use crate::{Error, KafkaCode, Result};
 
 /// Number of API keys whose broker ranges are remembered (keys 0..=36 cover every API
@@ -144,8 +145,15 @@ impl<'a> Link<'a> {
         let Setup::SendApiVersions(version) = self.setup else {
             return Ok(None);
         };
-        let (pending, len) =
-            self.encode_at(&ApiVersionsRequest::nanokafka(), version, now, 0, true, buf)?;
+        let (pending, len) = self.encode_at(
+            RequestKind::of::<ApiVersionsRequest>(),
+            &ApiVersionsRequest::nanokafka(),
+            version,
+            now,
+            0,
+            true,
+            buf,
+        )?;
         self.setup = Setup::AwaitApiVersions(pending);
         Ok(Some(len))
     }
@@ -201,12 +209,16 @@ impl<'a> Link<'a> {
 
     /// The version of request `R` to use with this broker: the highest both sides support.
     pub fn version<R: Request>(&self) -> Result<i16> {
-        let broker = self.broker_range(R::API_KEY);
+        self.version_of(RequestKind::of::<R>())
+    }
+
+    fn version_of(&self, kind: RequestKind) -> Result<i16> {
+        let broker = self.broker_range(kind.api);
         broker
-            .and_then(|range| R::VERSIONS.highest_common(&range))
+            .and_then(|range| kind.versions.highest_common(&range))
             .ok_or(Error::UnsupportedVersion {
-                api: R::API_KEY,
-                client: R::VERSIONS,
+                api: kind.api,
+                client: kind.versions,
                 broker,
             })
     }
@@ -235,35 +247,67 @@ impl<'a> Link<'a> {
         expects_response: bool,
         buf: &mut [u8],
     ) -> Result<(Pending, usize)> {
+        self.encode_kind(
+            RequestKind::of::<R>(),
+            request,
+            version,
+            now,
+            wait_ms,
+            expects_response,
+            buf,
+        )
+    }
+
+    /// [`Link::encode`] without the request type: linked once for every API.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn encode_kind(
+        &mut self,
+        kind: RequestKind,
+        request: &dyn Encode,
+        version: Option<i16>,
+        now: u64,
+        wait_ms: u32,
+        expects_response: bool,
+        buf: &mut [u8],
+    ) -> Result<(Pending, usize)> {
         self.usable()?;
         if self.setup != Setup::Ready {
             return Err(Error::InvalidArgument("connection setup is not finished"));
         }
         let version = match version {
             Some(version) => version,
-            None => self.version::<R>()?,
+            None => self.version_of(kind)?,
         };
-        self.encode_at(request, version, now, wait_ms, expects_response, buf)
+        self.encode_at(kind, request, version, now, wait_ms, expects_response, buf)
     }
 
-    fn encode_at<R: Request>(
+    #[allow(clippy::too_many_arguments)]
+    fn encode_at(
         &mut self,
-        request: &R,
+        kind: RequestKind,
+        request: &dyn Encode,
         version: i16,
         now: u64,
         wait_ms: u32,
         expects_response: bool,
         buf: &mut [u8],
     ) -> Result<(Pending, usize)> {
+        kind.check_version(version)?;
         let correlation_id = self.correlation_id.wrapping_add(1);
-        let len = encode_request(buf, version, correlation_id, self.config.client_id, request)?;
+        let header = RequestHeader {
+            api_key: kind.api,
+            api_version: version,
+            correlation_id,
+            client_id: self.config.client_id,
+        };
+        let len = encode_frame(buf, &header, kind.is_flexible(version), request)?;
         self.correlation_id = correlation_id;
         let timeout = u64::from(self.config.request_timeout_ms).saturating_add(u64::from(wait_ms));
         let pending = Pending {
-            api: R::API_KEY,
+            api: kind.api,
             version,
             correlation_id,
-            flexible_response: response_header_flexible::<R>(version),
+            flexible_response: kind.response_flexible(version),
             deadline: now.saturating_add(timeout),
         };
         trace!(target: "connection", "{} v{} #{}: {} bytes", pending.api.name(), version, correlation_id, len);
