@@ -18,6 +18,7 @@ pub mod cluster;
 pub mod connection;
 pub mod consumer;
 pub mod defaults;
+pub mod engine;
 pub mod memory;
 pub mod producer;
 
