@@ -49,9 +49,10 @@
 use crate::client::{cluster_error, millis, new_cluster, Client, ClientConfig, Error, StdCluster};
 use crate::compression::Codecs;
 use crate::crc::HardwareCrc32c;
+use nanokafka::client::engine::produce::{answer_for, with_request, ReadyBatch};
 use nanokafka::client::{Acks, Pending};
 use nanokafka::partitioner::{partition_for_key, StickyPartitioner};
-use nanokafka::protocol::produce::{ProducePartition, ProduceRequest, ProduceTopic, TOPIC_ID_FROM};
+use nanokafka::protocol::produce::{ProduceRequest, TOPIC_ID_FROM};
 use nanokafka::protocol::TopicRef;
 use nanokafka::records::{
     BatchOptions, BuilderState, Compression, Record, RecordBatchBuilder, BATCH_HEADER_LEN,
@@ -582,7 +583,8 @@ impl Drop for Producer {
 /// A Produce request written and not answered yet.
 struct InFlight {
     node: i32,
-    pending: Option<Pending>,
+    /// The answer due and the request's version (`None`: acks = 0).
+    pending: Option<(Pending, i16)>,
     batches: Vec<Batch>,
 }
 
@@ -807,12 +809,13 @@ impl Sender {
     }
 
     /// Encodes one Produce request with `members` and writes it to `node` without waiting
-    /// (`None`: `acks = 0`, no answer will come).
+    /// (`None`: `acks = 0`, no answer will come; else the answer to wait for and the version
+    /// sent).
     fn write_request(
         &mut self,
         node: i32,
         members: &mut [Batch],
-    ) -> nanokafka::Result<Option<Pending>> {
+    ) -> nanokafka::Result<Option<(Pending, i16)>> {
         members.sort_unstable_by(|a, b| a.topic.cmp(&b.topic));
         // One entry per topic: its members' range and its id (zeros: named by name).
         let mut topics: heapless::Vec<(usize, usize, [u8; 16]), REQUEST_PARTITIONS> =
@@ -837,48 +840,42 @@ impl Sender {
                 }
             }
         }
-        self.compression.check_version(ApiKey::Produce, version)?;
         let by_id = version >= TOPIC_ID_FROM;
         for &(start, end, id) in &topics {
             for b in &mut members[start..end] {
                 b.topic_id = by_id.then_some(id);
             }
         }
-        let parts: heapless::Vec<ProducePartition<'_>, REQUEST_PARTITIONS> = members
+        let ready: heapless::Vec<ReadyBatch<'_>, REQUEST_PARTITIONS> = members
             .iter()
-            .map(|b| ProducePartition {
-                index: b.partition,
-                records: Some(&b.bytes[..b.len]),
+            .map(|b| ReadyBatch {
+                topic: &b.topic,
+                topic_id: b.topic_id,
+                partition: b.partition,
+                records: &b.bytes[..b.len],
             })
             .collect();
-        let produce_topics: heapless::Vec<ProduceTopic<'_>, REQUEST_PARTITIONS> = topics
-            .iter()
-            .map(|&(start, end, id)| ProduceTopic {
-                topic: if by_id {
-                    TopicRef::Id(id)
-                } else {
-                    TopicRef::Name(&members[start].topic)
-                },
-                partition_data: &parts[start..end],
-            })
-            .collect();
-        let request = ProduceRequest {
-            transactional_id: None,
-            acks: self.acks.as_i16(),
-            timeout_ms: self.ack_timeout_ms,
-            topic_data: &produce_topics,
-        };
-        let connection = self.cluster.connection(node, &mut self.response)?;
-        if self.acks == Acks::None {
-            connection.send_without_response(&request, Some(version), &mut self.frame)?;
-            return Ok(None);
-        }
-        let wait = u32::try_from(self.ack_timeout_ms).unwrap_or(0);
-        connection
-            .send_request(&request, Some(version), wait, &mut self.frame)
-            .map(Some)
+        let (acks, timeout_ms) = (self.acks, self.ack_timeout_ms);
+        let (cluster, response, frame) = (&mut self.cluster, &mut self.response, &mut self.frame);
+        with_request::<REQUEST_PARTITIONS, _>(
+            &ready,
+            acks,
+            timeout_ms,
+            version,
+            self.compression,
+            |request, version| {
+                let connection = cluster.connection(node, response)?;
+                if acks == Acks::None {
+                    connection.send_without_response(request, Some(version), frame)?;
+                    return Ok(None);
+                }
+                let wait = u32::try_from(timeout_ms).unwrap_or(0);
+                connection
+                    .send_request(request, Some(version), wait, frame)
+                    .map(|pending| Some((pending, version)))
+            },
+        )
     }
-
     /// Reads the answer to the oldest request in flight; its batches are then done.
     fn receive_oldest(&mut self) {
         let Some(InFlight {
@@ -889,7 +886,7 @@ impl Sender {
         else {
             return;
         };
-        let Some(pending) = pending else {
+        let Some((pending, version)) = pending else {
             self.done.extend(batches.drain(..).map(|b| (b, Ok(None))));
             return self.lists.push(batches);
         };
@@ -900,23 +897,13 @@ impl Sender {
         match received.and_then(|r| r.decode::<ProduceRequest>(&self.response)) {
             Ok(response) => {
                 for b in batches.drain(..) {
-                    let answer = response
-                        .responses
-                        .iter()
-                        .filter(|t| match t.topic {
-                            TopicRef::Name(name) => name == &*b.topic,
-                            TopicRef::Id(id) => Some(id) == b.topic_id,
-                        })
-                        .find_map(|t| t.partition_responses.find(|p| p.index == b.partition));
-                    let outcome = match answer {
-                        None => Err(nanokafka::Error::NoAcknowledgement),
-                        Some(p) if p.error_code.is_ok() => Ok(Some(p.base_offset)),
-                        Some(p) => Err(nanokafka::Error::Broker {
-                            api: ApiKey::Produce,
-                            code: p.error_code,
-                            partition: Some(b.partition),
-                        }),
+                    let ready = ReadyBatch {
+                        topic: &b.topic,
+                        topic_id: b.topic_id,
+                        partition: b.partition,
+                        records: &[],
                     };
+                    let outcome = answer_for(&response, &ready, version);
                     self.done.push((b, outcome));
                 }
                 self.lists.push(batches);
