@@ -58,8 +58,13 @@ pub struct ClientConfig {
     pub allow_auto_topic_creation: bool,
     /// Acknowledgements a produce waits for.
     pub acks: Acks,
-    /// Idempotent producing: no duplicates from retries (needs `acks = All`).
+    /// Idempotent producing: no duplicates from retries (needs `acks = All`). On by default,
+    /// as in the Java client 3.x; with acks 0 or 1 the pipelined producer produces without it.
     pub idempotent: bool,
+    /// How long the pipelined producer keeps retrying a batch, from its first record (Java's
+    /// `delivery.timeout.ms`, 120 s); each request has its own `request_timeout`. A batch
+    /// given up after a request carrying it went unanswered fails with `MaybeStored`.
+    pub delivery_timeout: Duration,
     /// How long a fetch may wait at the broker for data (Perl: 100 ms).
     pub max_wait: Duration,
     /// The least data a fetch waits for (1 byte: anything).
@@ -85,8 +90,9 @@ impl ClientConfig {
             receive_attempts: defaults::DEFAULT_RECEIVE_ATTEMPTS,
             retry_backoff: Duration::from_millis(defaults::DEFAULT_RETRY_BACKOFF_MS.into()),
             allow_auto_topic_creation: true,
-            acks: Acks::Leader,
-            idempotent: false,
+            acks: Acks::All,
+            idempotent: true,
+            delivery_timeout: Duration::from_secs(120),
             max_wait: Duration::from_millis(defaults::DEFAULT_MAX_WAIT_MS.unsigned_abs().into()),
             min_bytes: 1,
             max_bytes: defaults::DEFAULT_MAX_BYTES,
@@ -365,7 +371,7 @@ impl Client {
             producer: Producer::new(ProducerConfig {
                 acks: config.acks,
                 ack_timeout_ms: i32::try_from(millis(config.request_timeout)).unwrap_or(i32::MAX),
-                idempotent: config.idempotent,
+                idempotent: config.idempotent && config.acks == Acks::All,
                 checksum,
                 partitioner_seed: u32::try_from(now_ms() & 0xffff_ffff).unwrap_or(1),
                 compression: config.compression,

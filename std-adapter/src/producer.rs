@@ -35,9 +35,16 @@
 //! - Ordering per partition: a partition has at most one batch in flight, so a retried batch
 //!   is always resent before the next one of its partition (Java's guarantee without
 //!   idempotence). Other partitions' batches fill the pipeline meanwhile.
-//! - Retriable failures (leader moved, broker restarting, timeouts) are retried up to the
-//!   client's `send_attempts` with a metadata refresh and the backoff; other failures, and
-//!   the last attempt's, are reported per record.
+//! - Retriable failures (leader moved, broker restarting, timeouts) are retried with a
+//!   metadata refresh and the backoff, up to the client's `send_attempts` requests and its
+//!   `delivery_timeout` from the batch's first record, whichever ends first; other failures,
+//!   and the last attempt's, are reported per record.
+//! - Idempotent by default (`client.idempotent` with `acks = All`): batches carry a
+//!   producer id and sequence numbers given once and kept across retries, so a retry of an
+//!   append whose answer was lost is dropped by the broker. A batch given up after a request
+//!   carrying it went unanswered is reported as `MaybeStored`, and the producer takes a new
+//!   producer id so that later batches are not refused. The produce logic (request
+//!   assembly, answers, sequences) is the core's `client::engine::produce`.
 //! - Batches are compressed with the client's `compression` (the std [`Codecs`]) when they
 //!   are finished, on the sender thread; their buffers then hold the codec's output too.
 //! - Memory is bounded: batches in use (open, waiting, in flight) may hold at most
@@ -49,9 +56,14 @@
 use crate::client::{cluster_error, millis, new_cluster, Client, ClientConfig, Error, StdCluster};
 use crate::compression::Codecs;
 use crate::crc::HardwareCrc32c;
+use nanokafka::client::engine::produce::{
+    answer_for, stamp_batch, with_request, BatchState, Outcome, PartitionState, Prepared,
+    ProduceEngine, ReadyBatch,
+};
 use nanokafka::client::{Acks, Pending};
 use nanokafka::partitioner::{partition_for_key, StickyPartitioner};
-use nanokafka::protocol::produce::{ProducePartition, ProduceRequest, ProduceTopic, TOPIC_ID_FROM};
+use nanokafka::protocol::init_producer_id::InitProducerIdRequest;
+use nanokafka::protocol::produce::{ProduceRequest, TOPIC_ID_FROM};
 use nanokafka::protocol::TopicRef;
 use nanokafka::records::{
     BatchOptions, BuilderState, Compression, Record, RecordBatchBuilder, BATCH_HEADER_LEN,
@@ -155,8 +167,8 @@ struct Batch {
     ids: Vec<u64>,
     /// When its first record arrived (linger runs from here).
     opened: Instant,
-    /// Sends so far.
-    attempts: u8,
+    /// Its delivery progress (sequence stamp, attempts, deadline), once finished.
+    progress: BatchState,
     /// Finished (length and CRC written): `bytes[..len]` is the batch.
     len: usize,
 }
@@ -265,17 +277,11 @@ pub struct Producer {
 }
 
 impl Producer {
-    /// Connects (a wrong address fails here) and starts the sender thread. Idempotence is
-    /// not offered by this producer yet: `client.idempotent` is an `InvalidArgument`.
+    /// Connects (a wrong address fails here) and starts the sender thread. With
+    /// `client.idempotent` and `acks = All` (the defaults) the producer is idempotent: it gets
+    /// a producer id and numbers its batches, so that no retry stores a record twice; with
+    /// other acks, or a broker without InitProducerId, it is not.
     pub fn new(config: ProducerConfig) -> Result<Producer, Error> {
-        if config.client.idempotent {
-            return Err(Error::new(
-                nanokafka::Error::InvalidArgument(
-                    "the pipelined producer is not idempotent yet: use Client for that",
-                ),
-                "starting the producer",
-            ));
-        }
         let compressing = config.client.compression != Compression::None;
         if buffer_size(config.batch_size, compressing) > config.buffer_memory
             || config.max_in_flight == 0
@@ -514,7 +520,7 @@ impl Producer {
                     state: opened,
                     ids,
                     opened: Instant::now(),
-                    attempts: 0,
+                    progress: BatchState::new(0, u64::MAX),
                     len: 0,
                 });
                 self.shared.work.notify_one();
@@ -582,7 +588,8 @@ impl Drop for Producer {
 /// A Produce request written and not answered yet.
 struct InFlight {
     node: i32,
-    pending: Option<Pending>,
+    /// The answer due and the request's version (`None`: acks = 0).
+    pending: Option<(Pending, i16)>,
     batches: Vec<Batch>,
 }
 
@@ -591,7 +598,7 @@ struct InFlight {
 const REQUEST_PARTITIONS: usize = 64;
 
 /// A batch's outcome: its base offset (`None` with acks = 0) or why it failed.
-type Outcome = nanokafka::Result<Option<i64>>;
+type Answer = nanokafka::Result<Option<i64>>;
 
 /// The sender thread's state: its own cluster (metadata, leaders, connections) and buffers,
 /// all reused from one request to the next.
@@ -600,8 +607,17 @@ struct Sender {
     cluster: Box<StdCluster>,
     acks: Acks,
     ack_timeout_ms: i32,
+    /// Requests written per batch at most (`send_attempts`).
     attempts: u8,
     backoff: Duration,
+    /// Produce logic shared with the core: sequences, retries, outcomes.
+    engine: ProduceEngine,
+    /// Sequence state per (topic index, partition).
+    sequences: HashMap<(usize, i32), PartitionState>,
+    /// Retry until this long after a batch opened (Java's `delivery.timeout.ms`).
+    delivery_timeout: Duration,
+    /// The sender's zero for the engine's millisecond times.
+    start: Instant,
     linger: Duration,
     batch_size: usize,
     max_in_flight: usize,
@@ -614,7 +630,7 @@ struct Sender {
     /// Emptied batch lists, for the next requests.
     lists: Vec<Vec<Batch>>,
     /// Batches done (answered or failed), for [`Sender::complete`].
-    done: Vec<(Batch, Outcome)>,
+    done: Vec<(Batch, Answer)>,
     /// Outcomes being reported.
     reports: Vec<(Batch, Option<i64>, Option<Error>)>,
     frame: Vec<u8>,
@@ -630,7 +646,11 @@ impl Sender {
             acks: config.client.acks,
             ack_timeout_ms: i32::try_from(millis(config.client.request_timeout))
                 .unwrap_or(i32::MAX),
+            engine: ProduceEngine::new(config.client.idempotent && config.client.acks == Acks::All),
+            sequences: HashMap::new(),
+            delivery_timeout: config.client.delivery_timeout,
             attempts: config.client.send_attempts.max(1),
+            start: Instant::now(),
             backoff: config.client.retry_backoff,
             linger: config.linger,
             batch_size: config.batch_size,
@@ -658,6 +678,36 @@ impl Sender {
                 self.receive_oldest();
             }
             self.complete();
+        }
+    }
+
+    /// Gets a producer id for the engine; a broker without InitProducerId turns idempotence
+    /// off, other failures leave it to the next round.
+    fn init_producer_id(&mut self) {
+        let request = InitProducerIdRequest {
+            transactional_id: None,
+            transaction_timeout_ms: -1,
+            producer_id: -1,
+            producer_epoch: -1,
+        };
+        let answer = self
+            .cluster
+            .send_any(&request, &mut self.response)
+            .and_then(|r| r.decode::<InitProducerIdRequest>(&self.response))
+            .and_then(|r| {
+                r.error_code.check(ApiKey::InitProducerId)?;
+                Ok((r.producer_id, r.producer_epoch))
+            });
+        match answer {
+            Ok((id, epoch)) => self.engine.set_producer(id, epoch),
+            Err(nanokafka::Error::UnsupportedVersion { .. }) => {
+                log::warn!(target: "nanokafka::producer", "the broker offers no InitProducerId: producing without idempotence");
+                self.engine.disable_idempotence();
+            }
+            Err(e) => {
+                log::debug!(target: "nanokafka::producer", "InitProducerId failed, retrying: {e}");
+                std::thread::sleep(self.backoff);
+            }
         }
     }
 
@@ -739,6 +789,10 @@ impl Sender {
                     }
                     other => other,
                 };
+                let deadline =
+                    batch.opened.saturating_duration_since(self.start) + self.delivery_timeout;
+                batch.progress =
+                    BatchState::new(batch.ids.len() as i32, deadline.as_millis() as u64);
                 match finished {
                     Ok(len) => batch.len = len,
                     Err(e) => {
@@ -749,6 +803,27 @@ impl Sender {
                 }
             }
             i += 1;
+        }
+        if self.engine.needs_producer_id() {
+            if !self.in_flight.is_empty() {
+                return true; // its answers first
+            }
+            self.init_producer_id();
+            if self.engine.needs_producer_id() {
+                return false; // try again after the next wait
+            }
+        }
+        for batch in &mut self.ready {
+            let sequence = self
+                .sequences
+                .entry((batch.topic_index, batch.partition))
+                .or_default();
+            if let Prepared::Send(Some(stamp)) =
+                self.engine.prepare(sequence, &mut batch.progress, u8::MAX)
+            {
+                // Sealed batches are well formed: this cannot fail.
+                let _ = stamp_batch(&mut batch.bytes[..batch.len], &stamp, &HardwareCrc32c);
+            }
         }
         while let Some(first) = self.ready.first() {
             // The leader of the first ready batch; every ready batch it leads goes along.
@@ -785,11 +860,20 @@ impl Sender {
                 }
             }
             match self.write_request(node, &mut members) {
-                Ok(pending) => self.in_flight.push_back(InFlight {
-                    node,
-                    pending,
-                    batches: members,
-                }),
+                Ok(pending) => {
+                    for b in &mut members {
+                        let sequence = self
+                            .sequences
+                            .entry((b.topic_index, b.partition))
+                            .or_default();
+                        self.engine.sent(sequence, &mut b.progress);
+                    }
+                    self.in_flight.push_back(InFlight {
+                        node,
+                        pending,
+                        batches: members,
+                    })
+                }
                 Err(e) => {
                     let broken = self
                         .cluster
@@ -807,12 +891,13 @@ impl Sender {
     }
 
     /// Encodes one Produce request with `members` and writes it to `node` without waiting
-    /// (`None`: `acks = 0`, no answer will come).
+    /// (`None`: `acks = 0`, no answer will come; else the answer to wait for and the version
+    /// sent).
     fn write_request(
         &mut self,
         node: i32,
         members: &mut [Batch],
-    ) -> nanokafka::Result<Option<Pending>> {
+    ) -> nanokafka::Result<Option<(Pending, i16)>> {
         members.sort_unstable_by(|a, b| a.topic.cmp(&b.topic));
         // One entry per topic: its members' range and its id (zeros: named by name).
         let mut topics: heapless::Vec<(usize, usize, [u8; 16]), REQUEST_PARTITIONS> =
@@ -837,48 +922,42 @@ impl Sender {
                 }
             }
         }
-        self.compression.check_version(ApiKey::Produce, version)?;
         let by_id = version >= TOPIC_ID_FROM;
         for &(start, end, id) in &topics {
             for b in &mut members[start..end] {
                 b.topic_id = by_id.then_some(id);
             }
         }
-        let parts: heapless::Vec<ProducePartition<'_>, REQUEST_PARTITIONS> = members
+        let ready: heapless::Vec<ReadyBatch<'_>, REQUEST_PARTITIONS> = members
             .iter()
-            .map(|b| ProducePartition {
-                index: b.partition,
-                records: Some(&b.bytes[..b.len]),
+            .map(|b| ReadyBatch {
+                topic: &b.topic,
+                topic_id: b.topic_id,
+                partition: b.partition,
+                records: &b.bytes[..b.len],
             })
             .collect();
-        let produce_topics: heapless::Vec<ProduceTopic<'_>, REQUEST_PARTITIONS> = topics
-            .iter()
-            .map(|&(start, end, id)| ProduceTopic {
-                topic: if by_id {
-                    TopicRef::Id(id)
-                } else {
-                    TopicRef::Name(&members[start].topic)
-                },
-                partition_data: &parts[start..end],
-            })
-            .collect();
-        let request = ProduceRequest {
-            transactional_id: None,
-            acks: self.acks.as_i16(),
-            timeout_ms: self.ack_timeout_ms,
-            topic_data: &produce_topics,
-        };
-        let connection = self.cluster.connection(node, &mut self.response)?;
-        if self.acks == Acks::None {
-            connection.send_without_response(&request, Some(version), &mut self.frame)?;
-            return Ok(None);
-        }
-        let wait = u32::try_from(self.ack_timeout_ms).unwrap_or(0);
-        connection
-            .send_request(&request, Some(version), wait, &mut self.frame)
-            .map(Some)
+        let (acks, timeout_ms) = (self.acks, self.ack_timeout_ms);
+        let (cluster, response, frame) = (&mut self.cluster, &mut self.response, &mut self.frame);
+        with_request::<REQUEST_PARTITIONS, _>(
+            &ready,
+            acks,
+            timeout_ms,
+            version,
+            self.compression,
+            |request, version| {
+                let connection = cluster.connection(node, response)?;
+                if acks == Acks::None {
+                    connection.send_without_response(request, Some(version), frame)?;
+                    return Ok(None);
+                }
+                let wait = u32::try_from(timeout_ms).unwrap_or(0);
+                connection
+                    .send_request(request, Some(version), wait, frame)
+                    .map(|pending| Some((pending, version)))
+            },
+        )
     }
-
     /// Reads the answer to the oldest request in flight; its batches are then done.
     fn receive_oldest(&mut self) {
         let Some(InFlight {
@@ -889,7 +968,7 @@ impl Sender {
         else {
             return;
         };
-        let Some(pending) = pending else {
+        let Some((pending, version)) = pending else {
             self.done.extend(batches.drain(..).map(|b| (b, Ok(None))));
             return self.lists.push(batches);
         };
@@ -900,23 +979,13 @@ impl Sender {
         match received.and_then(|r| r.decode::<ProduceRequest>(&self.response)) {
             Ok(response) => {
                 for b in batches.drain(..) {
-                    let answer = response
-                        .responses
-                        .iter()
-                        .filter(|t| match t.topic {
-                            TopicRef::Name(name) => name == &*b.topic,
-                            TopicRef::Id(id) => Some(id) == b.topic_id,
-                        })
-                        .find_map(|t| t.partition_responses.find(|p| p.index == b.partition));
-                    let outcome = match answer {
-                        None => Err(nanokafka::Error::NoAcknowledgement),
-                        Some(p) if p.error_code.is_ok() => Ok(Some(p.base_offset)),
-                        Some(p) => Err(nanokafka::Error::Broker {
-                            api: ApiKey::Produce,
-                            code: p.error_code,
-                            partition: Some(b.partition),
-                        }),
+                    let ready = ReadyBatch {
+                        topic: &b.topic,
+                        topic_id: b.topic_id,
+                        partition: b.partition,
+                        records: &[],
                     };
+                    let outcome = answer_for(&response, &ready, version);
                     self.done.push((b, outcome));
                 }
                 self.lists.push(batches);
@@ -952,9 +1021,20 @@ impl Sender {
             let mut state = self.shared.lock();
             let state = &mut *state;
             for (mut batch, result) in self.done.drain(..) {
-                batch.attempts = batch.attempts.saturating_add(1);
-                let retry =
-                    matches!(&result, Err(e) if e.is_retriable()) && batch.attempts < self.attempts;
+                let sequence = self
+                    .sequences
+                    .entry((batch.topic_index, batch.partition))
+                    .or_default();
+                let now = self.start.elapsed().as_millis() as u64;
+                let attempts_left = batch.progress.attempts() < u16::from(self.attempts);
+                let outcome =
+                    self.engine
+                        .settle(sequence, &mut batch.progress, result, now, attempts_left);
+                let (retry, result) = match outcome {
+                    Outcome::Acknowledged(offset) => (false, Ok(offset)),
+                    Outcome::Retry(e) => (true, Err(e)),
+                    Outcome::Failed(e) => (false, Err(e)),
+                };
                 let Some(q) = state
                     .topics
                     .get_mut(batch.topic_index)
@@ -964,7 +1044,7 @@ impl Sender {
                 };
                 q.busy = false;
                 if retry {
-                    log::debug!(target: "nanokafka::producer", "{}/{} attempt {} failed, retrying: {:?}", batch.topic, batch.partition, batch.attempts, result);
+                    log::debug!(target: "nanokafka::producer", "{}/{} attempt {} failed, retrying: {:?}", batch.topic, batch.partition, batch.progress.attempts(), result);
                     self.cluster.invalidate_metadata();
                     q.retry_at = Some(Instant::now() + self.backoff);
                     q.waiting.push_front(batch);

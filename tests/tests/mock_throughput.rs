@@ -248,3 +248,54 @@ fn every_codec_goes_through_the_pipelined_producer_and_consumer() {
         check_all_delivered_once_in_order(&server.bootstrap(), &topic, 2, 2000, &reports);
     }
 }
+
+/// The connection is cut right after a Produce reached the broker (stored, no answer): the
+/// retry is recognised by its sequence and every record is stored once.
+#[test]
+fn a_cut_after_a_stored_produce_stores_each_record_once() {
+    let (cluster, server) = mock(1);
+    let topic = unique_topic("mock-cut-after");
+    cluster.create_topic(&topic, 1).unwrap();
+    let (producer, reports) = producer(config(&server.bootstrap()));
+    cluster.inject(Fault::drop_after_handling().api(ApiKey::Produce));
+    let _ = send(&producer, &topic, 0, 1000);
+    producer.flush().unwrap();
+    assert_eq!(cluster.armed_faults(), 0, "the cut happened");
+    check_all_delivered_once_in_order(&server.bootstrap(), &topic, 1, 1000, &reports);
+}
+
+/// Every attempt is stored and cut: the records are stored at most once and reported as
+/// "may have been stored", never as a plain failure.
+#[test]
+fn every_attempt_cut_stores_at_most_once_and_says_may_have_been_stored() {
+    let (cluster, server) = mock(1);
+    let topic = unique_topic("mock-cut-every");
+    cluster.create_topic(&topic, 1).unwrap();
+    let mut config = config(&server.bootstrap());
+    config.client.send_attempts = 4;
+    let (producer, reports) = producer(config);
+    cluster.inject(Fault::drop_after_handling().api(ApiKey::Produce).times(4));
+    let _ = send(&producer, &topic, 0, 100);
+    let error = producer.flush().unwrap_err();
+    assert_eq!(error.kind(), nanokafka::Error::MaybeStored, "{error}");
+    assert!(
+        error.to_string().contains("may have been stored"),
+        "{error}"
+    );
+    let stored = cluster.high_watermark(&topic, 0).unwrap();
+    assert!(stored <= 100, "at most once: {stored} stored for 100 sent");
+    let reports = reports.lock().unwrap();
+    assert_eq!(reports.len(), 100);
+    let failed: Vec<&str> = reports.iter().filter_map(|r| r.3.as_deref()).collect();
+    assert!(!failed.is_empty(), "the cut batch is reported");
+    assert!(
+        failed.iter().all(|e| e.contains("may have been stored")),
+        "never a plain failure for a possibly stored record: {failed:?}"
+    );
+    // The batches after it went out under a new producer id and were stored once.
+    let acknowledged = reports.iter().filter(|r| r.3.is_none()).count() as i64;
+    assert!(
+        stored >= acknowledged,
+        "{stored} stored, {acknowledged} acknowledged"
+    );
+}

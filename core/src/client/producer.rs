@@ -12,16 +12,17 @@
 //! so the broker drops the duplicate of an append whose acknowledgement was lost.
 
 use super::cluster::{Cluster, Connector, MetadataBuffer};
+use super::engine::produce::{answer_for, with_request, ReadyBatch};
 use super::Clock;
 use crate::partitioner::{partition_for_key, StickyPartitioner};
 use crate::protocol::init_producer_id::InitProducerIdRequest;
-use crate::protocol::produce::{ProducePartition, ProduceRequest, ProduceTopic};
-use crate::protocol::{ApiKey, TopicRef};
+use crate::protocol::produce::{ProduceRequest, TOPIC_ID_FROM};
+use crate::protocol::ApiKey;
 use crate::records::{
     BatchOptions, Checksum, Compress, Compression, NoCompression, Record, RecordBatchBuilder,
     SoftwareCrc32c,
 };
-use crate::{Error, KafkaCode, Result};
+use crate::{Error, Result};
 
 /// Acknowledgements a produce waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -468,81 +469,48 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
         batch_area: &[u8],
         frame: &mut [u8],
     ) -> Result<()> {
-        let topic_of = |i: usize| {
-            deliveries
-                .get(i)
-                .and_then(|d| batches.get(d.batch))
-                .map(|b| b.topic)
-                .unwrap_or_default()
-        };
-        let mut version = cluster
+        let version = cluster
             .connection(node, frame)?
             .version::<ProduceRequest>()?;
-        self.config
-            .compression
-            .check_version(ApiKey::Produce, version)?;
-        // Members grouped by topic; v13+ names topics by id.
-        let mut order: heapless::Vec<usize, REQUEST> = heapless::Vec::new();
-        let mut spans: heapless::Vec<(usize, usize, [u8; 16]), REQUEST> = heapless::Vec::new();
-        for (k, &i) in members.iter().enumerate() {
-            let topic = topic_of(i);
-            if members
-                .get(..k)
-                .unwrap_or_default()
-                .iter()
-                .any(|&j| topic_of(j) == topic)
-            {
-                continue;
-            }
-            let start = order.len();
-            for &j in members.get(k..).unwrap_or_default() {
-                if topic_of(j) == topic {
-                    let _ = order.push(j);
-                }
-            }
-            let id = if version >= 13 {
-                cluster.topic_id(topic, frame)?
-            } else {
-                [0; 16]
-            };
-            if id == [0; 16] {
-                version = version.min(12);
-            }
-            let _ = spans.push((start, order.len(), id));
-        }
-        let mut parts: heapless::Vec<ProducePartition<'_>, REQUEST> = heapless::Vec::new();
-        for &i in &order {
+        let mut ready: heapless::Vec<ReadyBatch<'_>, REQUEST> = heapless::Vec::new();
+        for &i in members {
             let d = deliveries.get(i).ok_or(Error::NoAcknowledgement)?;
-            let _ = parts.push(ProducePartition {
-                index: d.partition,
-                records: Some(batch_area.get(d.start..d.end).unwrap_or_default()),
-            });
+            let topic = topic_of_batch(batches, d.batch);
+            let topic_id = if version >= TOPIC_ID_FROM {
+                Some(cluster.topic_id(topic, frame)?).filter(|id| *id != [0; 16])
+            } else {
+                None
+            };
+            let batch = ReadyBatch {
+                topic,
+                topic_id,
+                partition: d.partition,
+                records: batch_area.get(d.start..d.end).unwrap_or_default(),
+            };
+            ready.push(batch).map_err(|_| Error::NoAcknowledgement)?;
         }
-        let mut topics: heapless::Vec<ProduceTopic<'_>, REQUEST> = heapless::Vec::new();
-        for &(start, end, id) in &spans {
-            let name = order.get(start).map(|&i| topic_of(i)).unwrap_or_default();
-            let _ = topics.push(ProduceTopic {
-                topic: if version >= 13 {
-                    TopicRef::Id(id)
-                } else {
-                    TopicRef::Name(name)
-                },
-                partition_data: parts.get(start..end).unwrap_or_default(),
-            });
-        }
-        let request = ProduceRequest {
-            transactional_id: None,
-            acks: self.config.acks.as_i16(),
-            timeout_ms: self.config.ack_timeout_ms,
-            topic_data: &topics,
-        };
-        if self.config.acks == Acks::None {
-            let connection = cluster.connection(node, frame)?;
-            let sent = connection.send_without_response(&request, Some(version), frame);
-            if connection.is_broken() {
-                cluster.disconnect(node);
-            }
-            sent?;
+        let acks = self.config.acks;
+        let wait = u32::try_from(self.config.ack_timeout_ms).unwrap_or(0);
+        let sent = with_request::<REQUEST, _>(
+            &ready,
+            acks,
+            self.config.ack_timeout_ms,
+            version,
+            self.config.compression,
+            |request, version| {
+                if acks == Acks::None {
+                    let connection = cluster.connection(node, frame)?;
+                    let sent = connection.send_without_response(request, Some(version), frame);
+                    if connection.is_broken() {
+                        cluster.disconnect(node);
+                    }
+                    return sent.map(|()| None);
+                }
+                let received = cluster.send_to(node, request, Some(version), wait, frame)?;
+                Ok(Some((received, version)))
+            },
+        )?;
+        let Some((received, version)) = sent else {
             for &i in members {
                 if let Some(d) = deliveries.get_mut(i) {
                     d.done = true;
@@ -550,46 +518,19 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
                 }
             }
             return Ok(());
-        }
-        let wait = u32::try_from(self.config.ack_timeout_ms).unwrap_or(0);
-        let received = cluster.send_to(node, &request, Some(version), wait, frame)?;
+        };
         let response = received.decode::<ProduceRequest>(frame)?;
-        for &i in members {
+        for (&i, batch) in members.iter().zip(&ready) {
             let Some(d) = deliveries.get_mut(i) else {
                 continue;
             };
-            let topic = topic_of_batch(batches, d.batch);
-            let id = spans
-                .iter()
-                .find(|&&(start, end, _)| order.get(start..end).unwrap_or_default().contains(&i))
-                .map(|s| s.2)
-                .unwrap_or([0; 16]);
-            let answer = response
-                .responses
-                .iter()
-                .filter(|t| match t.topic {
-                    TopicRef::Name(name) => name == topic,
-                    TopicRef::Id(topic_id) => topic_id == id,
-                })
-                .find_map(|t| t.partition_responses.find(|p| p.index == d.partition));
-            match answer {
-                None => fail(d, Error::NoAcknowledgement),
-                Some(p)
-                    if p.error_code.is_ok()
-                        || p.error_code == KafkaCode::DUPLICATE_SEQUENCE_NUMBER =>
-                {
-                    d.base_offset = Some(p.base_offset).filter(|&o| o >= 0);
+            match answer_for(&response, batch, version) {
+                Ok(base_offset) => {
+                    d.base_offset = base_offset;
                     d.error = None;
                     d.done = true;
                 }
-                Some(p) => fail(
-                    d,
-                    Error::Broker {
-                        api: ApiKey::Produce,
-                        code: p.error_code,
-                        partition: Some(d.partition),
-                    },
-                ),
+                Err(e) => fail(d, e),
             }
         }
         Ok(())

@@ -108,6 +108,10 @@ pub enum Error {
     /// A producer's buffer for records not yet acknowledged is full (its configured memory
     /// bound): wait for deliveries or send less.
     QueueFull,
+    /// A produce was given up after a request carrying the records reached the broker and
+    /// no answer came back: the records MAY HAVE BEEN STORED (once; with idempotence never
+    /// twice). Check the partition before sending them again.
+    MaybeStored,
     /// The broker answered with an error code.
     Broker {
         /// The API whose response carried the error.
@@ -148,6 +152,7 @@ impl Error {
             Error::MessageTooLarge { .. } => -1022,
             Error::Timeout => -1023,
             Error::QueueFull => -1024,
+            Error::MaybeStored => -1025,
             Error::Broker { code, .. } => code.0 as i32,
         }
     }
@@ -232,6 +237,9 @@ impl fmt::Display for Error {
             ),
             Error::Timeout => f.write_str("request timed out"),
             Error::QueueFull => f.write_str("producer queue full (buffer memory in use)"),
+            Error::MaybeStored => f.write_str(
+                "delivery given up with no answer from the broker: the records may have been stored",
+            ),
             Error::Broker {
                 api,
                 code,

@@ -16,7 +16,7 @@
 //!
 //! [`finish`]: RecordBatchBuilder::finish
 
-mod batch;
+pub(crate) mod batch;
 mod builder;
 mod checksum;
 mod compression;

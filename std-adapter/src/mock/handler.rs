@@ -148,8 +148,10 @@ fn handle(
     }
     let seen = state.seen.entry((key, version)).or_default();
     *seen = seen.saturating_add(1);
+    let mut drop_after = false;
     match state.take_connection_fault(node, key) {
         Some(FaultKind::Drop) => return Err(format!("injected fault: drop {api:?}")),
+        Some(FaultKind::DropAfter) => drop_after = true,
         Some(FaultKind::Delay(delay)) => {
             log::info!("mock broker {node}: injected fault: {api:?} held for {delay:?}");
             match held {
@@ -195,6 +197,10 @@ fn handle(
                     .wait_timeout(state, left)
                     .map(|(guard, _)| guard)
                     .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+            }
+            Handled::Respond(_) | Handled::Fetch(..) | Handled::Nothing if drop_after => {
+                state.settle(ctx.injected);
+                return Err(format!("injected fault: drop after handling {api:?}"));
             }
             Handled::Respond(response) | Handled::Fetch(response, _) => {
                 state.settle(ctx.injected);

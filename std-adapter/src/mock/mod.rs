@@ -108,6 +108,8 @@ pub(crate) enum FaultKind {
     },
     /// Close the connection instead of answering.
     Drop,
+    /// Handle the request, then close the connection instead of answering.
+    DropAfter,
     /// Hold the request this long before handling it.
     Delay(Duration),
 }
@@ -160,6 +162,12 @@ impl Fault {
     /// Close the connection instead of answering (the request is not handled).
     pub fn drop_connection() -> Fault {
         Fault::new(FaultKind::Drop)
+    }
+
+    /// Handle the request (a Produce is stored), then close the connection without the
+    /// answer: the client cannot tell whether it was stored.
+    pub fn drop_after_handling() -> Fault {
+        Fault::new(FaultKind::DropAfter)
     }
 
     /// Hold the request for `delay` before handling it.

@@ -83,6 +83,9 @@ pub(super) struct State {
     /// Requests handled, by (API key, version).
     pub seen: BTreeMap<(i16, i16), u64>,
     pub next_producer_id: i64,
+    /// Idempotent producers' state per (topic, partition, producer id): epoch and the next
+    /// sequence expected, so that a resent batch is not stored twice (as Kafka).
+    pub producers: HashMap<(String, i32, i64), (i16, i32)>,
     topics_created: u64,
 }
 
@@ -138,6 +141,7 @@ impl State {
             faults: Vec::new(),
             seen: BTreeMap::new(),
             next_producer_id: 1000,
+            producers: HashMap::new(),
             topics_created: 0,
         }
     }

@@ -9,8 +9,10 @@
 //! - [`metadata`]: the cluster's metadata decoded once into an index.
 //! - [`retry`]: attempts and backoff as deadlines.
 //! - [`fetch`]: fetch limits and the checks of a Fetch answer.
+//! - [`produce`]: Produce request assembly, answer matching and idempotent sequences.
 
 pub mod fetch;
 pub mod link;
 pub mod metadata;
+pub mod produce;
 pub mod retry;

@@ -120,9 +120,33 @@ fn append(
         .get(topic)
         .and_then(|t| t.max_message_bytes)
         .unwrap_or(state.config.message_max_bytes);
-    let partition = state.led_partition(topic, data.index, ctx.node)?;
+    state.led_partition(topic, data.index, ctx.node)?; // NOT_LEADER before anything
     let records = data.records.as_deref().unwrap_or_default();
     let batches = split_batches(records, max_bytes)?;
+    // Idempotent batches: a resent one is acknowledged without storing it again.
+    let mut expected = Vec::new();
+    for batch in &batches {
+        let id = batch.producer_id();
+        if id < 0 {
+            continue;
+        }
+        let key = (topic.to_owned(), data.index, id);
+        let (epoch, next) = match state.producers.get(&key) {
+            Some(&(epoch, next)) if epoch == batch.producer_epoch() => (epoch, next),
+            _ => (batch.producer_epoch(), 0),
+        };
+        let sequence = batch.base_sequence();
+        if sequence < next {
+            return Err(KafkaCode::DUPLICATE_SEQUENCE_NUMBER);
+        }
+        if sequence > next {
+            return Err(KafkaCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
+        }
+        let count = batch.last_offset_delta().saturating_add(1);
+        expected.push((key, (epoch, sequence.saturating_add(count))));
+    }
+    state.producers.extend(expected);
+    let partition = state.led_partition(topic, data.index, ctx.node)?;
     let base_offset = partition.log.append(&batches, partition.leader_epoch);
     Ok((base_offset, partition.log.log_start))
 }
