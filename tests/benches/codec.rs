@@ -275,10 +275,6 @@ impl Case {
             "nanokafka decode, CRC skipped",
         ),
     ];
-
-    fn name(self) -> &'static str {
-        Case::ALL.iter().find(|c| c.0 == self).unwrap().1
-    }
 }
 
 /// Inputs and buffers of the uncompressed cases.
