@@ -752,3 +752,88 @@ fn next_offset_from_headers_agrees_with_the_checked_walk() {
         Err(Error::Malformed("unknown record magic"))
     );
 }
+
+/// `push` writes the common record shape inline and everything else out of line: records on
+/// both sides of each limit of the inline path (one- and two-byte varints, records of 8 KiB,
+/// timestamp deltas of +-8192, more than 8192 records, buffers that fit exactly or are one
+/// byte short) take as many bytes as `encoded_len` says and read back as written.
+#[test]
+fn records_at_the_inline_paths_limits_round_trip() {
+    let big = vec![0xa5u8; 8200];
+    let mut records = Vec::new();
+    for len in [
+        0, 1, 63, 64, 65, 127, 128, 4000, 8100, 8180, 8191, 8192, 8200,
+    ] {
+        for (key, value) in [
+            (Some(&big[..len]), Some(&big[..16])),
+            (Some(&big[..16]), Some(&big[..len])),
+            (None, Some(&big[..len])),
+            (Some(&big[..len]), None),
+        ] {
+            records.push((key, value));
+        }
+    }
+    let deltas = [0i64, 1, -1, 63, -64, 64, 8191, -8192, 8192, -8193, 1 << 40];
+    let mut buf = vec![0u8; 8 << 20];
+    let mut builder = RecordBatchBuilder::new(&mut buf, BatchOptions::default()).unwrap();
+    let mut want = Vec::new();
+    for i in 0..9000usize {
+        // Every shape twice, then small records past a count of 8192.
+        let (key, value) = records
+            .get(i / 2)
+            .copied()
+            .unwrap_or((Some(b"key"), Some(b"value")));
+        let record = Record {
+            key,
+            value,
+            headers: if i % 97 == 5 { &HEADERS } else { &[] },
+            timestamp: 1_700_000_000_000 + deltas[i % deltas.len()],
+        };
+        let size = builder.encoded_len(&record).unwrap();
+        let before = builder.len();
+        builder.push(&record).unwrap();
+        assert_eq!(builder.len() - before, size, "record {i}");
+        want.push(record);
+    }
+    let n = builder.finish(&SoftwareCrc32c).unwrap().len();
+    let batch = RecordBatch::new_checked(&buf[..n], &SoftwareCrc32c).unwrap();
+    let read: Vec<RecordView<'_>> = batch.records().unwrap().map(Result::unwrap).collect();
+    assert_eq!(read.len(), want.len());
+    for (i, (got, want)) in read.iter().zip(&want).enumerate() {
+        assert_eq!(got.offset, i as i64);
+        assert_eq!(got.timestamp, want.timestamp, "record {i}");
+        assert_eq!((got.key, got.value), (want.key, want.value), "record {i}");
+        assert!(got.headers.eq(want.headers.iter().copied()), "record {i}");
+    }
+
+    // A second record that fits exactly, or misses by one byte.
+    let first = Record {
+        key: Some(b"k"),
+        value: Some(b"v"),
+        headers: &[],
+        timestamp: 5,
+    };
+    let second = Record {
+        key: Some(&big[..100]),
+        ..first
+    };
+    let mut probe = [0u8; 512];
+    let mut builder = RecordBatchBuilder::new(&mut probe, BatchOptions::default()).unwrap();
+    builder.push(&first).unwrap();
+    let exact = builder.len() + builder.encoded_len(&second).unwrap();
+    for (size, fits) in [(exact, true), (exact - 1, false)] {
+        let mut buf = vec![0u8; size];
+        let mut builder = RecordBatchBuilder::new(&mut buf, BatchOptions::default()).unwrap();
+        builder.push(&first).unwrap();
+        let len = builder.len();
+        match builder.push(&second) {
+            Ok(()) => assert!(fits),
+            Err(Error::BufferTooSmall { needed }) => {
+                assert!(!fits);
+                assert_eq!(needed, exact);
+                assert_eq!((builder.len(), builder.record_count()), (len, 1));
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+}

@@ -5,7 +5,9 @@ use super::batch::{field, TimestampType, HEADER_LEN};
 use super::checksum::Checksum;
 use super::compression::{Compress, Compression};
 use super::LOG_OVERHEAD;
-use crate::wire::{copy, unsigned_varint_len, varint_len, varlong_len, Slot, Writer};
+use crate::wire::{
+    copy, unsigned_varint_len, varint_len, varlong_len, zigzag32, zigzag64, Slot, Writer,
+};
 use crate::{Error, Result};
 
 /// A record to append. `None` and `Some(&[])` are different on the wire and stay different.
@@ -189,8 +191,80 @@ impl<'a> RecordBatchBuilder<'a> {
 
     /// Appends a record. `BufferTooSmall` (with the batch size that would be needed) leaves
     /// the batch unchanged.
-    #[inline]
+    ///
+    /// Always inlined, and small: the common record (not the batch's first, no headers,
+    /// key and value under 8 KiB, room in the buffer) is written by straight-line code at
+    /// the call site, whatever the caller's constants; anything else goes out of line. Without
+    /// this split the speed depended on the optimiser inlining the whole of `push`, which it
+    /// does for one call site and not for several (measured: 118 instructions, ~5 ns more per
+    /// record). Microcontrollers (below 64 bits) take the general path only, for flash.
+    #[inline(always)]
     pub fn push(&mut self, record: &Record<'_>) -> Result<()> {
+        if cfg!(target_pointer_width = "64") && self.push_common(record).is_some() {
+            return Ok(());
+        }
+        self.push_any(record)
+    }
+
+    /// [`push`](Self::push) for the common record, or `None` (nothing written) for any other,
+    /// which [`push_any`](Self::push_any) then takes, errors included: not the batch's first
+    /// record, no headers, every varint of one or two bytes (record under 8 KiB, count and
+    /// timestamp delta under 8192 in size), and room left in the buffer.
+    #[inline(always)]
+    fn push_common(&mut self, record: &Record<'_>) -> Option<()> {
+        /// Zigzag values below this take one or two varint bytes.
+        const SHORT: u64 = 1 << 14;
+        if self.count == 0 || !record.headers.is_empty() {
+            return None;
+        }
+        self.options
+            .base_offset
+            .checked_add(i64::from(self.count))?;
+        let delta = record.timestamp.checked_sub(self.base_timestamp)?;
+        let delta_z = zigzag64(delta);
+        let count_z = u64::from(zigzag32(self.count));
+        let key_z = bytes_zigzag(record.key);
+        let value_z = bytes_zigzag(record.value);
+        if (delta_z | count_z | key_z | value_z) >= SHORT {
+            return None;
+        }
+        // Every term is below 2^14: the sums are exact.
+        let body = 2usize // attributes, header count
+            .wrapping_add(short_len(delta_z))
+            .wrapping_add(short_len(count_z))
+            .wrapping_add(short_len(key_z))
+            .wrapping_add(record.key.map_or(0, <[u8]>::len))
+            .wrapping_add(short_len(value_z))
+            .wrapping_add(record.value.map_or(0, <[u8]>::len));
+        let body_z = (body as u64).wrapping_shl(1);
+        if body_z >= SHORT {
+            return None;
+        }
+        let end = self.len.checked_add(short_len(body_z).wrapping_add(body))?;
+        let mut out = Slot::new(self.buf.get_mut(self.len..end)?);
+        out.unsigned_varint(body_z);
+        out.byte(0); // record attributes: unused
+        out.unsigned_varint(delta_z);
+        out.unsigned_varint(count_z);
+        out.nullable_bytes(record.key);
+        out.nullable_bytes(record.value);
+        out.byte(0); // no headers
+        if !out.is_full() {
+            return None; // unreachable: the sizes above are exact; push_any reports it
+        }
+        self.max_timestamp = self.max_timestamp.max(record.timestamp);
+        self.len = end;
+        self.count = self.count.wrapping_add(1); // below 8192
+        Some(())
+    }
+
+    /// [`push`](Self::push) for any record: headers, long varints, the first record of a
+    /// batch, and every error. Out of line on 64-bit hosts; on microcontrollers, where it is
+    /// the only path, the optimiser decides as before (inlined into a single caller, it
+    /// folds the caller's constants: measured 768 B less flash for the minimal producer).
+    #[cfg_attr(target_pointer_width = "64", cold, inline(never))]
+    #[cfg_attr(not(target_pointer_width = "64"), inline)]
+    fn push_any(&mut self, record: &Record<'_>) -> Result<()> {
         // The record's offset (base + count) must exist: a batch cannot run past i64::MAX.
         if self.count == i32::MAX
             || self
@@ -369,6 +443,23 @@ fn seal<'b>(
         copy(slot, &crc.to_be_bytes());
     }
     Ok(batch)
+}
+
+/// The zigzag length prefix of a byte string: `None` is -1 (zigzag 1), a length `n` is `2n`
+/// (a slice length is below 2^63, so doubling it cannot overflow).
+#[inline(always)]
+fn bytes_zigzag(bytes: Option<&[u8]>) -> u64 {
+    bytes.map_or(1, |b| (b.len() as u64).wrapping_shl(1))
+}
+
+/// Bytes of an unsigned varint known to be below 2^14: one or two.
+#[inline(always)]
+fn short_len(z: u64) -> usize {
+    if z < 1 << 7 {
+        1
+    } else {
+        2
+    }
 }
 
 /// Wire size of a varint-length-prefixed byte string (`None` = length -1); a field of more
