@@ -2,7 +2,7 @@
 //!
 //! The crate is `#![no_std]` without `alloc` and never panics on any input: every buffer is
 //! the caller's, every length read from the network is checked, and every failure is an
-//! [`Error`]. Layers, bottom up (see DESIGN.md §2):
+//! [`Error`]. Layers, bottom up (docs/architecture.md in the repository):
 //!
 //! - [`wire`]: big-endian ints, varints, (compact) strings/bytes/arrays, tagged fields over a
 //!   [`wire::Reader`] cursor on `&[u8]` and a [`wire::Writer`] into `&mut [u8]`.
@@ -37,7 +37,7 @@
 //! ```
 #![no_std]
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 #![cfg_attr(
     test,
     allow(

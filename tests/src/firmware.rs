@@ -4,8 +4,8 @@
 //! Under `-serial tcp:127.0.0.1:PORT` QEMU dials PORT once at start-up and the UART's bytes
 //! are that TCP stream, so the firmware talks to whatever listens there: a Kafka broker
 //! (the telemetry job) or a test's own listener (the minimal producer's frame).
-//! Semihosting carries the firmware's console and exit status. Recipe:
-//! ../shared/notes/firmware-qemu.md.
+//! Semihosting carries the firmware's console and exit status. How it is run:
+//! docs/testing.md, "Firmware".
 
 use nanokafka::client::OffsetQuery;
 use nanokafka_std::{Client, ClientConfig, Message};
@@ -151,7 +151,7 @@ impl Machine {
 /// The QEMU command for the network firmware `elf` on riscv32 `virt`: a virtio-net device
 /// on QEMU's user networking (guest 10.0.2.15, the host as gateway 10.0.2.2: a guest
 /// connection to 10.0.2.2:PORT reaches 127.0.0.1:PORT here), the UART on stdout, the exit
-/// status through sifive_test. Recipe: ../shared/notes/firmware-network.md.
+/// status through sifive_test. See docs/testing.md, "Firmware".
 pub fn net_command(elf: &Path) -> Command {
     let mut qemu = Command::new("qemu-system-riscv32");
     qemu.args(["-machine", "virt", "-bios", "none", "-m", "16M"])

@@ -3,7 +3,7 @@
 //! answers ApiVersions and sees all running brokers, stopped on drop — and killed with the
 //! test process if that dies first (`PR_SET_PDEATHSIG`).
 //!
-//! The recipe is ../shared/notes/real-kafka.md. Jars are cached under
+//! How and why: docs/testing.md, "Real Kafka". Jars are cached under
 //! `<target>/kafka/<version>/libs` and reused; data and logs live in a fresh folder under
 //! `<target>/kafka-run/`. A test that cannot start its broker fails with the reason (Maven's
 //! output, or the broker's log tail), it never skips.

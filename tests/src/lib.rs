@@ -1,6 +1,13 @@
 //! Shared helpers for the cross-crate tests: encode the same message with nanokafka and with
 //! the independent `kafka-protocol` crate and compare bytes.
 
+/// Every Rust code block of the README, compiled and run as a doc test
+/// (`cargo test -p nanokafka-tests --doc`); `tests/readme_snippets.rs` checks that no block
+/// escapes it (an `ignore`d or untagged block, a README not included here).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeSnippets;
+
 use bytes::BytesMut;
 use kafka_protocol::protocol::{Decodable, Encodable};
 use nanokafka::protocol::Request;

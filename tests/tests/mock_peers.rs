@@ -200,7 +200,7 @@ fn kcat_produces_and_consumes_through_the_mock() {
         assert!(listing.contains(&address.to_string()), "{listing}");
     }
     assert!(listing.contains("2 partitions"), "{listing}");
-    // The versions librdkafka 2.0.2 chose (notes/real-kafka.md saw the same against Kafka).
+    // The versions librdkafka 2.0.2 chose (the same as against real Kafka).
     let seen = versions(&cluster);
     for (api, version) in [(18, 3), (3, 4), (0, 7), (1, 11)] {
         assert!(

@@ -209,7 +209,7 @@ pub(crate) mod tests {
             produce::ProduceRequest,
         };
         let mut buf = [0u8; 128];
-        // What Kafka 3.9.2 advertises (notes/real-kafka.md).
+        // What Kafka 3.9.2 advertises (seen on a 3.9.2 broker).
         let ranges = [
             (0, 0, 11),
             (1, 0, 17),

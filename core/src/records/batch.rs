@@ -7,7 +7,7 @@ use super::LOG_OVERHEAD;
 use crate::wire::{Reader, Scan};
 use crate::{Error, Result};
 
-/// Byte ranges of the RecordBatch v2 header (DESIGN.md §5).
+/// Byte ranges of the RecordBatch v2 header (docs/architecture.md, "Record layout").
 pub(crate) mod field {
     use core::ops::Range;
     pub const BASE_OFFSET: Range<usize> = 0..8;

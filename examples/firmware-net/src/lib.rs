@@ -9,7 +9,7 @@
 //!   each way).
 //! - [`mtime`]: the machine timer as the millisecond clock.
 //!
-//! Binary: `telemetry-net` (recipe: ../shared/notes/firmware-network.md). Nothing here
+//! Binary: `telemetry-net` (docs/testing.md, "Firmware"). Nothing here
 //! allocates: no global allocator is linked.
 #![no_std]
 #![warn(missing_docs)]

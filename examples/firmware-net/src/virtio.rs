@@ -5,7 +5,7 @@
 //!   so physical addresses are the buffers' own.
 //! - [`find_net`]: probes the board's virtio-mmio slots for the network device.
 //! - [`VirtioNet`]: one receive frame always posted to the device, one transmit frame; the
-//!   smoltcp tokens lend them out (recipe: notes/firmware-network.md).
+//!   smoltcp tokens lend them out (docs/testing.md, "Firmware").
 
 use core::ptr::NonNull;
 use smoltcp::phy::{Device, DeviceCapabilities, Medium, RxToken, TxToken};

@@ -2,7 +2,7 @@
 //! without the 64-bit division helper.
 //!
 //! `itoa` divides `u64`s by 10 000, which on a 32-bit core is a call into the ~0.9 KiB
-//! 64-bit division helper (DESIGN.md §8); [`div_rem`] divides a `u64` in 16-bit steps with
+//! 64-bit division helper; [`div_rem`] divides a `u64` in 16-bit steps with
 //! 32-bit arithmetic only (a multiplication each, for a constant divisor). Clocks use it
 //! too, for timer ticks to milliseconds.
 

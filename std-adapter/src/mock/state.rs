@@ -8,7 +8,7 @@ use nanokafka::{ApiKey, KafkaCode};
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
-/// Byte ranges of the RecordBatch v2 header fields the broker reads or patches (DESIGN.md §5).
+/// Byte ranges of the RecordBatch v2 header fields the broker reads or patches (docs/architecture.md, "Record layout").
 mod field {
     use std::ops::Range;
     pub const BASE_OFFSET: Range<usize> = 0..8;
