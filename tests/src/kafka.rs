@@ -443,6 +443,8 @@ pub struct KafkaClusterBuilder {
     properties: Vec<(String, String)>,
     /// Extra listeners: (name, advertised host).
     listeners: Vec<(String, String)>,
+    /// Extra listeners advertised at another port than they listen on: (name, port per node).
+    advertised_ports: Vec<(String, Vec<u16>)>,
 }
 
 impl KafkaClusterBuilder {
@@ -465,6 +467,17 @@ impl KafkaClusterBuilder {
     pub fn listener(mut self, name: &str, advertised_host: &str) -> Self {
         self.listeners
             .push((name.to_owned(), advertised_host.to_owned()));
+        self
+    }
+
+    /// An extra PLAINTEXT listener `name` on a free port of 127.0.0.1 per node, advertised as
+    /// 127.0.0.1:`ports[node index]` (e.g. a fault proxy's port, bound before the broker
+    /// starts): clients that bootstrap through that port reach every broker through it. Its
+    /// real port: [`KafkaCluster::listener_port`].
+    pub fn listener_advertised_at(mut self, name: &str, ports: &[u16]) -> Self {
+        self = self.listener(name, "127.0.0.1");
+        self.advertised_ports
+            .push((name.to_owned(), ports.to_vec()));
         self
     }
 
@@ -503,6 +516,7 @@ impl KafkaCluster {
             nodes: 1,
             properties: Vec::new(),
             listeners: Vec::new(),
+            advertised_ports: Vec::new(),
         }
     }
 
@@ -531,6 +545,7 @@ impl KafkaCluster {
             nodes: count,
             properties: extra,
             listeners: extra_listeners,
+            advertised_ports,
         } = builder;
         let libs = ensure_kafka(&version)?;
         let ports = free_ports((2 + extra_listeners.len()) * count)?;
@@ -564,7 +579,12 @@ impl KafkaCluster {
                 (String::new(), String::new(), String::new());
             for ((name, port), (_, host)) in listeners.iter().zip(&extra_listeners) {
                 bind.push_str(&format!(",{name}://127.0.0.1:{port}"));
-                advertise.push_str(&format!(",{name}://{host}:{port}"));
+                let advertised = advertised_ports
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .and_then(|(_, ports)| ports.get(i).copied())
+                    .unwrap_or(*port);
+                advertise.push_str(&format!(",{name}://{host}:{advertised}"));
                 protocols.push_str(&format!(",{name}:PLAINTEXT"));
             }
             // log.retention.ms=-1: tests write records with fixed timestamps from years ago,
