@@ -681,13 +681,18 @@ impl ProxiedBroker {
         config
     }
 
-    /// Creates `topic` with one partition (through the proxy, no fault armed).
+    /// Creates `topic` with one partition (through the proxy, no fault armed; 10 s per
+    /// request, and a retry that finds the topic created by the first attempt is fine).
     pub fn create_topic(&self, topic: &str) {
-        let mut client =
-            nanokafka_std::Client::connect(self.client_config()).expect("connect to create");
-        client
-            .create_topic(topic, 1, -1, &[])
-            .unwrap_or_else(|e| panic!("create {topic}: {e}"));
+        let mut config = self.client_config();
+        config.request_timeout = Duration::from_secs(10);
+        let mut client = nanokafka_std::Client::connect(config).expect("connect to create");
+        match client.create_topic(topic, 1, -1, &[]) {
+            Err(e) if e.code() != i32::from(nanokafka::KafkaCode::TOPIC_ALREADY_EXISTS.0) => {
+                panic!("create {topic}: {e}")
+            }
+            _ => {}
+        }
     }
 
     /// Every value stored in `topic`/`partition`, in offset order, read past the faults.
