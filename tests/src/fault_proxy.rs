@@ -1,16 +1,17 @@
 //! A fault-injecting TCP proxy between a client and one Kafka broker (real or mock), for the
 //! fault-matrix tests: it forwards whole frames (counted by their 4-byte size prefix) both
-//! ways and, when an armed [`Fault`] matches a request, loses, cuts, delays, dribbles or
+//! ways and, when an armed [`Fault`](crate::fault_proxy::Fault) matches a request, loses, cuts, delays, dribbles or
 //! corrupts the answer to it, or makes the broker fall silent.
 //!
-//! Plain threads, loopback only, bounded: at most [`MAX_CONNECTIONS`] connections and
-//! [`MAX_FRAME_BYTES`] per frame; every thread polls the stop flag, so dropping the proxy
+//! Plain threads, loopback only, bounded: at most [`MAX_CONNECTIONS`](crate::fault_proxy::MAX_CONNECTIONS) connections and
+//! [`MAX_FRAME_BYTES`](crate::fault_proxy::MAX_FRAME_BYTES) per frame; every thread polls the stop flag, so dropping the proxy
 //! closes every socket and joins every thread.
 //!
 //! For every connection to go through the proxy, the broker must advertise the proxy's port:
 //! the mock with [`nanokafka_std::mock::MockCluster::advertise`], real Kafka with
 //! [`crate::kafka::KafkaClusterBuilder::listener_advertised_at`] (bind the proxy first with
-//! [`FaultProxy::bind`], start the broker, then [`FaultProxy::set_upstream`]).
+//! [`FaultProxy::bind`](crate::fault_proxy::FaultProxy::bind), start the broker, then
+//! [`FaultProxy::set_upstream`](crate::fault_proxy::FaultProxy::set_upstream)).
 //!
 //! ```
 //! use nanokafka::ApiKey;
