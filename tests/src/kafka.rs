@@ -582,6 +582,8 @@ pub struct KafkaClusterBuilder {
     listeners: Vec<(String, String)>,
     /// Whether SASL_PLAINTEXT, SSL and SASL_SSL listeners run too ([`Self::secured`]).
     secured: bool,
+    /// Extra listeners advertised at another port than they listen on: (name, port per node).
+    advertised_ports: Vec<(String, Vec<u16>)>,
 }
 
 impl KafkaClusterBuilder {
@@ -623,6 +625,17 @@ impl KafkaClusterBuilder {
         self
     }
 
+    /// An extra PLAINTEXT listener `name` on a free port of 127.0.0.1 per node, advertised as
+    /// 127.0.0.1:`ports[node index]` (e.g. a fault proxy's port, bound before the broker
+    /// starts): clients that bootstrap through that port reach every broker through it. Its
+    /// real port: [`KafkaCluster::listener_port`].
+    pub fn listener_advertised_at(mut self, name: &str, ports: &[u16]) -> Self {
+        self = self.listener(name, "127.0.0.1");
+        self.advertised_ports
+            .push((name.to_owned(), ports.to_vec()));
+        self
+    }
+
     /// Extra server properties, e.g. `[("message.max.bytes", "10000")]`.
     pub fn with_properties(mut self, extra: &[(&str, &str)]) -> Self {
         for (key, value) in extra {
@@ -660,6 +673,7 @@ impl KafkaCluster {
             properties: Vec::new(),
             listeners: Vec::new(),
             secured: false,
+            advertised_ports: Vec::new(),
         }
     }
 
@@ -689,6 +703,7 @@ impl KafkaCluster {
             properties: extra,
             listeners: extra_listeners,
             secured,
+            advertised_ports,
         } = builder;
         let mut extra = extra;
         let libs = ensure_kafka(&version)?;
@@ -727,7 +742,12 @@ impl KafkaCluster {
                 (String::new(), String::new(), String::new());
             for ((name, port), (_, host)) in listeners.iter().zip(&extra_listeners) {
                 bind.push_str(&format!(",{name}://127.0.0.1:{port}"));
-                advertise.push_str(&format!(",{name}://{host}:{port}"));
+                let advertised = advertised_ports
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .and_then(|(_, ports)| ports.get(i).copied())
+                    .unwrap_or(*port);
+                advertise.push_str(&format!(",{name}://{host}:{advertised}"));
                 let protocol = if SECURED_LISTENERS.contains(&name.as_str()) {
                     name.as_str()
                 } else {

@@ -86,6 +86,9 @@ pub mod firmware;
 /// nanokafka's `Connection` against those brokers: calls, retries, topic creation.
 pub mod client;
 
+/// A fault-injecting TCP proxy between a client and a broker.
+pub mod fault_proxy;
+
 /// The first element of a response array (tests that sent one topic or partition).
 pub fn first<'a, T: nanokafka::wire::Decode<'a>>(array: nanokafka::wire::Array<'a, T>) -> T {
     array.iter().next().expect("response array is empty")

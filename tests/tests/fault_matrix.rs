@@ -1,0 +1,225 @@
+//! The fault matrix on today's code, through the fault proxy, against the mock and real
+//! Kafka 4.4.0 (one broker for the whole file): a corrupted fetched byte is a CRC error,
+//! never silent; against a silent broker every blocking call returns within its configured
+//! bound with an error naming what timed out; the blocking producer with idempotence stores
+//! every record exactly once when the answer to its first Produce is lost.
+//!
+//! Each test prints its row of the table (`-- --nocapture 2>&1 | grep FAULT-MATRIX`):
+//! scenario | broker | sent | acknowledged | stored | duplicated | lost | time | outcome.
+
+use nanokafka::client::{Acks, OffsetQuery};
+use nanokafka::{ApiKey, Error as CoreError};
+use nanokafka_std::{Client, OwnedRecord};
+use nanokafka_tests::fault_proxy::{Action, Fault, MatrixRow, ProxiedBroker};
+use nanokafka_tests::kafka::KafkaVersion;
+use nanokafka_tests::scenarios::unique_topic;
+use std::time::{Duration, Instant};
+
+fn values(topic: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{topic}-{i}")).collect()
+}
+
+fn records(values: &[String]) -> Vec<OwnedRecord> {
+    values
+        .iter()
+        .map(|v| OwnedRecord::new(None::<Vec<u8>>, v.as_str()))
+        .collect()
+}
+
+/// A fetched record byte flipped on its way: the fetch fails with a CRC mismatch naming
+/// the topic and partition, and a clean fetch afterwards returns every record.
+fn flipped_fetched_byte(broker: &ProxiedBroker) {
+    let _guard = broker.exclusive();
+    let topic = unique_topic("fault-crc");
+    broker.create_topic(&topic);
+    let sent = values(&topic, 100);
+    let mut client = Client::connect(broker.client_config()).unwrap();
+    client.send(&topic, Some(0), &records(&sent)).unwrap();
+    let fired = broker.proxy.fired();
+    broker
+        .proxy
+        .inject(Fault::new(Action::FlipFetchedRecordByte).api(ApiKey::Fetch));
+    let started = Instant::now();
+    let error = client.fetch(&topic, 0, 0).unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(
+        matches!(error.kind(), CoreError::CrcMismatch { .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains(&topic), "{error}");
+    assert_eq!(broker.proxy.fired() - fired, 1);
+    let stored = broker.stored_values(&topic, 0);
+    assert_eq!(stored, sent);
+    MatrixRow::count(
+        "flipped fetched byte / Client::fetch",
+        &broker.name,
+        &sent,
+        &sent,
+        &stored,
+        elapsed,
+        &error.to_string(),
+    )
+    .print();
+}
+
+/// The bound of one blocking call against a silent broker as today's retry policy makes it:
+/// each attempt waits its request timeout, and each retry first refreshes the metadata,
+/// which waits a request timeout of its own — so twice `attempts` request timeouts, plus
+/// the backoffs and 1.5 s for a loaded machine. (Measured on the mock with 1 s × 3
+/// attempts: metadata 5.4 s, offsets, fetch and produce 6.5 s each.)
+fn bound(config: &nanokafka_std::ClientConfig, attempts: u8) -> Duration {
+    (config.request_timeout * 2 + config.retry_backoff) * u32::from(attempts)
+        + Duration::from_millis(1500)
+}
+
+/// Every request from now on held by a silent broker (sockets open, nothing answered):
+/// metadata, offsets, fetch and a blocking produce each return within their bound, with a
+/// timeout error naming the call.
+fn silent_broker(broker: &ProxiedBroker) {
+    let _guard = broker.exclusive();
+    let topic = unique_topic("fault-silent");
+    broker.create_topic(&topic);
+    let config = broker.client_config();
+    let mut client = Client::connect(config.clone()).unwrap();
+    let sent = values(&topic, 10);
+    client.send(&topic, Some(0), &records(&sent[..5])).unwrap();
+    broker.proxy.inject(Fault::silence().times(usize::MAX));
+    type Call<'a> = (
+        &'a str,
+        &'a str,
+        u8,
+        Box<dyn Fn(&mut Client) -> Option<String> + 'a>,
+    );
+    let calls: Vec<Call<'_>> = vec![
+        (
+            "metadata",
+            "",
+            config.receive_attempts,
+            Box::new(|c| c.metadata(Some(&[&topic])).err().map(|e| e.to_string())),
+        ),
+        (
+            "offsets",
+            "offset of topic",
+            config.receive_attempts,
+            Box::new(|c| {
+                c.offset(&topic, 0, OffsetQuery::Latest)
+                    .err()
+                    .map(|e| e.to_string())
+            }),
+        ),
+        (
+            "fetch",
+            "fetching topic",
+            config.receive_attempts,
+            Box::new(|c| c.fetch(&topic, 0, 0).err().map(|e| e.to_string())),
+        ),
+        (
+            "produce",
+            "producing to",
+            config.send_attempts,
+            Box::new(|c| {
+                c.send(&topic, Some(0), &records(&sent[5..]))
+                    .err()
+                    .map(|e| e.to_string())
+            }),
+        ),
+    ];
+    let mut over = Vec::new();
+    for (name, context, attempts, call) in &calls {
+        let started = Instant::now();
+        let error = call(&mut client);
+        let elapsed = started.elapsed();
+        let error = error.unwrap_or_else(|| panic!("{name} succeeded against a silent broker"));
+        let limit = bound(&config, *attempts);
+        MatrixRow::count(
+            &format!(
+                "silent broker / Client {name} (bound {:.1} s)",
+                limit.as_secs_f64()
+            ),
+            &broker.name,
+            &[],
+            &[],
+            &[],
+            elapsed,
+            &error,
+        )
+        .print();
+        if elapsed > limit {
+            over.push(format!(
+                "{name} took {elapsed:?}, over its bound {limit:?}: {error}"
+            ));
+        }
+        assert!(error.contains("timed out"), "{name}: {error}");
+        assert!(error.contains(context), "{name}: {error}");
+    }
+    assert!(over.is_empty(), "{over:#?}");
+    // The produce attempts were never forwarded: the first 5 records only.
+    assert_eq!(broker.stored_values(&topic, 0), sent[..5]);
+}
+
+/// The blocking producer with idempotence: the answer to its first Produce is lost and the
+/// connection cut; its retry carries the same producer id and sequence, so the broker keeps
+/// one copy of each record, in order.
+fn idempotent_blocking_producer_lost_answer(broker: &ProxiedBroker) {
+    let _guard = broker.exclusive();
+    let topic = unique_topic("fault-idem");
+    broker.create_topic(&topic);
+    let mut config = broker.client_config();
+    config.idempotent = true;
+    config.acks = Acks::All;
+    let mut client = Client::connect(config).unwrap();
+    let fired = broker.proxy.fired();
+    broker
+        .proxy
+        .inject(Fault::lose_response().api(ApiKey::Produce));
+    let sent = values(&topic, 1000);
+    let started = Instant::now();
+    let result = client.send(&topic, Some(0), &records(&sent));
+    let elapsed = started.elapsed();
+    assert_eq!(broker.proxy.fired() - fired, 1, "the fault took effect");
+    let stored = broker.stored_values(&topic, 0);
+    let acknowledged = if result.is_ok() { &sent[..] } else { &[] };
+    let row = MatrixRow::count(
+        "answer to 1st Produce lost + cut / Client idempotent",
+        &broker.name,
+        &sent,
+        acknowledged,
+        &stored,
+        elapsed,
+        &result
+            .as_ref()
+            .map_or_else(|e| e.to_string(), |_| "ok".into()),
+    );
+    row.print();
+    result.unwrap();
+    assert_eq!(stored, sent, "every record once, in order");
+}
+
+fn kafka() -> &'static ProxiedBroker {
+    ProxiedBroker::kafka(KafkaVersion::V4_4_0)
+}
+
+#[test]
+fn mock_flipped_fetched_byte_is_a_crc_error() {
+    flipped_fetched_byte(&ProxiedBroker::mock());
+}
+
+#[test]
+fn kafka_4_4_0_flipped_fetched_byte_is_a_crc_error() {
+    flipped_fetched_byte(kafka());
+}
+
+#[test]
+fn mock_silent_broker_calls_return_within_their_bound() {
+    silent_broker(&ProxiedBroker::mock());
+}
+
+#[test]
+fn kafka_4_4_0_silent_broker_calls_return_within_their_bound() {
+    silent_broker(kafka());
+}
+
+#[test]
+fn kafka_4_4_0_idempotent_blocking_producer_stores_once_after_a_lost_answer() {
+    idempotent_blocking_producer_lost_answer(kafka());
+}

@@ -1,0 +1,153 @@
+//! The pipelined producer (what the CLI and `bench-throughput` use) with its default
+//! settings, when the answers to its Produce requests go missing, through the fault proxy,
+//! against the mock and real Kafka 4.4.0 (one broker for the whole file):
+//! - the answer to the first Produce is lost and the connection cut (the broker stored the
+//!   batch): every record is stored exactly once, in order, and acknowledged;
+//! - the answer to every Produce is lost: nothing is acknowledged, each record is stored at
+//!   most once, and the error says the records "may have been stored".
+//!
+//! The mock variants need the mock broker to check producer sequences as Kafka does.
+//!
+//! Each test prints its row of the table (`-- --nocapture 2>&1 | grep FAULT-MATRIX`).
+
+use nanokafka::records::Record;
+use nanokafka::ApiKey;
+use nanokafka_std::producer::{Producer, ProducerConfig};
+use nanokafka_tests::fault_proxy::{Fault, MatrixRow, ProxiedBroker};
+use nanokafka_tests::kafka::KafkaVersion;
+use nanokafka_tests::scenarios::unique_topic;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+const RECORDS: usize = 1000;
+
+/// Sends `RECORDS` records to a fresh topic's partition 0 with the default producer
+/// settings while `fault` is armed, flushes, and returns the values sent, acknowledged and
+/// stored, the flush's result and its time; prints the table row.
+fn produce_under(
+    broker: &ProxiedBroker,
+    scenario: &str,
+    fault: Fault,
+) -> (MatrixRow, Vec<String>, Result<(), String>) {
+    let topic = unique_topic("fault-pipelined");
+    broker.create_topic(&topic);
+    let sent: Vec<String> = (0..RECORDS).map(|i| format!("{topic}-{i}")).collect();
+    let acknowledged: Arc<Mutex<Vec<u64>>> = Arc::default();
+    let mut config = ProducerConfig::new(broker.client_config());
+    let sink = acknowledged.clone();
+    config.on_delivery = Some(Box::new(move |d| {
+        if d.error.is_none() {
+            sink.lock().unwrap().push(d.id);
+        }
+    }));
+    let producer = Producer::new(config).unwrap();
+    let fired = broker.proxy.fired();
+    broker.proxy.inject(fault);
+    let started = Instant::now();
+    for value in &sent {
+        let record = Record {
+            key: None,
+            value: Some(value.as_bytes()),
+            headers: &[],
+            timestamp: nanokafka_std::now_ms(),
+        };
+        producer.send(&topic, Some(0), &record).unwrap();
+    }
+    let result = producer.flush().map_err(|e| e.to_string());
+    let elapsed = started.elapsed();
+    drop(producer);
+    assert!(broker.proxy.fired() > fired, "the fault took effect");
+    let stored = broker.stored_values(&topic, 0);
+    let acknowledged: Vec<String> = acknowledged
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|&id| sent[id as usize].clone())
+        .collect();
+    let row = MatrixRow::count(
+        scenario,
+        &broker.name,
+        &sent,
+        &acknowledged,
+        &stored,
+        elapsed,
+        result.as_ref().err().map_or("ok", String::as_str),
+    );
+    row.print();
+    let in_order = stored.iter().zip(&sent).all(|(a, b)| a == b);
+    (
+        row,
+        stored
+            .iter()
+            .filter(|v| !sent.contains(v))
+            .cloned()
+            .chain((!in_order).then(|| "out of order".to_owned()))
+            .collect(),
+        result,
+    )
+}
+
+/// The answer to the first Produce lost and the connection cut: the retry must not store
+/// the batch a second time.
+fn first_answer_lost(broker: &ProxiedBroker) {
+    let _guard = broker.exclusive();
+    let (row, strays, result) = produce_under(
+        broker,
+        "answer to 1st Produce lost + cut / pipelined Producer defaults",
+        Fault::lose_response().api(ApiKey::Produce),
+    );
+    result.unwrap();
+    assert_eq!(
+        row.acknowledged, row.sent,
+        "every record acknowledged: {row:?}"
+    );
+    assert_eq!(row.duplicated, 0, "no record stored twice: {row:?}");
+    assert_eq!(row.stored, row.sent, "every record stored: {row:?}");
+    assert!(
+        strays.is_empty(),
+        "stored in order, nothing else: {strays:?}"
+    );
+}
+
+/// The answer to every Produce lost: each attempt must not add a copy, and the failure must
+/// say the records may have been stored.
+fn every_answer_lost(broker: &ProxiedBroker) {
+    let _guard = broker.exclusive();
+    let (row, strays, result) = produce_under(
+        broker,
+        "answer to every Produce lost + cut / pipelined Producer defaults",
+        Fault::lose_response()
+            .api(ApiKey::Produce)
+            .times(usize::MAX),
+    );
+    let error = result.expect_err("no Produce was answered");
+    assert!(error.contains("may have been stored"), "{error}");
+    assert_eq!(row.acknowledged, 0, "{row:?}");
+    assert_eq!(row.duplicated, 0, "no record stored twice: {row:?}");
+    assert!(row.stored <= row.sent, "{row:?}");
+    assert!(strays.iter().all(|s| s == "out of order"), "{strays:?}");
+}
+
+fn kafka() -> &'static ProxiedBroker {
+    ProxiedBroker::kafka(KafkaVersion::V4_4_0)
+}
+
+#[test]
+fn mock_first_answer_lost_stores_every_record_once() {
+    first_answer_lost(&ProxiedBroker::mock());
+}
+
+#[test]
+fn kafka_4_4_0_first_answer_lost_stores_every_record_once() {
+    first_answer_lost(kafka());
+}
+
+#[test]
+fn mock_every_answer_lost_stores_at_most_once_and_says_may_have_been_stored() {
+    every_answer_lost(&ProxiedBroker::mock());
+}
+
+#[test]
+fn kafka_4_4_0_every_answer_lost_stores_at_most_once_and_says_may_have_been_stored() {
+    every_answer_lost(kafka());
+}
