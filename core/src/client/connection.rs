@@ -305,7 +305,6 @@ mod tests {
     use super::*;
     use crate::protocol::metadata::MetadataRequest;
     use crate::protocol::sasl_handshake::SaslHandshakeRequest;
-    use crate::wire::Writer;
     use crate::KafkaCode;
     use core::cell::Cell;
     /// Scripted bytes: enough for every test here.
@@ -392,18 +391,8 @@ mod tests {
     /// The same ranges in the v3 layout (compact array, tagged fields, throttle).
     fn api_versions_v3(ranges: &[(i16, i16, i16)]) -> Vec<u8> {
         let mut buf = [0u8; 256];
-        let mut w = Writer::new(&mut buf);
-        w.i16(0).unwrap();
-        w.array_len(Some(ranges.len()), true).unwrap();
-        for &(k, lo, hi) in ranges {
-            w.i16(k).unwrap();
-            w.i16(lo).unwrap();
-            w.i16(hi).unwrap();
-            w.empty_tagged_fields().unwrap();
-        }
-        w.i32(0).unwrap();
-        w.empty_tagged_fields().unwrap();
-        Vec::from_slice(w.written()).unwrap()
+        let n = crate::protocol::api_versions::tests::v3_body(ranges, &mut buf);
+        Vec::from_slice(&buf[..n]).unwrap()
     }
 
     /// Connects over `transport` with the default config and a clock starting at 0.

@@ -160,6 +160,22 @@ pub(crate) mod tests {
         w.position()
     }
 
+    /// A v3 body listing `ranges` (compact array, tagged fields, throttle time).
+    pub(crate) fn v3_body(ranges: &[(i16, i16, i16)], buf: &mut [u8]) -> usize {
+        let mut w = Writer::new(buf);
+        w.i16(0).unwrap();
+        w.array_len(Some(ranges.len()), true).unwrap();
+        for &(k, lo, hi) in ranges {
+            w.i16(k).unwrap();
+            w.i16(lo).unwrap();
+            w.i16(hi).unwrap();
+            w.empty_tagged_fields().unwrap();
+        }
+        w.i32(0).unwrap();
+        w.empty_tagged_fields().unwrap();
+        w.position()
+    }
+
     #[test]
     fn selects_highest_common_or_names_both_ranges() {
         let mut buf = [0u8; 64];

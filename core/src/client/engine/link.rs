@@ -388,7 +388,6 @@ mod tests {
     use super::*;
     use crate::protocol::metadata::MetadataRequest;
     use crate::protocol::sasl_handshake::SaslHandshakeRequest;
-    use crate::wire::Writer;
     type Vec<T> = heapless::Vec<T, 1024>;
 
     /// A response frame without its size prefix: correlation id, body.
@@ -402,18 +401,8 @@ mod tests {
 
     fn api_versions_v3(ranges: &[(i16, i16, i16)]) -> Vec<u8> {
         let mut buf = [0u8; 256];
-        let mut w = Writer::new(&mut buf);
-        w.i16(0).unwrap();
-        w.array_len(Some(ranges.len()), true).unwrap();
-        for &(k, lo, hi) in ranges {
-            w.i16(k).unwrap();
-            w.i16(lo).unwrap();
-            w.i16(hi).unwrap();
-            w.empty_tagged_fields().unwrap();
-        }
-        w.i32(0).unwrap();
-        w.empty_tagged_fields().unwrap();
-        Vec::from_slice(w.written()).unwrap()
+        let n = crate::protocol::api_versions::tests::v3_body(ranges, &mut buf);
+        Vec::from_slice(&buf[..n]).unwrap()
     }
 
     fn api_versions_v0(error: i16, ranges: &[(i16, i16, i16)]) -> Vec<u8> {
