@@ -265,3 +265,19 @@ unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
         unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
     }
 }
+
+/// The `nanokafka` CLI of this workspace, built if needed (cargo releases the target
+/// folder's lock once the tests run).
+pub fn cli_binary() -> std::path::PathBuf {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "target".into());
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "-q", "-p", "nanokafka-std", "--bin", "nanokafka"])
+        .current_dir(&workspace)
+        .status()
+        .expect("cargo build of the CLI");
+    assert!(status.success(), "building the nanokafka CLI");
+    workspace.join(target).join("debug").join("nanokafka")
+}

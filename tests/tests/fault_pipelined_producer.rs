@@ -6,6 +6,8 @@
 //! - the answer to every Produce is lost: nothing is acknowledged, each record is stored at
 //!   most once, and the error says the records "may have been stored".
 //!
+//! The same two faults under the `nanokafka produce` command with its default flags.
+//!
 //! The mock variants need the mock broker to check producer sequences as Kafka does.
 //!
 //! Each test prints its row of the table (`-- --nocapture 2>&1 | grep FAULT-MATRIX`).
@@ -150,4 +152,119 @@ fn mock_every_answer_lost_stores_at_most_once_and_says_may_have_been_stored() {
 #[test]
 fn kafka_4_4_0_every_answer_lost_stores_at_most_once_and_says_may_have_been_stored() {
     every_answer_lost(kafka());
+}
+
+/// The `nanokafka produce` command with its default flags (what a kcat user runs) while
+/// `fault` is armed: `RECORDS` lines in, the exit status, stderr and the stored values out;
+/// prints the table row.
+fn produce_with_cli_under(
+    broker: &ProxiedBroker,
+    scenario: &str,
+    fault: Fault,
+) -> (MatrixRow, bool, String) {
+    use std::io::Write;
+    let topic = unique_topic("fault-cli");
+    broker.create_topic(&topic);
+    let sent: Vec<String> = (0..RECORDS).map(|i| format!("{topic}-{i}")).collect();
+    let cli = nanokafka_tests::cli_binary();
+    let fired = broker.proxy.fired();
+    broker.proxy.inject(fault);
+    let started = Instant::now();
+    let mut child = std::process::Command::new(cli)
+        .args(["-b", &broker.bootstrap(), "--timeout-ms", "1000"])
+        .args(["produce", "-t", &topic, "-p", "0"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the CLI");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all((sent.join("\n") + "\n").as_bytes())
+        .expect("write the lines");
+    drop(stdin);
+    let output = child.wait_with_output().expect("the CLI ends");
+    let elapsed = started.elapsed();
+    assert!(broker.proxy.fired() > fired, "the fault took effect");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let stored = broker.stored_values(&topic, 0);
+    // The CLI reports all or nothing: exit 0 means every record was acknowledged.
+    let acknowledged = if output.status.success() {
+        sent.clone()
+    } else {
+        Vec::new()
+    };
+    let outcome = if output.status.success() {
+        "exit 0".to_owned()
+    } else {
+        format!("exit 1: {}", stderr.trim())
+    };
+    let row = MatrixRow::count(
+        scenario,
+        &broker.name,
+        &sent,
+        &acknowledged,
+        &stored,
+        elapsed,
+        &outcome,
+    );
+    row.print();
+    if output.status.success() {
+        assert!(
+            stored.iter().zip(&sent).all(|(a, b)| a == b),
+            "stored in send order: {row:?}"
+        );
+    }
+    (row, output.status.success(), stderr)
+}
+
+/// Issue seen against Kafka 4.4.0: the connection cut right after the first Produce reached
+/// the broker made the CLI store 2,000 records for 1,000 sent, exit 0.
+fn cli_first_answer_lost(broker: &ProxiedBroker) {
+    let _guard = broker.exclusive();
+    let (row, success, stderr) = produce_with_cli_under(
+        broker,
+        "answer to 1st Produce lost + cut / CLI produce defaults",
+        Fault::lose_response().api(ApiKey::Produce),
+    );
+    assert!(success, "{stderr}");
+    assert_eq!(row.duplicated, 0, "no record stored twice: {row:?}");
+    assert_eq!(row.stored, row.sent, "every record stored once: {row:?}");
+}
+
+/// Issue seen against Kafka 4.4.0: every attempt cut made the CLI store 4,000 records for
+/// 1,000 sent and exit 1 with a plain failure.
+fn cli_every_answer_lost(broker: &ProxiedBroker) {
+    let _guard = broker.exclusive();
+    let (row, success, stderr) = produce_with_cli_under(
+        broker,
+        "answer to every Produce lost + cut / CLI produce defaults",
+        Fault::lose_response()
+            .api(ApiKey::Produce)
+            .times(usize::MAX),
+    );
+    assert!(!success, "nothing was acknowledged: {row:?}");
+    assert!(stderr.contains("may have been stored"), "{stderr}");
+    assert_eq!(row.duplicated, 0, "no record stored twice: {row:?}");
+    assert!(row.stored <= row.sent, "{row:?}");
+}
+
+#[test]
+fn mock_cli_first_answer_lost_stores_every_record_once() {
+    cli_first_answer_lost(&ProxiedBroker::mock());
+}
+
+#[test]
+fn kafka_4_4_0_cli_first_answer_lost_stores_every_record_once() {
+    cli_first_answer_lost(kafka());
+}
+
+#[test]
+fn mock_cli_every_answer_lost_stores_at_most_once_and_says_may_have_been_stored() {
+    cli_every_answer_lost(&ProxiedBroker::mock());
+}
+
+#[test]
+fn kafka_4_4_0_cli_every_answer_lost_stores_at_most_once_and_says_may_have_been_stored() {
+    cli_every_answer_lost(kafka());
 }

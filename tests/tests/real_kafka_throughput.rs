@@ -226,22 +226,6 @@ fn retries_carry_records_across_a_broker_restart_in_order() {
     assert_eq!(seen.len(), 3000, "every record came back");
 }
 
-/// The `nanokafka` CLI of this workspace, built if needed (cargo releases the target
-/// folder's lock once the tests run).
-fn cli() -> std::path::PathBuf {
-    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| "target".into());
-    let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "-q", "-p", "nanokafka-std", "--bin", "nanokafka"])
-        .current_dir(&workspace)
-        .status()
-        .expect("cargo build of the CLI");
-    assert!(status.success(), "building the nanokafka CLI");
-    workspace.join(target).join("debug").join("nanokafka")
-}
-
 #[test]
 fn the_cli_produces_a_file_and_consumes_every_partition_back() {
     let kafka = shared_single(KafkaVersion::V4_4_0);
@@ -254,12 +238,11 @@ fn the_cli_produces_a_file_and_consumes_every_partition_back() {
     const N: usize = 30_000;
     let lines: Vec<String> = (0..N).map(|i| format!("k{i}:value {i}")).collect();
     std::fs::write(&input, lines.join("\n") + "\n").unwrap();
-    let cli = cli();
+    let cli = nanokafka_tests::cli_binary();
     let produced = std::process::Command::new(&cli)
         .args([
             "--brokers",
             &bootstrap,
-            "--quiet",
             "produce",
             "--topic",
             &topic,
@@ -275,6 +258,10 @@ fn the_cli_produces_a_file_and_consumes_every_partition_back() {
     assert!(
         stderr.contains(&format!("produced {N} records")),
         "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\r'),
+        "no progress line redrawn on a stderr that is not a terminal: {stderr:?}"
     );
     let consumed = std::process::Command::new(&cli)
         .args([

@@ -1,7 +1,10 @@
 //! `nanokafka`: produce, consume, metadata and offsets from the command line.
 //!
-//! With `--brokers host:port,...` it talks to those brokers; without, it starts the built-in
-//! mock broker in the process (so every command works out of the box, on an empty cluster).
+//! With `--brokers host:port,...` (or `NANOKAFKA_BROKERS`) it talks to those brokers; with
+//! `--mock` it starts the built-in mock broker in the process (an empty cluster that is gone
+//! when the command ends). Without either it refuses: data written to a mock nobody asked
+//! for would be lost without a word. Reading (consume, offsets, metadata) never creates a
+//! topic; a missing one is an error and a non-zero exit.
 //! Diagnostics: `NANOKAFKA_LOG=cluster=debug` (see `nanokafka_std::logging`).
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -10,7 +13,7 @@ use nanokafka::records::{Compression, Header, Record};
 use nanokafka_std::consumer::{Consumer, ConsumerConfig};
 use nanokafka_std::producer::{Producer, ProducerConfig};
 use nanokafka_std::{now_ms, Client, ClientConfig};
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufRead, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -27,7 +30,8 @@ impl Progress {
         let now = Instant::now();
         Progress {
             verb,
-            quiet,
+            // A progress line redrawn with CR is for a person watching, not for a log file.
+            quiet: quiet || !std::io::stderr().is_terminal(),
             started: now,
             shown: now,
         }
@@ -66,9 +70,13 @@ impl Progress {
     about = "A small Kafka client: produce, consume, metadata, offsets"
 )]
 struct Cli {
-    /// Bootstrap brokers, host:port[,host:port...]; without it the built-in mock broker runs.
+    /// Bootstrap brokers, host:port[,host:port...] (or NANOKAFKA_BROKERS).
     #[arg(long, short = 'b', env = "NANOKAFKA_BROKERS", global = true)]
     brokers: Option<String>,
+    /// Run against the built-in mock broker, started in this process (its topics are gone
+    /// when the command ends).
+    #[arg(long, global = true, conflicts_with = "brokers")]
+    mock: bool,
     /// Client id sent with every request.
     #[arg(long, default_value = "nanokafka-cli", global = true)]
     client_id: String,
@@ -133,7 +141,9 @@ enum Command {
         #[arg(long = "header", short = 'H')]
         headers: Vec<String>,
         /// Acknowledgements to wait for.
-        #[arg(long, value_enum, default_value = "1")]
+        /// `all` (the default) lets the producer be idempotent: a retry after a lost answer
+        /// never stores a record twice.
+        #[arg(long, value_enum, default_value = "all")]
         acks: AcksArg,
         /// Most records per batch (one batch per partition and request).
         #[arg(long, default_value_t = 10_000)]
@@ -214,15 +224,20 @@ type Failure = Box<dyn std::error::Error>;
 
 fn run(cli: Cli) -> Result<(), Failure> {
     let _mock;
-    let brokers = match cli.brokers {
-        Some(brokers) => brokers,
-        None => {
+    let brokers = match (cli.brokers, cli.mock) {
+        (Some(brokers), _) => brokers,
+        (None, true) => {
             let (server, bootstrap) = start_mock()?;
             _mock = server;
-            eprintln!(
-                "nanokafka: no --brokers given: using the built-in mock broker at {bootstrap}"
-            );
+            eprintln!("nanokafka: using the built-in mock broker at {bootstrap}");
             bootstrap
+        }
+        (None, false) => {
+            return Err(
+                "no brokers given: pass -b host:port[,host:port...] (or set \
+                        NANOKAFKA_BROKERS), or --mock for the built-in mock broker"
+                    .into(),
+            )
         }
     };
     let mut config = ClientConfig::new(brokers);
@@ -281,11 +296,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 if input.read_until(b'\n', &mut line)? == 0 {
                     break;
                 }
+                // Only the delimiter ends a record: a CR before it is the value's.
                 if line.last() == Some(&b'\n') {
                     line.pop();
-                    if line.last() == Some(&b'\r') {
-                        line.pop();
-                    }
                 }
                 let split = separator.and_then(|sep| {
                     let at = line.windows(sep.len()).position(|w| w == sep)?;
@@ -310,7 +323,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             producer.flush()?;
             progress.done(total, bytes);
-            eprintln!("nanokafka: produced {total} records to {topic}");
+            if !cli.quiet {
+                eprintln!("nanokafka: produced {total} records to {topic}");
+            }
         }
         Command::Consume {
             topic,
@@ -321,6 +336,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             follow,
             value_only,
         } => {
+            config.allow_auto_topic_creation = false;
             let mut client = Client::connect(config.clone())?;
             let partitions: Vec<i32> = if all_partitions {
                 (0..client.partition_count(&topic)? as i32).collect()
@@ -402,6 +418,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             progress.done(printed, bytes);
         }
         Command::Metadata { topic } => {
+            config.allow_auto_topic_creation = false;
             let mut client = Client::connect(config)?;
             let topics: Vec<&str> = topic.iter().map(String::as_str).collect();
             let metadata = client.metadata(if topics.is_empty() {
@@ -412,9 +429,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
             for b in &metadata.brokers {
                 println!("broker {} at {}:{}", b.node_id, b.host, b.port);
             }
+            let mut missing = Vec::new();
             for t in &metadata.topics {
                 match &t.error {
-                    Some(e) => println!("topic {:?}: {e}", t.name),
+                    Some(e) => {
+                        println!("topic {:?}: {e}", t.name);
+                        missing.push(format!("topic {:?}: {e}", t.name));
+                    }
                     None => {
                         println!("topic {:?}: {} partitions", t.name, t.partitions.len());
                         for p in &t.partitions {
@@ -426,8 +447,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     }
                 }
             }
+            if !missing.is_empty() {
+                return Err(missing.join("; ").into());
+            }
         }
         Command::Offsets { topic, partition } => {
+            config.allow_auto_topic_creation = false;
             let mut client = Client::connect(config)?;
             let partitions: Vec<i32> = match partition {
                 Some(p) => vec![p],
