@@ -651,7 +651,13 @@ fn main() {
     println!("{report}");
     if std::env::var_os("BENCH_NO_WRITE").is_none() {
         let path = workspace().join("BENCHMARKS.md");
-        std::fs::write(&path, &report).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        // The sections after ours (the codec benchmark's) are other benches' figures: kept.
+        let kept = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|old| old.find("\n## Codec").map(|at| old[at..].to_owned()))
+            .unwrap_or_default();
+        std::fs::write(&path, format!("{report}{kept}"))
+            .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
         eprintln!("bench: wrote {}", path.display());
     }
 }
