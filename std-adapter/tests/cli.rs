@@ -1,14 +1,18 @@
 //! The `nanokafka` command line against the mock broker over TCP: produce lines with keys and
-//! headers, consume them back, offsets, metadata; and a clear error with a non-zero exit
-//! when the broker cannot be reached.
+//! headers, consume them back, offsets, metadata; a clear error with a non-zero exit when the
+//! broker cannot be reached; and each defect users saw, as they saw it (no brokers given,
+//! typo topics, CR in values, `-q`).
 
+use nanokafka::client::OffsetQuery;
 use nanokafka_std::mock::MockCluster;
+use nanokafka_std::{Client, ClientConfig};
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 fn nanokafka(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_nanokafka"))
         .args(args)
+        .env_remove("NANOKAFKA_BROKERS")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -98,12 +102,96 @@ fn produce_consume_offsets_metadata() {
 }
 
 #[test]
-fn without_brokers_the_built_in_mock_answers() {
-    let out = nanokafka(&["metadata"], b"");
+fn without_brokers_it_refuses_and_names_mock() {
+    // Before: it wrote to an in-process mock, said "produced 1 records", and the data was gone.
+    let out = nanokafka(&["produce", "-t", "telemetry"], b"21.5\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("--mock") && stderr.contains("-b"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("produced"), "{stderr}");
+    // Asked for, the built-in broker answers.
+    let out = nanokafka(&["--mock", "metadata"], b"");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("built-in mock broker"), "{stderr}");
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("broker 1 at 127.0.0.1:"));
+}
+
+/// Whether the broker at `bootstrap` has `topic` (asked without creating it).
+fn topic_exists(bootstrap: &str, topic: &str) -> bool {
+    let mut config = ClientConfig::new(bootstrap);
+    config.allow_auto_topic_creation = false;
+    let mut client = Client::connect(config).expect("connect");
+    let metadata = client.metadata(Some(&[topic])).expect("metadata");
+    metadata
+        .topics
+        .iter()
+        .any(|t| t.name == topic && t.error.is_none())
+}
+
+#[test]
+fn readers_never_create_topics_and_fail_on_a_missing_one() {
+    // Before: consume/offsets/metadata of a typo created the topic and exited 0.
+    let server = MockCluster::default().serve_tcp().unwrap();
+    let b = server.bootstrap();
+    for (command, typo) in [
+        ("consume", "typo-c"),
+        ("offsets", "typo-o"),
+        ("metadata", "typo-m"),
+    ] {
+        let out = nanokafka(
+            &["-b", &b, "--timeout-ms", "1000", command, "-t", typo],
+            b"",
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{command}: {stderr}");
+        assert!(stderr.contains(typo), "names the topic: {stderr}");
+        assert!(
+            stderr.contains("UNKNOWN_TOPIC_OR_PARTITION"),
+            "says why: {stderr}"
+        );
+        assert!(!topic_exists(&b, typo), "{command} created {typo}");
+    }
+}
+
+#[test]
+fn produce_keeps_carriage_returns_and_is_quiet_when_asked() {
+    let server = MockCluster::default().serve_tcp().unwrap();
+    let b = server.bootstrap();
+    let out = nanokafka(
+        &["-b", &b, "-q", "produce", "-t", "crlf", "-p", "0"],
+        b"a\r\n\rb\r\n\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stdout.is_empty() && out.stderr.is_empty(),
+        "-q: {out:?}"
+    );
+    let mut client = Client::connect(ClientConfig::new(b.clone())).unwrap();
+    let start = client
+        .offset("crlf", 0, OffsetQuery::Earliest)
+        .unwrap()
+        .unwrap_or(0);
+    let values: Vec<Vec<u8>> = client
+        .fetch("crlf", 0, start)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.value.unwrap_or_default())
+        .collect();
+    // Only LF ends a record: before, every value lost its trailing CR.
+    assert_eq!(values, [&b"a\r"[..], b"\rb\r", b""]);
+    // Without -q it says what it did, and draws no progress line on a pipe.
+    let out = nanokafka(&["-b", &b, "produce", "-t", "crlf", "-p", "0"], b"c\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("produced 1 records"), "{stderr}");
+    assert!(!stderr.contains('\r'), "{stderr:?}");
 }
 
 #[test]
