@@ -29,7 +29,7 @@ use crate::protocol::offset_commit::{
     OffsetCommitPartition, OffsetCommitRequest, OffsetCommitTopic,
 };
 use crate::protocol::offset_fetch::{OffsetFetchGroup, OffsetFetchRequest, OffsetFetchTopic};
-use crate::protocol::{ApiKey, TopicRef};
+use crate::protocol::ApiKey;
 use crate::records::{
     next_offset_unchecked, Batch, BatchRecords, Batches, Checksum, Decompress, RecordView,
     SoftwareCrc32c,
@@ -195,7 +195,7 @@ impl<'a> Consumer<'a> {
         let max_bytes = limits.partition_max_bytes(buf.len(), topic.len())?;
         let partitions = [FetchPartition::new(partition, offset, max_bytes)];
         let attempts = cluster.config().receive_attempts;
-        let received = cluster.retrying(attempts, |cluster| {
+        let answer = cluster.retrying(attempts, |cluster| {
             let node = cluster.leader_once(topic, partition, buf)?;
             let (version, topic_ref) =
                 cluster.topic_ref::<FetchRequest>(node, topic, TOPIC_ID_FROM, buf)?;
@@ -208,22 +208,42 @@ impl<'a> Consumer<'a> {
                 .send_to(node, &request, Some(version), limits.wait_ms(), buf)
                 .map_err(|e| fetch::frame_error(e, max_bytes))?;
             let response = received.decode::<FetchRequest>(buf)?;
-            fetch::answer(&response, topic_ref, partition, max_bytes)?;
-            Ok((received, topic_ref_owned(topic_ref)))
+            let answer = fetch::answer(&response, topic_ref, partition, max_bytes)?;
+            Ok(Answer::of(&answer, buf))
         })?;
-        let (received, id) = received;
         let buf: &'b [u8] = buf;
-        let response = received.decode::<FetchRequest>(buf)?;
-        let topic_ref = match id {
-            Some(id) => TopicRef::Id(id),
-            None => TopicRef::Name(topic),
-        };
-        let answer = fetch::answer(&response, topic_ref, partition, max_bytes)?;
-        Ok(Fetched::from_response(
-            &answer,
+        Ok(Fetched {
+            partition,
             offset,
-            self.config.checksum,
-        ))
+            high_watermark: answer.high_watermark,
+            log_start_offset: answer.log_start_offset,
+            last_stable_offset: answer.last_stable_offset,
+            records: buf.get(answer.records).unwrap_or_default(),
+            checksum: self.config.checksum,
+        })
+    }
+}
+
+/// A checked partition answer with its records as a range of the receive buffer, so the
+/// response is decoded once while the retry loop holds the buffer.
+struct Answer {
+    high_watermark: i64,
+    log_start_offset: i64,
+    last_stable_offset: i64,
+    records: core::ops::Range<usize>,
+}
+
+impl Answer {
+    fn of(answer: &FetchPartitionResponse<'_>, buf: &[u8]) -> Self {
+        let records = answer.records.unwrap_or_default();
+        // The records lie in `buf`: where, from the addresses (no unsafe needed).
+        let start = (records.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+        Answer {
+            high_watermark: answer.high_watermark,
+            log_start_offset: answer.log_start_offset,
+            last_stable_offset: answer.last_stable_offset,
+            records: start..start.saturating_add(records.len()),
+        }
     }
 }
 
@@ -347,13 +367,6 @@ impl Consumer<'_> {
             Ok(found.committed_offset)
         })?;
         Ok((offset >= 0).then_some(offset))
-    }
-}
-
-fn topic_ref_owned(topic: TopicRef<'_>) -> Option<[u8; 16]> {
-    match topic {
-        TopicRef::Id(id) => Some(id),
-        TopicRef::Name(_) => None,
     }
 }
 
