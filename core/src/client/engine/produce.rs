@@ -9,7 +9,8 @@
 //! - [`ProduceEngine::sent`] once the request carrying it is written;
 //! - [`ProduceEngine::settle`] with the batch's answer ([`answer_for`]) or the request's own
 //!   failure: acknowledged, retry, or failed. A batch given up after a request carrying it
-//!   was written and never answered fails with [`Error::MaybeStored`], never a plain error.
+//!   was written and never answered fails with [`Error::MaybeStored`], never a plain error
+//!   (when idempotent; without idempotence with the failure itself).
 //! - When [`ProduceEngine::needs_producer_id`] says so (first use, or after a batch with a
 //!   sequence was given up), the driver waits for its requests in flight, gets a producer id
 //!   (InitProducerId) and hands it to [`ProduceEngine::set_producer`]; every partition's
@@ -194,7 +195,7 @@ impl PartitionState {
 }
 
 /// One batch's progress, kept by the driver beside the sealed bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct BatchState {
     records: i32,
@@ -403,7 +404,10 @@ impl ProduceEngine {
             // Its sequence is used up (or maybe stored): later ones would be refused.
             self.reset = true;
         }
-        if batch.maybe_stored {
+        // Only an idempotent batch is at most once, so only there is "may have been stored"
+        // the whole truth; without idempotence the failure itself is reported (a retry may
+        // have stored the records twice as well).
+        if batch.maybe_stored && self.idempotent {
             return Outcome::Failed(Error::MaybeStored);
         }
         Outcome::Failed(error)
@@ -620,6 +624,19 @@ mod tests {
             Outcome::Failed(Error::Broker { .. })
         ));
         assert!(engine.needs_producer_id());
+    }
+
+    #[test]
+    fn without_idempotence_an_unanswered_batch_keeps_its_own_error() {
+        let mut engine = ProduceEngine::new(false);
+        let mut p = PartitionState::default();
+        let mut a = BatchState::new(1, 100);
+        sent(&engine, &mut p, &mut a);
+        assert_eq!(
+            engine.settle(&mut p, &mut a, Err(Error::ResponseNotReceived), 0, false),
+            Outcome::Failed(Error::ResponseNotReceived)
+        );
+        assert!(!engine.needs_producer_id());
     }
 
     #[test]
