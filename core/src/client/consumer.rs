@@ -15,7 +15,7 @@
 //! (the Perl package's defect).
 
 use super::cluster::{Cluster, Connector, MetadataBuffer};
-use super::engine::fetch::{self, FetchLimits};
+use super::engine::fetch::{self, FetchLimits, PartitionAnswer};
 use super::Clock;
 use crate::protocol::fetch::{
     FetchPartition, FetchPartitionResponse, FetchRequest, FetchTopic, TOPIC_ID_FROM,
@@ -209,41 +209,14 @@ impl<'a> Consumer<'a> {
                 .map_err(|e| fetch::frame_error(e, max_bytes))?;
             let response = received.decode::<FetchRequest>(buf)?;
             let answer = fetch::answer(&response, topic_ref, partition, max_bytes)?;
-            Ok(Answer::of(&answer, buf))
+            Ok(PartitionAnswer::new(&answer, buf))
         })?;
-        let buf: &'b [u8] = buf;
-        Ok(Fetched {
-            partition,
+        Ok(Fetched::from_answer(
+            &answer,
+            buf,
             offset,
-            high_watermark: answer.high_watermark,
-            log_start_offset: answer.log_start_offset,
-            last_stable_offset: answer.last_stable_offset,
-            records: buf.get(answer.records).unwrap_or_default(),
-            checksum: self.config.checksum,
-        })
-    }
-}
-
-/// A checked partition answer with its records as a range of the receive buffer, so the
-/// response is decoded once while the retry loop holds the buffer.
-struct Answer {
-    high_watermark: i64,
-    log_start_offset: i64,
-    last_stable_offset: i64,
-    records: core::ops::Range<usize>,
-}
-
-impl Answer {
-    fn of(answer: &FetchPartitionResponse<'_>, buf: &[u8]) -> Self {
-        let records = answer.records.unwrap_or_default();
-        // The records lie in `buf`: where, from the addresses (no unsafe needed).
-        let start = (records.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
-        Answer {
-            high_watermark: answer.high_watermark,
-            log_start_offset: answer.log_start_offset,
-            last_stable_offset: answer.last_stable_offset,
-            records: start..start.saturating_add(records.len()),
-        }
+            self.config.checksum,
+        ))
     }
 }
 
@@ -413,6 +386,25 @@ impl<'b, 'a> Fetched<'b, 'a> {
             log_start_offset: answer.log_start_offset,
             last_stable_offset: answer.last_stable_offset,
             records: answer.records.unwrap_or_default(),
+            checksum,
+        }
+    }
+
+    /// The records of a checked partition answer kept as positions in `buf` (the buffer it
+    /// was decoded from), read from `offset` on and checked with `checksum`.
+    pub fn from_answer(
+        answer: &PartitionAnswer,
+        buf: &'b [u8],
+        offset: i64,
+        checksum: &'a dyn Checksum,
+    ) -> Self {
+        Fetched {
+            partition: answer.partition,
+            offset,
+            high_watermark: answer.high_watermark,
+            log_start_offset: answer.log_start_offset,
+            last_stable_offset: answer.last_stable_offset,
+            records: answer.records(buf),
             checksum,
         }
     }
