@@ -13,14 +13,13 @@
 
 use super::cluster::{Cluster, Connector, MetadataBuffer};
 use super::engine::produce::{
-    answer_for, stamp_batch, with_request, BatchState, Outcome, PartitionState, Prepared,
-    ProduceEngine, ReadyBatch, Stamp,
+    answer_for, producer_id_in, stamp_batch, with_request, BatchState, Outcome, PartitionState,
+    Prepared, ProduceEngine, ReadyBatch, Stamp, INIT_PRODUCER_ID,
 };
 use super::Clock;
 use crate::partitioner::{partition_for_key, StickyPartitioner};
 use crate::protocol::init_producer_id::InitProducerIdRequest;
 use crate::protocol::produce::{ProduceRequest, TOPIC_ID_FROM};
-use crate::protocol::ApiKey;
 use crate::records::{
     BatchOptions, Checksum, Compress, Compression, NoCompression, Record, RecordBatchBuilder,
     SoftwareCrc32c,
@@ -260,6 +259,10 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
         }
         let count = self.plan(cluster, batches, deliveries, buf)?;
         let deliveries = deliveries.get_mut(..count).unwrap_or_default();
+        if self.engine.needs_producer_id() {
+            // Failing here is failing before anything was sent.
+            self.init_producer_id(cluster, buf)?;
+        }
         let used = self.build(batches, deliveries, buf)?;
         self.partitioner.next_batch();
         let (batch_area, frame) = buf
@@ -344,7 +347,7 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
             let partition = state_at(&mut self.sequences, d.slot, &mut scratch);
             let stamp = match self.engine.prepare(partition, &mut d.state, 1) {
                 Prepared::Send(stamp) => stamp,
-                Prepared::Wait => None, // no producer id yet: stamped when it goes
+                Prepared::Wait => None, // stamped when it goes
             };
             let options = BatchOptions {
                 producer_id: stamp.map_or(-1, |s| s.producer_id),
@@ -401,9 +404,9 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
                 cluster.invalidate_metadata();
                 cluster.backoff();
             }
-            // The first send, a batch with a sequence given up, or the broker lost our
-            // producer id: a producer id first (batches built before are stamped when they
-            // go); without one, this round fails every batch with its error.
+            // A batch with a sequence given up, or the broker lost our producer id: a new
+            // producer id first (the batches are stamped again when they go); without one,
+            // this round fails every batch with its error.
             let blocked = if self.engine.needs_producer_id() {
                 self.init_producer_id(cluster, frame).err()
             } else {
@@ -621,30 +624,13 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
         cluster: &mut Cluster<'_, K, C, L, T, M>,
         buf: &mut [u8],
     ) -> Result<()> {
-        let request = InitProducerIdRequest {
-            transactional_id: None,
-            transaction_timeout_ms: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-        };
         // A fresh cluster answers COORDINATOR_LOAD_IN_PROGRESS until its transaction log is up.
         let attempts = cluster.config().send_attempts;
         let answer = cluster.retrying(attempts, |cluster| {
-            let received = cluster.send_any(&request, buf)?;
-            let response = received.decode::<InitProducerIdRequest>(buf)?;
-            response.error_code.check(ApiKey::InitProducerId)?;
-            Ok((response.producer_id, response.producer_epoch))
+            let received = cluster.send_any(&INIT_PRODUCER_ID, buf)?;
+            producer_id_in(&received.decode::<InitProducerIdRequest>(buf)?)
         });
-        match answer {
-            Ok((id, epoch)) => self.engine.set_producer(id, epoch),
-            Err(Error::UnsupportedVersion {
-                api: ApiKey::InitProducerId,
-                broker: None,
-                ..
-            }) => self.engine.disable_idempotence(),
-            Err(e) => return Err(e),
-        }
-        Ok(())
+        self.engine.producer_id_answered(answer)
     }
 }
 

@@ -12,11 +12,13 @@
 //!   was written and never answered fails with [`Error::MaybeStored`], never a plain error
 //!   (when idempotent; without idempotence with the failure itself).
 //! - When [`ProduceEngine::needs_producer_id`] says so (first use, or after a batch with a
-//!   sequence was given up), the driver waits for its requests in flight, gets a producer id
-//!   (InitProducerId) and hands it to [`ProduceEngine::set_producer`]; every partition's
-//!   sequences then start again at 0, so later batches are not refused as out of order.
+//!   sequence was given up), the driver waits for its requests in flight, sends
+//!   [`INIT_PRODUCER_ID`] and hands the outcome to [`ProduceEngine::producer_id_answered`]
+//!   ([`producer_id_in`] of the answer); every partition's sequences then start again at 0,
+//!   so later batches are not refused as out of order.
 
 use crate::client::Acks;
+use crate::protocol::init_producer_id::{InitProducerIdRequest, InitProducerIdResponse};
 use crate::protocol::produce::ProduceTopic;
 use crate::protocol::produce::{ProducePartition, ProduceRequest, ProduceResponse, TOPIC_ID_FROM};
 use crate::protocol::{ApiKey, TopicRef};
@@ -134,6 +136,22 @@ pub fn answer_for(
             partition: Some(batch.partition),
         }),
     }
+}
+
+/// The InitProducerId request for a new producer id of an idempotent (not transactional)
+/// producer.
+pub const INIT_PRODUCER_ID: InitProducerIdRequest<'static> = InitProducerIdRequest {
+    transactional_id: None,
+    transaction_timeout_ms: -1,
+    producer_id: -1,
+    producer_epoch: -1,
+};
+
+/// The producer id and epoch an InitProducerId answer gives, or its error (a retriable
+/// COORDINATOR_LOAD_IN_PROGRESS while a fresh cluster starts its transaction log).
+pub fn producer_id_in(response: &InitProducerIdResponse) -> Result<(i64, i16)> {
+    response.error_code.check(ApiKey::InitProducerId)?;
+    Ok((response.producer_id, response.producer_epoch))
 }
 
 /// The idempotent fields of a batch: producer id and epoch, first sequence number.
@@ -305,6 +323,23 @@ impl ProduceEngine {
         self.producer_epoch = producer_epoch;
         self.generation = self.generation.wrapping_add(1);
         self.reset = false;
+    }
+
+    /// What getting a producer id for [`INIT_PRODUCER_ID`] came to, after the driver's
+    /// retries ([`producer_id_in`] of the answer, or the failure): the producer id is set; a
+    /// broker that does not offer InitProducerId turns idempotence off (produced to without
+    /// it); any other failure is returned.
+    pub fn producer_id_answered(&mut self, answer: Result<(i64, i16)>) -> Result<()> {
+        match answer {
+            Ok((producer_id, producer_epoch)) => self.set_producer(producer_id, producer_epoch),
+            Err(Error::UnsupportedVersion {
+                api: ApiKey::InitProducerId,
+                broker: None,
+                ..
+            }) => self.disable_idempotence(),
+            Err(e) => return Err(e),
+        }
+        Ok(())
     }
 
     /// May `batch` of `partition` be sent now, with at most `max_in_flight` batches of the
@@ -624,6 +659,28 @@ mod tests {
             Outcome::Failed(Error::Broker { .. })
         ));
         assert!(engine.needs_producer_id());
+    }
+
+    #[test]
+    fn a_broker_without_init_producer_id_is_produced_to_without_idempotence() {
+        let mut engine = ProduceEngine::new(true);
+        assert!(engine.needs_producer_id());
+        let refused = Err(Error::UnsupportedVersion {
+            api: ApiKey::InitProducerId,
+            client: <InitProducerIdRequest as crate::protocol::Request>::VERSIONS,
+            broker: None,
+        });
+        assert_eq!(engine.producer_id_answered(refused), Ok(()));
+        assert!(!engine.idempotent() && !engine.needs_producer_id());
+        let mut engine = ProduceEngine::new(true);
+        let busy = Error::Broker {
+            api: ApiKey::InitProducerId,
+            code: KafkaCode::COORDINATOR_LOAD_IN_PROGRESS,
+            partition: None,
+        };
+        assert_eq!(engine.producer_id_answered(Err(busy)), Err(busy));
+        assert_eq!(engine.producer_id_answered(Ok((7, 1))), Ok(()));
+        assert_eq!(engine.producer(), Some((7, 1)));
     }
 
     #[test]
