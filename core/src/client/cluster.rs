@@ -506,9 +506,18 @@ where
     /// retrying retriable failures.
     pub fn send_any<R: Request>(&mut self, request: &R, buf: &mut [u8]) -> Result<Received> {
         self.retrying(self.config.receive_attempts, |cluster| {
-            let node = cluster.any_node(buf)?;
-            cluster.send_to(node, request, None, 0, buf)
+            cluster.send_any_once(request, buf)
         })
+    }
+
+    /// [`Cluster::send_any`] once, for a caller that retries (with its own attempts).
+    pub(crate) fn send_any_once<R: Request>(
+        &mut self,
+        request: &R,
+        buf: &mut [u8],
+    ) -> Result<Received> {
+        let node = self.any_node(buf)?;
+        self.send_to(node, request, None, 0, buf)
     }
 
     /// Creates `topic` with `partitions` partitions and `replication_factor` replicas (-1 for

@@ -239,7 +239,7 @@ impl Consumer<'_> {
         };
         let attempts = cluster.config().receive_attempts;
         cluster.retrying(attempts, |cluster| {
-            let received = cluster.send_any(&request, buf)?;
+            let received = cluster.send_any_once(&request, buf)?;
             let response = received.decode::<FindCoordinatorRequest>(buf)?;
             let found = response
                 .coordinators()

@@ -627,7 +627,7 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
         // A fresh cluster answers COORDINATOR_LOAD_IN_PROGRESS until its transaction log is up.
         let attempts = cluster.config().send_attempts;
         let answer = cluster.retrying(attempts, |cluster| {
-            let received = cluster.send_any(&INIT_PRODUCER_ID, buf)?;
+            let received = cluster.send_any_once(&INIT_PRODUCER_ID, buf)?;
             producer_id_in(&received.decode::<InitProducerIdRequest>(buf)?)
         });
         self.engine.producer_id_answered(answer)
