@@ -411,34 +411,33 @@ impl ProduceEngine {
             }
             Err(e) => e,
         };
+        // NONE: not the broker's answer.
         let code = match error {
-            Error::Broker { code, .. } => Some(code),
-            _ => None,
+            Error::Broker { code, .. } => code,
+            _ => KafkaCode::NONE,
         };
         // Written and not answered, or appended by the leader and not replicated in time.
-        let unanswered = code.is_none()
-            || code == Some(KafkaCode::REQUEST_TIMED_OUT)
-            || code == Some(KafkaCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND);
-        if was_in_flight && unanswered {
-            batch.maybe_stored = true;
-        }
-        let stale = current.is_none();
+        let unanswered = matches!(
+            code,
+            KafkaCode::NONE
+                | KafkaCode::REQUEST_TIMED_OUT
+                | KafkaCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
+        );
+        batch.maybe_stored |= was_in_flight && unanswered;
         // An earlier batch of the partition is not acknowledged (or sequences were reset).
         let behind = current.is_none_or(|(s, _)| s.base_sequence != partition.unacknowledged);
+        let lost_producer = code == KafkaCode::UNKNOWN_PRODUCER_ID;
+        // The broker lost our state: a new producer id.
+        self.reset |= lost_producer;
         let retriable = error.is_retriable()
             || (self.idempotent
-                && (code == Some(KafkaCode::UNKNOWN_PRODUCER_ID)
-                    || (code == Some(KafkaCode::OUT_OF_ORDER_SEQUENCE_NUMBER) && behind)));
-        if code == Some(KafkaCode::UNKNOWN_PRODUCER_ID) {
-            self.reset = true; // the broker lost our state: a new producer id
-        }
+                && (lost_producer || (code == KafkaCode::OUT_OF_ORDER_SEQUENCE_NUMBER && behind)));
         if retriable && attempts_left && now_ms < batch.deadline_ms {
             return Outcome::Retry(error);
         }
-        if self.idempotent && batch.stamp.is_some() && !stale {
-            // Its sequence is used up (or maybe stored): later ones would be refused.
-            self.reset = true;
-        }
+        // A current stamp given up: its sequence is used up (or maybe stored), later ones
+        // would be refused.
+        self.reset |= self.idempotent && current.is_some();
         // Only an idempotent batch is at most once, so only there is "may have been stored"
         // the whole truth; without idempotence the failure itself is reported (a retry may
         // have stored the records twice as well).
