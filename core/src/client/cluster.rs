@@ -576,12 +576,14 @@ where
         attempts: u8,
         mut step: impl FnMut(&mut Self) -> Result<T>,
     ) -> Result<T> {
-        let mut done = None;
-        self.retry_steps(attempts, &mut |cluster| {
-            done = Some(step(cluster)?);
-            Ok(())
-        })?;
-        done.ok_or(Error::NoAcknowledgement)
+        // Each attempt's result lands in `done`, so the last one is the answer: retry_steps
+        // returns that attempt's error again, nothing more to read from it.
+        let mut done = Err(Error::NoAcknowledgement);
+        let _last_error = self.retry_steps(attempts, &mut |cluster| {
+            done = step(cluster);
+            done.as_ref().map(drop).map_err(|e| *e)
+        });
+        done
     }
 
     /// [`Cluster::retrying`] without the result type: one loop for every caller.
