@@ -65,13 +65,13 @@ pub fn with_request<const N: usize, T>(
     compression.check_version(ApiKey::Produce, version)?;
     // Partitions grouped by topic, topics in first-seen order.
     let mut parts: heapless::Vec<ProducePartition<'_>, N> = heapless::Vec::new();
-    let mut spans: heapless::Vec<(usize, usize, usize), N> = heapless::Vec::new();
+    // Per topic: its first batch and where its partitions end in `parts`.
+    let mut spans: heapless::Vec<(usize, usize), N> = heapless::Vec::new();
     for (k, b) in batches.iter().enumerate() {
         let earlier = batches.get(..k).unwrap_or_default();
         if earlier.iter().any(|e| e.topic == b.topic) {
             continue;
         }
-        let start = parts.len();
         for m in batches.get(k..).unwrap_or_default() {
             if m.topic == b.topic {
                 let part = ProducePartition {
@@ -81,16 +81,18 @@ pub fn with_request<const N: usize, T>(
                 parts.push(part).map_err(|_| full)?;
             }
         }
-        spans.push((k, start, parts.len())).map_err(|_| full)?;
+        spans.push((k, parts.len())).map_err(|_| full)?;
     }
     let mut topics: heapless::Vec<ProduceTopic<'_>, N> = heapless::Vec::new();
-    for &(k, start, end) in &spans {
+    let mut start = 0;
+    for &(k, end) in &spans {
         let b = batches.get(k).ok_or(full)?;
         let topic = match b.topic_id {
             Some(id) if by_id => TopicRef::Id(id),
             _ => TopicRef::Name(b.topic),
         };
         let partition_data = parts.get(start..end).unwrap_or_default();
+        start = end;
         topics
             .push(ProduceTopic {
                 topic,
