@@ -916,7 +916,9 @@ impl Sender {
                         .connection(node, &mut self.response)
                         .map_or(true, |c| c.is_broken());
                     if broken {
+                        // The answers due on the broken connection are lost with it.
                         self.cluster.disconnect(node);
+                        self.fail_in_flight_to(node, e);
                     }
                     self.held
                         .extend(members.iter().map(|b| (b.topic_index, b.partition)));
@@ -1045,7 +1047,14 @@ impl Sender {
         let received = self
             .cluster
             .connection(node, &mut self.response)
-            .and_then(|c| c.receive(pending, &mut self.response));
+            .and_then(|c| {
+                // A connection with nothing due is a new one: the one the request went on
+                // was closed (by a failed write or a metadata request on it), its answer lost.
+                if c.in_flight() == 0 {
+                    return Err(nanokafka::Error::ResponseNotReceived);
+                }
+                c.receive(pending, &mut self.response)
+            });
         match received.and_then(|r| r.decode::<ProduceRequest>(&self.response)) {
             Ok(response) => {
                 for b in batches.drain(..) {
@@ -1065,18 +1074,24 @@ impl Sender {
                 self.cluster.disconnect(node);
                 self.done.extend(batches.drain(..).map(|b| (b, Err(e))));
                 self.lists.push(batches);
-                let mut i = 0;
-                while i < self.in_flight.len() {
-                    if self.in_flight[i].node == node {
-                        if let Some(mut lost) = self.in_flight.remove(i) {
-                            self.done
-                                .extend(lost.batches.drain(..).map(|b| (b, Err(e))));
-                            self.lists.push(lost.batches);
-                        }
-                    } else {
-                        i += 1;
-                    }
+                self.fail_in_flight_to(node, e);
+            }
+        }
+    }
+
+    /// Fails every request in flight to `node` with `e` (its connection is gone: their
+    /// answers will never come, and a new connection would wait for them in vain).
+    fn fail_in_flight_to(&mut self, node: i32, e: nanokafka::Error) {
+        let mut i = 0;
+        while i < self.in_flight.len() {
+            if self.in_flight[i].node == node {
+                if let Some(mut lost) = self.in_flight.remove(i) {
+                    self.done
+                        .extend(lost.batches.drain(..).map(|b| (b, Err(e))));
+                    self.lists.push(lost.batches);
                 }
+            } else {
+                i += 1;
             }
         }
     }
