@@ -324,6 +324,8 @@ fn pipelined_fail_over_kafka(version: KafkaVersion) {
         },
     );
     let cuts: usize = proxies.iter().map(FaultProxy::fired).sum();
+    eprintln!("{summary}, {cuts} connections cut");
+    cluster.invalidate_metadata();
     let new_leader = cluster
         .leader(&topic, 0, &mut buf)
         .unwrap_or_else(|e| panic!("leader after fail-over: {e}"));
@@ -332,7 +334,7 @@ fn pipelined_fail_over_kafka(version: KafkaVersion) {
         "leadership moved away from the stopped broker"
     );
     assert!(cuts > 0, "connections were cut");
-    eprintln!("{summary}, {cuts} connections cut, leader {leader} -> {new_leader}");
+    eprintln!("Kafka {version}: leader of partition 0 {leader} -> {new_leader}");
 }
 
 /// The same against a three-broker mock: its leader of partition 0 stopped half-way (the
