@@ -202,6 +202,15 @@ impl<'a> Reader<'a> {
         &mut self,
         mut on_field: impl FnMut(u32, &'a [u8]) -> Result<()>,
     ) -> Result<()> {
+        self.tagged_fields_each(&mut on_field)
+    }
+
+    /// [`Reader::tagged_fields_with`] without the closure's type: one loop for every caller.
+    #[inline(never)]
+    fn tagged_fields_each(
+        &mut self,
+        on_field: &mut dyn FnMut(u32, &'a [u8]) -> Result<()>,
+    ) -> Result<()> {
         let count = self.unsigned_varint()?;
         let mut previous: Option<u32> = None;
         for _ in 0..count {
