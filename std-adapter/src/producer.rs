@@ -61,8 +61,8 @@ use crate::client::{cluster_error, millis, new_cluster, Client, ClientConfig, Er
 use crate::compression::Codecs;
 use crate::crc::HardwareCrc32c;
 use nanokafka::client::engine::produce::{
-    answer_for, stamp_batch, with_request, BatchState, Outcome, PartitionState, Prepared,
-    ProduceEngine, ReadyBatch, MAX_IN_FLIGHT_IDEMPOTENT,
+    answer_for, producer_id_in, stamp_batch, with_request, BatchState, Outcome, PartitionState,
+    Prepared, ProduceEngine, ReadyBatch, INIT_PRODUCER_ID, MAX_IN_FLIGHT_IDEMPOTENT,
 };
 use nanokafka::client::{Acks, Pending};
 use nanokafka::partitioner::{partition_for_key, StickyPartitioner};
@@ -696,29 +696,20 @@ impl Sender {
         }
     }
 
-    /// Gets a producer id for the engine; a broker without InitProducerId turns idempotence
-    /// off, other failures leave it to the next round.
+    /// Gets a producer id for the engine (the core producer's request and rule, see
+    /// [`ProduceEngine::producer_id_answered`]): a broker without InitProducerId turns
+    /// idempotence off, other failures leave it to the next round.
     fn init_producer_id(&mut self) {
-        let request = InitProducerIdRequest {
-            transactional_id: None,
-            transaction_timeout_ms: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-        };
         let answer = self
             .cluster
-            .send_any(&request, &mut self.response)
-            .and_then(|r| r.decode::<InitProducerIdRequest>(&self.response))
-            .and_then(|r| {
-                r.error_code.check(ApiKey::InitProducerId)?;
-                Ok((r.producer_id, r.producer_epoch))
-            });
-        match answer {
-            Ok((id, epoch)) => self.engine.set_producer(id, epoch),
-            Err(nanokafka::Error::UnsupportedVersion { .. }) => {
+            .send_any(&INIT_PRODUCER_ID, &mut self.response)
+            .and_then(|r| producer_id_in(&r.decode::<InitProducerIdRequest>(&self.response)?));
+        let idempotent = self.engine.idempotent();
+        match self.engine.producer_id_answered(answer) {
+            Ok(()) if idempotent && !self.engine.idempotent() => {
                 log::warn!(target: "nanokafka::producer", "the broker offers no InitProducerId: producing without idempotence");
-                self.engine.disable_idempotence();
             }
+            Ok(()) => {}
             Err(e) => {
                 log::debug!(target: "nanokafka::producer", "InitProducerId failed, retrying: {e}");
                 std::thread::sleep(self.backoff);
