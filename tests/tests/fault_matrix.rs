@@ -74,6 +74,18 @@ fn bound(config: &nanokafka_std::ClientConfig, attempts: u8) -> Duration {
         + Duration::from_millis(1500)
 }
 
+/// Prints the table row of a call that must end within `limit`: nothing sent or stored.
+fn print_bounded_row(
+    broker: &ProxiedBroker,
+    scenario: &str,
+    limit: Duration,
+    elapsed: Duration,
+    error: &str,
+) {
+    let scenario = format!("{scenario} (bound {:.1} s)", limit.as_secs_f64());
+    MatrixRow::count(&scenario, &broker.name, &[], &[], &[], elapsed, error).print();
+}
+
 /// Every request from now on held by a silent broker (sockets open, nothing answered):
 /// metadata, offsets, fetch and a blocking produce each return within their bound, with a
 /// timeout error naming the call.
@@ -133,19 +145,13 @@ fn silent_broker(broker: &ProxiedBroker) {
         let elapsed = started.elapsed();
         let error = error.unwrap_or_else(|| panic!("{name} succeeded against a silent broker"));
         let limit = bound(&config, *attempts);
-        MatrixRow::count(
-            &format!(
-                "silent broker / Client {name} (bound {:.1} s)",
-                limit.as_secs_f64()
-            ),
-            &broker.name,
-            &[],
-            &[],
-            &[],
+        print_bounded_row(
+            broker,
+            &format!("silent broker / Client {name}"),
+            limit,
             elapsed,
             &error,
-        )
-        .print();
+        );
         if elapsed > limit {
             over.push(format!(
                 "{name} took {elapsed:?}, over its bound {limit:?}: {error}"
@@ -196,19 +202,13 @@ fn silent_fetch_pipelined_consumer(broker: &ProxiedBroker) {
     let error = error.unwrap_or_else(|| {
         panic!("the pipelined consumer was still fetching after {elapsed:?} (bound {limit:?})")
     });
-    MatrixRow::count(
-        &format!(
-            "silent Fetch / pipelined Consumer (bound {:.1} s)",
-            limit.as_secs_f64()
-        ),
-        &broker.name,
-        &[],
-        &[],
-        &[],
+    print_bounded_row(
+        broker,
+        "silent Fetch / pipelined Consumer",
+        limit,
         elapsed,
         &error,
-    )
-    .print();
+    );
     assert!(
         elapsed <= limit,
         "took {elapsed:?}, over its bound {limit:?}: {error}"
