@@ -237,6 +237,7 @@ impl Consumer {
             offsets: offsets.to_vec(),
             scratch: vec![0; 64 << 10],
             spare: None,
+            failures: Vec::new(),
             stop: stop.clone(),
         };
         let fetcher = std::thread::Builder::new()
@@ -258,7 +259,8 @@ impl Consumer {
     }
 
     /// The next answer, waiting up to `timeout`; `None` when none came in that time. An
-    /// error (a partition's offset out of range, a broker gone for good) ends the
+    /// error (a partition's offset out of range, a broker gone for good, a broker whose
+    /// fetches failed `receive_attempts` times in a row) ends the
     /// consumer: later polls return `NoKnownBrokers`.
     pub fn poll(&mut self, timeout: Duration) -> Result<Option<Fetch>, Error> {
         match self.answers.recv_timeout(timeout) {
@@ -301,6 +303,8 @@ struct Fetcher {
     scratch: Vec<u8>,
     /// A buffer whose fetch failed and is to be retried.
     spare: Option<Answer>,
+    /// Failed fetches in a row per broker (node id, count), bounded by `receive_attempts`.
+    failures: Vec<(i32, u8)>,
     stop: Arc<AtomicBool>,
 }
 
@@ -338,25 +342,52 @@ impl Fetcher {
                         requests.push(FetchPartition::new(p, offset, self.partition_max_bytes));
                     }
                 }
-                match self.fetch(node, &requests, &mut answer) {
+                let result = self.fetch(node, &requests, &mut answer);
+                let attempts = self.failed_attempts(node, result.is_err());
+                match result {
                     Ok(()) => {
                         if answers.send(Ok(answer)).is_err() {
                             return;
                         }
                     }
-                    Err(e) if e.is_retriable() => {
+                    Err(e)
+                        if e.is_retriable()
+                            && attempts < self.cluster.config().receive_attempts =>
+                    {
                         self.cluster.invalidate_metadata();
                         self.cluster.backoff();
                         self.spare = Some(answer);
                     }
                     Err(e) => {
-                        let context = format!("fetching topic {:?}", &*self.topic);
+                        let partitions: Vec<i32> = requests.iter().map(|r| r.partition).collect();
+                        let mut context = format!(
+                            "fetching topic {:?} partitions {partitions:?} from broker {node}",
+                            &*self.topic
+                        );
+                        if attempts > 1 {
+                            context.push_str(&format!(" after {attempts} attempts"));
+                        }
                         let _ = answers.send(Err(cluster_error(&self.cluster, e, context)));
                         return;
                     }
                 }
             }
         }
+    }
+
+    /// Counts a fetch from `node`: its failures in a row so far (0 after a success), so that
+    /// a broker that keeps failing ends the consumer after the configured attempts.
+    fn failed_attempts(&mut self, node: i32, failed: bool) -> u8 {
+        let i = match self.failures.iter().position(|(n, _)| *n == node) {
+            Some(i) => i,
+            None => {
+                self.failures.push((node, 0));
+                self.failures.len() - 1
+            }
+        };
+        let count = &mut self.failures[i].1;
+        *count = if failed { count.saturating_add(1) } else { 0 };
+        *count
     }
 
     /// A free buffer, waiting while the application holds them all; `None` once stopped.

@@ -32,9 +32,13 @@
 //!   Produce request per leader holding every ready partition (up to `max_request_size`),
 //!   and writes it without waiting for the answer ([`Connection::send_request`]); up to
 //!   `max_in_flight` requests are outstanding per connection, answered in order.
-//! - Ordering per partition: a partition has at most one batch in flight, so a retried batch
-//!   is always resent before the next one of its partition (Java's guarantee without
-//!   idempotence). Other partitions' batches fill the pipeline meanwhile.
+//! - Ordering per partition: idempotent, a partition has up to 5 batches in flight (and at
+//!   most `max_in_flight`), as the Java client allows: their sequence numbers let the broker
+//!   refuse any that would land out of order (OUT_OF_ORDER_SEQUENCE_NUMBER behind an earlier
+//!   failure), and a batch to retry goes back in front of the later ones of its partition,
+//!   which are resent after it in sequence order. Without idempotence a partition has one
+//!   batch in flight, so a retried batch is always resent before the next one (Java's
+//!   guarantee without idempotence). Other partitions' batches fill the pipeline meanwhile.
 //! - Retriable failures (leader moved, broker restarting, timeouts) are retried with a
 //!   metadata refresh and the backoff, up to the client's `send_attempts` requests and its
 //!   `delivery_timeout` from the batch's first record, whichever ends first; other failures,
@@ -57,8 +61,8 @@ use crate::client::{cluster_error, millis, new_cluster, Client, ClientConfig, Er
 use crate::compression::Codecs;
 use crate::crc::HardwareCrc32c;
 use nanokafka::client::engine::produce::{
-    answer_for, stamp_batch, with_request, BatchState, Outcome, PartitionState, Prepared,
-    ProduceEngine, ReadyBatch,
+    answer_for, producer_id_in, stamp_batch, with_request, BatchState, Outcome, PartitionState,
+    Prepared, ProduceEngine, ReadyBatch, INIT_PRODUCER_ID, MAX_IN_FLIGHT_IDEMPOTENT,
 };
 use nanokafka::client::{Acks, Pending};
 use nanokafka::partitioner::{partition_for_key, StickyPartitioner};
@@ -107,7 +111,8 @@ pub struct ProducerConfig {
     pub buffer_memory: usize,
     /// How long [`Producer::send`] waits for buffer memory before `QueueFull`.
     pub max_block: Duration,
-    /// Produce requests in flight per broker connection.
+    /// Produce requests in flight per broker connection; also the batches of one partition
+    /// in flight when idempotent (at most 5, the broker's limit), else one per partition.
     pub max_in_flight: usize,
     /// Bytes of record batches per Produce request.
     pub max_request_size: usize,
@@ -176,10 +181,11 @@ struct Batch {
 #[derive(Default)]
 struct PartitionQueue {
     open: Option<Batch>,
-    /// Full batches waiting for the sender, oldest first.
+    /// Full batches waiting for the sender, oldest first (retried ones back in their place).
     waiting: VecDeque<Batch>,
-    /// One of its batches is with the sender (per-partition ordering).
-    busy: bool,
+    /// Its batches with the sender (taken, in flight or being settled), at most
+    /// [`Sender::partition_limit`].
+    with_sender: usize,
     /// After a failed attempt: not before this.
     retry_at: Option<Instant>,
 }
@@ -625,8 +631,14 @@ struct Sender {
     compression: Compression,
     on_delivery: Option<DeliveryCallback>,
     in_flight: VecDeque<InFlight>,
-    /// Taken from the queues and not sent yet (their connection was full).
+    /// Taken from the queues and not sent yet, each partition's in order.
     ready: Vec<Batch>,
+    /// Partitions whose ready batches wait, in one [`Sender::send_ready`].
+    held: Vec<(usize, i32)>,
+    /// Partitions with a batch to retry, in one [`Sender::complete`].
+    retried: Vec<(usize, i32)>,
+    /// Partitions passed over while filling one request.
+    passed: Vec<(usize, i32)>,
     /// Emptied batch lists, for the next requests.
     lists: Vec<Vec<Batch>>,
     /// Batches done (answered or failed), for [`Sender::complete`].
@@ -660,6 +672,9 @@ impl Sender {
             on_delivery: config.on_delivery,
             in_flight: VecDeque::new(),
             ready: Vec::new(),
+            held: Vec::new(),
+            retried: Vec::new(),
+            passed: Vec::new(),
             lists: Vec::new(),
             done: Vec::new(),
             reports: Vec::new(),
@@ -681,29 +696,20 @@ impl Sender {
         }
     }
 
-    /// Gets a producer id for the engine; a broker without InitProducerId turns idempotence
-    /// off, other failures leave it to the next round.
+    /// Gets a producer id for the engine (the core producer's request and rule, see
+    /// [`ProduceEngine::producer_id_answered`]): a broker without InitProducerId turns
+    /// idempotence off, other failures leave it to the next round.
     fn init_producer_id(&mut self) {
-        let request = InitProducerIdRequest {
-            transactional_id: None,
-            transaction_timeout_ms: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-        };
         let answer = self
             .cluster
-            .send_any(&request, &mut self.response)
-            .and_then(|r| r.decode::<InitProducerIdRequest>(&self.response))
-            .and_then(|r| {
-                r.error_code.check(ApiKey::InitProducerId)?;
-                Ok((r.producer_id, r.producer_epoch))
-            });
-        match answer {
-            Ok((id, epoch)) => self.engine.set_producer(id, epoch),
-            Err(nanokafka::Error::UnsupportedVersion { .. }) => {
+            .send_any(&INIT_PRODUCER_ID, &mut self.response)
+            .and_then(|r| producer_id_in(&r.decode::<InitProducerIdRequest>(&self.response)?));
+        let idempotent = self.engine.idempotent();
+        match self.engine.producer_id_answered(answer) {
+            Ok(()) if idempotent && !self.engine.idempotent() => {
                 log::warn!(target: "nanokafka::producer", "the broker offers no InitProducerId: producing without idempotence");
-                self.engine.disable_idempotence();
             }
+            Ok(()) => {}
             Err(e) => {
                 log::debug!(target: "nanokafka::producer", "InitProducerId failed, retrying: {e}");
                 std::thread::sleep(self.backoff);
@@ -724,9 +730,10 @@ impl Sender {
             let now = Instant::now();
             let all = !state.flushes.is_empty() || state.closing;
             let mut wake = now + Duration::from_secs(1);
+            let limit = self.partition_limit();
             for t in &mut state.topics {
                 for q in &mut t.partitions {
-                    if q.busy {
+                    if q.with_sender >= limit {
                         continue;
                     }
                     match q.retry_at {
@@ -736,19 +743,23 @@ impl Sender {
                         }
                         _ => q.retry_at = None,
                     }
-                    let batch = match (q.waiting.pop_front(), &q.open) {
-                        (Some(b), _) => Some(b),
-                        (None, Some(open)) if all || now >= open.opened + self.linger => {
-                            q.open.take()
-                        }
-                        (None, Some(open)) => {
-                            wake = wake.min(open.opened + self.linger);
-                            None
-                        }
-                        (None, None) => None,
-                    };
-                    if let Some(batch) = batch {
-                        q.busy = true;
+                    // Oldest first, so that `ready` holds each partition's batches in order.
+                    while q.with_sender < limit {
+                        let batch = match (q.waiting.pop_front(), &q.open) {
+                            (Some(b), _) => b,
+                            (None, Some(open)) if all || now >= open.opened + self.linger => {
+                                match q.open.take() {
+                                    Some(b) => b,
+                                    None => break,
+                                }
+                            }
+                            (None, Some(open)) => {
+                                wake = wake.min(open.opened + self.linger);
+                                break;
+                            }
+                            (None, None) => break,
+                        };
+                        q.with_sender += 1;
                         self.ready.push(batch);
                     }
                 }
@@ -796,7 +807,7 @@ impl Sender {
                 match finished {
                     Ok(len) => batch.len = len,
                     Err(e) => {
-                        let batch = self.ready.swap_remove(i);
+                        let batch = self.ready.remove(i);
                         self.done.push((batch, Err(e)));
                         continue;
                     }
@@ -813,50 +824,66 @@ impl Sender {
                 return false; // try again after the next wait
             }
         }
-        for batch in &mut self.ready {
-            let sequence = self
-                .sequences
-                .entry((batch.topic_index, batch.partition))
-                .or_default();
-            if let Prepared::Send(Some(stamp)) =
-                self.engine.prepare(sequence, &mut batch.progress, u8::MAX)
-            {
-                // Sealed batches are well formed: this cannot fail.
-                let _ = stamp_batch(&mut batch.bytes[..batch.len], &stamp, &HardwareCrc32c);
+        // Each partition's ready batches are in order; one that cannot go now holds back
+        // the rest of its partition (`held`), so that none overtakes it. Every batch before
+        // `i` belongs to a held partition.
+        self.held.clear();
+        let mut i = 0;
+        while i < self.ready.len() {
+            let key = (self.ready[i].topic_index, self.ready[i].partition);
+            if self.held.contains(&key) {
+                i += 1;
+                continue;
             }
-        }
-        while let Some(first) = self.ready.first() {
-            // The leader of the first ready batch; every ready batch it leads goes along.
-            let leader =
-                self.cluster
-                    .leader_once(&first.topic, first.partition, &mut self.response);
-            let node = match leader {
-                Ok(node) => node,
-                Err(e) => {
-                    let batch = self.ready.swap_remove(0);
-                    self.done.push((batch, Err(e)));
-                    continue;
-                }
-            };
-            if self.in_flight_to(node) >= self.max_in_flight {
-                return true;
+            let first = &self.ready[i];
+            let node =
+                match self
+                    .cluster
+                    .leader_once(&first.topic, first.partition, &mut self.response)
+                {
+                    Ok(node) => node,
+                    Err(e) => {
+                        let batch = self.ready.remove(i);
+                        self.done.push((batch, Err(e)));
+                        self.held.push(key);
+                        continue;
+                    }
+                };
+            if self.in_flight_to(node) >= self.max_in_flight || !self.prepare(i) {
+                self.held.push(key);
+                i += 1;
+                continue;
             }
+            // This batch opens a request to `node`; later ready batches it leads join it, one
+            // per partition, unless an earlier batch of theirs was passed over.
             let mut members = self.lists.pop().unwrap_or_default();
-            let mut size = 0;
-            let mut i = 0;
-            while i < self.ready.len() && members.len() < REQUEST_PARTITIONS {
-                let b = &self.ready[i];
-                let same = i == 0
-                    || self
+            let mut size = self.ready[i].len;
+            members.push(self.ready.remove(i));
+            self.passed.clear();
+            let mut j = i;
+            while j < self.ready.len() && members.len() < REQUEST_PARTITIONS {
+                let b = &self.ready[j];
+                let key = (b.topic_index, b.partition);
+                let free = !self.held.contains(&key)
+                    && !self.passed.contains(&key)
+                    && !members.iter().any(|m| (m.topic_index, m.partition) == key);
+                let joins = free
+                    && size + b.len <= self.max_request_size
+                    && self
                         .cluster
                         .leader_once(&b.topic, b.partition, &mut self.response)
                         .ok()
                         == Some(node);
-                if same && (members.is_empty() || size + b.len <= self.max_request_size) {
-                    size += b.len;
-                    members.push(self.ready.swap_remove(i));
+                if joins && self.prepare(j) {
+                    size += self.ready[j].len;
+                    members.push(self.ready.remove(j));
                 } else {
-                    i += 1;
+                    if joins {
+                        self.held.push(key); // waits for its partition's batches in flight
+                    } else {
+                        self.passed.push(key);
+                    }
+                    j += 1;
                 }
             }
             match self.write_request(node, &mut members) {
@@ -880,14 +907,50 @@ impl Sender {
                         .connection(node, &mut self.response)
                         .map_or(true, |c| c.is_broken());
                     if broken {
+                        // The answers due on the broken connection are lost with it.
                         self.cluster.disconnect(node);
+                        self.fail_in_flight_to(node, e);
                     }
+                    self.held
+                        .extend(members.iter().map(|b| (b.topic_index, b.partition)));
                     self.done.extend(members.drain(..).map(|b| (b, Err(e))));
                     self.lists.push(members);
                 }
             }
         }
-        false
+        !self.ready.is_empty()
+    }
+
+    /// Asks the engine whether ready batch `i` may go now, stamping it when it gets its
+    /// sequence.
+    fn prepare(&mut self, i: usize) -> bool {
+        let limit = u8::try_from(self.partition_limit()).unwrap_or(u8::MAX);
+        let batch = &mut self.ready[i];
+        let sequence = self
+            .sequences
+            .entry((batch.topic_index, batch.partition))
+            .or_default();
+        match self.engine.prepare(sequence, &mut batch.progress, limit) {
+            Prepared::Send(Some(stamp)) => {
+                // Sealed batches are well formed: this cannot fail.
+                let _ = stamp_batch(&mut batch.bytes[..batch.len], &stamp, &HardwareCrc32c);
+                true
+            }
+            Prepared::Send(None) => true,
+            Prepared::Wait => false,
+        }
+    }
+
+    /// Batches of one partition in flight at once: up to [`MAX_IN_FLIGHT_IDEMPOTENT`] (and
+    /// `max_in_flight`) when idempotent, since sequence numbers keep them in order across
+    /// retries; one without idempotence, so that a retried batch is never overtaken.
+    fn partition_limit(&self) -> usize {
+        if self.engine.idempotent() {
+            self.max_in_flight
+                .min(usize::from(MAX_IN_FLIGHT_IDEMPOTENT))
+        } else {
+            1
+        }
     }
 
     /// Encodes one Produce request with `members` and writes it to `node` without waiting
@@ -975,7 +1038,14 @@ impl Sender {
         let received = self
             .cluster
             .connection(node, &mut self.response)
-            .and_then(|c| c.receive(pending, &mut self.response));
+            .and_then(|c| {
+                // A connection with nothing due is a new one: the one the request went on
+                // was closed (by a failed write or a metadata request on it), its answer lost.
+                if c.in_flight() == 0 {
+                    return Err(nanokafka::Error::ResponseNotReceived);
+                }
+                c.receive(pending, &mut self.response)
+            });
         match received.and_then(|r| r.decode::<ProduceRequest>(&self.response)) {
             Ok(response) => {
                 for b in batches.drain(..) {
@@ -995,18 +1065,24 @@ impl Sender {
                 self.cluster.disconnect(node);
                 self.done.extend(batches.drain(..).map(|b| (b, Err(e))));
                 self.lists.push(batches);
-                let mut i = 0;
-                while i < self.in_flight.len() {
-                    if self.in_flight[i].node == node {
-                        if let Some(mut lost) = self.in_flight.remove(i) {
-                            self.done
-                                .extend(lost.batches.drain(..).map(|b| (b, Err(e))));
-                            self.lists.push(lost.batches);
-                        }
-                    } else {
-                        i += 1;
-                    }
+                self.fail_in_flight_to(node, e);
+            }
+        }
+    }
+
+    /// Fails every request in flight to `node` with `e` (its connection is gone: their
+    /// answers will never come, and a new connection would wait for them in vain).
+    fn fail_in_flight_to(&mut self, node: i32, e: nanokafka::Error) {
+        let mut i = 0;
+        while i < self.in_flight.len() {
+            if self.in_flight[i].node == node {
+                if let Some(mut lost) = self.in_flight.remove(i) {
+                    self.done
+                        .extend(lost.batches.drain(..).map(|b| (b, Err(e))));
+                    self.lists.push(lost.batches);
                 }
+            } else {
+                i += 1;
             }
         }
     }
@@ -1017,6 +1093,7 @@ impl Sender {
         if self.done.is_empty() {
             return;
         }
+        self.retried.clear();
         {
             let mut state = self.shared.lock();
             let state = &mut *state;
@@ -1042,12 +1119,16 @@ impl Sender {
                 else {
                     continue;
                 };
-                q.busy = false;
+                q.with_sender = q.with_sender.saturating_sub(1);
                 if retry {
                     log::debug!(target: "nanokafka::producer", "{}/{} attempt {} failed, retrying: {:?}", batch.topic, batch.partition, batch.progress.attempts(), result);
                     self.cluster.invalidate_metadata();
                     q.retry_at = Some(Instant::now() + self.backoff);
-                    q.waiting.push_front(batch);
+                    let key = (batch.topic_index, batch.partition);
+                    if !self.retried.contains(&key) {
+                        self.retried.push(key);
+                    }
+                    requeue(q, batch);
                     continue;
                 }
                 state.completed += batch.ids.len() as u64;
@@ -1070,6 +1151,24 @@ impl Sender {
                     state.failure.clone_from(&error);
                 }
                 self.reports.push((batch, result.ok().flatten(), error));
+            }
+            // The batches not sent yet of a partition with a retry go back behind it.
+            let mut i = 0;
+            while i < self.ready.len() {
+                let b = &self.ready[i];
+                if !self.retried.contains(&(b.topic_index, b.partition)) {
+                    i += 1;
+                    continue;
+                }
+                let batch = self.ready.remove(i);
+                if let Some(q) = state
+                    .topics
+                    .get_mut(batch.topic_index)
+                    .and_then(|t| t.partitions.get_mut(batch.partition as usize))
+                {
+                    q.with_sender = q.with_sender.saturating_sub(1);
+                    requeue(q, batch);
+                }
             }
         }
         if let Some(callback) = &mut self.on_delivery {
@@ -1094,6 +1193,14 @@ impl Sender {
         }
         self.shared.progress.notify_all();
     }
+}
+
+/// Puts `batch` back in `q`'s waiting queue in send order (by its first record's id, as ids
+/// grow within a partition), so that a retried batch goes again before the later ones.
+fn requeue(q: &mut PartitionQueue, batch: Batch) {
+    let first = |b: &Batch| b.ids.first().copied().unwrap_or(u64::MAX);
+    let at = q.waiting.partition_point(|w| first(w) < first(&batch));
+    q.waiting.insert(at, batch);
 }
 
 /// Tells waiting senders and flushes when the sender thread ends other than by closing

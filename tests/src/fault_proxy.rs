@@ -159,6 +159,9 @@ pub struct ProxyStats {
     pub requests: HashMap<i16, usize>,
     /// Faults that took effect, in order: (connection, API key, action).
     pub fired: Vec<(usize, i16, Action)>,
+    /// Most requests of each API key forwarded on one connection and not yet answered by the
+    /// broker, at once: how deep the client pipelines (when the broker is slow to answer).
+    pub most_outstanding: HashMap<i16, usize>,
 }
 
 #[derive(Debug, Default)]
@@ -467,14 +470,23 @@ fn forward_requests(
             link.silent.store(true, Ordering::SeqCst);
             return Ok(());
         }
-        lock_pending(link).insert(
-            correlation,
-            Pending {
-                api,
-                version,
-                action,
-            },
-        );
+        let outstanding = {
+            let mut pending = lock_pending(link);
+            pending.insert(
+                correlation,
+                Pending {
+                    api,
+                    version,
+                    action,
+                },
+            );
+            pending.values().filter(|p| p.api == api).count()
+        };
+        {
+            let mut state = lock(shared);
+            let deepest = state.stats.most_outstanding.entry(api).or_default();
+            *deepest = (*deepest).max(outstanding);
+        }
         (&link.broker).write_all(&frame)?;
     }
     Ok(())

@@ -1,7 +1,8 @@
 //! The fault matrix on today's code, through the fault proxy, against the mock and real
 //! Kafka 4.4.0 (one broker for the whole file): a corrupted fetched byte is a CRC error,
 //! never silent; against a silent broker every blocking call returns within its configured
-//! bound with an error naming what timed out; the blocking producer with idempotence stores
+//! bound with an error naming what timed out, and so does the pipelined consumer against a
+//! broker silent on Fetch; the blocking producer with idempotence stores
 //! every record exactly once when the answer to its first Produce is lost.
 //!
 //! Each test prints its row of the table (`-- --nocapture 2>&1 | grep FAULT-MATRIX`):
@@ -9,6 +10,7 @@
 
 use nanokafka::client::{Acks, OffsetQuery};
 use nanokafka::{ApiKey, Error as CoreError};
+use nanokafka_std::consumer::{Consumer, ConsumerConfig};
 use nanokafka_std::{Client, OwnedRecord};
 use nanokafka_tests::fault_proxy::{Action, Fault, MatrixRow, ProxiedBroker};
 use nanokafka_tests::kafka::KafkaVersion;
@@ -72,6 +74,18 @@ fn bound(config: &nanokafka_std::ClientConfig, attempts: u8) -> Duration {
         + Duration::from_millis(1500)
 }
 
+/// Prints the table row of a call that must end within `limit`: nothing sent or stored.
+fn print_bounded_row(
+    broker: &ProxiedBroker,
+    scenario: &str,
+    limit: Duration,
+    elapsed: Duration,
+    error: &str,
+) {
+    let scenario = format!("{scenario} (bound {:.1} s)", limit.as_secs_f64());
+    MatrixRow::count(&scenario, &broker.name, &[], &[], &[], elapsed, error).print();
+}
+
 /// Every request from now on held by a silent broker (sockets open, nothing answered):
 /// metadata, offsets, fetch and a blocking produce each return within their bound, with a
 /// timeout error naming the call.
@@ -131,19 +145,13 @@ fn silent_broker(broker: &ProxiedBroker) {
         let elapsed = started.elapsed();
         let error = error.unwrap_or_else(|| panic!("{name} succeeded against a silent broker"));
         let limit = bound(&config, *attempts);
-        MatrixRow::count(
-            &format!(
-                "silent broker / Client {name} (bound {:.1} s)",
-                limit.as_secs_f64()
-            ),
-            &broker.name,
-            &[],
-            &[],
-            &[],
+        print_bounded_row(
+            broker,
+            &format!("silent broker / Client {name}"),
+            limit,
             elapsed,
             &error,
-        )
-        .print();
+        );
         if elapsed > limit {
             over.push(format!(
                 "{name} took {elapsed:?}, over its bound {limit:?}: {error}"
@@ -155,6 +163,63 @@ fn silent_broker(broker: &ProxiedBroker) {
     assert!(over.is_empty(), "{over:#?}");
     // The produce attempts were never forwarded: the first 5 records only.
     assert_eq!(broker.stored_values(&topic, 0), sent[..5]);
+}
+
+/// The pipelined consumer's fetcher against a broker that answers everything but Fetch:
+/// it gives up after the configured attempts, within the same bound as the blocking
+/// fetch, with an error naming the topic, partitions and broker and the attempts made
+/// (it used to retry for as long as the error was retriable: 96 s observed, unbounded).
+fn silent_fetch_pipelined_consumer(broker: &ProxiedBroker) {
+    let _guard = broker.exclusive();
+    let topic = unique_topic("fault-silent-fetch");
+    broker.create_topic(&topic);
+    let config = broker.client_config();
+    let sent = values(&topic, 5);
+    Client::connect(config.clone())
+        .unwrap()
+        .send(&topic, Some(0), &records(&sent))
+        .unwrap();
+    broker
+        .proxy
+        .inject(Fault::silence().api(ApiKey::Fetch).times(usize::MAX));
+    let limit = bound(&config, config.receive_attempts);
+    let started = Instant::now();
+    let mut consumer =
+        Consumer::start_at(ConsumerConfig::new(config.clone()), &topic, &[(0, 0)]).unwrap();
+    let error = loop {
+        match consumer.poll(Duration::from_millis(100)) {
+            Err(e) => break Some(e.to_string()),
+            Ok(Some(fetch)) => panic!(
+                "a silent broker answered a fetch: {} partitions",
+                fetch.partitions().count()
+            ),
+            Ok(None) if started.elapsed() > limit * 2 => break None,
+            Ok(None) => {}
+        }
+    };
+    let elapsed = started.elapsed();
+    drop(consumer);
+    let error = error.unwrap_or_else(|| {
+        panic!("the pipelined consumer was still fetching after {elapsed:?} (bound {limit:?})")
+    });
+    print_bounded_row(
+        broker,
+        "silent Fetch / pipelined Consumer",
+        limit,
+        elapsed,
+        &error,
+    );
+    assert!(
+        elapsed <= limit,
+        "took {elapsed:?}, over its bound {limit:?}: {error}"
+    );
+    let attempts = config.receive_attempts;
+    for part in [
+        format!("fetching topic {topic:?} partitions [0] from broker 1 after {attempts} attempts"),
+        "request timed out".to_string(),
+    ] {
+        assert!(error.contains(&part), "{error:?} does not say {part:?}");
+    }
 }
 
 /// The blocking producer with idempotence: the answer to its first Produce is lost and the
@@ -217,6 +282,11 @@ fn mock_silent_broker_calls_return_within_their_bound() {
 #[test]
 fn kafka_4_4_0_silent_broker_calls_return_within_their_bound() {
     silent_broker(kafka());
+}
+
+#[test]
+fn mock_silent_fetch_ends_the_pipelined_consumer_within_its_bound() {
+    silent_fetch_pipelined_consumer(&ProxiedBroker::mock());
 }
 
 #[test]

@@ -5,10 +5,12 @@
 //! record is reported once and that the log holds each record once, in send order per
 //! partition.
 
+use nanokafka::client::Acks;
 use nanokafka::records::Compression;
 use nanokafka::{ApiKey, KafkaCode};
 use nanokafka_std::mock::{Fault, MockCluster, MockConfig, MockServer};
 use nanokafka_std::producer::ProducerConfig;
+use nanokafka_tests::fault_proxy::FaultProxy;
 use nanokafka_tests::scenarios::unique_topic;
 use nanokafka_tests::throughput::{client_config, producer, read_all, send, Reports};
 use std::time::Duration;
@@ -298,4 +300,84 @@ fn every_attempt_cut_stores_at_most_once_and_says_may_have_been_stored() {
         stored >= acknowledged,
         "{stored} stored, {acknowledged} acknowledged"
     );
+}
+
+/// A mock broker (one node) reached through a fault proxy that measures how many Produce
+/// requests the client has outstanding on its connection at once. The first `held` Produce
+/// requests are each held 30 ms before the broker handles them, so that later ones queue up
+/// behind them whenever the client pipelines.
+fn behind_proxy(partitions: i32, held: usize) -> (MockCluster, MockServer, FaultProxy, String) {
+    let (cluster, server) = mock(1);
+    let proxy = FaultProxy::start(server.address(1).unwrap()).unwrap();
+    cluster.advertise(1, "127.0.0.1", proxy.port());
+    let topic = unique_topic("mock-in-flight");
+    cluster.create_topic(&topic, partitions).unwrap();
+    cluster.inject(
+        Fault::delay(Duration::from_millis(30))
+            .api(ApiKey::Produce)
+            .times(held),
+    );
+    (cluster, server, proxy, topic)
+}
+
+/// The most Produce requests the client had outstanding at once through `proxy`.
+fn produce_depth(proxy: &FaultProxy) -> usize {
+    let stats = proxy.stats();
+    stats.most_outstanding[&ApiKey::Produce.as_i16()]
+}
+
+/// Idempotent, a one-partition producer keeps up to 5 batches in flight (so it is not bound
+/// by the round trip); without idempotence one, so that a retry is never overtaken.
+#[test]
+fn an_idempotent_producer_keeps_five_batches_of_a_partition_in_flight() {
+    for (acks, depth) in [(Acks::All, 5), (Acks::Leader, 1)] {
+        let (cluster, _server, proxy, topic) = behind_proxy(1, 40);
+        let mut config = config(&proxy.bootstrap());
+        config.client.acks = acks;
+        let (producer, reports) = producer(config);
+        let _ = send(&producer, &topic, 0, 3000);
+        producer.flush().unwrap();
+        assert_eq!(produce_depth(&proxy), depth, "acks {acks:?}");
+        assert_eq!(cluster.armed_faults(), 0, "every Produce held was sent");
+        check_all_delivered_once_in_order(&proxy.bootstrap(), &topic, 1, 3000, &reports);
+    }
+}
+
+/// Faults hit one request while several batches of each partition are in flight: the
+/// broker refuses it (the later ones then come back OUT_OF_ORDER_SEQUENCE_NUMBER), or
+/// stores it and the connection is cut (the later ones are lost with it), or the connection
+/// is cut before it is handled. Every batch is resent in sequence order after it: each
+/// record is acknowledged once and stored once, in send order per partition.
+#[test]
+fn retries_with_several_batches_in_flight_keep_order_and_store_once() {
+    let faults = [
+        Fault::error(KafkaCode::NOT_ENOUGH_REPLICAS)
+            .api(ApiKey::Produce)
+            .times(2),
+        Fault::drop_after_handling().api(ApiKey::Produce).times(2),
+        Fault::drop_connection().api(ApiKey::Produce),
+    ];
+    for partitions in [1, 3] {
+        for fault in &faults {
+            // Requests held by the delay fault pile up; the fault armed behind it hits the
+            // request that follows them, with the next ones already written.
+            let (cluster, _server, proxy, topic) = behind_proxy(partitions, 4);
+            cluster.inject(fault.clone());
+            let (producer, reports) = producer(config(&proxy.bootstrap()));
+            let _ = send(&producer, &topic, 0, 4000);
+            producer.flush().unwrap();
+            assert_eq!(cluster.armed_faults(), 0, "{fault:?} hit");
+            assert!(
+                produce_depth(&proxy) > 1,
+                "{fault:?}: several batches in flight when it hit"
+            );
+            check_all_delivered_once_in_order(
+                &proxy.bootstrap(),
+                &topic,
+                partitions,
+                4000,
+                &reports,
+            );
+        }
+    }
 }

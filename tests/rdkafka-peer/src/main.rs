@@ -3,7 +3,9 @@
 //! zero-padded; 100-byte value starting with the same digits). Prints one line of
 //! `name=value` figures for the benchmark to read; its CPU time is measured from outside.
 //!
-//! rdkafka-peer produce  BOOTSTRAP TOPIC RECORDS COMPRESSION
+//! rdkafka-peer produce  BOOTSTRAP TOPIC RECORDS COMPRESSION [idempotent]
+//!
+//! Producers use acks=1, or with `idempotent` acks=all and `enable.idempotence=true`.
 //! rdkafka-peer consume  BOOTSTRAP TOPIC RECORDS
 //! rdkafka-peer latency  BOOTSTRAP TOPIC SENDS
 
@@ -47,11 +49,12 @@ impl ProducerContext for Context {
     }
 }
 
-fn producer(bootstrap: &str, compression: &str, linger: &str) -> (BaseProducer<Context>, Arc<Counting>) {
+fn producer(bootstrap: &str, compression: &str, linger: &str, idempotent: bool) -> (BaseProducer<Context>, Arc<Counting>) {
     let counts = Arc::new(Counting::default());
     let producer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
-        .set("acks", "1")
+        .set("acks", if idempotent { "all" } else { "1" })
+        .set("enable.idempotence", if idempotent { "true" } else { "false" })
         .set("linger.ms", linger)
         .set("compression.codec", compression)
         .set("queue.buffering.max.messages", "1000000")
@@ -66,7 +69,8 @@ fn main() {
     let (mode, bootstrap, topic, n) = (&args[1], &args[2], &args[3], args[4].parse::<u64>().unwrap());
     match mode.as_str() {
         "produce" => {
-            let (producer, counts) = producer(bootstrap, &args[5], "5");
+            let idempotent = args.get(6).map(String::as_str) == Some("idempotent");
+            let (producer, counts) = producer(bootstrap, &args[5], "5", idempotent);
             let started = Instant::now();
             for i in 0..n {
                 let (k, v) = (key(i), value(i));
@@ -122,7 +126,7 @@ fn main() {
             println!("elapsed={elapsed} records={got} bytes={bytes}");
         }
         "latency" => {
-            let (producer, counts) = producer(bootstrap, "none", "0");
+            let (producer, counts) = producer(bootstrap, "none", "0", false);
             let mut samples = Vec::with_capacity(n as usize);
             for i in 0..n {
                 let (k, v) = (key(i), value(i));

@@ -6,10 +6,11 @@
 //! for a short run). Every client runs as a child process of this one (nanokafka as this
 //! binary with `--child ...`), so that each one's CPU time is its own rusage (user + sys of
 //! the process and its threads), not wall time. Records: 16-byte key (the index, zero-padded
-//! decimal) and 100-byte value; acks=1; no compression. Results are printed as a table and
-//! written to BENCHMARKS.md.
+//! decimal) and 100-byte value; acks=1 (the idempotent rows: acks=all with idempotence, both
+//! clients); no compression and lz4. Results are printed as a table and written to
+//! BENCHMARKS.md.
 
-use nanokafka::client::OffsetQuery;
+use nanokafka::client::{Acks, OffsetQuery};
 use nanokafka::records::{Compression, Record};
 use nanokafka_std::consumer::{Consumer, ConsumerConfig};
 use nanokafka_std::mock::MockCluster;
@@ -67,6 +68,10 @@ fn child(args: &[String]) {
             let failed = Arc::new(AtomicU64::new(0));
             let delivered = Arc::new(AtomicU64::new(0));
             let mut config = ProducerConfig::new(client(bootstrap));
+            // acks=1 as the peers, unless idempotent (which needs acks=all, the default).
+            if args.get(5).map(String::as_str) != Some("idempotent") {
+                config.client.acks = Acks::Leader;
+            }
             if args.get(4).map(String::as_str) == Some("lz4") {
                 config.client.compression = Compression::Lz4;
             }
@@ -161,6 +166,7 @@ fn child(args: &[String]) {
         }
         "latency" => {
             let mut config = ProducerConfig::new(client(bootstrap));
+            config.client.acks = Acks::Leader;
             config.linger = Duration::ZERO;
             let producer = Producer::new(config).expect("producer");
             let mut samples = Vec::with_capacity(n as usize);
@@ -301,10 +307,12 @@ fn java_records_per_s(stdout: &str, consumer: bool) -> f64 {
 
 /// What the figures do not say by themselves (the same for every run).
 const NOTES: &str = "\
-- Ordering: nanokafka keeps one batch in flight per partition, so that a retried batch is never \
-overtaken (no idempotence at acks=1); librdkafka and the Java producer keep several requests in \
-flight per connection regardless of partition and may reorder records on retries. With one \
-partition nanokafka thus sends one batch per round trip; its batches are 1,000,000 bytes.
+- Ordering: at acks=1 nanokafka keeps one batch in flight per partition, so that a retried batch \
+is never overtaken (no idempotence at acks=1); librdkafka and the Java producer keep several \
+requests in flight per connection regardless of partition and may reorder records on retries. \
+With one partition nanokafka thus sends one batch per round trip at acks=1; its batches are \
+1,000,000 bytes. Idempotent (acks=all), nanokafka keeps up to 5 batches of a partition in \
+flight, ordered by their sequence numbers across retries.
 - Java's ProducerPerformance sends no keys: its MB/s counts 100 bytes a record, the others 116.
 - librdkafka's consumer (the rdkafka crate's BaseConsumer, default fetch settings) spends most of \
 its wall time waiting on lz4 topics (its CPU is a small part of the elapsed time), on batches it \
@@ -498,6 +506,51 @@ fn main() {
             }
         }
     }
+    // Idempotent producers (acks=all, producer id and sequences), both clients.
+    for partitions in [1, 6] {
+        let topics: Vec<String> = ["nanokafka", "rdkafka"]
+            .iter()
+            .map(|c| format!("bench-{partitions}p-idempotent-{c}"))
+            .collect();
+        for t in &topics {
+            create(t, partitions);
+        }
+        let plural = if partitions > 1 { "s" } else { "" };
+        let test = format!("produce, {partitions} partition{plural}, none, idempotent");
+        let mut ours_command = ours("produce", &topics[0], n, "none");
+        let ours_run = run(&format!("nanokafka {test}"), ours_command.arg("idempotent"));
+        allocations.push((
+            test.clone(),
+            ours_run.get("allocs_per_record").unwrap_or(f64::NAN),
+        ));
+        let mut peer_command = rdkafka("produce", &topics[1], n, "none");
+        let peer_run = run(
+            &format!("librdkafka {test}"),
+            peer_command.arg("idempotent"),
+        );
+        for (client, r, note) in [
+            (
+                "nanokafka",
+                &ours_run,
+                "acks=all, idempotent: up to 5 batches of a partition in flight",
+            ),
+            (
+                "librdkafka (rdkafka 0.39)",
+                &peer_run,
+                "acks=all, enable.idempotence=true, linger.ms=5",
+            ),
+        ] {
+            let rate = n as f64 / r.get("elapsed").unwrap();
+            rows.push(Row {
+                test: test.clone(),
+                client: client.into(),
+                records_s: rate,
+                mb_s: rate * 116.0 / 1e6,
+                cpu_per_m: r.cpu / n as f64 * 1e6,
+                note: note.into(),
+            });
+        }
+    }
     // The same nanokafka runs against the mock broker (in this process, so its CPU is in no
     // client's figure): what the client does when the broker costs little.
     let mock = MockCluster::default();
@@ -634,7 +687,8 @@ fn main() {
         "# Throughput benchmark\n\n\
          Reproduce: `cargo run --release -p nanokafka-tests --bin bench-throughput` \
          (`BENCH_RECORDS=20000` for a quick run). This run: {n} records per test, \
-         16-byte keys and 100-byte values, acks=1, no compression and lz4, one Apache Kafka 4.4.0 \
+         16-byte keys and 100-byte values, acks=1 (idempotent rows: acks=all and idempotence for \
+         both clients), no compression and lz4, one Apache Kafka 4.4.0 \
          broker on the same machine (harness defaults, `-Xmx512m`).\n\n\
          Machine: {} cores (`nproc`), {}. Load before: `{load_before}`; after: `{load_after}`.\n\n\
          CPU is each client process's own user+sys time (rusage of the child process, all its \
@@ -651,10 +705,17 @@ fn main() {
     println!("{report}");
     if std::env::var_os("BENCH_NO_WRITE").is_none() {
         let path = workspace().join("BENCHMARKS.md");
-        // The sections after ours (the codec benchmark's) are other benches' figures: kept.
+        // The sections after ours (recorded comparisons, the codec benchmark's figures) are
+        // not this run's: kept.
         let kept = std::fs::read_to_string(&path)
             .ok()
-            .and_then(|old| old.find("\n## Codec").map(|at| old[at..].to_owned()))
+            .and_then(|old| {
+                ["\n## Before and after", "\n## Codec"]
+                    .iter()
+                    .filter_map(|marker| old.find(marker))
+                    .min()
+                    .map(|at| old[at..].to_owned())
+            })
             .unwrap_or_default();
         std::fs::write(&path, format!("{report}{kept}"))
             .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
