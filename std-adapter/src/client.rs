@@ -16,8 +16,9 @@
 //! ```
 
 use crate::compression::Codecs;
-use crate::connector::{IpVersion, TcpConnector};
+use crate::connector::IpVersion;
 use crate::crc::HardwareCrc32c;
+use crate::security::{ConfigError, SecureConnector, SecurityConfig};
 use crate::transport::SystemClock;
 use nanokafka::client::{
     defaults, Acks, Cluster, ClusterConfig, ConnectionConfig, Consumer, ConsumerConfig, Delivery,
@@ -31,9 +32,9 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// The core cluster as the std client sizes it: 16 connections, 64 topics, metadata in a
-/// `Vec` (1 MiB).
-pub type StdCluster = Cluster<'static, TcpConnector, SystemClock, 16, 64, Vec<u8>>;
+/// The core cluster as the std client sizes it: 16 connections (TCP, TLS and SASL as
+/// configured), 64 topics, metadata in a `Vec` (1 MiB).
+pub type StdCluster = Cluster<'static, SecureConnector, SystemClock, 16, 64, Vec<u8>>;
 
 /// How a [`Client`] connects and behaves. Defaults follow the Perl `Kafka` package.
 #[derive(Debug, Clone)]
@@ -75,6 +76,9 @@ pub struct ClientConfig {
     /// by default; zstd needs a broker with Produce v7, Kafka 2.1+). Fetched batches are
     /// decompressed whatever their codec.
     pub compression: Compression,
+    /// TLS and SASL (`security.protocol`, `sasl.*`, `ssl.*`; PLAINTEXT by default), for
+    /// every connection of the client and of the pipelined producer and consumer.
+    pub security: SecurityConfig,
 }
 
 impl ClientConfig {
@@ -97,7 +101,36 @@ impl ClientConfig {
             min_bytes: 1,
             max_bytes: defaults::DEFAULT_MAX_BYTES,
             compression: Compression::None,
+            security: SecurityConfig::default(),
         }
+    }
+
+    /// Applies one `key=value` setting by its Kafka name, as kcat's and the CLI's
+    /// `-X key=value` give it: `bootstrap.servers`, `client.id`, `request.timeout.ms`, and
+    /// the security settings of [`SecurityConfig::set`] (`security.protocol`,
+    /// `sasl.mechanism`, `sasl.username`, `sasl.password`, `ssl.ca.location`,
+    /// `ssl.certificate.location`, `ssl.key.location`,
+    /// `ssl.endpoint.identification.algorithm`, `enable.ssl.certificate.verification`).
+    /// An unknown key or a bad value is an error naming the key.
+    pub fn apply(&mut self, setting: &str) -> Result<(), ConfigError> {
+        let (key, value) = setting.split_once('=').ok_or_else(|| ConfigError {
+            key: setting.to_owned(),
+            reason: "expected key=value".to_owned(),
+        })?;
+        let (key, value) = (key.trim(), value.trim());
+        match key {
+            "bootstrap.servers" | "metadata.broker.list" => self.bootstrap = value.to_owned(),
+            "client.id" => self.client_id = value.to_owned(),
+            "request.timeout.ms" => {
+                let ms = value.parse::<u64>().map_err(|_| ConfigError {
+                    key: key.to_owned(),
+                    reason: "expected milliseconds".to_owned(),
+                })?;
+                self.request_timeout = Duration::from_millis(ms);
+            }
+            _ => self.security.set(key, value)?,
+        }
+        Ok(())
     }
 }
 
@@ -309,8 +342,8 @@ pub(crate) fn millis(d: Duration) -> u32 {
 /// A core cluster over TCP with `config`'s addresses, timeouts and retry policy; nothing is
 /// opened until the first request.
 pub(crate) fn new_cluster(config: &ClientConfig) -> Box<StdCluster> {
-    let mut connector = TcpConnector::new(config.connect_timeout);
-    connector.ip_version = config.ip_version;
+    let mut connector = SecureConnector::new(config.security.clone(), config.connect_timeout);
+    connector.tcp.ip_version = config.ip_version;
     let cluster_config = ClusterConfig {
         bootstrap: intern(&config.bootstrap),
         connection: ConnectionConfig {
@@ -330,21 +363,20 @@ pub(crate) fn new_cluster(config: &ClientConfig) -> Box<StdCluster> {
     ))
 }
 
-/// `kind` in `context`, with the broker address and I/O error of the cluster's last failed
-/// connect when that explains it.
+/// `kind` in `context`, with the cluster's last connect failure when that explains it: the
+/// broker address and I/O error, the TLS check that failed, or the SASL mechanism and the
+/// broker's message.
 pub(crate) fn cluster_error(
     cluster: &StdCluster,
     kind: nanokafka::Error,
     context: String,
 ) -> Error {
-    let connect = cluster
-        .connector()
-        .last_error()
-        .map(|(address, e)| format!("last connect to {address}: {e}"));
-    match (kind, connect) {
-        (nanokafka::Error::Connect(_) | nanokafka::Error::NoKnownBrokers, Some(io)) => {
-            Error::new(kind, format!("{context} ({io})"))
-        }
+    let explains = matches!(
+        kind,
+        nanokafka::Error::Connect(_) | nanokafka::Error::NoKnownBrokers
+    ) || kind.is_security();
+    match cluster.connector().describe_last_error() {
+        Some(detail) if explains => Error::new(kind, format!("{context} ({detail})")),
         _ => Error::new(kind, context),
     }
 }
