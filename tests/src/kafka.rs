@@ -512,7 +512,12 @@ fn secured_properties(dir: &Path) -> Result<Vec<(String, String)>, String> {
         "-passout",
         "pass:changeit",
     ])?;
-    // A client certificate the CA signs, for mTLS.
+    // A client certificate the CA signs, for mTLS (X.509 v3: webpki refuses v1).
+    std::fs::write(
+        tls.join("client.ext"),
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+    )
+    .map_err(|e| format!("write client.ext: {e}"))?;
     openssl(&[
         "req",
         "-newkey",
@@ -539,6 +544,8 @@ fn secured_properties(dir: &Path) -> Result<Vec<(String, String)>, String> {
         "client.pem",
         "-days",
         "2",
+        "-extfile",
+        "client.ext",
     ])?;
     let mut properties = vec![
         // TLS listeners ask for a client certificate and check one given against the CA

@@ -48,6 +48,11 @@ fn newest() -> &'static KafkaCluster {
     broker(KafkaVersion::all()[1].as_str())
 }
 
+/// The secured broker of every version under test (3.9.2 and 4.4.0).
+fn every_version() -> impl Iterator<Item = &'static KafkaCluster> {
+    KafkaVersion::all().into_iter().map(|v| broker(v.as_str()))
+}
+
 /// One way in: a listener, a SASL mechanism and user (or none), a client certificate.
 #[derive(Clone, Copy)]
 struct Access {
@@ -342,6 +347,13 @@ fn java_console_consumer_reads(
     let file = kafka.data_dir().join(format!("{topic}.properties"));
     std::fs::write(&file, properties.join("\n")).unwrap();
     let port = kafka.listener_port(1, access.listener).to_string();
+    // Kafka 4.4 deprecates --consumer.config (with a warning on stdout) for --command-config,
+    // which 3.9 does not know.
+    let config_flag = if kafka.version().major() >= 4 {
+        "--command-config"
+    } else {
+        "--consumer.config"
+    };
     let output = kafka
         .java_tool(
             kafka.version().console_consumer_class(),
@@ -355,7 +367,7 @@ fn java_console_consumer_reads(
                 &values.len().to_string(),
                 "--timeout-ms",
                 "60000",
-                "--consumer.config",
+                config_flag,
                 &file.display().to_string(),
             ],
         )
@@ -491,7 +503,12 @@ fn refused_once(kafka: &KafkaCluster, access: Access, host: &str) -> (Error, u32
 
 #[test]
 fn a_wrong_password_is_one_attempt_naming_the_mechanism_and_the_brokers_message() {
-    let kafka = newest();
+    for kafka in every_version() {
+        wrong_password(kafka);
+    }
+}
+
+fn wrong_password(kafka: &KafkaCluster) {
     for (mechanism, (user, _)) in [
         ("PLAIN", PLAIN_USER),
         ("SCRAM-SHA-256", SCRAM_SHA_256_USER),
@@ -528,13 +545,16 @@ fn a_wrong_password_is_one_attempt_naming_the_mechanism_and_the_brokers_message(
         assert!(text.contains(message.as_str()), "{text}");
         assert!(!text.contains("wrong-password"), "never shown: {text}");
         assert!(elapsed < Duration::from_secs(3), "{mechanism}: {elapsed:?}");
-        eprintln!("{mechanism}: {text}");
+        eprintln!("Kafka {} {mechanism}: {text}", kafka.version());
     }
 }
 
 #[test]
 fn an_unknown_mechanism_is_one_attempt_naming_the_brokers_enabled_list() {
-    let kafka = newest();
+    every_version().for_each(unknown_mechanism);
+}
+
+fn unknown_mechanism(kafka: &KafkaCluster) {
     let access = Access::new("SASL_SSL").sasl("SCRAM-SHA-256", SCRAM_SHA_256_USER);
     let (error, opened, detail) = refused_once(kafka, access, "localhost");
     assert_eq!(
@@ -562,7 +582,10 @@ fn an_unknown_mechanism_is_one_attempt_naming_the_brokers_enabled_list() {
 
 #[test]
 fn tls_names_an_untrusted_certificate_and_a_wrong_host_name_in_one_attempt() {
-    let kafka = newest();
+    every_version().for_each(tls_refusals);
+}
+
+fn tls_refusals(kafka: &KafkaCluster) {
     // No CA file: Mozilla's roots, which did not sign the test certificate.
     let untrusted = SecurityConfig::from_pairs(["security.protocol=SSL"]).unwrap();
     let mut connector = SecureConnector::new(untrusted, Duration::from_secs(5));
