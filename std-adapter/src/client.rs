@@ -18,7 +18,7 @@
 use crate::compression::Codecs;
 use crate::connector::IpVersion;
 use crate::crc::HardwareCrc32c;
-use crate::security::{ConfigError, SecureConnector, SecurityConfig};
+use crate::security::{SecureConnector, SecurityConfig};
 use crate::transport::SystemClock;
 use nanokafka::client::{
     defaults, Acks, Cluster, ClusterConfig, ConnectionConfig, Consumer, ConsumerConfig, Delivery,
@@ -77,7 +77,9 @@ pub struct ClientConfig {
     /// decompressed whatever their codec.
     pub compression: Compression,
     /// TLS and SASL (`security.protocol`, `sasl.*`, `ssl.*`; PLAINTEXT by default), for
-    /// every connection of the client and of the pipelined producer and consumer.
+    /// every connection of the client and of the pipelined producer and consumer. Set by
+    /// Kafka's names with [`SecurityConfig::set`] (what `-X key=value` hands over) or
+    /// [`SecurityConfig::from_pairs`].
     pub security: SecurityConfig,
 }
 
@@ -103,34 +105,6 @@ impl ClientConfig {
             compression: Compression::None,
             security: SecurityConfig::default(),
         }
-    }
-
-    /// Applies one `key=value` setting by its Kafka name, as kcat's and the CLI's
-    /// `-X key=value` give it: `bootstrap.servers`, `client.id`, `request.timeout.ms`, and
-    /// the security settings of [`SecurityConfig::set`] (`security.protocol`,
-    /// `sasl.mechanism`, `sasl.username`, `sasl.password`, `ssl.ca.location`,
-    /// `ssl.certificate.location`, `ssl.key.location`,
-    /// `ssl.endpoint.identification.algorithm`, `enable.ssl.certificate.verification`).
-    /// An unknown key or a bad value is an error naming the key.
-    pub fn apply(&mut self, setting: &str) -> Result<(), ConfigError> {
-        let (key, value) = setting.split_once('=').ok_or_else(|| ConfigError {
-            key: setting.to_owned(),
-            reason: "expected key=value".to_owned(),
-        })?;
-        let (key, value) = (key.trim(), value.trim());
-        match key {
-            "bootstrap.servers" | "metadata.broker.list" => self.bootstrap = value.to_owned(),
-            "client.id" => self.client_id = value.to_owned(),
-            "request.timeout.ms" => {
-                let ms = value.parse::<u64>().map_err(|_| ConfigError {
-                    key: key.to_owned(),
-                    reason: "expected milliseconds".to_owned(),
-                })?;
-                self.request_timeout = Duration::from_millis(ms);
-            }
-            _ => self.security.set(key, value)?,
-        }
-        Ok(())
     }
 }
 

@@ -113,7 +113,8 @@ impl SecurityConfig {
         Ok(config)
     }
 
-    /// Sets one setting by its Kafka name. Known: `security.protocol`, `sasl.mechanism`
+    /// Sets one setting by its Kafka name (what the CLI's `-X key=value` hands over for
+    /// the keys it does not handle itself). Known: `security.protocol`, `sasl.mechanism`
     /// (`sasl.mechanisms`, librdkafka's spelling), `sasl.username`, `sasl.password`,
     /// `ssl.ca.location`, `ssl.certificate.location`, `ssl.key.location`,
     /// `ssl.endpoint.identification.algorithm` (`https` only) and

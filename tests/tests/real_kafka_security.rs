@@ -125,9 +125,7 @@ impl Access {
             kafka.listener_port(1, self.listener)
         ));
         config.request_timeout = Duration::from_secs(10);
-        for setting in self.settings(kafka) {
-            config.apply(&setting).unwrap();
-        }
+        config.security = self.security(kafka);
         config
     }
 }
