@@ -116,7 +116,7 @@ pub enum Error {
     /// (`code`), or the client refused the server (`code` NONE: a wrong SCRAM server
     /// signature, a malformed message). Not retriable: the same settings fail again. The
     /// broker's message and the mechanisms it enables are in the
-    /// [`SaslError`](crate::sasl::SaslError) the connection setup kept (given to the
+    /// `sasl::SaslError` the connection setup kept (given to the
     /// [`Connector`](crate::client::Connector)).
     Authentication {
         /// The mechanism's name (`PLAIN`, `SCRAM-SHA-256`, ...).

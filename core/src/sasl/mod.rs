@@ -88,7 +88,7 @@ impl fmt::Display for Mechanism {
     }
 }
 
-/// A user name and password, borrowed from the caller for [`SaslClient::new`], which keeps
+/// A user name and password, borrowed from the caller for [`SaslClient::plain`] (or `new`), which keeps
 /// its own copy (zeroized when dropped) so that a connection can authenticate long after.
 #[derive(Clone, Copy)]
 pub struct Credentials<'a> {

@@ -15,11 +15,11 @@
 //!    hand it to [`Link::handle_response`] (answers come in the order requests were sent);
 //! 3. on a transport failure [`Link::fail`]; while waiting, [`Link::check_deadline`].
 //!
-//! With SASL ([`Link::with_sasl`], feature `sasl`) setup goes on after ApiVersions with
+//! With SASL (`Link::with_sasl`, feature `sasl`) setup goes on after ApiVersions with
 //! SaslHandshake and as many SaslAuthenticate round trips as the mechanism needs, through
 //! the same two calls. A refusal (wrong password, a mechanism the broker does not enable, a
 //! server that fails verification) is [`Error::Authentication`], which is not retried; the
-//! broker's message stays in [`Link::sasl_error`].
+//! broker's message stays in `Link::sasl_error`.
 //!
 //! [`Connection`]: crate::client::Connection
 
