@@ -88,8 +88,8 @@ impl fmt::Display for Mechanism {
     }
 }
 
-/// A user name and password, borrowed from the caller for [`SaslClient::plain`] (or `new`), which keeps
-/// its own copy (zeroized when dropped) so that a connection can authenticate long after.
+/// A user name and password, borrowed from the caller for [`SaslClient::plain`] (or `new`),
+/// which keeps its own copy (zeroized when dropped): a connection may authenticate later.
 #[derive(Clone, Copy)]
 pub struct Credentials<'a> {
     /// The SASL user name (authentication identity).
