@@ -1,0 +1,77 @@
+//! `nanokafka`: produce, consume, metadata and offsets from the command line.
+//!
+//! With `--brokers host:port,...` (or `NANOKAFKA_BROKERS`) it talks to those brokers; with
+//! `--mock` it starts the built-in mock broker in the process (an empty cluster that is gone
+//! when the command ends). Without either it refuses: data written to a mock nobody asked
+//! for would be lost without a word. Reading (consume, offsets, metadata) never creates a
+//! topic; a missing one is an error and a non-zero exit.
+//! Diagnostics: `NANOKAFKA_LOG=cluster=debug` (see `nanokafka_std::logging`).
+
+mod admin;
+mod args;
+mod consume;
+mod produce;
+mod progress;
+
+use args::{Cli, Command};
+use clap::Parser;
+use nanokafka_std::ClientConfig;
+use std::process::ExitCode;
+use std::time::Duration;
+
+fn main() -> ExitCode {
+    nanokafka_std::logging::init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nanokafka: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Failure = Box<dyn std::error::Error>;
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let _mock;
+    let brokers = match (cli.brokers, cli.mock) {
+        (Some(brokers), _) => brokers,
+        (None, true) => {
+            let (server, bootstrap) = start_mock()?;
+            _mock = server;
+            eprintln!("nanokafka: using the built-in mock broker at {bootstrap}");
+            bootstrap
+        }
+        (None, false) => {
+            return Err(
+                "no brokers given: pass -b host:port[,host:port...] (or set \
+                        NANOKAFKA_BROKERS), or --mock for the built-in mock broker"
+                    .into(),
+            )
+        }
+    };
+    let mut config = ClientConfig::new(brokers);
+    config.client_id = cli.client_id;
+    config.request_timeout = Duration::from_millis(cli.timeout_ms);
+    match cli.command {
+        Command::Produce(args) => produce::run(config, args, cli.quiet),
+        Command::Consume(args) => consume::run(config, args, cli.quiet),
+        Command::Metadata(args) => admin::metadata(config, args),
+        Command::Offsets(args) => admin::offsets(config, args),
+        Command::CreateTopic(args) => admin::create_topic(config, args),
+    }
+}
+
+/// Starts the built-in mock broker; returns what keeps it running and its address.
+#[cfg(feature = "mock")]
+fn start_mock() -> Result<(Box<dyn std::any::Any>, String), Failure> {
+    let server = nanokafka_std::mock::MockCluster::default().serve_tcp()?;
+    let bootstrap = server.bootstrap();
+    Ok((Box::new(server), bootstrap))
+}
+
+#[cfg(not(feature = "mock"))]
+fn start_mock() -> Result<(Box<dyn std::any::Any>, String), Failure> {
+    Err("no --brokers given, and this build has no built-in mock broker (feature mock)".into())
+}

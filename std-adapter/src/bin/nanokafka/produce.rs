@@ -1,0 +1,97 @@
+//! `produce`: records from stdin or a file, one per line.
+
+use crate::args::{AcksArg, ProduceArgs};
+use crate::progress::Progress;
+use crate::Failure;
+use nanokafka::client::Acks;
+use nanokafka::records::{Header, Record};
+use nanokafka_std::producer::{Producer, ProducerConfig};
+use nanokafka_std::{now_ms, ClientConfig};
+use std::io::BufRead;
+use std::time::Duration;
+
+pub fn run(mut config: ClientConfig, args: ProduceArgs, quiet: bool) -> Result<(), Failure> {
+    let ProduceArgs {
+        topic,
+        partition,
+        key_separator,
+        file,
+        headers,
+        acks,
+        batch,
+        compression,
+        linger_ms,
+    } = args;
+    config.compression = compression.into();
+    config.acks = match acks {
+        AcksArg::None => Acks::None,
+        AcksArg::Leader => Acks::Leader,
+        AcksArg::All => Acks::All,
+    };
+    let headers = headers
+        .iter()
+        .map(|h| {
+            h.split_once('=')
+                .ok_or_else(|| format!("--header {h:?} is not key=value"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let headers: Vec<Header<'_>> = headers
+        .iter()
+        .map(|(key, value)| Header {
+            key,
+            value: Some(value.as_bytes()),
+        })
+        .collect();
+    let mut input: Box<dyn BufRead> = match file {
+        Some(path) => Box::new(std::io::BufReader::with_capacity(
+            1 << 20,
+            std::fs::File::open(&path)
+                .map_err(|e| format!("cannot open {}: {e}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufReader::with_capacity(1 << 20, std::io::stdin())),
+    };
+    let mut producer_config = ProducerConfig::new(config);
+    producer_config.batch_records = batch.max(1);
+    producer_config.linger = Duration::from_millis(linger_ms);
+    let producer = Producer::new(producer_config)?;
+    let mut progress = Progress::new("produced", quiet);
+    let (mut total, mut bytes) = (0u64, 0u64);
+    let mut line = Vec::with_capacity(4096);
+    let separator = key_separator.as_deref().map(str::as_bytes);
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        // Only the delimiter ends a record: a CR before it is the value's.
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        let split = separator.and_then(|sep| {
+            let at = line.windows(sep.len()).position(|w| w == sep)?;
+            Some((&line[..at], &line[at + sep.len()..]))
+        });
+        let (key, value) = match split {
+            Some((k, v)) => (Some(k), v),
+            None => (None, &line[..]),
+        };
+        let record = Record {
+            key,
+            value: Some(value),
+            headers: &headers,
+            timestamp: now_ms(),
+        };
+        producer.send(&topic, partition, &record)?;
+        total += 1;
+        bytes += line.len() as u64;
+        if total % 4096 == 0 {
+            progress.tick(total, bytes);
+        }
+    }
+    producer.flush()?;
+    progress.done(total, bytes);
+    if !quiet {
+        eprintln!("nanokafka: produced {total} records to {topic}");
+    }
+    Ok(())
+}
