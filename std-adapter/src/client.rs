@@ -391,7 +391,9 @@ impl Client {
         client
             .cluster
             .refresh_metadata(None, &mut client.buf)
-            .map_err(|e| client.error(e, format!("connecting to {}", client.bootstrap)))?;
+            .map_err(|e| {
+                client.error(e, format!("bootstrap metadata from {}", client.bootstrap))
+            })?;
         Ok(client)
     }
 

@@ -20,9 +20,24 @@ pub struct Cli {
     /// Client id sent with every request.
     #[arg(long, default_value = "nanokafka-cli", global = true)]
     pub client_id: String,
-    /// Request timeout in ms.
+    /// One request's timeout in ms.
     #[arg(long, default_value_t = 5000, global = true)]
     pub timeout_ms: u64,
+    /// How long metadata, offsets and consume wait for a silent broker before giving up, in
+    /// seconds (kcat's -m); their attempts and retries are fitted into it.
+    #[arg(
+        long = "metadata-timeout",
+        short = 'm',
+        default_value_t = 5.0,
+        global = true
+    )]
+    pub metadata_timeout: f64,
+    /// A client property, key=value (repeatable; librdkafka/Java names as kcat takes them:
+    /// client.id, request.timeout.ms, delivery.timeout.ms, acks, compression.codec,
+    /// linger.ms, batch.num.messages, fetch.wait.max.ms, ...). Produce gives up on a record
+    /// after delivery.timeout.ms (default 120000).
+    #[arg(short = 'X', value_name = "KEY=VALUE", global = true)]
+    pub properties: Vec<String>,
     /// No progress line on stderr.
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
@@ -96,17 +111,17 @@ pub struct ProduceArgs {
     /// Acknowledgements to wait for.
     /// `all` (the default) lets the producer be idempotent: a retry after a lost answer
     /// never stores a record twice.
-    #[arg(long, value_enum, default_value = "all")]
-    pub acks: AcksArg,
-    /// Most records per batch (one batch per partition and request).
-    #[arg(long, default_value_t = 10_000)]
-    pub batch: usize,
-    /// Compression codec of the batches.
-    #[arg(long, short = 'z', value_enum, default_value = "none")]
-    pub compression: CodecArg,
-    /// How long a batch waits for more records, in ms.
-    #[arg(long, default_value_t = 5)]
-    pub linger_ms: u64,
+    #[arg(long, value_enum)]
+    pub acks: Option<AcksArg>,
+    /// Most records per batch (one batch per partition and request; default 10000).
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Compression codec of the batches (default none).
+    #[arg(long, short = 'z', value_enum)]
+    pub compression: Option<CodecArg>,
+    /// How long a batch waits for more records, in ms (default 5).
+    #[arg(long)]
+    pub linger_ms: Option<u64>,
 }
 
 // The options of `consume`.
@@ -133,6 +148,12 @@ pub struct ConsumeArgs {
     /// Print only the values.
     #[arg(long)]
     pub value_only: bool,
+    /// Exit at the end of the partitions (the default of `consume`; kcat's -e for -C).
+    #[arg(short = 'e', long = "exit", conflicts_with = "follow")]
+    pub exit_at_end: bool,
+    /// kcat's -C: follow unless -e.
+    #[arg(long, hide = true)]
+    pub kcat: bool,
 }
 
 // The options of `metadata`.

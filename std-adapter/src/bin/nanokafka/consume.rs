@@ -18,7 +18,10 @@ pub fn run(mut config: ClientConfig, args: ConsumeArgs, quiet: bool) -> Result<(
         count,
         follow,
         value_only,
+        exit_at_end,
+        kcat,
     } = args;
+    let follow = follow || (kcat && !exit_at_end);
     config.allow_auto_topic_creation = false;
     let mut client = Client::connect(config.clone())?;
     let partitions: Vec<i32> = if all_partitions {

@@ -9,19 +9,20 @@
 
 mod admin;
 mod args;
+mod config;
 mod consume;
 mod produce;
 mod progress;
 
 use args::{Cli, Command};
 use clap::Parser;
-use nanokafka_std::ClientConfig;
+use config::Settings;
 use std::process::ExitCode;
 use std::time::Duration;
 
 fn main() -> ExitCode {
     nanokafka_std::logging::init();
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(kcat_modes(std::env::args_os().collect()));
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -32,6 +33,29 @@ fn main() -> ExitCode {
 }
 
 type Failure = Box<dyn std::error::Error>;
+
+/// kcat's mode flags as subcommands: `-P` → `produce`, `-C` → `consume --kcat` (follows
+/// unless `-e`, as kcat does), `-L` → `metadata`; the other arguments stay as they are (the
+/// global ones are accepted after the subcommand too).
+fn kcat_modes(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mode = args
+        .iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .position(|a| a == "-P" || a == "-C" || a == "-L");
+    if let Some(at) = mode {
+        let flag = args.remove(at + 1);
+        let command: &[&str] = match flag.to_str() {
+            Some("-P") => &["produce"],
+            Some("-C") => &["consume", "--kcat"],
+            _ => &["metadata"],
+        };
+        for (i, word) in command.iter().enumerate() {
+            args.insert(1 + i, word.into());
+        }
+    }
+    args
+}
 
 fn run(cli: Cli) -> Result<(), Failure> {
     let _mock;
@@ -51,11 +75,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
             )
         }
     };
-    let mut config = ClientConfig::new(brokers);
-    config.client_id = cli.client_id;
-    config.request_timeout = Duration::from_millis(cli.timeout_ms);
+    let mut settings = Settings::new(brokers, &cli.properties)?;
+    settings.client.client_id = cli.client_id;
+    settings.client.request_timeout = Duration::from_millis(cli.timeout_ms);
+    if !matches!(cli.command, Command::Produce(_)) {
+        let budget = Duration::try_from_secs_f64(cli.metadata_timeout)
+            .map_err(|_| format!("-m {}: not a number of seconds", cli.metadata_timeout))?;
+        config::fit_attempts(&mut settings.client, budget);
+    }
+    let config = settings.client.clone();
     match cli.command {
-        Command::Produce(args) => produce::run(config, args, cli.quiet),
+        Command::Produce(args) => produce::run(settings, args, cli.quiet),
         Command::Consume(args) => consume::run(config, args, cli.quiet),
         Command::Metadata(args) => admin::metadata(config, args),
         Command::Offsets(args) => admin::offsets(config, args),

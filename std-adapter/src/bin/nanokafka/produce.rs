@@ -1,16 +1,17 @@
 //! `produce`: records from stdin or a file, one per line.
 
 use crate::args::{AcksArg, ProduceArgs};
+use crate::config::{fit_attempts, Settings};
 use crate::progress::Progress;
 use crate::Failure;
 use nanokafka::client::Acks;
 use nanokafka::records::{Header, Record};
+use nanokafka_std::now_ms;
 use nanokafka_std::producer::{Producer, ProducerConfig};
-use nanokafka_std::{now_ms, ClientConfig};
 use std::io::BufRead;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-pub fn run(mut config: ClientConfig, args: ProduceArgs, quiet: bool) -> Result<(), Failure> {
+pub fn run(settings: Settings, args: ProduceArgs, quiet: bool) -> Result<(), Failure> {
     let ProduceArgs {
         topic,
         partition,
@@ -22,12 +23,19 @@ pub fn run(mut config: ClientConfig, args: ProduceArgs, quiet: bool) -> Result<(
         compression,
         linger_ms,
     } = args;
-    config.compression = compression.into();
-    config.acks = match acks {
-        AcksArg::None => Acks::None,
-        AcksArg::Leader => Acks::Leader,
-        AcksArg::All => Acks::All,
-    };
+    let mut config = settings.client;
+    // Retries are bounded by the delivery timeout (Java's default), unless -X retries says.
+    config.send_attempts = settings.send_attempts.unwrap_or(u8::MAX);
+    if let Some(codec) = compression {
+        config.compression = codec.into();
+    }
+    if let Some(acks) = acks {
+        config.acks = match acks {
+            AcksArg::None => Acks::None,
+            AcksArg::Leader => Acks::Leader,
+            AcksArg::All => Acks::All,
+        };
+    }
     let headers = headers
         .iter()
         .map(|h| {
@@ -50,10 +58,17 @@ pub fn run(mut config: ClientConfig, args: ProduceArgs, quiet: bool) -> Result<(
         )),
         None => Box::new(std::io::BufReader::with_capacity(1 << 20, std::io::stdin())),
     };
-    let mut producer_config = ProducerConfig::new(config);
-    producer_config.batch_records = batch.max(1);
-    producer_config.linger = Duration::from_millis(linger_ms);
-    let producer = Producer::new(producer_config)?;
+    let producer_config = || {
+        let mut producer_config = ProducerConfig::new(config.clone());
+        if let Some(records) = batch.or(settings.batch_records) {
+            producer_config.batch_records = records.max(1);
+        }
+        if let Some(linger) = linger_ms.map(Duration::from_millis).or(settings.linger) {
+            producer_config.linger = linger;
+        }
+        producer_config
+    };
+    let producer = start(producer_config)?;
     let mut progress = Progress::new("produced", quiet);
     let (mut total, mut bytes) = (0u64, 0u64);
     let mut line = Vec::with_capacity(4096);
@@ -94,4 +109,36 @@ pub fn run(mut config: ClientConfig, args: ProduceArgs, quiet: bool) -> Result<(
         eprintln!("nanokafka: produced {total} records to {topic}");
     }
     Ok(())
+}
+
+/// The producer, once a broker answered; a broker that cannot be reached yet is tried again
+/// until the delivery timeout has passed (records wait no longer than that anyway).
+fn start(config: impl Fn() -> ProducerConfig) -> Result<Producer, Failure> {
+    let config = config;
+    let delivery_timeout = config().client.delivery_timeout;
+    let backoff = config().client.retry_backoff;
+    let deadline = Instant::now() + delivery_timeout;
+    loop {
+        let mut attempt = config();
+        // The first metadata too ends within the delivery timeout.
+        fit_attempts(
+            &mut attempt.client,
+            deadline.saturating_duration_since(Instant::now()),
+        );
+        match Producer::new(attempt) {
+            Ok(producer) => return Ok(producer),
+            Err(e) if Instant::now() + backoff >= deadline => {
+                return Err(format!(
+                    "delivery timeout ({} ms, -X delivery.timeout.ms) passed with no broker \
+                     ready to take records; last: {e}",
+                    delivery_timeout.as_millis()
+                )
+                .into())
+            }
+            Err(e) => {
+                log::debug!("producer not started yet: {e}");
+                std::thread::sleep(backoff);
+            }
+        }
+    }
 }
