@@ -78,11 +78,12 @@ impl From<CodecArg> for Compression {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Sends lines from stdin (or --file) as records, one per line.
+    /// Sends messages from stdin or files (kcat's -P): one per line (-D), or per file.
     Produce(ProduceArgs),
-    /// Prints records as `offset<TAB>key<TAB>value` (`--value-only`: values only).
+    /// Prints records up to the end of every partition (kcat's -C -e; -C follows), values
+    /// one per line by default, or as -f / -J say.
     Consume(ConsumeArgs),
-    /// Lists brokers, and topics with their partitions and leaders.
+    /// Lists brokers, and topics with their partitions and leaders (kcat's -L).
     Metadata(MetadataArgs),
     /// Prints the earliest and latest offset of each partition of a topic.
     Offsets(OffsetsArgs),
@@ -96,21 +97,36 @@ pub struct ProduceArgs {
     /// The topic.
     #[arg(long, short)]
     pub topic: String,
-    /// The partition; by key hash (sticky for no key) when omitted.
-    #[arg(long, short)]
+    /// The partition; -1 or none: by key hash (sticky for no key).
+    #[arg(long, short, allow_negative_numbers = true)]
     pub partition: Option<i32>,
-    /// Split each line at the first SEP into key and value (no SEP in the line: null key).
-    #[arg(long, short = 'K')]
-    pub key_separator: Option<String>,
-    /// Read lines from this file instead of stdin.
-    #[arg(long, short)]
-    pub file: Option<std::path::PathBuf>,
-    /// A header key=value added to every record (repeatable).
+    /// Message delimiter of the input (escapes: \n \r \t \xNN). Only it ends a record:
+    /// a CR before an LF stays in the value.
+    #[arg(short = 'D', long, default_value = "\\n")]
+    pub delimiter: String,
+    /// Split each message at the first SEP into key and value (no SEP: the -k key, or null).
+    #[arg(long, short = 'K', value_name = "SEP")]
+    pub key_delimiter: Option<String>,
+    /// The key of every message without its own (-K) key.
+    #[arg(short = 'k', long)]
+    pub key: Option<String>,
+    /// Send empty values as null.
+    #[arg(short = 'Z', long)]
+    pub empty_as_null: bool,
+    /// A header name=value, or name alone for a null value (repeatable).
     #[arg(long = "header", short = 'H')]
     pub headers: Vec<String>,
-    /// Acknowledgements to wait for.
-    /// `all` (the default) lets the producer be idempotent: a retry after a lost answer
-    /// never stores a record twice.
+    /// With one FILE: split it into messages at the delimiter, as stdin is.
+    #[arg(short = 'l', long)]
+    pub lines: bool,
+    /// Files to send, each whole file one message (binary safe); -l: one file, split.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<std::path::PathBuf>,
+    /// Stop after this many messages.
+    #[arg(short = 'c', long)]
+    pub count: Option<u64>,
+    /// Acknowledgements to wait for (default all). `all` lets the producer be idempotent:
+    /// a retry after a lost answer never stores a record twice.
     #[arg(long, value_enum)]
     pub acks: Option<AcksArg>,
     /// Most records per batch (one batch per partition and request; default 10000).
@@ -130,27 +146,46 @@ pub struct ConsumeArgs {
     /// The topic.
     #[arg(long, short)]
     pub topic: String,
-    /// The partition (repeatable); `--all-partitions` reads every one.
-    #[arg(long, short, default_values_t = [0])]
+    /// A partition (repeatable); none or -1: every partition.
+    #[arg(long, short, allow_negative_numbers = true)]
     pub partition: Vec<i32>,
-    /// Read every partition of the topic.
-    #[arg(long)]
-    pub all_partitions: bool,
-    /// Where to start: earliest, latest, or an offset.
-    #[arg(long, short = 'o', default_value = "earliest")]
-    pub from: String,
-    /// Stop after this many records (default: at the end of the partition).
+    /// Where to start: beginning (default), end, an offset N, -N (N before the end),
+    /// s@TS (the first record at or after TS, ms); and e@TS to stop before the first record
+    /// at or after TS (give -o twice for both).
+    #[arg(long = "offset", short = 'o', allow_hyphen_values = true)]
+    pub offsets: Vec<String>,
+    /// Stop after this many records.
     #[arg(long, short = 'c')]
     pub count: Option<u64>,
     /// Keep waiting for new records at the end instead of exiting.
     #[arg(long)]
     pub follow: bool,
-    /// Print only the values.
-    #[arg(long)]
-    pub value_only: bool,
     /// Exit at the end of the partitions (the default of `consume`; kcat's -e for -C).
     #[arg(short = 'e', long = "exit", conflicts_with = "follow")]
     pub exit_at_end: bool,
+    /// Output format: %t topic, %p partition, %o offset, %k key, %K key length, %s value,
+    /// %S value length, %R value length as 4 bytes big-endian, %T timestamp, %h headers,
+    /// %% and escapes \n \r \t \xNN (kcat's tokens). Null prints as nothing (-Z: NULL).
+    #[arg(short = 'f', long)]
+    pub format: Option<String>,
+    /// Each record as a JSON object on one line (kcat's -J envelope).
+    #[arg(short = 'J', long)]
+    pub json: bool,
+    /// Print the key and this delimiter before each value.
+    #[arg(short = 'K', long, value_name = "SEP")]
+    pub key_delimiter: Option<String>,
+    /// Delimiter after each record (default \n).
+    #[arg(short = 'D', long, default_value = "\\n")]
+    pub delimiter: String,
+    /// Print the offset (and the -K delimiter) before each record.
+    #[arg(short = 'O', long = "print-offset")]
+    pub print_offset: bool,
+    /// Print null (and, as kcat does, empty) keys and values as NULL.
+    #[arg(short = 'Z', long)]
+    pub null_as_text: bool,
+    /// Write each record at once (by default output is written after each fetch).
+    #[arg(short = 'u', long)]
+    pub unbuffered: bool,
     /// kcat's -C: follow unless -e.
     #[arg(long, hide = true)]
     pub kcat: bool,

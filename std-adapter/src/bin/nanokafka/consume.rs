@@ -1,6 +1,8 @@
-//! `consume`: records of a topic's partitions, up to their end (or on, with `--follow`).
+//! `consume` (kcat's `-C`): records of a topic's partitions, from `-o` up to their end (or
+//! on, with `--follow`), printed as kcat prints them.
 
 use crate::args::ConsumeArgs;
+use crate::format::{Options, Printer};
 use crate::progress::Progress;
 use crate::Failure;
 use nanokafka::client::OffsetQuery;
@@ -9,77 +11,167 @@ use nanokafka_std::{Client, ClientConfig};
 use std::io::{BufWriter, Write};
 use std::time::Duration;
 
+/// Where `-o` starts a partition.
+#[derive(Clone, Copy)]
+enum Start {
+    Beginning,
+    End,
+    At(i64),
+    BeforeEnd(i64),
+    Time(i64),
+}
+
+/// The `-o` values: a start (beginning by default) and an optional `e@TS` stop time.
+fn parse_offsets(offsets: &[String]) -> Result<(Start, Option<i64>), String> {
+    let mut start = None;
+    let mut stop = None;
+    for spec in offsets {
+        let number = |n: &str| {
+            n.parse::<i64>()
+                .map_err(|_| format!("-o {spec:?}: expected beginning, end, N, -N, s@TS or e@TS"))
+        };
+        let (slot, value) = match spec.as_str() {
+            "beginning" | "earliest" => (&mut start, Start::Beginning),
+            "end" | "latest" => (&mut start, Start::End),
+            "stored" => {
+                return Err(
+                    "-o stored: stored offsets belong to a consumer group, which \
+                            this CLI does not join yet; give an offset"
+                        .into(),
+                )
+            }
+            s if s.starts_with("e@") => {
+                if stop.replace(number(&s[2..])?).is_some() {
+                    return Err("-o e@TS given twice".into());
+                }
+                continue;
+            }
+            s if s.starts_with("s@") => (&mut start, Start::Time(number(&s[2..])?)),
+            s if s.starts_with('-') => (&mut start, Start::BeforeEnd(-number(s)?)),
+            s => (&mut start, Start::At(number(s)?)),
+        };
+        if slot.replace(value).is_some() {
+            return Err("-o: two start offsets given".into());
+        }
+    }
+    Ok((start.unwrap_or(Start::Beginning), stop))
+}
+
+/// One partition to read.
+struct Partition {
+    id: i32,
+    start: i64,
+    /// Its end when the command started: reading stops there unless following.
+    end: i64,
+    open: bool,
+}
+
 pub fn run(mut config: ClientConfig, args: ConsumeArgs, quiet: bool) -> Result<(), Failure> {
-    let ConsumeArgs {
-        topic,
-        partition,
-        all_partitions,
-        from,
-        count,
-        follow,
-        value_only,
-        exit_at_end,
-        kcat,
-    } = args;
-    let follow = follow || (kcat && !exit_at_end);
+    let follow = args.follow || (args.kcat && !args.exit_at_end);
+    let (start, stop_time) = parse_offsets(&args.offsets)?;
+    let topic = args.topic.as_str();
     config.allow_auto_topic_creation = false;
     let mut client = Client::connect(config.clone())?;
-    let partitions: Vec<i32> = if all_partitions {
-        (0..client.partition_count(&topic)? as i32).collect()
+    let metadata = client.metadata(Some(&[topic]))?;
+    let described = metadata
+        .topics
+        .iter()
+        .find(|t| t.name == topic)
+        .ok_or_else(|| format!("topic {topic:?}: not in the metadata answer"))?;
+    if let Some(e) = &described.error {
+        return Err(format!("topic {topic:?}: {e}").into());
+    }
+    let leaders: Vec<(i32, i32)> = described
+        .partitions
+        .iter()
+        .map(|p| (p.partition, p.leader))
+        .collect();
+    let ids: Vec<i32> = if args.partition.is_empty() || args.partition.contains(&-1) {
+        leaders.iter().map(|(p, _)| *p).collect()
     } else {
-        partition
+        for p in &args.partition {
+            if !leaders.iter().any(|(id, _)| id == p) {
+                return Err(format!(
+                    "topic {topic:?} has no partition {p} ({} partitions)",
+                    leaders.len()
+                )
+                .into());
+            }
+        }
+        args.partition.clone()
     };
-    let mut starts = Vec::with_capacity(partitions.len());
-    let mut ends = Vec::with_capacity(partitions.len());
-    for &p in &partitions {
-        let start = match from.as_str() {
-            "earliest" | "beginning" => client
-                .offset(&topic, p, OffsetQuery::Earliest)?
-                .unwrap_or(0),
-            "latest" | "end" => client.offset(&topic, p, OffsetQuery::Latest)?.unwrap_or(0),
-            n => n
-                .parse::<i64>()
-                .map_err(|_| format!("--from {n:?}: not earliest, latest or an offset"))?,
+    let printer = Printer::new(
+        &Options {
+            format: args.format.as_deref(),
+            json: args.json,
+            key_delimiter: args.key_delimiter.as_deref(),
+            delimiter: &args.delimiter,
+            offset: args.print_offset,
+            null_as_text: args.null_as_text,
+        },
+        topic,
+        leaders,
+    )?;
+    let mut partitions = Vec::with_capacity(ids.len());
+    for id in ids {
+        let earliest = client
+            .offset(topic, id, OffsetQuery::Earliest)?
+            .unwrap_or(0);
+        let end = client.offset(topic, id, OffsetQuery::Latest)?.unwrap_or(0);
+        let wanted = match start {
+            Start::Beginning => earliest,
+            Start::End => end,
+            Start::At(offset) => offset,
+            Start::BeforeEnd(n) => end.saturating_sub(n),
+            Start::Time(ms) => client
+                .offset(topic, id, OffsetQuery::Timestamp(ms))?
+                .unwrap_or(end),
         };
-        let end = client.offset(&topic, p, OffsetQuery::Latest)?.unwrap_or(0);
-        starts.push((p, start));
-        ends.push((p, end));
+        let first = wanted.clamp(earliest, end);
+        if first != wanted && matches!(start, Start::At(_)) && !quiet {
+            eprintln!(
+                "nanokafka: {topic} [{id}]: offset {wanted} is outside {earliest}..{end}; \
+                 reading from {first}"
+            );
+        }
+        partitions.push(Partition {
+            id,
+            start: first,
+            end,
+            open: follow || first < end,
+        });
     }
     drop(client);
-    // Partitions still to read up to the end they had at start (unless following).
-    let mut open: Vec<(i32, i64)> = starts
-        .iter()
-        .zip(&ends)
-        .filter(|(s, e)| follow || s.1 < e.1)
-        .map(|(_, e)| *e)
-        .collect();
     let out = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 20, out.lock());
     let mut progress = Progress::new("consumed", quiet);
     let (mut printed, mut bytes) = (0u64, 0u64);
-    let done = |printed: u64| count.is_some_and(|c| printed >= c);
-    if !open.is_empty() && !done(0) {
-        let mut consumer = Consumer::start_at(ConsumerConfig::new(config), &topic, &starts)?;
-        while (follow || !open.is_empty()) && !done(printed) {
+    let enough = |printed: u64| args.count.is_some_and(|c| printed >= c);
+    let starts: Vec<(i32, i64)> = partitions.iter().map(|p| (p.id, p.start)).collect();
+    if partitions.iter().any(|p| p.open) && !enough(0) {
+        let mut consumer = Consumer::start_at(ConsumerConfig::new(config), topic, &starts)?;
+        while partitions.iter().any(|p| p.open) && !enough(printed) {
             let Some(mut fetch) = consumer.poll(Duration::from_secs(1))? else {
                 continue;
             };
             let mut failed_write = None;
             fetch
-                .for_each_record(|partition, record| {
-                    let end = ends.iter().find(|e| e.0 == partition).map_or(0, |e| e.1);
-                    if (!follow && record.offset >= end) || done(printed) {
+                .for_each_record(|id, record| {
+                    let Some(partition) = partitions.iter_mut().find(|p| p.id == id) else {
+                        return Ok(());
+                    };
+                    let past_end = !follow && record.offset >= partition.end;
+                    let past_stop = stop_time.is_some_and(|stop| record.timestamp >= stop);
+                    if past_stop {
+                        partition.open = false;
+                    }
+                    if !partition.open || past_end || enough(printed) {
                         return Ok(());
                     }
-                    let written = if value_only {
-                        out.write_all(record.value.unwrap_or_default())
-                    } else {
-                        write!(out, "{}\t", record.offset)
-                            .and_then(|()| out.write_all(record.key.unwrap_or(b"(null)")))
-                            .and_then(|()| out.write_all(b"\t"))
-                            .and_then(|()| out.write_all(record.value.unwrap_or(b"(null)")))
+                    let mut written = printer.write(&mut out, id, &record);
+                    if args.unbuffered {
+                        written = written.and_then(|()| out.flush());
                     }
-                    .and_then(|()| out.write_all(b"\n"));
                     if let Err(e) = written {
                         // Stops the walk; the I/O error itself is reported below.
                         failed_write = Some(e);
@@ -87,15 +179,27 @@ pub fn run(mut config: ClientConfig, args: ConsumeArgs, quiet: bool) -> Result<(
                     }
                     printed += 1;
                     bytes += record.value.map_or(0, <[u8]>::len) as u64;
-                    if record.next_offset() >= end {
-                        open.retain(|e| e.0 != partition);
-                    }
                     Ok(())
                 })
                 .map_err(|e| match failed_write.take() {
                     Some(io) => Failure::from(io),
                     None => Failure::from(e),
                 })?;
+            // A partition is done when the fetch position passed its end: control records
+            // (transaction markers) and compacted gaps end it too, not only a last record.
+            if !follow {
+                for part in fetch.partitions() {
+                    let next = part.next_offset().map_err(|e| fetch.error(e))?;
+                    if let Some(p) = partitions.iter_mut().find(|p| p.id == part.partition) {
+                        if next >= p.end {
+                            p.open = false;
+                        }
+                    }
+                }
+            }
+            // What was read is out before the next wait: a reader in a pipe sees it, and an
+            // interrupt loses nothing already fetched.
+            out.flush()?;
             progress.tick(printed, bytes);
         }
     }

@@ -11,6 +11,7 @@ mod admin;
 mod args;
 mod config;
 mod consume;
+mod format;
 mod produce;
 mod progress;
 

@@ -1,23 +1,30 @@
-//! `produce`: records from stdin or a file, one per line.
+//! `produce` (kcat's `-P`): messages from stdin or files, split at a delimiter (a line by
+//! default) or one per file.
 
 use crate::args::{AcksArg, ProduceArgs};
 use crate::config::{fit_attempts, Settings};
+use crate::format::unescape;
 use crate::progress::Progress;
 use crate::Failure;
 use nanokafka::client::Acks;
 use nanokafka::records::{Header, Record};
 use nanokafka_std::now_ms;
 use nanokafka_std::producer::{Producer, ProducerConfig};
-use std::io::BufRead;
+use std::io::{BufRead, BufReader, Read};
 use std::time::{Duration, Instant};
 
 pub fn run(settings: Settings, args: ProduceArgs, quiet: bool) -> Result<(), Failure> {
     let ProduceArgs {
         topic,
         partition,
-        key_separator,
-        file,
+        delimiter,
+        key_delimiter,
+        key,
+        empty_as_null,
         headers,
+        lines,
+        files,
+        count,
         acks,
         batch,
         compression,
@@ -36,28 +43,42 @@ pub fn run(settings: Settings, args: ProduceArgs, quiet: bool) -> Result<(), Fai
             AcksArg::All => Acks::All,
         };
     }
-    let headers = headers
-        .iter()
-        .map(|h| {
-            h.split_once('=')
-                .ok_or_else(|| format!("--header {h:?} is not key=value"))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    // kcat: `-H name=value`, and `-H name` for a null value.
     let headers: Vec<Header<'_>> = headers
         .iter()
-        .map(|(key, value)| Header {
-            key,
-            value: Some(value.as_bytes()),
+        .map(|h| match h.split_once('=') {
+            Some((key, value)) => Header {
+                key,
+                value: Some(value.as_bytes()),
+            },
+            None => Header {
+                key: h,
+                value: None,
+            },
         })
         .collect();
-    let mut input: Box<dyn BufRead> = match file {
-        Some(path) => Box::new(std::io::BufReader::with_capacity(
-            1 << 20,
-            std::fs::File::open(&path)
-                .map_err(|e| format!("cannot open {}: {e}", path.display()))?,
-        )),
-        None => Box::new(std::io::BufReader::with_capacity(1 << 20, std::io::stdin())),
+    let delimiter = unescape(&delimiter)?;
+    if delimiter.is_empty() {
+        return Err("-D: the message delimiter is empty".into());
+    }
+    let key_delimiter = key_delimiter.as_deref().map(unescape).transpose()?;
+    let open = |path: &std::path::Path| {
+        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))
     };
+    // Whole files are messages of their own; stdin or the one -l file is split.
+    let (mut input, whole_files): (Box<dyn BufRead>, &[std::path::PathBuf]) =
+        match (lines, files.as_slice()) {
+            (_, []) => (
+                Box::new(BufReader::with_capacity(1 << 20, std::io::stdin())),
+                &[],
+            ),
+            (true, [file]) => (
+                Box::new(BufReader::with_capacity(1 << 20, open(file)?)),
+                &[],
+            ),
+            (true, _) => return Err("-l takes exactly one file".into()),
+            (false, files) => (Box::new(std::io::empty()), files),
+        };
     let producer_config = || {
         let mut producer_config = ProducerConfig::new(config.clone());
         if let Some(records) = batch.or(settings.batch_records) {
@@ -69,36 +90,35 @@ pub fn run(settings: Settings, args: ProduceArgs, quiet: bool) -> Result<(), Fai
         producer_config
     };
     let producer = start(producer_config)?;
+    let partition = partition.filter(|p| *p != -1);
     let mut progress = Progress::new("produced", quiet);
     let (mut total, mut bytes) = (0u64, 0u64);
-    let mut line = Vec::with_capacity(4096);
-    let separator = key_separator.as_deref().map(str::as_bytes);
-    loop {
-        line.clear();
-        if input.read_until(b'\n', &mut line)? == 0 {
+    let mut message = Vec::with_capacity(4096);
+    let mut next_file = whole_files.iter();
+    while count.is_none_or(|c| total < c) {
+        message.clear();
+        if let Some(path) = next_file.next() {
+            open(path)?.read_to_end(&mut message)?;
+        } else if !read_message(&mut input, &delimiter, &mut message)? {
             break;
         }
-        // Only the delimiter ends a record: a CR before it is the value's.
-        if line.last() == Some(&b'\n') {
-            line.pop();
-        }
-        let split = separator.and_then(|sep| {
-            let at = line.windows(sep.len()).position(|w| w == sep)?;
-            Some((&line[..at], &line[at + sep.len()..]))
+        let split = key_delimiter.as_deref().and_then(|sep| {
+            let at = message.windows(sep.len()).position(|w| w == sep)?;
+            Some((&message[..at], &message[at + sep.len()..]))
         });
         let (key, value) = match split {
             Some((k, v)) => (Some(k), v),
-            None => (None, &line[..]),
+            None => (key.as_deref().map(str::as_bytes), &message[..]),
         };
         let record = Record {
             key,
-            value: Some(value),
+            value: (!(empty_as_null && value.is_empty())).then_some(value),
             headers: &headers,
             timestamp: now_ms(),
         };
         producer.send(&topic, partition, &record)?;
         total += 1;
-        bytes += line.len() as u64;
+        bytes += message.len() as u64;
         if total % 4096 == 0 {
             progress.tick(total, bytes);
         }
@@ -109,6 +129,25 @@ pub fn run(settings: Settings, args: ProduceArgs, quiet: bool) -> Result<(), Fai
         eprintln!("nanokafka: produced {total} records to {topic}");
     }
     Ok(())
+}
+
+/// Reads the next message, up to `delimiter` (not included), into `message`; false at the
+/// end of the input. The last message needs no delimiter after it.
+fn read_message(
+    input: &mut dyn BufRead,
+    delimiter: &[u8],
+    message: &mut Vec<u8>,
+) -> std::io::Result<bool> {
+    let last = delimiter[delimiter.len() - 1];
+    loop {
+        if input.read_until(last, message)? == 0 {
+            return Ok(!message.is_empty());
+        }
+        if message.ends_with(delimiter) {
+            message.truncate(message.len() - delimiter.len());
+            return Ok(true);
+        }
+    }
 }
 
 /// The producer, once a broker answered; a broker that cannot be reached yet is tried again
