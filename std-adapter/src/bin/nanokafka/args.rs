@@ -177,9 +177,6 @@ pub struct ConsumeArgs {
     /// Delimiter after each record (default \n).
     #[arg(short = 'D', long, default_value = "\\n")]
     pub delimiter: String,
-    /// Print the offset (and the -K delimiter) before each record.
-    #[arg(short = 'O', long = "print-offset")]
-    pub print_offset: bool,
     /// Print null (and, as kcat does, empty) keys and values as NULL.
     #[arg(short = 'Z', long)]
     pub null_as_text: bool,

@@ -106,7 +106,6 @@ pub fn run(mut config: ClientConfig, args: ConsumeArgs, quiet: bool) -> Result<(
             json: args.json,
             key_delimiter: args.key_delimiter.as_deref(),
             delimiter: &args.delimiter,
-            offset: args.print_offset,
             null_as_text: args.null_as_text,
         },
         topic,

@@ -32,11 +32,10 @@ enum Piece {
 
 /// The layout of each printed record.
 enum Layout {
-    /// `[offset K][key K]value D` (kcat without `-f` or `-J`).
+    /// `[key K]value D` (kcat without `-f` or `-J`).
     Delimited {
         key_delimiter: Option<Vec<u8>>,
         delimiter: Vec<u8>,
-        offset: bool,
     },
     /// A `-f` format string.
     Format(Vec<Piece>),
@@ -61,7 +60,6 @@ pub struct Options<'a> {
     pub json: bool,
     pub key_delimiter: Option<&'a str>,
     pub delimiter: &'a str,
-    pub offset: bool,
     pub null_as_text: bool,
 }
 
@@ -79,7 +77,6 @@ impl Printer {
             (None, false) => Layout::Delimited {
                 key_delimiter: options.key_delimiter.map(unescape).transpose()?,
                 delimiter: unescape(options.delimiter)?,
-                offset: options.offset,
             },
         };
         Ok(Printer {
@@ -101,12 +98,7 @@ impl Printer {
             Layout::Delimited {
                 key_delimiter,
                 delimiter,
-                offset,
             } => {
-                if *offset {
-                    write!(out, "{}", record.offset)?;
-                    out.write_all(key_delimiter.as_deref().unwrap_or_default())?;
-                }
                 if let Some(key_delimiter) = key_delimiter {
                     self.bytes(out, record.key)?;
                     out.write_all(key_delimiter)?;
@@ -297,9 +289,11 @@ fn parse_format(format: &str) -> Result<Vec<Piece>, String> {
             Some('R') => Piece::ValueLengthBinary,
             Some('T') => Piece::Timestamp,
             Some('h') => Piece::Headers,
-            Some(other) => return Err(format!(
+            Some(other) => {
+                return Err(format!(
                 "-f {format:?}: unknown token %{other} (known: %t %p %o %k %K %s %S %R %T %h %%)"
-            )),
+            ))
+            }
             None => return Err(format!("-f {format:?} ends with a lone %")),
         };
         if !literal.is_empty() {
