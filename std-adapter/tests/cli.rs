@@ -18,7 +18,10 @@ fn nanokafka(args: &[&str], stdin: &[u8]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run nanokafka");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    // A command that exits before reading its input (a refusal) closes the pipe early.
+    if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
     child.wait_with_output().unwrap()
 }
 

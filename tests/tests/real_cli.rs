@@ -30,6 +30,8 @@ fn binary() -> &'static PathBuf {
     BINARY.get_or_init(nanokafka_tests::cli_binary)
 }
 
+/// Runs `command` with `stdin`; a command still running after a minute (a consumer that
+/// never sees its end) is killed and fails the test.
 fn run(mut command: Command, stdin: &[u8]) -> Output {
     let mut child = command
         .stdin(Stdio::piped())
@@ -37,8 +39,35 @@ fn run(mut command: Command, stdin: &[u8]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
+    // A command that exits before reading its input (a refusal) closes the pipe early.
+    if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes).map(|_| bytes).unwrap()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{command:?} still running after 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
 }
 
 fn nanokafka(args: &[&str], stdin: &[u8]) -> Output {
@@ -271,6 +300,12 @@ fn kcat_records_print_like_kcat(broker: &Broker) {
         );
     }
     same_output_as_kcat(&b, &topic, 12);
+    // -Q: the offset of the first record at or after a time (none: -1).
+    for query in [format!("{topic}:1:0"), format!("{topic}:2:9999999999999")] {
+        let args = ["-Q", "-b", &b, "-t", &query];
+        let theirs = ok("kcat -Q", kcat_run(&args, b""));
+        assert_eq!(ok("nanokafka -Q", nanokafka(&args, b"")), theirs, "{query}");
+    }
     // One partition, a count, and offsets from the end.
     for args in [
         &["-p", "1", "-c", "2", "-f", r"%p %o %s\n"][..],
@@ -423,8 +458,8 @@ fn a_partition_ending_in_a_transaction_marker_is_read_to_its_end() {
     let b = broker.bootstrap();
     let topic = broker.topic("cli-txn", 1);
     let input: String = (0..100).map(|i| format!("txn {i}\n")).collect();
-    ok(
-        "kcat transactional -P",
+    let transactional_id = format!("transactional.id={topic}");
+    let produce = || {
         kcat_run(
             &[
                 "-P",
@@ -435,11 +470,20 @@ fn a_partition_ending_in_a_transaction_marker_is_read_to_its_end() {
                 "-p",
                 "0",
                 "-X",
-                &format!("transactional.id={topic}"),
+                &transactional_id,
             ],
             input.as_bytes(),
-        ),
-    );
+        )
+    };
+    // A fresh broker loads its transaction coordinator first ("Coordinator load in
+    // progress"), and kcat gives up on that: try again until it has loaded.
+    let started = Instant::now();
+    let mut produced = produce();
+    while !produced.status.success() && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_secs(2));
+        produced = produce();
+    }
+    ok("kcat transactional -P", produced);
     let offsets = String::from_utf8(ok(
         "offsets",
         nanokafka(&["-b", &b, "offsets", "-t", &topic], b""),

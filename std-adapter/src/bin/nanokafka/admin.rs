@@ -1,6 +1,6 @@
 //! `metadata`, `offsets` and `create-topic`: questions about the cluster, and one change.
 
-use crate::args::{CreateTopicArgs, MetadataArgs, OffsetsArgs};
+use crate::args::{CreateTopicArgs, MetadataArgs, OffsetsArgs, QueryArgs};
 use crate::Failure;
 use nanokafka::client::OffsetQuery;
 use nanokafka_std::{Client, ClientConfig};
@@ -58,6 +58,34 @@ pub fn offsets(mut config: ClientConfig, args: OffsetsArgs) -> Result<(), Failur
             earliest.unwrap_or(-1),
             latest.unwrap_or(-1)
         );
+    }
+    Ok(())
+}
+
+/// kcat's `-Q`: `topic [partition] offset N` per `-t topic:partition:timestamp`, -1 when
+/// no record is that recent.
+pub fn query(mut config: ClientConfig, args: QueryArgs) -> Result<(), Failure> {
+    let mut asked = Vec::with_capacity(args.topic.len());
+    for spec in &args.topic {
+        let mut fields = spec.rsplitn(3, ':');
+        let (Some(time), Some(partition), Some(topic)) =
+            (fields.next(), fields.next(), fields.next())
+        else {
+            return Err(format!("-t {spec:?}: expected TOPIC:PARTITION:TIMESTAMP").into());
+        };
+        let partition: i32 = partition
+            .parse()
+            .map_err(|_| format!("-t {spec:?}: {partition:?} is not a partition"))?;
+        let time: i64 = time
+            .parse()
+            .map_err(|_| format!("-t {spec:?}: {time:?} is not a time in ms"))?;
+        asked.push((topic, partition, time));
+    }
+    config.allow_auto_topic_creation = false;
+    let mut client = Client::connect(config)?;
+    for (topic, partition, time) in asked {
+        let offset = client.offset(topic, partition, OffsetQuery::Timestamp(time))?;
+        println!("{topic} [{partition}] offset {}", offset.unwrap_or(-1));
     }
     Ok(())
 }

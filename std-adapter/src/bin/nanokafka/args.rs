@@ -87,6 +87,8 @@ pub enum Command {
     Metadata(MetadataArgs),
     /// Prints the earliest and latest offset of each partition of a topic.
     Offsets(OffsetsArgs),
+    /// Prints the offset of the first record at or after a time (kcat's -Q).
+    Query(QueryArgs),
     /// Creates a topic.
     CreateTopic(CreateTopicArgs),
 }
@@ -205,6 +207,14 @@ pub struct OffsetsArgs {
     /// Only this partition.
     #[arg(long, short)]
     pub partition: Option<i32>,
+}
+
+// The options of `query`.
+#[derive(Args)]
+pub struct QueryArgs {
+    /// TOPIC:PARTITION:TIMESTAMP (ms since the epoch), repeatable.
+    #[arg(long, short, required = true, value_name = "TOPIC:PARTITION:TIMESTAMP")]
+    pub topic: Vec<String>,
 }
 
 // The options of `create-topic`.

@@ -36,19 +36,20 @@ fn main() -> ExitCode {
 type Failure = Box<dyn std::error::Error>;
 
 /// kcat's mode flags as subcommands: `-P` → `produce`, `-C` → `consume --kcat` (follows
-/// unless `-e`, as kcat does), `-L` → `metadata`; the other arguments stay as they are (the
+/// unless `-e`, as kcat does), `-L` → `metadata`, `-Q` → `query`; the other arguments stay as they are (the
 /// global ones are accepted after the subcommand too).
 fn kcat_modes(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let mode = args
         .iter()
         .skip(1)
         .take_while(|a| *a != "--")
-        .position(|a| a == "-P" || a == "-C" || a == "-L");
+        .position(|a| ["-P", "-C", "-L", "-Q"].iter().any(|mode| a == mode));
     if let Some(at) = mode {
         let flag = args.remove(at + 1);
         let command: &[&str] = match flag.to_str() {
             Some("-P") => &["produce"],
             Some("-C") => &["consume", "--kcat"],
+            Some("-Q") => &["query"],
             _ => &["metadata"],
         };
         for (i, word) in command.iter().enumerate() {
@@ -90,6 +91,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Consume(args) => consume::run(config, args, cli.quiet),
         Command::Metadata(args) => admin::metadata(config, args),
         Command::Offsets(args) => admin::offsets(config, args),
+        Command::Query(args) => admin::query(config, args),
         Command::CreateTopic(args) => admin::create_topic(config, args),
     }
 }
