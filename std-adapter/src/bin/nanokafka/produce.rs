@@ -90,6 +90,21 @@ pub fn run(settings: Settings, args: ProduceArgs, quiet: bool) -> Result<(), Fai
         producer_config
     };
     let producer = start(producer_config)?;
+    let delivery_timeout = config.delivery_timeout;
+    let started = Instant::now();
+    // A delivery given up after retries says how long they went on and the bound they had.
+    let failed = |e: nanokafka_std::Error| -> Failure {
+        let retried = e.kind().is_retriable() || e.kind() == nanokafka::Error::MaybeStored;
+        if !retried {
+            return e.into();
+        }
+        format!(
+            "{e} (retried for {:.1} s; delivery timeout {} ms, -X delivery.timeout.ms)",
+            started.elapsed().as_secs_f64(),
+            delivery_timeout.as_millis()
+        )
+        .into()
+    };
     let partition = partition.filter(|p| *p != -1);
     let mut progress = Progress::new("produced", quiet);
     let (mut total, mut bytes) = (0u64, 0u64);
@@ -116,14 +131,14 @@ pub fn run(settings: Settings, args: ProduceArgs, quiet: bool) -> Result<(), Fai
             headers: &headers,
             timestamp: now_ms(),
         };
-        producer.send(&topic, partition, &record)?;
+        producer.send(&topic, partition, &record).map_err(failed)?;
         total += 1;
         bytes += message.len() as u64;
         if total % 4096 == 0 {
             progress.tick(total, bytes);
         }
     }
-    producer.flush()?;
+    producer.flush().map_err(failed)?;
     progress.done(total, bytes);
     if !quiet {
         eprintln!("nanokafka: produced {total} records to {topic}");
