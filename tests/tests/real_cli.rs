@@ -503,3 +503,66 @@ fn a_partition_ending_in_a_transaction_marker_is_read_to_its_end() {
         assert!(started.elapsed() < Duration::from_secs(10), "{args:?}");
     }
 }
+
+/// Java's transactional producer (Kafka's ProducerPerformance, a commit every 50 ms) leaves
+/// markers between and after the records: consume to the end exits, printing exactly what
+/// kcat prints.
+#[test]
+fn a_java_transactional_partition_is_read_to_its_end_like_kcat() {
+    let kafka = shared_broker(KafkaVersion::V4_4_0).unwrap_or_else(|e| panic!("{e}"));
+    let broker = Broker::Kafka(kafka.bootstrap());
+    let b = broker.bootstrap();
+    let topic = broker.topic("cli-txn-java", 1);
+    let perf = kafka
+        .java_tool(
+            "org.apache.kafka.tools.ProducerPerformance",
+            [
+                "--topic",
+                &topic,
+                "--num-records",
+                "300",
+                "--record-size",
+                "16",
+                "--throughput",
+                "-1",
+                "--producer-props",
+                &format!("bootstrap.servers={b}"),
+                "--transactional-id",
+                &topic,
+                "--transaction-duration-ms",
+                "50",
+            ],
+        )
+        .output()
+        .expect("java");
+    assert!(
+        perf.status.success(),
+        "ProducerPerformance: {}",
+        String::from_utf8_lossy(&perf.stderr)
+    );
+    let args = ["-C", "-b", &b, "-t", &topic, "-e", "-q", "-f", r"%o %s\n"];
+    let started = Instant::now();
+    let ours = String::from_utf8(ok("nanokafka", nanokafka(&args, b""))).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(ours.lines().count(), 300, "{ours}");
+    let theirs = String::from_utf8(ok("kcat", kcat_run(&args, b""))).unwrap();
+    assert_eq!(ours, theirs);
+    let offsets = String::from_utf8(ok(
+        "offsets",
+        nanokafka(&["-b", &b, "offsets", "-t", &topic], b""),
+    ))
+    .unwrap();
+    let last: i64 = ours
+        .lines()
+        .last()
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        !offsets.contains(&format!("latest {}", last + 1)),
+        "the partition ends with a marker after offset {last}: {offsets}"
+    );
+}

@@ -8,7 +8,7 @@ use crate::Failure;
 use nanokafka::client::OffsetQuery;
 use nanokafka_std::consumer::{Consumer, ConsumerConfig};
 use nanokafka_std::{Client, ClientConfig};
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 use std::time::Duration;
 
 /// Where `-o` starts a partition.
@@ -143,7 +143,8 @@ pub fn run(mut config: ClientConfig, args: ConsumeArgs, quiet: bool) -> Result<(
     drop(client);
     let out = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 20, out.lock());
-    let mut progress = Progress::new("consumed", quiet);
+    // Records on the terminal are the progress; the line is for output going elsewhere.
+    let mut progress = Progress::new("consumed", quiet || std::io::stdout().is_terminal());
     let (mut printed, mut bytes) = (0u64, 0u64);
     let enough = |printed: u64| args.count.is_some_and(|c| printed >= c);
     let starts: Vec<(i32, i64)> = partitions.iter().map(|p| (p.id, p.start)).collect();
