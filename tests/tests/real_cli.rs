@@ -332,6 +332,62 @@ fn kcat_records_print_like_kcat(broker: &Broker) {
     }
 }
 
+/// `-o s@TS` and `-o e@TS` pick the same records as kcat's.
+fn offsets_by_time_like_kcat(broker: &Broker) {
+    let b = broker.bootstrap();
+    let topic = broker.topic("cli-times", 3);
+    for partition in ["0", "1", "2"] {
+        for value in ["first", "second"] {
+            let args = ["-P", "-b", &b, "-t", &topic, "-p", partition];
+            ok("kcat -P", kcat_run(&args, value.as_bytes()));
+            std::thread::sleep(Duration::from_millis(50)); // distinct timestamps
+        }
+    }
+    let read = |args: &[&str], kcat: bool| -> Vec<String> {
+        let mut all = vec![
+            "-C",
+            "-b",
+            &b,
+            "-t",
+            &topic,
+            "-e",
+            "-q",
+            "-f",
+            r"%p %o %s\n",
+        ];
+        all.extend_from_slice(args);
+        let output = if kcat {
+            ok("kcat", kcat_run(&all, b""))
+        } else {
+            ok("nanokafka", nanokafka(&all, b""))
+        };
+        let mut lines: Vec<String> = String::from_utf8(output)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect();
+        lines.sort();
+        lines
+    };
+    let time = String::from_utf8(ok(
+        "kcat",
+        kcat_run(
+            &[
+                "-C", "-b", &b, "-t", &topic, "-p", "1", "-e", "-q", "-c", "1", "-f", "%T",
+            ],
+            b"",
+        ),
+    ))
+    .unwrap();
+    let time: i64 = time.trim().parse().unwrap();
+    let (from, to) = (format!("s@{time}"), format!("e@{}", time + 1));
+    for args in [&["-o", &from][..], &["-o", &to], &["-o", &from, "-o", &to]] {
+        let ours = read(args, false);
+        assert_eq!(ours, read(args, true), "{args:?}");
+        assert!(!ours.is_empty() && ours.len() < 6, "{args:?}: {ours:?}");
+    }
+}
+
 fn typo_topic_is_an_error_and_not_created(broker: &Broker) {
     let b = broker.bootstrap();
     let typo = unique_topic("cli-typo");
@@ -434,6 +490,7 @@ fn sigterm_loses_nothing_already_read(broker: &Broker) {
 fn run_on(broker: Broker) {
     binary_round_trip(&broker);
     kcat_records_print_like_kcat(&broker);
+    offsets_by_time_like_kcat(&broker);
     typo_topic_is_an_error_and_not_created(&broker);
     follow_prints_each_record_at_once_on_a_terminal(&broker);
     sigterm_loses_nothing_already_read(&broker);
