@@ -1,6 +1,9 @@
 //! The CLI on a broker that never answers: metadata, offsets and consume give up within 6 s
 //! (kcat's `-m 5` and a margin) naming what timed out, the connect or a request; produce
-//! retries until its delivery timeout and then names it. Before: 21 s (4 attempts × 5 s) and
+//! retries until its delivery timeout and then names it. A broker that goes silent on Fetch
+//! after answering metadata and offsets ends consume within the same bound (the pipelined
+//! consumer's fetcher itself retries a timed-out fetch for as long as it is retriable: 96 s
+//! here before the bound). Before: 21 s (4 attempts × 5 s) and
 //! "connecting to …: request timed out" although the connect had succeeded.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -151,4 +154,37 @@ fn produce_retries_until_its_delivery_timeout_and_names_it() {
             "{stderr}"
         );
     }
+}
+
+/// A broker that answers metadata and offsets and then goes silent on Fetch: consume gives up
+/// within the same bound, naming the fetch that timed out.
+#[test]
+fn consume_gives_up_when_the_broker_goes_silent_on_fetch() {
+    use nanokafka::protocol::ApiKey;
+    use nanokafka_tests::fault_proxy::{Fault, ProxiedBroker};
+    let broker = ProxiedBroker::mock();
+    let _guard = broker.exclusive();
+    broker.create_topic("silent-fetch");
+    let b = broker.bootstrap();
+    let (out, _) = nanokafka(
+        &["-b", &b, "-q", "produce", "-t", "silent-fetch", "-p", "0"],
+        b"one\ntwo\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    broker
+        .proxy
+        .inject(Fault::silence().api(ApiKey::Fetch).times(usize::MAX));
+    let (out, took) = nanokafka(&["-b", &b, "consume", "-t", "silent-fetch"], b"");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        took <= Duration::from_secs(6),
+        "gave up after {took:?}: {stderr}"
+    );
+    assert!(stderr.contains("timed out"), "{stderr}");
+    assert!(out.stdout.is_empty(), "{stderr}");
 }

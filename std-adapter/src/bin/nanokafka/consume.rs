@@ -9,7 +9,7 @@ use nanokafka::client::OffsetQuery;
 use nanokafka_std::consumer::{Consumer, ConsumerConfig};
 use nanokafka_std::{Client, ClientConfig};
 use std::io::{BufWriter, IsTerminal, Write};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Where `-o` starts a partition.
 #[derive(Clone, Copy)]
@@ -66,7 +66,14 @@ struct Partition {
     open: bool,
 }
 
-pub fn run(mut config: ClientConfig, args: ConsumeArgs, quiet: bool) -> Result<(), Failure> {
+/// Consumes as `args` say; a broker that leaves fetches unanswered for `give_up` (`-m`) ends
+/// it with an error.
+pub fn run(
+    mut config: ClientConfig,
+    args: ConsumeArgs,
+    give_up: Duration,
+    quiet: bool,
+) -> Result<(), Failure> {
     let follow = args.follow || (args.kcat && !args.exit_at_end);
     let (start, stop_time) = parse_offsets(&args.offsets)?;
     let topic = args.topic.as_str();
@@ -150,10 +157,25 @@ pub fn run(mut config: ClientConfig, args: ConsumeArgs, quiet: bool) -> Result<(
     let starts: Vec<(i32, i64)> = partitions.iter().map(|p| (p.id, p.start)).collect();
     if partitions.iter().any(|p| p.open) && !enough(0) {
         let mut consumer = Consumer::start_at(ConsumerConfig::new(config), topic, &starts)?;
+        // Fetches are answered at least every max_wait (empty when there is nothing new),
+        // so a long silence is a broker that stopped answering.
+        let mut answered = Instant::now();
         while partitions.iter().any(|p| p.open) && !enough(printed) {
-            let Some(mut fetch) = consumer.poll(Duration::from_secs(1))? else {
+            let Some(mut fetch) = consumer.poll(Duration::from_millis(200))? else {
+                if answered.elapsed() >= give_up {
+                    // The fetcher may sit in a read until its own timeouts end; the process
+                    // ends now without waiting for it.
+                    std::mem::forget(consumer);
+                    return Err(format!(
+                        "consuming topic {topic:?}: Fetch request timed out: no answer within \
+                         {:.1} s (-m)",
+                        give_up.as_secs_f64()
+                    )
+                    .into());
+                }
                 continue;
             };
+            answered = Instant::now();
             let mut failed_write = None;
             fetch
                 .for_each_record(|id, record| {

@@ -80,15 +80,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let mut settings = Settings::new(brokers, &cli.properties)?;
     settings.client.client_id = cli.client_id;
     settings.client.request_timeout = Duration::from_millis(cli.timeout_ms);
+    let give_up = Duration::try_from_secs_f64(cli.metadata_timeout)
+        .map_err(|_| format!("-m {}: not a number of seconds", cli.metadata_timeout))?;
     if !matches!(cli.command, Command::Produce(_)) {
-        let budget = Duration::try_from_secs_f64(cli.metadata_timeout)
-            .map_err(|_| format!("-m {}: not a number of seconds", cli.metadata_timeout))?;
-        config::fit_attempts(&mut settings.client, budget);
+        config::fit_attempts(&mut settings.client, give_up);
     }
     let config = settings.client.clone();
     match cli.command {
         Command::Produce(args) => produce::run(settings, args, cli.quiet),
-        Command::Consume(args) => consume::run(config, args, cli.quiet),
+        Command::Consume(args) => consume::run(config, args, give_up, cli.quiet),
         Command::Metadata(args) => admin::metadata(config, args),
         Command::Offsets(args) => admin::offsets(config, args),
         Command::Query(args) => admin::query(config, args),
