@@ -1,10 +1,10 @@
 //! The CLI on a broker that never answers: metadata, offsets and consume give up within 6 s
-//! (kcat's `-m 5` and a margin) naming what timed out, the connect or a request; produce
-//! retries until its delivery timeout and then names it. A broker that goes silent on Fetch
-//! after answering metadata and offsets ends consume within the same bound (the pipelined
-//! consumer's fetcher itself retries a timed-out fetch for as long as it is retriable: 96 s
-//! here before the bound). Before: 21 s (4 attempts × 5 s) and
-//! "connecting to …: request timed out" although the connect had succeeded.
+//! (kcat's `-m 5` and a margin) naming what timed out, the connect or a request (before: 21 s,
+//! 4 attempts × 5 s, and "connecting to …: request timed out" although the connect had
+//! succeeded); produce retries until its delivery timeout and then names it. A broker that
+//! goes silent on Fetch after answering metadata and offsets ends consume within the same
+//! bound (the pipelined consumer's fetcher itself retries a timed-out fetch for as long as it
+//! is retriable: 96 s here without the bound).
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::FromRawFd;
