@@ -158,10 +158,11 @@ const LAYOUTS: &[&[&str]] = &[
     &["-Z", "-K", "#", "-D", r"$\n"],
 ];
 
-/// kcat's and our output of `topic` in each layout are byte-identical.
-fn same_output_as_kcat(b: &str, topic: &str, records: usize) {
+/// kcat's and our output of `partition` of `topic` in each layout are byte-identical (one
+/// partition at a time: kcat interleaves partitions in no fixed order).
+fn same_output_as_kcat(b: &str, topic: &str, partition: &str, records: usize) {
     for layout in LAYOUTS {
-        let mut args = vec!["-C", "-b", b, "-t", topic, "-e", "-q"];
+        let mut args = vec!["-C", "-b", b, "-t", topic, "-p", partition, "-e", "-q"];
         args.extend_from_slice(layout);
         let theirs = ok("kcat -C", kcat_run(&args, b""));
         let ours = ok("nanokafka -C", nanokafka(&args, b""));
@@ -281,7 +282,7 @@ fn binary_round_trip(broker: &Broker) {
             );
         }
     }
-    same_output_as_kcat(&b, &topic, expected.len());
+    same_output_as_kcat(&b, &topic, "0", expected.len());
 }
 
 fn kcat_records_print_like_kcat(broker: &Broker) {
@@ -299,7 +300,9 @@ fn kcat_records_print_like_kcat(broker: &Broker) {
             ),
         );
     }
-    same_output_as_kcat(&b, &topic, 12);
+    for partition in ["0", "1", "2"] {
+        same_output_as_kcat(&b, &topic, partition, 4);
+    }
     // -Q: the offset of the first record at or after a time (none: -1).
     for query in [format!("{topic}:1:0"), format!("{topic}:2:9999999999999")] {
         let args = ["-Q", "-b", &b, "-t", &query];
