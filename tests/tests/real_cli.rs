@@ -391,6 +391,35 @@ fn offsets_by_time_like_kcat(broker: &Broker) {
     }
 }
 
+/// A topic whose timestamps the broker sets: `-J` says `"tstype":"logappend"` as kcat does
+/// (on Kafka; the mock keeps create time).
+fn log_append_time_like_kcat(broker: &Broker) {
+    let b = broker.bootstrap();
+    let topic = unique_topic("cli-log-append");
+    let mut client = Client::connect(ClientConfig::new(b.clone())).expect("connect");
+    client
+        .create_topic(
+            &topic,
+            1,
+            -1,
+            &[("message.timestamp.type", "LogAppendTime")],
+        )
+        .expect("create");
+    let args = ["-P", "-b", &b, "-t", &topic, "-p", "0"];
+    ok("kcat -P", kcat_run(&args, b"one\ntwo\n"));
+    let args = ["-C", "-b", &b, "-t", &topic, "-e", "-q", "-J"];
+    let ours = ok("nanokafka -J", nanokafka(&args, b""));
+    assert_eq!(ours, ok("kcat -J", kcat_run(&args, b"")));
+    if matches!(broker, Broker::Kafka(_)) {
+        let ours = String::from_utf8(ours).unwrap();
+        assert_eq!(
+            ours.matches("\"tstype\":\"logappend\"").count(),
+            2,
+            "{ours}"
+        );
+    }
+}
+
 fn typo_topic_is_an_error_and_not_created(broker: &Broker) {
     let b = broker.bootstrap();
     let typo = unique_topic("cli-typo");
@@ -494,6 +523,7 @@ fn run_on(broker: Broker) {
     binary_round_trip(&broker);
     kcat_records_print_like_kcat(&broker);
     offsets_by_time_like_kcat(&broker);
+    log_append_time_like_kcat(&broker);
     typo_topic_is_an_error_and_not_created(&broker);
     follow_prints_each_record_at_once_on_a_terminal(&broker);
     sigterm_loses_nothing_already_read(&broker);

@@ -6,6 +6,7 @@ use crate::format::{Options, Printer};
 use crate::progress::Progress;
 use crate::Failure;
 use nanokafka::client::OffsetQuery;
+use nanokafka::records::{Batch, TimestampType};
 use nanokafka_std::consumer::{Consumer, ConsumerConfig};
 use nanokafka_std::{Client, ClientConfig};
 use std::io::{BufWriter, IsTerminal, Write};
@@ -176,6 +177,18 @@ pub fn run(
                 continue;
             };
             answered = Instant::now();
+            // (partition, first, last offset) of batches whose timestamps the broker set.
+            let mut log_append_time = Vec::new();
+            for part in fetch.partitions() {
+                for batch in part.batches() {
+                    if let Ok(Batch::V2(batch)) = batch {
+                        if batch.timestamp_type() == TimestampType::LogAppendTime {
+                            let last = batch.last_offset().map_err(|e| fetch.error(e))?;
+                            log_append_time.push((part.partition, batch.base_offset(), last));
+                        }
+                    }
+                }
+            }
             let mut failed_write = None;
             fetch
                 .for_each_record(|id, record| {
@@ -190,7 +203,10 @@ pub fn run(
                     if !partition.open || past_end || enough(printed) {
                         return Ok(());
                     }
-                    let mut written = printer.write(&mut out, id, &record);
+                    let appended = log_append_time.iter().any(|&(p, first, last)| {
+                        p == id && (first..=last).contains(&record.offset)
+                    });
+                    let mut written = printer.write(&mut out, id, &record, appended);
                     if args.unbuffered {
                         written = written.and_then(|()| out.flush());
                     }

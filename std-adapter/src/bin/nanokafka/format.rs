@@ -87,12 +87,14 @@ impl Printer {
         })
     }
 
-    /// Writes `record` of `partition`.
+    /// Writes `record` of `partition`; `log_append_time`: its batch's timestamps were set by
+    /// the broker (`tstype` in JSON).
     pub fn write(
         &self,
         out: &mut impl Write,
         partition: i32,
         record: &RecordView<'_>,
+        log_append_time: bool,
     ) -> io::Result<()> {
         match &self.layout {
             Layout::Delimited {
@@ -109,7 +111,7 @@ impl Printer {
             Layout::Format(pieces) => pieces
                 .iter()
                 .try_for_each(|piece| self.piece(out, piece, partition, record)),
-            Layout::Json => self.json(out, partition, record),
+            Layout::Json => self.json(out, partition, record, log_append_time),
         }
     }
 
@@ -161,6 +163,7 @@ impl Printer {
         out: &mut impl Write,
         partition: i32,
         record: &RecordView<'_>,
+        log_append_time: bool,
     ) -> io::Result<()> {
         let broker = self
             .leaders
@@ -169,11 +172,14 @@ impl Printer {
             .map_or(-1, |(_, leader)| *leader);
         out.write_all(b"{\"topic\":")?;
         json_string(out, Some(self.topic.as_bytes()))?;
-        // kcat (librdkafka) tells create time from log-append time by the batch attributes;
-        // the record view does not carry them, and topics use create time by default.
+        let tstype = if log_append_time {
+            "logappend"
+        } else {
+            "create"
+        };
         write!(
             out,
-            ",\"partition\":{partition},\"offset\":{},\"tstype\":\"create\",\"ts\":{},\"broker\":{broker}",
+            ",\"partition\":{partition},\"offset\":{},\"tstype\":\"{tstype}\",\"ts\":{},\"broker\":{broker}",
             record.offset, record.timestamp
         )?;
         let mut headers = record.headers.peekable();
