@@ -30,10 +30,10 @@
 use crate::client::{cluster_error, millis, new_cluster, ClientConfig, Error, StdCluster};
 use crate::compression::Codecs;
 use crate::crc::HardwareCrc32c;
-use nanokafka::client::{Fetched, OffsetQuery, Received};
+use nanokafka::client::engine::fetch::{self, FetchLimits, PartitionAnswer};
+use nanokafka::client::{Fetched, OffsetQuery};
 use nanokafka::protocol::fetch::{FetchPartition, FetchRequest, FetchTopic, TOPIC_ID_FROM};
 use nanokafka::records::RecordView;
-use nanokafka::ApiKey;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
@@ -69,12 +69,13 @@ impl ConsumerConfig {
     }
 }
 
-/// One Fetch answer in its buffer, as the fetcher hands it over.
+/// One Fetch answer in its buffer, as the fetcher hands it over: decoded and checked once,
+/// there, and kept as positions in the buffer, so the application only walks records.
 struct Answer {
     buf: Vec<u8>,
-    received: Option<Received>,
-    /// (partition, offset asked for) in the order they were asked.
-    asked: Vec<(i32, i64)>,
+    /// Each partition's checked answer with the offset it was asked from, in the order of
+    /// the response.
+    parts: Vec<(PartitionAnswer, i64)>,
     /// For decompressed records; empty until the first compressed batch.
     scratch: Vec<u8>,
     /// Its size then.
@@ -113,12 +114,11 @@ impl Fetch {
         };
         let Answer {
             buf,
-            received,
-            asked,
+            parts,
             scratch,
             scratch_size,
         } = answer;
-        let answer = Answer::view(buf, *received, asked);
+        let answer = Answer::view(buf, parts);
         let result = answer.into_iter().try_for_each(|part| {
             // In place while the batches are plain; from the first compressed one on,
             // through the codecs (records already given are not given again).
@@ -154,27 +154,18 @@ impl Fetch {
 
 impl Answer {
     fn partitions(&self) -> impl Iterator<Item = Fetched<'_, 'static>> + '_ {
-        Answer::view(&self.buf, self.received, &self.asked)
+        Answer::view(&self.buf, &self.parts)
     }
 
-    /// The partitions of the answer in `buf` that returned no error.
+    /// The partitions of the answer in `buf`, from the positions the fetcher kept: nothing
+    /// is decoded again.
     fn view<'b>(
         buf: &'b [u8],
-        received: Option<Received>,
-        asked: &'b [(i32, i64)],
+        parts: &'b [(PartitionAnswer, i64)],
     ) -> impl Iterator<Item = Fetched<'b, 'static>> + 'b {
-        let response = received.and_then(|r| r.decode::<FetchRequest>(buf).ok());
-        response.into_iter().flat_map(move |response| {
-            response
-                .responses
-                .iter()
-                .flat_map(|t| t.partitions.iter())
-                .filter(|p| p.error_code.is_ok())
-                .filter_map(move |p| {
-                    let (_, from) = asked.iter().find(|(i, _)| *i == p.partition_index)?;
-                    Some(Fetched::from_response(&p, *from, &HardwareCrc32c))
-                })
-        })
+        parts
+            .iter()
+            .map(move |(part, from)| Fetched::from_answer(part, buf, *from, &HardwareCrc32c))
     }
 }
 
@@ -226,8 +217,7 @@ impl Consumer {
         for _ in 0..buffers {
             let _ = back.try_send(Answer {
                 buf: vec![0; size],
-                received: None,
-                asked: Vec::with_capacity(offsets.len()),
+                parts: Vec::with_capacity(offsets.len()),
                 scratch: Vec::new(),
                 scratch_size: config.decompress_buffer,
             });
@@ -236,9 +226,12 @@ impl Consumer {
         let stop = Arc::new(AtomicBool::new(false));
         let fetcher = Fetcher {
             cluster: new_cluster(&config.client),
-            max_wait_ms: i32::try_from(millis(config.client.max_wait)).unwrap_or(i32::MAX),
-            min_bytes: config.client.min_bytes,
-            max_bytes: config.client.max_bytes,
+            limits: FetchLimits {
+                max_wait_ms: i32::try_from(millis(config.client.max_wait)).unwrap_or(i32::MAX),
+                min_bytes: config.client.min_bytes,
+                max_bytes: config.client.max_bytes,
+                isolation_level: 0,
+            },
             partition_max_bytes: config.partition_max_bytes,
             topic: topic.clone(),
             offsets: offsets.to_vec(),
@@ -298,9 +291,8 @@ impl Drop for Consumer {
 /// The fetcher thread's state.
 struct Fetcher {
     cluster: Box<StdCluster>,
-    max_wait_ms: i32,
-    min_bytes: i32,
-    max_bytes: i32,
+    /// Wait, least and most bytes of each Fetch.
+    limits: FetchLimits,
     partition_max_bytes: i32,
     topic: Arc<str>,
     /// Next offset per partition.
@@ -341,11 +333,9 @@ impl Fetcher {
                     return;
                 };
                 requests.clear();
-                answer.asked.clear();
                 for &(p, offset) in &self.offsets {
                     if self.cluster.leader(&self.topic, p, &mut self.scratch).ok() == Some(node) {
                         requests.push(FetchPartition::new(p, offset, self.partition_max_bytes));
-                        answer.asked.push((p, offset));
                     }
                 }
                 match self.fetch(node, &requests, &mut answer) {
@@ -386,8 +376,9 @@ impl Fetcher {
         }
     }
 
-    /// One Fetch of `requests` from `node` into `answer`; moves each partition's offset past
-    /// the batches that came back whole.
+    /// One Fetch of `requests` from `node` into `answer`: the response decoded and checked
+    /// once (engine::fetch), each partition kept as positions in the buffer, its offset
+    /// moved past the batches that came back whole.
     fn fetch(
         &mut self,
         node: i32,
@@ -404,17 +395,21 @@ impl Fetcher {
             topic,
             partitions: requests,
         }];
-        let request = FetchRequest::new(&topics, self.max_wait_ms, self.min_bytes, self.max_bytes);
-        let wait = u32::try_from(self.max_wait_ms).unwrap_or(0);
-        answer.received = None;
-        let received =
-            self.cluster
-                .send_to(node, &request, Some(version), wait, &mut answer.buf)?;
+        let request = self.limits.request(&topics, self.limits.max_bytes);
+        answer.parts.clear();
+        let received = self
+            .cluster
+            .send_to(
+                node,
+                &request,
+                Some(version),
+                self.limits.wait_ms(),
+                &mut answer.buf,
+            )
+            .map_err(|e| fetch::frame_error(e, self.limits.max_bytes))?;
         let response = received.decode::<FetchRequest>(&answer.buf)?;
-        response.error_code.check(ApiKey::Fetch)?;
-        for p in response.responses.iter().flat_map(|t| t.partitions.iter()) {
-            p.error_code
-                .check_partition(ApiKey::Fetch, Some(p.partition_index))?;
+        for checked in fetch::answers(&response, self.partition_max_bytes)? {
+            let (_, p) = checked?;
             let Some(slot) = self
                 .offsets
                 .iter_mut()
@@ -422,11 +417,61 @@ impl Fetcher {
             else {
                 continue;
             };
-            let fetched = Fetched::from_response(&p, slot.1, &HardwareCrc32c);
+            let from = slot.1;
             // CRCs are checked where the records are read, on the application's thread.
-            slot.1 = fetched.next_offset_unchecked()?;
+            slot.1 = Fetched::from_response(&p, from, &HardwareCrc32c).next_offset_unchecked()?;
+            answer
+                .parts
+                .push((PartitionAnswer::new(&p, &answer.buf), from));
         }
-        answer.received = Some(received);
         Ok(())
+    }
+}
+
+#[cfg(all(test, feature = "mock"))]
+mod tests {
+    use super::*;
+    use crate::client::OwnedRecord;
+    use crate::mock::{MockCluster, MockConfig};
+
+    /// The application thread walks the records from the positions the fetcher kept: it
+    /// decodes no Fetch response again, so wiping everything in the buffer but the records
+    /// (headers, partition fields) changes nothing it reads.
+    #[test]
+    fn the_application_reads_records_without_decoding_the_response_again() {
+        let cluster = MockCluster::new(MockConfig::default());
+        cluster.create_topic("decoded-once", 1).unwrap();
+        let server = cluster.serve_tcp().unwrap();
+        let mut client = crate::Client::connect(ClientConfig::new(server.bootstrap())).unwrap();
+        let records: Vec<OwnedRecord> = (0..5)
+            .map(|i| OwnedRecord::new(None::<Vec<u8>>, format!("v{i}")))
+            .collect();
+        client.send("decoded-once", Some(0), &records).unwrap();
+        let config = ConsumerConfig::new(ClientConfig::new(server.bootstrap()));
+        let mut consumer = Consumer::start_at(config, "decoded-once", &[(0, 0)]).unwrap();
+        let mut fetch = None;
+        for _ in 0..50 {
+            match consumer.poll(Duration::from_millis(200)).unwrap() {
+                Some(f) if f.partitions().any(|p| !p.record_bytes().is_empty()) => {
+                    fetch = Some(f);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let mut fetch = fetch.expect("an answer with records");
+        let answer = fetch.answer.as_mut().unwrap();
+        let records = answer.parts[0].0.records.clone();
+        for (i, byte) in answer.buf.iter_mut().enumerate() {
+            if !records.contains(&i) {
+                *byte = 0xff;
+            }
+        }
+        let values: Vec<Vec<u8>> = fetch
+            .partitions()
+            .flat_map(|p| p.records().map(|r| r.unwrap().value.unwrap().to_vec()))
+            .collect();
+        let expected: Vec<Vec<u8>> = (0..5).map(|i| format!("v{i}").into_bytes()).collect();
+        assert_eq!(values, expected);
     }
 }
