@@ -20,6 +20,7 @@ use crate::connector::IpVersion;
 use crate::crc::HardwareCrc32c;
 use crate::security::{SecureConnector, SecurityConfig};
 use crate::transport::SystemClock;
+use crate::DEFAULT_PORT;
 use nanokafka::client::{
     defaults, Acks, Cluster, ClusterConfig, ConnectionConfig, Consumer, ConsumerConfig, Delivery,
     OffsetQuery, ProduceBatch, Producer, ProducerConfig,
@@ -39,7 +40,7 @@ pub type StdCluster = Cluster<'static, SecureConnector, SystemClock, 16, 64, Vec
 /// How a [`Client`] connects and behaves. Defaults follow the Perl `Kafka` package.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    /// `host:port` entries separated by commas.
+    /// `host[:port]` entries separated by commas; the port defaults to [`DEFAULT_PORT`].
     pub bootstrap: String,
     /// Sent with every request.
     pub client_id: String,
@@ -81,6 +82,20 @@ pub struct ClientConfig {
     /// Kafka's names with [`SecurityConfig::set`] (what `-X key=value` hands over) or
     /// [`SecurityConfig::from_pairs`].
     pub security: SecurityConfig,
+}
+
+impl From<&str> for ClientConfig {
+    /// The defaults with `bootstrap` (`host[:port]` entries separated by commas).
+    fn from(bootstrap: &str) -> Self {
+        ClientConfig::new(bootstrap)
+    }
+}
+
+impl From<String> for ClientConfig {
+    /// The defaults with `bootstrap` (`host[:port]` entries separated by commas).
+    fn from(bootstrap: String) -> Self {
+        ClientConfig::new(bootstrap)
+    }
 }
 
 impl ClientConfig {
@@ -313,13 +328,28 @@ pub(crate) fn millis(d: Duration) -> u32 {
     u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
 }
 
+/// `list` with [`DEFAULT_PORT`] added to every entry that names no port (`localhost`,
+/// `[::1]`), as the Perl package and the Java client do.
+fn with_default_ports(list: &str) -> String {
+    let entries = list.split(',').map(str::trim).filter(|e| !e.is_empty());
+    let with_port = entries.map(|entry| {
+        let bracketed = entry.starts_with('[') && entry.ends_with(']');
+        if bracketed || !entry.contains(':') {
+            format!("{entry}:{DEFAULT_PORT}")
+        } else {
+            entry.to_owned()
+        }
+    });
+    with_port.collect::<Vec<_>>().join(",")
+}
+
 /// A core cluster over TCP with `config`'s addresses, timeouts and retry policy; nothing is
 /// opened until the first request.
 pub(crate) fn new_cluster(config: &ClientConfig) -> Box<StdCluster> {
     let mut connector = SecureConnector::new(config.security.clone(), config.connect_timeout);
     connector.tcp.ip_version = config.ip_version;
     let cluster_config = ClusterConfig {
-        bootstrap: intern(&config.bootstrap),
+        bootstrap: intern(&with_default_ports(&config.bootstrap)),
         connection: ConnectionConfig {
             client_id: Some(intern(&config.client_id)),
             request_timeout_ms: millis(config.request_timeout),
@@ -369,7 +399,10 @@ pub struct Client {
 impl Client {
     /// Connects to the first reachable bootstrap broker and negotiates versions, so a wrong
     /// address fails here, not at the first send.
-    pub fn connect(config: ClientConfig) -> Result<Client> {
+    /// Takes a [`ClientConfig`] or just the bootstrap list (`Client::connect("localhost")`,
+    /// port [`DEFAULT_PORT`] where an entry names none).
+    pub fn connect(config: impl Into<ClientConfig>) -> Result<Client> {
+        let config = config.into();
         let checksum: &'static HardwareCrc32c = &HardwareCrc32c;
         let max_bytes = usize::try_from(config.max_bytes.max(1024)).unwrap_or(1 << 20);
         let mut client = Client {
@@ -397,7 +430,9 @@ impl Client {
         client
             .cluster
             .refresh_metadata(None, &mut client.buf)
-            .map_err(|e| client.error(e, format!("connecting to {}", client.bootstrap)))?;
+            .map_err(|e| {
+                client.error(e, format!("bootstrap metadata from {}", client.bootstrap))
+            })?;
         Ok(client)
     }
 
@@ -679,5 +714,21 @@ impl Client {
         self.cluster
             .partition_count(topic, &mut self.buf)
             .map_err(|e| self.error(e, format!("looking up topic {topic:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bootstrap_entries_without_a_port_get_the_default_port() {
+        assert_eq!(with_default_ports("localhost"), "localhost:9092");
+        assert_eq!(
+            with_default_ports(" a:1, b ,[::1],[::1]:7,,"),
+            "a:1,b:9092,[::1]:9092,[::1]:7"
+        );
+        let config: ClientConfig = "localhost".into();
+        assert_eq!(with_default_ports(&config.bootstrap), "localhost:9092");
     }
 }

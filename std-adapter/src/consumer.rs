@@ -7,7 +7,8 @@
 //! use nanokafka_std::ClientConfig;
 //! use std::time::Duration;
 //!
-//! let config = ConsumerConfig::new(ClientConfig::new("127.0.0.1:9092"));
+//! let mut config = ConsumerConfig::new(ClientConfig::new("127.0.0.1:9092"));
+//! config.stop_at_end = true; // `poll` gives `None` after the last record (kcat -e)
 //! let mut consumer = Consumer::start(config, "telemetry", &[0, 1, 2], OffsetQuery::Earliest)?;
 //! while let Some(fetch) = consumer.poll(Duration::from_secs(1))? {
 //!     for part in fetch.partitions() {
@@ -30,10 +31,10 @@
 use crate::client::{cluster_error, millis, new_cluster, ClientConfig, Error, StdCluster};
 use crate::compression::Codecs;
 use crate::crc::HardwareCrc32c;
-use nanokafka::client::{Fetched, OffsetQuery, Received};
+use nanokafka::client::engine::fetch::{self, FetchLimits, PartitionAnswer};
+use nanokafka::client::{Fetched, OffsetQuery};
 use nanokafka::protocol::fetch::{FetchPartition, FetchRequest, FetchTopic, TOPIC_ID_FROM};
 use nanokafka::records::RecordView;
-use nanokafka::ApiKey;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
@@ -53,6 +54,10 @@ pub struct ConsumerConfig {
     /// Bytes for one compressed batch's records decompressed ([`Fetch::for_each_record`]),
     /// per buffer, allocated at the first compressed batch.
     pub decompress_buffer: usize,
+    /// Stop once every partition has been read to the end it had (its high watermark):
+    /// [`Consumer::poll`] then returns `None` for good and [`Consumer::is_finished`] says
+    /// so (kcat's `-e`). Off by default: the consumer follows the partitions for ever.
+    pub stop_at_end: bool,
 }
 
 impl ConsumerConfig {
@@ -65,16 +70,18 @@ impl ConsumerConfig {
             partition_max_bytes: 4 << 20,
             buffers: 3,
             decompress_buffer: 16 << 20,
+            stop_at_end: false,
         }
     }
 }
 
-/// One Fetch answer in its buffer, as the fetcher hands it over.
+/// One Fetch answer in its buffer, as the fetcher hands it over: decoded and checked once,
+/// there, and kept as positions in the buffer, so the application only walks records.
 struct Answer {
     buf: Vec<u8>,
-    received: Option<Received>,
-    /// (partition, offset asked for) in the order they were asked.
-    asked: Vec<(i32, i64)>,
+    /// Each partition's checked answer with the offset it was asked from, in the order of
+    /// the response.
+    parts: Vec<(PartitionAnswer, i64)>,
     /// For decompressed records; empty until the first compressed batch.
     scratch: Vec<u8>,
     /// Its size then.
@@ -113,12 +120,11 @@ impl Fetch {
         };
         let Answer {
             buf,
-            received,
-            asked,
+            parts,
             scratch,
             scratch_size,
         } = answer;
-        let answer = Answer::view(buf, *received, asked);
+        let answer = Answer::view(buf, parts);
         let result = answer.into_iter().try_for_each(|part| {
             // In place while the batches are plain; from the first compressed one on,
             // through the codecs (records already given are not given again).
@@ -154,27 +160,18 @@ impl Fetch {
 
 impl Answer {
     fn partitions(&self) -> impl Iterator<Item = Fetched<'_, 'static>> + '_ {
-        Answer::view(&self.buf, self.received, &self.asked)
+        Answer::view(&self.buf, &self.parts)
     }
 
-    /// The partitions of the answer in `buf` that returned no error.
+    /// The partitions of the answer in `buf`, from the positions the fetcher kept: nothing
+    /// is decoded again.
     fn view<'b>(
         buf: &'b [u8],
-        received: Option<Received>,
-        asked: &'b [(i32, i64)],
+        parts: &'b [(PartitionAnswer, i64)],
     ) -> impl Iterator<Item = Fetched<'b, 'static>> + 'b {
-        let response = received.and_then(|r| r.decode::<FetchRequest>(buf).ok());
-        response.into_iter().flat_map(move |response| {
-            response
-                .responses
-                .iter()
-                .flat_map(|t| t.partitions.iter())
-                .filter(|p| p.error_code.is_ok())
-                .filter_map(move |p| {
-                    let (_, from) = asked.iter().find(|(i, _)| *i == p.partition_index)?;
-                    Some(Fetched::from_response(&p, *from, &HardwareCrc32c))
-                })
-        })
+        parts
+            .iter()
+            .map(move |(part, from)| Fetched::from_answer(part, buf, *from, &HardwareCrc32c))
     }
 }
 
@@ -193,6 +190,8 @@ pub struct Consumer {
     answers: Receiver<Result<Answer, Error>>,
     back: SyncSender<Answer>,
     stop: Arc<AtomicBool>,
+    /// Set by the fetcher when it stopped at the end (`stop_at_end`), not on an error.
+    finished: Arc<AtomicBool>,
     fetcher: Option<JoinHandle<()>>,
 }
 
@@ -226,22 +225,28 @@ impl Consumer {
         for _ in 0..buffers {
             let _ = back.try_send(Answer {
                 buf: vec![0; size],
-                received: None,
-                asked: Vec::with_capacity(offsets.len()),
+                parts: Vec::with_capacity(offsets.len()),
                 scratch: Vec::new(),
                 scratch_size: config.decompress_buffer,
             });
         }
         let topic: Arc<str> = Arc::from(topic);
         let stop = Arc::new(AtomicBool::new(false));
+        let finished = Arc::new(AtomicBool::new(false));
         let fetcher = Fetcher {
             cluster: new_cluster(&config.client),
-            max_wait_ms: i32::try_from(millis(config.client.max_wait)).unwrap_or(i32::MAX),
-            min_bytes: config.client.min_bytes,
-            max_bytes: config.client.max_bytes,
+            limits: FetchLimits {
+                max_wait_ms: i32::try_from(millis(config.client.max_wait)).unwrap_or(i32::MAX),
+                min_bytes: config.client.min_bytes,
+                max_bytes: config.client.max_bytes,
+                isolation_level: 0,
+            },
             partition_max_bytes: config.partition_max_bytes,
             topic: topic.clone(),
             offsets: offsets.to_vec(),
+            ends: vec![None; offsets.len()],
+            stop_at_end: config.stop_at_end,
+            finished: finished.clone(),
             scratch: vec![0; 64 << 10],
             spare: None,
             stop: stop.clone(),
@@ -260,13 +265,16 @@ impl Consumer {
             answers,
             back,
             stop,
+            finished,
             fetcher: Some(fetcher),
         })
     }
 
-    /// The next answer, waiting up to `timeout`; `None` when none came in that time. An
-    /// error (a partition's offset out of range, a broker gone for good) ends the
-    /// consumer: later polls return `NoKnownBrokers`.
+    /// The next answer, waiting up to `timeout`; `None` when none came in that time, or
+    /// when every partition was read to its end with [`ConsumerConfig::stop_at_end`] (then
+    /// at once, for good: see [`Consumer::is_finished`]). An error (a partition's offset
+    /// out of range, a broker gone for good) ends the consumer: later polls return
+    /// `NoKnownBrokers`.
     pub fn poll(&mut self, timeout: Duration) -> Result<Option<Fetch>, Error> {
         match self.answers.recv_timeout(timeout) {
             Ok(Ok(answer)) => Ok(Some(Fetch {
@@ -276,11 +284,20 @@ impl Consumer {
             })),
             Ok(Err(e)) => Err(e),
             Err(RecvTimeoutError::Timeout) => Ok(None),
+            Err(RecvTimeoutError::Disconnected) if self.is_finished() => Ok(None),
             Err(RecvTimeoutError::Disconnected) => Err(Error::new(
                 nanokafka::Error::NoKnownBrokers,
                 format!("consuming topic {:?}: the fetcher stopped", &*self.topic),
             )),
         }
+    }
+}
+
+impl Consumer {
+    /// Whether every partition was read to its end ([`ConsumerConfig::stop_at_end`]): polls
+    /// return `None` once the answers already queued were read.
+    pub fn is_finished(&self) -> bool {
+        self.finished.load(Ordering::Acquire)
     }
 }
 
@@ -298,13 +315,16 @@ impl Drop for Consumer {
 /// The fetcher thread's state.
 struct Fetcher {
     cluster: Box<StdCluster>,
-    max_wait_ms: i32,
-    min_bytes: i32,
-    max_bytes: i32,
+    /// Wait, least and most bytes of each Fetch.
+    limits: FetchLimits,
     partition_max_bytes: i32,
     topic: Arc<str>,
     /// Next offset per partition.
     offsets: Vec<(i32, i64)>,
+    /// Each partition's high watermark in its last answer, by the position in `offsets`.
+    ends: Vec<Option<i64>>,
+    stop_at_end: bool,
+    finished: Arc<AtomicBool>,
     /// Metadata exchanges (not the answers' buffers).
     scratch: Vec<u8>,
     /// A buffer whose fetch failed and is to be retried.
@@ -341,11 +361,9 @@ impl Fetcher {
                     return;
                 };
                 requests.clear();
-                answer.asked.clear();
                 for &(p, offset) in &self.offsets {
                     if self.cluster.leader(&self.topic, p, &mut self.scratch).ok() == Some(node) {
                         requests.push(FetchPartition::new(p, offset, self.partition_max_bytes));
-                        answer.asked.push((p, offset));
                     }
                 }
                 match self.fetch(node, &requests, &mut answer) {
@@ -366,7 +384,18 @@ impl Fetcher {
                     }
                 }
             }
+            if self.stop_at_end && self.at_end() {
+                // Dropping `answers` after this tells the consumer; it reads what is queued first.
+                self.finished.store(true, Ordering::Release);
+                return;
+            }
         }
+    }
+
+    /// Whether every partition's next offset reached the high watermark of its last answer.
+    fn at_end(&self) -> bool {
+        let mut ends = self.offsets.iter().zip(&self.ends);
+        ends.all(|(&(_, next), end)| end.is_some_and(|end| next >= end))
     }
 
     /// A free buffer, waiting while the application holds them all; `None` once stopped.
@@ -386,8 +415,9 @@ impl Fetcher {
         }
     }
 
-    /// One Fetch of `requests` from `node` into `answer`; moves each partition's offset past
-    /// the batches that came back whole.
+    /// One Fetch of `requests` from `node` into `answer`: the response decoded and checked
+    /// once (engine::fetch), each partition kept as positions in the buffer, its offset
+    /// moved past the batches that came back whole.
     fn fetch(
         &mut self,
         node: i32,
@@ -404,29 +434,115 @@ impl Fetcher {
             topic,
             partitions: requests,
         }];
-        let request = FetchRequest::new(&topics, self.max_wait_ms, self.min_bytes, self.max_bytes);
-        let wait = u32::try_from(self.max_wait_ms).unwrap_or(0);
-        answer.received = None;
-        let received =
-            self.cluster
-                .send_to(node, &request, Some(version), wait, &mut answer.buf)?;
+        let request = self.limits.request(&topics, self.limits.max_bytes);
+        answer.parts.clear();
+        let received = self
+            .cluster
+            .send_to(
+                node,
+                &request,
+                Some(version),
+                self.limits.wait_ms(),
+                &mut answer.buf,
+            )
+            .map_err(|e| fetch::frame_error(e, self.limits.max_bytes))?;
         let response = received.decode::<FetchRequest>(&answer.buf)?;
-        response.error_code.check(ApiKey::Fetch)?;
-        for p in response.responses.iter().flat_map(|t| t.partitions.iter()) {
-            p.error_code
-                .check_partition(ApiKey::Fetch, Some(p.partition_index))?;
-            let Some(slot) = self
+        for checked in fetch::answers(&response, self.partition_max_bytes)? {
+            let (_, p) = checked?;
+            let Some(index) = self
                 .offsets
-                .iter_mut()
-                .find(|(i, _)| *i == p.partition_index)
+                .iter()
+                .position(|(i, _)| *i == p.partition_index)
             else {
                 continue;
             };
-            let fetched = Fetched::from_response(&p, slot.1, &HardwareCrc32c);
+            let (Some(slot), Some(end)) = (self.offsets.get_mut(index), self.ends.get_mut(index))
+            else {
+                continue;
+            };
+            *end = Some(p.high_watermark);
+            let from = slot.1;
             // CRCs are checked where the records are read, on the application's thread.
-            slot.1 = fetched.next_offset_unchecked()?;
+            slot.1 = Fetched::from_response(&p, from, &HardwareCrc32c).next_offset_unchecked()?;
+            answer
+                .parts
+                .push((PartitionAnswer::new(&p, &answer.buf), from));
         }
-        answer.received = Some(received);
         Ok(())
+    }
+}
+
+#[cfg(all(test, feature = "mock"))]
+mod tests {
+    use super::*;
+    use crate::client::OwnedRecord;
+    use crate::mock::{MockCluster, MockConfig};
+
+    /// The application thread walks the records from the positions the fetcher kept: it
+    /// decodes no Fetch response again, so wiping everything in the buffer but the records
+    /// (headers, partition fields) changes nothing it reads.
+    #[test]
+    fn the_application_reads_records_without_decoding_the_response_again() {
+        let cluster = MockCluster::new(MockConfig::default());
+        cluster.create_topic("decoded-once", 1).unwrap();
+        let server = cluster.serve_tcp().unwrap();
+        let mut client = crate::Client::connect(ClientConfig::new(server.bootstrap())).unwrap();
+        let records: Vec<OwnedRecord> = (0..5)
+            .map(|i| OwnedRecord::new(None::<Vec<u8>>, format!("v{i}")))
+            .collect();
+        client.send("decoded-once", Some(0), &records).unwrap();
+        let config = ConsumerConfig::new(ClientConfig::new(server.bootstrap()));
+        let mut consumer = Consumer::start_at(config, "decoded-once", &[(0, 0)]).unwrap();
+        let mut fetch = None;
+        for _ in 0..50 {
+            match consumer.poll(Duration::from_millis(200)).unwrap() {
+                Some(f) if f.partitions().any(|p| !p.record_bytes().is_empty()) => {
+                    fetch = Some(f);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let mut fetch = fetch.expect("an answer with records");
+        let answer = fetch.answer.as_mut().unwrap();
+        let records = answer.parts[0].0.records.clone();
+        for (i, byte) in answer.buf.iter_mut().enumerate() {
+            if !records.contains(&i) {
+                *byte = 0xff;
+            }
+        }
+        let values: Vec<Vec<u8>> = fetch
+            .partitions()
+            .flat_map(|p| p.records().map(|r| r.unwrap().value.unwrap().to_vec()))
+            .collect();
+        let expected: Vec<Vec<u8>> = (0..5).map(|i| format!("v{i}").into_bytes()).collect();
+        assert_eq!(values, expected);
+    }
+
+    /// With `stop_at_end` the README's `while let Some(fetch) = consumer.poll(..)?` loop
+    /// ends after the last record, an empty partition included, and polls stay `None`.
+    #[test]
+    fn poll_returns_none_at_the_end_when_asked_to_stop_there() {
+        let cluster = MockCluster::new(MockConfig::default());
+        cluster.create_topic("ends", 2).unwrap();
+        let server = cluster.serve_tcp().unwrap();
+        let mut client = crate::Client::connect(server.bootstrap()).unwrap();
+        let records: Vec<OwnedRecord> = (0..5)
+            .map(|i| OwnedRecord::new(None::<Vec<u8>>, format!("v{i}")))
+            .collect();
+        client.send("ends", Some(0), &records).unwrap();
+        let mut config = ConsumerConfig::new(ClientConfig::new(server.bootstrap()));
+        config.stop_at_end = true;
+        let mut consumer = Consumer::start_at(config, "ends", &[(0, 0), (1, 0)]).unwrap();
+        let mut read = 0;
+        let mut polls = 0;
+        while let Some(fetch) = consumer.poll(Duration::from_secs(5)).unwrap() {
+            read += fetch.partitions().flat_map(|p| p.records()).count();
+            polls += 1;
+            assert!(polls < 100, "the consumer never reached the end");
+        }
+        assert_eq!(read, 5);
+        assert!(consumer.is_finished());
+        assert!(consumer.poll(Duration::from_secs(1)).unwrap().is_none());
     }
 }

@@ -140,9 +140,20 @@ fn host_port(entry: &[u8]) -> Result<(&str, u16)> {
         .strip_prefix(b"[")
         .and_then(|h| h.strip_suffix(b"]"))
         .unwrap_or(host);
-    // Both are whole UTF-8 pieces: split at ASCII bytes of a `str`.
-    let port = core::str::from_utf8(port).map_err(|_| BAD)?;
-    let port = port.parse::<u16>().map_err(|_| BAD)?;
+    // Decimal digits by hand: `str::parse` links a general integer parser (flash).
+    if port.is_empty() {
+        return Err(BAD);
+    }
+    let mut number = 0u16;
+    for &digit in port {
+        let value = digit.checked_sub(b'0').filter(|v| *v <= 9).ok_or(BAD)?;
+        number = number
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(u16::from(value)))
+            .ok_or(BAD)?;
+    }
+    let port = number;
+    // A whole UTF-8 piece: split at an ASCII byte of a `str`.
     let host = core::str::from_utf8(host).map_err(|_| BAD)?;
     if host.is_empty() {
         return Err(BAD);
@@ -265,7 +276,7 @@ where
 
     /// Closes the connection to `node_id`, if open.
     pub fn disconnect(&mut self, node_id: i32) {
-        retain(&mut self.links, |l| l.node_id != node_id);
+        retain(&mut self.links, &mut |l| l.node_id != node_id);
     }
 
     /// The index of the last Metadata response (for the topics in use), if any.
@@ -343,7 +354,7 @@ where
                 });
             if let Some(broker) = broker {
                 if self.links.iter().any(|l| l.node_id == broker.node_id) {
-                    retain(&mut self.links, |l| l.node_id != bootstrap);
+                    retain(&mut self.links, &mut |l| l.node_id != bootstrap);
                     continue;
                 }
                 if let Some(link) = self.links.get_mut(i) {
@@ -520,9 +531,18 @@ where
     /// retrying retriable failures.
     pub fn send_any<R: Request>(&mut self, request: &R, buf: &mut [u8]) -> Result<Received> {
         self.retrying(self.config.receive_attempts, |cluster| {
-            let node = cluster.any_node(buf)?;
-            cluster.send_to(node, request, None, 0, buf)
+            cluster.send_any_once(request, buf)
         })
+    }
+
+    /// [`Cluster::send_any`] once, for a caller that retries (with its own attempts).
+    pub(crate) fn send_any_once<R: Request>(
+        &mut self,
+        request: &R,
+        buf: &mut [u8],
+    ) -> Result<Received> {
+        let node = self.any_node(buf)?;
+        self.send_to(node, request, None, 0, buf)
     }
 
     /// Creates `topic` with `partitions` partitions and `replication_factor` replicas (-1 for
@@ -581,6 +601,20 @@ where
         attempts: u8,
         mut step: impl FnMut(&mut Self) -> Result<T>,
     ) -> Result<T> {
+        let mut done = None;
+        self.retry_steps(attempts, &mut |cluster| {
+            done = Some(step(cluster)?);
+            Ok(())
+        })?;
+        done.ok_or(Error::NoAcknowledgement)
+    }
+
+    /// [`Cluster::retrying`] without the result type: one loop for every caller.
+    fn retry_steps(
+        &mut self,
+        attempts: u8,
+        step: &mut dyn FnMut(&mut Self) -> Result<()>,
+    ) -> Result<()> {
         let mut retry = Retry::new(attempts, self.config.retry_backoff_ms);
         loop {
             let error = match step(self) {
@@ -609,10 +643,11 @@ fn kept_metadata(buf: &[u8], indexed: bool) -> Option<MetadataIndex<'_>> {
 
 /// Keeps the elements `keep` accepts, in order. heapless's own `retain` moves the rest with
 /// `memmove`, which is 1.5 KiB of flash on firmware for a handful of links; this swaps.
-fn retain<T, const N: usize>(v: &mut heapless::Vec<T, N>, mut keep: impl FnMut(&T) -> bool) {
+#[inline(never)]
+fn retain<T, const N: usize>(v: &mut heapless::Vec<T, N>, keep: &mut dyn FnMut(&T) -> bool) {
     let mut kept = 0usize;
     for i in 0..v.len() {
-        if !v.get(i).is_some_and(&mut keep) {
+        if !v.get(i).is_some_and(&mut *keep) {
             continue;
         }
         // kept <= i: move element i down to slot kept.
@@ -639,10 +674,13 @@ fn link_to<'l, 'a, K: Connector, C: Clock + Clone, const LINKS: usize>(
     buf: &mut [u8],
 ) -> Result<&'l mut Link<'a, K::Transport, C>> {
     // A broken link is replaced; a working one becomes the most recently used (last).
-    retain(links, |l| l.node_id != node_id || !l.connection.is_broken());
+    retain(links, &mut |l| {
+        l.node_id != node_id || !l.connection.is_broken()
+    });
     if let Some(i) = links.iter().position(|l| l.node_id == node_id) {
-        if let Some(tail) = links.get_mut(i..) {
-            tail.rotate_left(1.min(tail.len()));
+        // Moved to the end by swaps: `rotate_left` links a general rotation (flash).
+        for j in i..links.len().saturating_sub(1) {
+            links.swap(j, j.saturating_add(1));
         }
         return links.last_mut().ok_or(Error::NoKnownBrokers);
     }
@@ -661,7 +699,7 @@ fn link_to<'l, 'a, K: Connector, C: Clock + Clone, const LINKS: usize>(
     }
     if links.is_full() {
         if let Some(oldest) = links.first().map(|l| l.node_id) {
-            retain(links, |l| l.node_id != oldest);
+            retain(links, &mut |l| l.node_id != oldest);
         }
     }
     debug!(target: "cluster", "opening node {node_id} at {host}:{port}");
@@ -778,13 +816,13 @@ mod tests {
         for s in ["a", "b", "c", "d", "e"] {
             v.push(s).unwrap();
         }
-        retain(&mut v, |s| *s != "b" && *s != "d");
+        retain(&mut v, &mut |s| *s != "b" && *s != "d");
         assert_eq!(v, ["a", "c", "e"]);
-        retain(&mut v, |s| *s != "a");
+        retain(&mut v, &mut |s| *s != "a");
         assert_eq!(v, ["c", "e"]);
-        retain(&mut v, |_| true);
+        retain(&mut v, &mut |_| true);
         assert_eq!(v, ["c", "e"]);
-        retain(&mut v, |_| false);
+        retain(&mut v, &mut |_| false);
         assert!(v.is_empty());
     }
 

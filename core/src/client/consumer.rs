@@ -15,7 +15,7 @@
 //! (the Perl package's defect).
 
 use super::cluster::{Cluster, Connector, MetadataBuffer};
-use super::engine::fetch::{self, FetchLimits};
+use super::engine::fetch::{self, FetchLimits, PartitionAnswer};
 use super::Clock;
 use crate::protocol::fetch::{
     FetchPartition, FetchPartitionResponse, FetchRequest, FetchTopic, TOPIC_ID_FROM,
@@ -29,7 +29,7 @@ use crate::protocol::offset_commit::{
     OffsetCommitPartition, OffsetCommitRequest, OffsetCommitTopic,
 };
 use crate::protocol::offset_fetch::{OffsetFetchGroup, OffsetFetchRequest, OffsetFetchTopic};
-use crate::protocol::{ApiKey, TopicRef};
+use crate::protocol::ApiKey;
 use crate::records::{
     next_offset_unchecked, Batch, BatchRecords, Batches, Checksum, Decompress, RecordView,
     SoftwareCrc32c,
@@ -195,7 +195,7 @@ impl<'a> Consumer<'a> {
         let max_bytes = limits.partition_max_bytes(buf.len(), topic.len())?;
         let partitions = [FetchPartition::new(partition, offset, max_bytes)];
         let attempts = cluster.config().receive_attempts;
-        let received = cluster.retrying(attempts, |cluster| {
+        let answer = cluster.retrying(attempts, |cluster| {
             let node = cluster.leader_once(topic, partition, buf)?;
             let (version, topic_ref) =
                 cluster.topic_ref::<FetchRequest>(node, topic, TOPIC_ID_FROM, buf)?;
@@ -208,19 +208,12 @@ impl<'a> Consumer<'a> {
                 .send_to(node, &request, Some(version), limits.wait_ms(), buf)
                 .map_err(|e| fetch::frame_error(e, max_bytes))?;
             let response = received.decode::<FetchRequest>(buf)?;
-            fetch::answer(&response, topic_ref, partition, max_bytes)?;
-            Ok((received, topic_ref_owned(topic_ref)))
+            let answer = fetch::answer(&response, topic_ref, partition, max_bytes)?;
+            Ok(PartitionAnswer::new(&answer, buf))
         })?;
-        let (received, id) = received;
-        let buf: &'b [u8] = buf;
-        let response = received.decode::<FetchRequest>(buf)?;
-        let topic_ref = match id {
-            Some(id) => TopicRef::Id(id),
-            None => TopicRef::Name(topic),
-        };
-        let answer = fetch::answer(&response, topic_ref, partition, max_bytes)?;
-        Ok(Fetched::from_response(
+        Ok(Fetched::from_answer(
             &answer,
+            buf,
             offset,
             self.config.checksum,
         ))
@@ -246,7 +239,7 @@ impl Consumer<'_> {
         };
         let attempts = cluster.config().receive_attempts;
         cluster.retrying(attempts, |cluster| {
-            let received = cluster.send_any(&request, buf)?;
+            let received = cluster.send_any_once(&request, buf)?;
             let response = received.decode::<FindCoordinatorRequest>(buf)?;
             let found = response
                 .coordinators()
@@ -350,13 +343,6 @@ impl Consumer<'_> {
     }
 }
 
-fn topic_ref_owned(topic: TopicRef<'_>) -> Option<[u8; 16]> {
-    match topic {
-        TopicRef::Id(id) => Some(id),
-        TopicRef::Name(_) => None,
-    }
-}
-
 /// The answer to one [`Consumer::fetch`], read in place.
 #[derive(Clone, Copy)]
 pub struct Fetched<'b, 'a> {
@@ -400,6 +386,25 @@ impl<'b, 'a> Fetched<'b, 'a> {
             log_start_offset: answer.log_start_offset,
             last_stable_offset: answer.last_stable_offset,
             records: answer.records.unwrap_or_default(),
+            checksum,
+        }
+    }
+
+    /// The records of a checked partition answer kept as positions in `buf` (the buffer it
+    /// was decoded from), read from `offset` on and checked with `checksum`.
+    pub fn from_answer(
+        answer: &PartitionAnswer,
+        buf: &'b [u8],
+        offset: i64,
+        checksum: &'a dyn Checksum,
+    ) -> Self {
+        Fetched {
+            partition: answer.partition,
+            offset,
+            high_watermark: answer.high_watermark,
+            log_start_offset: answer.log_start_offset,
+            last_stable_offset: answer.last_stable_offset,
+            records: answer.records(buf),
             checksum,
         }
     }

@@ -12,12 +12,14 @@
 //! so the broker drops the duplicate of an append whose acknowledgement was lost.
 
 use super::cluster::{Cluster, Connector, MetadataBuffer};
-use super::engine::produce::{answer_for, with_request, ReadyBatch};
+use super::engine::produce::{
+    answer_for, producer_id_in, stamp_batch, with_request, BatchState, Outcome, PartitionState,
+    Prepared, ProduceEngine, ReadyBatch, Stamp, INIT_PRODUCER_ID,
+};
 use super::Clock;
 use crate::partitioner::{partition_for_key, StickyPartitioner};
 use crate::protocol::init_producer_id::InitProducerIdRequest;
 use crate::protocol::produce::{ProduceRequest, TOPIC_ID_FROM};
-use crate::protocol::ApiKey;
 use crate::records::{
     BatchOptions, Checksum, Compress, Compression, NoCompression, Record, RecordBatchBuilder,
     SoftwareCrc32c,
@@ -31,7 +33,7 @@ pub enum Acks {
     /// Don't wait: the broker sends no response and offsets stay unknown (Perl
     /// `$NOT_SEND_ANY_RESPONSE`).
     None,
-    /// The leader has the records in its log (Perl `$WAIT_WRITTEN_TO_LOCAL_LOG`, the default).
+    /// The leader has the records in its log (Perl `$WAIT_WRITTEN_TO_LOCAL_LOG`, its default).
     Leader,
     /// Every in-sync replica has them (Perl `$BLOCK_UNTIL_IS_COMMITTED`).
     All,
@@ -51,12 +53,15 @@ impl Acks {
 /// How a [`Producer`] behaves.
 #[derive(Clone, Copy)]
 pub struct ProducerConfig<'a> {
-    /// Acknowledgements to wait for.
+    /// Acknowledgements to wait for (`All` by default, as in the Java client 3.x).
     pub acks: Acks,
     /// How long the broker may wait for the acknowledgements, in ms (Perl: 1.5 s).
     pub ack_timeout_ms: i32,
     /// Idempotent producing (KIP-98): a producer id from the broker and sequence numbers per
-    /// partition, so that retries never duplicate records. Needs `acks = All`.
+    /// partition, so that retries never duplicate records. On by default, as in the Java
+    /// client 3.x; it applies with `acks = All` only (with fewer acks a retry may duplicate
+    /// anyway, so it is off, as Java's default is) and with a broker that offers
+    /// InitProducerId (every Kafka from 0.11; one without it is produced to without).
     pub idempotent: bool,
     /// CRC-32C of the batches: software by default, hardware where the host has it.
     pub checksum: &'a dyn Checksum,
@@ -74,10 +79,10 @@ pub struct ProducerConfig<'a> {
 impl Default for ProducerConfig<'_> {
     fn default() -> Self {
         ProducerConfig {
-            acks: Acks::Leader,
+            acks: Acks::All,
             // The broker's wait for acks: as long as the request may take.
             ack_timeout_ms: super::defaults::DEFAULT_REQUEST_TIMEOUT_MS as i32,
-            idempotent: false,
+            idempotent: true,
             checksum: &SoftwareCrc32c,
             partitioner_seed: 0x6e61_6e6f,
             compression: Compression::None,
@@ -128,21 +133,24 @@ pub struct Delivery {
     /// The encoded batch: `buf[start..end]`.
     start: usize,
     end: usize,
-    /// Sequence number of the batch's first record (idempotent), or -1.
-    sequence: i32,
+    /// Its progress through the engine (attempts, idempotent stamp).
+    state: BatchState,
+    /// Its partition's sequence state in the producer's table (idempotent), else none.
+    slot: Option<usize>,
     /// Acknowledged, sent without acks, or failed for good.
     done: bool,
     /// Already handled in the current round of requests.
     tried: bool,
 }
 
-/// One partition's idempotent sequence state, keyed by a hash of the topic name (names are
-/// not kept: no allocation, and 64 bits make a collision between live topics implausible).
+/// One partition's idempotent sequence state (the engine's), keyed by a hash of the topic
+/// name (names are not kept: no allocation, and 64 bits make a collision between live topics
+/// implausible).
 #[derive(Debug, Clone, Copy)]
 struct Sequence {
     topic: u64,
     partition: i32,
-    next: i32,
+    state: PartitionState,
 }
 
 /// FNV-1a of a topic name.
@@ -162,8 +170,7 @@ fn topic_hash(topic: &str) -> u64 {
 pub struct Producer<'a, const PARTITIONS: usize = 8, const REQUEST: usize = 16> {
     config: ProducerConfig<'a>,
     partitioner: StickyPartitioner,
-    producer_id: i64,
-    producer_epoch: i16,
+    engine: ProduceEngine,
     sequences: heapless::Vec<Sequence, PARTITIONS>,
 }
 
@@ -172,9 +179,8 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
     pub fn new(config: ProducerConfig<'a>) -> Self {
         Producer {
             partitioner: StickyPartitioner::new(config.partitioner_seed),
+            engine: ProduceEngine::new(config.idempotent && config.acks == Acks::All),
             config,
-            producer_id: -1,
-            producer_epoch: -1,
             sequences: heapless::Vec::new(),
         }
     }
@@ -184,9 +190,15 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
         &self.config
     }
 
+    /// Whether batches carry a producer id and sequence numbers: `idempotent` with
+    /// `acks = All`, until a broker turns out not to offer InitProducerId.
+    pub fn is_idempotent(&self) -> bool {
+        self.engine.idempotent()
+    }
+
     /// The idempotent producer id and epoch, once the broker has given them.
     pub fn producer_id(&self) -> Option<(i64, i16)> {
-        (self.producer_id >= 0).then_some((self.producer_id, self.producer_epoch))
+        self.engine.producer()
     }
 
     /// Sends `records` to `topic` (to `partition`, or spread by key when `None` over at most
@@ -226,8 +238,9 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
 
     /// Sends every batch, one Produce request per leader, retrying retriable failures (up to
     /// the cluster's `send_attempts`), and fills `deliveries` with one entry per (batch,
-    /// partition); returns how many. A partition's own error is in its [`Delivery`]; `Err`
-    /// means nothing was sent (bad argument, buffer too small, no broker reachable).
+    /// partition); returns how many. A partition's own error is in its [`Delivery`]
+    /// ([`Error::MaybeStored`] when a request carrying it was written and never answered);
+    /// `Err` means nothing was sent (bad argument, buffer too small, no broker reachable).
     pub fn send_batches<
         K: Connector,
         C: Clock + Clone,
@@ -244,14 +257,10 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
         if REQUEST == 0 {
             return Err(Error::InvalidArgument("Producer REQUEST is 0"));
         }
-        if self.config.idempotent && self.config.acks != Acks::All {
-            return Err(Error::InvalidArgument(
-                "an idempotent producer needs acks = All",
-            ));
-        }
         let count = self.plan(cluster, batches, deliveries, buf)?;
         let deliveries = deliveries.get_mut(..count).unwrap_or_default();
-        if self.config.idempotent && self.producer_id < 0 {
+        if self.engine.needs_producer_id() {
+            // Failing here is failing before anything was sent.
             self.init_producer_id(cluster, buf)?;
         }
         let used = self.build(batches, deliveries, buf)?;
@@ -260,14 +269,6 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
             .split_at_mut_checked(used)
             .ok_or(Error::BufferTooSmall { needed: used })?;
         self.deliver(cluster, batches, deliveries, batch_area, frame);
-        if self.config.idempotent {
-            for d in deliveries.iter().filter(|d| d.base_offset.is_some()) {
-                let topic = batches.get(d.batch).map(|b| b.topic).unwrap_or_default();
-                if let Some(s) = self.sequence_mut(topic, d.partition) {
-                    s.next = s.next.wrapping_add(d.record_count) & i32::MAX;
-                }
-            }
-        }
         Ok(count)
     }
 
@@ -315,7 +316,6 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
                     record_count: 1,
                     partitions,
                     null_keys,
-                    sequence: -1,
                     ..Delivery::default()
                 };
                 count = count.saturating_add(1);
@@ -324,7 +324,8 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
         Ok(count)
     }
 
-    /// Encodes one batch per delivery into the front of `buf`; returns the bytes used.
+    /// Encodes one batch per delivery into the front of `buf`, stamped by the engine when
+    /// idempotent; returns the bytes used.
     fn build(
         &mut self,
         batches: &[ProduceBatch<'_>],
@@ -336,15 +337,22 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
             let batch = batches
                 .get(d.batch)
                 .ok_or(Error::InvalidArgument("delivery names no batch"))?;
-            let sequence = if self.config.idempotent {
-                self.sequence(batch.topic, d.partition)?
+            d.state = BatchState::new(d.record_count, u64::MAX);
+            d.slot = if self.engine.idempotent() {
+                Some(slot_of(&mut self.sequences, batch.topic, d.partition)?)
             } else {
-                -1
+                None
+            };
+            let mut scratch = PartitionState::default();
+            let partition = state_at(&mut self.sequences, d.slot, &mut scratch);
+            let stamp = match self.engine.prepare(partition, &mut d.state, 1) {
+                Prepared::Send(stamp) => stamp,
+                Prepared::Wait => None, // stamped when it goes
             };
             let options = BatchOptions {
-                producer_id: self.producer_id,
-                producer_epoch: self.producer_epoch,
-                base_sequence: sequence,
+                producer_id: stamp.map_or(-1, |s| s.producer_id),
+                producer_epoch: stamp.map_or(-1, |s| s.producer_epoch),
+                base_sequence: stamp.map_or(-1, |s| s.base_sequence),
                 ..BatchOptions::default()
             };
             let area = buf.get_mut(used..).unwrap_or_default();
@@ -364,15 +372,14 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
                 .len();
             d.start = used;
             d.end = used.saturating_add(len);
-            d.sequence = sequence;
             used = d.end;
         }
         Ok(used)
     }
 
     /// Sends the built batches in rounds (one per attempt) until each is acknowledged,
-    /// failed for good, or out of attempts; between rounds, metadata is refreshed and the
-    /// backoff waited.
+    /// failed for good, or out of attempts; between rounds, metadata is refreshed, the
+    /// backoff waited and, when the engine asks for one, a new producer id fetched.
     fn deliver<
         K: Connector,
         C: Clock + Clone,
@@ -384,11 +391,12 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
         cluster: &mut Cluster<'_, K, C, L, T, M>,
         batches: &[ProduceBatch<'_>],
         deliveries: &mut [Delivery],
-        batch_area: &[u8],
+        batch_area: &mut [u8],
         frame: &mut [u8],
     ) {
         let attempts = cluster.config().send_attempts.max(1);
         for attempt in 1..=attempts {
+            let attempts_left = attempt < attempts;
             if attempt > 1 {
                 if deliveries.iter().all(|d| d.done) {
                     return;
@@ -396,6 +404,14 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
                 cluster.invalidate_metadata();
                 cluster.backoff();
             }
+            // A batch with a sequence given up, or the broker lost our producer id: a new
+            // producer id first (the batches are stamped again when they go); without one,
+            // this round fails every batch with its error.
+            let blocked = if self.engine.needs_producer_id() {
+                self.init_producer_id(cluster, frame).err()
+            } else {
+                None
+            };
             for d in deliveries.iter_mut() {
                 d.tried = d.done;
             }
@@ -422,7 +438,11 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
                         continue;
                     }
                     let topic = topic_of(d).unwrap_or_default();
-                    match cluster.leader_once(topic, d.partition, frame) {
+                    let leader_of = match blocked {
+                        Some(e) => Err(e),
+                        None => cluster.leader_once(topic, d.partition, frame),
+                    };
+                    match leader_of {
                         Ok(node) if leader.is_none() || leader == Some(node) => {
                             if members.push(i).is_ok() {
                                 leader = Some(node);
@@ -430,19 +450,27 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
                             }
                         }
                         Ok(_) => {}
-                        Err(e) => fail(d, e),
+                        Err(e) => self.settle(d, Err(e), attempts_left, 0),
                     }
                 }
                 let Some(node) = leader else {
                     continue;
                 };
                 let sent = self.exchange(
-                    cluster, node, batches, deliveries, &members, batch_area, frame,
+                    cluster,
+                    node,
+                    batches,
+                    deliveries,
+                    &members,
+                    batch_area,
+                    frame,
+                    attempts_left,
                 );
                 if let Err(e) = sent {
+                    let now = cluster.clock().now_ms();
                     for &i in &members {
                         if let Some(d) = deliveries.get_mut(i).filter(|d| !d.done) {
-                            fail(d, e);
+                            self.settle(d, Err(e), attempts_left, now);
                         }
                     }
                 }
@@ -460,18 +488,32 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
         const T: usize,
         M: MetadataBuffer,
     >(
-        &self,
+        &mut self,
         cluster: &mut Cluster<'_, K, C, L, T, M>,
         node: i32,
         batches: &[ProduceBatch<'_>],
         deliveries: &mut [Delivery],
         members: &[usize],
-        batch_area: &[u8],
+        batch_area: &mut [u8],
         frame: &mut [u8],
+        attempts_left: bool,
     ) -> Result<()> {
         let version = cluster
             .connection(node, frame)?
             .version::<ProduceRequest>()?;
+        // The engine's word on each batch: its stamp is (re)written when it changed.
+        for &i in members {
+            let d = deliveries.get_mut(i).ok_or(Error::NoAcknowledgement)?;
+            let mut scratch = PartitionState::default();
+            let partition = state_at(&mut self.sequences, d.slot, &mut scratch);
+            match self.engine.prepare(partition, &mut d.state, 1) {
+                Prepared::Send(Some(stamp)) => restamp(batch_area, d, &stamp, &self.config)?,
+                Prepared::Send(None) => {}
+                // Only while a producer id is due, which `deliver` gets first.
+                Prepared::Wait => return Err(Error::NoAcknowledgement),
+            }
+        }
+        let batch_area: &[u8] = batch_area;
         let mut ready: heapless::Vec<ReadyBatch<'_>, REQUEST> = heapless::Vec::new();
         for &i in members {
             let d = deliveries.get(i).ok_or(Error::NoAcknowledgement)?;
@@ -491,51 +533,86 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
         }
         let acks = self.config.acks;
         let wait = u32::try_from(self.config.ack_timeout_ms).unwrap_or(0);
-        let sent = with_request::<REQUEST, _>(
+        let (answers, version) = with_request::<REQUEST, _>(
             &ready,
             acks,
             self.config.ack_timeout_ms,
             version,
             self.config.compression,
             |request, version| {
-                if acks == Acks::None {
+                let sent = if acks == Acks::None {
                     let connection = cluster.connection(node, frame)?;
                     let sent = connection.send_without_response(request, Some(version), frame);
                     if connection.is_broken() {
                         cluster.disconnect(node);
                     }
-                    return sent.map(|()| None);
-                }
-                let received = cluster.send_to(node, request, Some(version), wait, frame)?;
-                Ok(Some((received, version)))
+                    sent.map(|()| None)
+                } else {
+                    cluster
+                        .send_to(node, request, Some(version), wait, frame)
+                        .map(Some)
+                };
+                Ok((sent, version))
             },
         )?;
-        let Some((received, version)) = sent else {
+        if answers.as_ref().err().is_none_or(written) {
+            // From here on, a batch given up may have been stored.
             for &i in members {
-                if let Some(d) = deliveries.get_mut(i) {
-                    d.done = true;
-                    d.error = None;
-                }
+                let d = deliveries.get_mut(i).ok_or(Error::NoAcknowledgement)?;
+                let mut scratch = PartitionState::default();
+                let partition = state_at(&mut self.sequences, d.slot, &mut scratch);
+                self.engine.sent(partition, &mut d.state);
             }
-            return Ok(());
+        }
+        let answers = answers?;
+        let now = cluster.clock().now_ms();
+        let response = match answers {
+            Some(received) => Some(received.decode::<ProduceRequest>(frame)?),
+            None => None,
         };
-        let response = received.decode::<ProduceRequest>(frame)?;
         for (&i, batch) in members.iter().zip(&ready) {
             let Some(d) = deliveries.get_mut(i) else {
                 continue;
             };
-            match answer_for(&response, batch, version) {
-                Ok(base_offset) => {
-                    d.base_offset = base_offset;
-                    d.error = None;
-                    d.done = true;
-                }
-                Err(e) => fail(d, e),
-            }
+            let answer = match &response {
+                Some(response) => answer_for(response, batch, version),
+                None => Ok(None),
+            };
+            self.settle(d, answer, attempts_left, now);
         }
         Ok(())
     }
 
+    /// Hands `answer` for `d` to the engine and records its outcome.
+    fn settle(
+        &mut self,
+        d: &mut Delivery,
+        answer: Result<Option<i64>>,
+        attempts_left: bool,
+        now_ms: u64,
+    ) {
+        let mut scratch = PartitionState::default();
+        let partition = state_at(&mut self.sequences, d.slot, &mut scratch);
+        let outcome = self
+            .engine
+            .settle(partition, &mut d.state, answer, now_ms, attempts_left);
+        d.tried = true;
+        match outcome {
+            Outcome::Acknowledged(base_offset) => {
+                d.base_offset = base_offset;
+                d.error = None;
+                d.done = true;
+            }
+            Outcome::Retry(error) | Outcome::Failed(error) => {
+                debug!(target: "producer", "partition {}: {error}", d.partition);
+                d.error = Some(error);
+                d.done = matches!(outcome, Outcome::Failed(_));
+            }
+        }
+    }
+
+    /// Gets a producer id for the engine. A broker without InitProducerId (older than
+    /// Kafka 0.11) is produced to without idempotence.
     fn init_producer_id<
         K: Connector,
         C: Clock + Clone,
@@ -547,60 +624,81 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
         cluster: &mut Cluster<'_, K, C, L, T, M>,
         buf: &mut [u8],
     ) -> Result<()> {
-        let request = InitProducerIdRequest {
-            transactional_id: None,
-            transaction_timeout_ms: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-        };
         // A fresh cluster answers COORDINATOR_LOAD_IN_PROGRESS until its transaction log is up.
         let attempts = cluster.config().send_attempts;
-        let (id, epoch) = cluster.retrying(attempts, |cluster| {
-            let received = cluster.send_any(&request, buf)?;
-            let response = received.decode::<InitProducerIdRequest>(buf)?;
-            response.error_code.check(ApiKey::InitProducerId)?;
-            Ok((response.producer_id, response.producer_epoch))
+        let answer = cluster.retrying(attempts, |cluster| {
+            let received = cluster.send_any_once(&INIT_PRODUCER_ID, buf)?;
+            producer_id_in(&received.decode::<InitProducerIdRequest>(buf)?)
+        });
+        self.engine.producer_id_answered(answer)
+    }
+}
+
+/// Whether a request that failed with `error` was written to the broker (it failed
+/// waiting for or reading the answer), so that it may have been stored.
+fn written(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Timeout
+            | Error::Recv(_)
+            | Error::ResponseNotReceived
+            | Error::CorrelationMismatch { .. }
+            | Error::MessageTooLarge { .. }
+    )
+}
+
+/// Where the sequence state of `topic`/`partition` is in `sequences` (added when new).
+fn slot_of<const N: usize>(
+    sequences: &mut heapless::Vec<Sequence, N>,
+    topic: &str,
+    partition: i32,
+) -> Result<usize> {
+    let hash = topic_hash(topic);
+    if let Some(at) = sequences
+        .iter()
+        .position(|s| s.topic == hash && s.partition == partition)
+    {
+        return Ok(at);
+    }
+    sequences
+        .push(Sequence {
+            topic: hash,
+            partition,
+            state: PartitionState::default(),
+        })
+        .map_err(|_| {
+            Error::InvalidArgument("idempotent producer: more partitions than PARTITIONS")
         })?;
-        self.producer_id = id;
-        self.producer_epoch = epoch;
-        self.sequences.clear();
-        Ok(())
-    }
+    Ok(sequences.len().saturating_sub(1))
+}
 
-    fn sequence(&mut self, topic: &str, partition: i32) -> Result<i32> {
-        if let Some(s) = self.sequence_mut(topic, partition) {
-            return Ok(s.next);
-        }
-        self.sequences
-            .push(Sequence {
-                topic: topic_hash(topic),
-                partition,
-                next: 0,
-            })
-            .map_err(|_| {
-                Error::InvalidArgument("idempotent producer: more partitions than PARTITIONS")
-            })?;
-        Ok(0)
+/// The sequence state at `slot`, or `scratch` (not idempotent: nothing to keep).
+fn state_at<'s, const N: usize>(
+    sequences: &'s mut heapless::Vec<Sequence, N>,
+    slot: Option<usize>,
+    scratch: &'s mut PartitionState,
+) -> &'s mut PartitionState {
+    match slot.and_then(|at| sequences.get_mut(at)) {
+        Some(sequence) => &mut sequence.state,
+        None => scratch,
     }
+}
 
-    fn sequence_mut(&mut self, topic: &str, partition: i32) -> Option<&mut Sequence> {
-        let hash = topic_hash(topic);
-        self.sequences
-            .iter_mut()
-            .find(|s| s.topic == hash && s.partition == partition)
-    }
+/// Writes a new `stamp` into `d`'s sealed batch (after a new producer id).
+fn restamp(
+    batch_area: &mut [u8],
+    d: &Delivery,
+    stamp: &Stamp,
+    config: &ProducerConfig<'_>,
+) -> Result<()> {
+    let batch = batch_area
+        .get_mut(d.start..d.end)
+        .ok_or(Error::NoAcknowledgement)?;
+    stamp_batch(batch, stamp, config.checksum)
 }
 
 fn topic_of_batch<'r>(batches: &[ProduceBatch<'r>], batch: usize) -> &'r str {
     batches.get(batch).map(|b| b.topic).unwrap_or_default()
-}
-
-/// Records `error` as `d`'s outcome for now; a non-retriable one ends it.
-fn fail(d: &mut Delivery, error: Error) {
-    debug!(target: "producer", "partition {}: {error}", d.partition);
-    d.error = Some(error);
-    d.tried = true;
-    d.done = !error.is_retriable();
 }
 
 /// A batch that does not fit is reported with the whole buffer size needed so far.

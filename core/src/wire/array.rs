@@ -19,16 +19,11 @@ pub struct Array<'a, T> {
 impl<'a, T: Decode<'a>> Array<'a, T> {
     /// Reads an array (length prefix per `flexible`) and validates its elements.
     pub fn decode(reader: &mut Reader<'a>, version: i16, flexible: bool) -> Result<Self> {
-        let len = reader.array_len(flexible)?;
-        let start = reader.rest();
-        for _ in 0..len.unwrap_or(0) {
-            T::decode(reader, version)?;
-        }
-        let used = start.len().saturating_sub(reader.remaining());
+        let (len, data) = validate(reader, version, flexible, &|r, v| T::decode(r, v).map(drop))?;
         Ok(Array {
             len: len.unwrap_or(0),
             null: len.is_none(),
-            data: start.get(..used).unwrap_or_default(),
+            data,
             version,
             _item: PhantomData,
         })
@@ -96,6 +91,24 @@ impl<'a, T: Decode<'a>> IntoIterator for &Array<'a, T> {
     fn into_iter(self) -> Self::IntoIter {
         self.iter()
     }
+}
+
+/// [`Array::decode`] without the element type: the length, and the elements' bytes, each
+/// checked by `check` (one loop for every element type).
+#[inline(never)]
+fn validate<'a>(
+    reader: &mut Reader<'a>,
+    version: i16,
+    flexible: bool,
+    check: &dyn Fn(&mut Reader<'a>, i16) -> Result<()>,
+) -> Result<(Option<usize>, &'a [u8])> {
+    let len = reader.array_len(flexible)?;
+    let start = reader.rest();
+    for _ in 0..len.unwrap_or(0) {
+        check(reader, version)?;
+    }
+    let used = start.len().saturating_sub(reader.remaining());
+    Ok((len, start.get(..used).unwrap_or_default()))
 }
 
 /// Iterator over an [`Array`].

@@ -10,6 +10,8 @@
 //!   first batch larger than the limit (it would never come whole, so the partition could
 //!   never advance: [`Error::MessageTooLarge`] with its size). A trailing batch cut short is
 //!   normal (the broker fills up to the limit) and is fetched again from its start next time.
+//! - A checked answer can be kept as positions in the receive buffer ([`PartitionAnswer`]),
+//!   so a driver that lets go of the buffer in between decodes the response once.
 //! - The aborted-transactions list stays in the answer
 //!   ([`FetchPartitionResponse::aborted_transactions`]) for a read-committed reader.
 
@@ -117,6 +119,47 @@ pub fn answers<'b>(
     }))
 }
 
+/// A checked partition answer with its records as a range of the receive buffer rather
+/// than a borrow of it: kept by a driver that must let go of the buffer between checking
+/// the answer and reading its records (a retry loop, a fetcher thread handing the buffer to
+/// the application), so that the response is decoded once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct PartitionAnswer {
+    /// The partition.
+    pub partition: i32,
+    /// The offset after the last record every in-sync replica has.
+    pub high_watermark: i64,
+    /// The partition's first offset (-1 when the broker's version has none).
+    pub log_start_offset: i64,
+    /// The last offset of committed transactions (-1 when unknown).
+    pub last_stable_offset: i64,
+    /// Where its records lie in the buffer the response was decoded from.
+    pub records: core::ops::Range<usize>,
+}
+
+impl PartitionAnswer {
+    /// `answer`, decoded in place from `buf`, as positions in `buf`.
+    pub fn new(answer: &FetchPartitionResponse<'_>, buf: &[u8]) -> Self {
+        let records = answer.records.unwrap_or_default();
+        // The records lie in `buf`: where, from the addresses (no unsafe needed; a slice
+        // from elsewhere, such as no records, gives a range `records` reads as empty).
+        let start = (records.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+        PartitionAnswer {
+            partition: answer.partition_index,
+            high_watermark: answer.high_watermark,
+            log_start_offset: answer.log_start_offset,
+            last_stable_offset: answer.last_stable_offset,
+            records: start..start.saturating_add(records.len()),
+        }
+    }
+
+    /// The record bytes in `buf`, the buffer [`PartitionAnswer::new`] was given.
+    pub fn records<'b>(&self, buf: &'b [u8]) -> &'b [u8] {
+        buf.get(self.records.clone()).unwrap_or_default()
+    }
+}
+
 fn same_topic(a: TopicRef<'_>, b: TopicRef<'_>) -> bool {
     match (a, b) {
         (TopicRef::Name(a), TopicRef::Name(b)) => a == b,
@@ -181,6 +224,26 @@ mod tests {
             code: KafkaCode::OFFSET_OUT_OF_RANGE,
             partition: Some(partition),
         }
+    }
+
+    #[test]
+    fn a_kept_answer_finds_its_records_in_the_buffer_again() {
+        let response = decode_body::<FetchRequest>(&RESPONSE, 7).unwrap();
+        let p0 = answer(&response, T, 0, 1000).unwrap();
+        let kept = PartitionAnswer::new(&p0, &RESPONSE);
+        assert_eq!(kept.records(&RESPONSE), p0.records.unwrap());
+        assert_eq!((kept.partition, kept.high_watermark), (0, 10));
+        // No records (null): an empty range wherever it points.
+        let p1 = response
+            .responses
+            .iter()
+            .next()
+            .unwrap()
+            .partitions
+            .iter()
+            .nth(1);
+        let kept = PartitionAnswer::new(&p1.unwrap(), &RESPONSE);
+        assert!(kept.records(&RESPONSE).is_empty());
     }
 
     #[test]

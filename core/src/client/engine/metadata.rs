@@ -20,7 +20,7 @@
 //! [`Cluster`](crate::client::Cluster) driver keeps the buffer and asks.
 
 use crate::protocol::metadata::MetadataResponse;
-use crate::wire::{Reader, Writer};
+use crate::wire::Writer;
 use crate::{ApiKey, Error, KafkaCode, Result};
 
 /// One partition record: index, leader, error.
@@ -76,14 +76,17 @@ impl Topic<'_> {
 
     /// The partitions, in the response's order.
     pub fn partitions(&self) -> impl Iterator<Item = Partition> + '_ {
-        let mut reader = Reader::new(self.partitions);
-        core::iter::from_fn(move || {
-            Some(Partition {
-                index: reader.i32().ok()?,
-                leader_id: reader.i32().ok()?,
-                error_code: KafkaCode(reader.i16().ok()?),
+        self.partitions
+            .chunks_exact(PARTITION_LEN)
+            .filter_map(|record| {
+                let (index, rest) = record.split_first_chunk()?;
+                let (leader_id, error_code) = rest.split_first_chunk()?;
+                Some(Partition {
+                    index: i32::from_be_bytes(*index),
+                    leader_id: i32::from_be_bytes(*leader_id),
+                    error_code: KafkaCode(i16::from_be_bytes(*error_code.first_chunk()?)),
+                })
             })
-        })
     }
 
     /// Partition `index`, if the topic has it.
@@ -116,15 +119,15 @@ impl<'m> MetadataIndex<'m> {
     /// The index [`MetadataIndex::build`] wrote into `index`; `None` if its header does not
     /// fit (e.g. nothing was built).
     pub fn new(index: &'m [u8]) -> Option<Self> {
-        let mut reader = Reader::new(index);
-        let controller_id = reader.i32().ok()?;
-        let broker_count = reader.u32().ok()?;
-        let topic_count = reader.u32().ok()?;
-        let brokers = reader.rest();
+        let mut rest = index;
+        let controller_id = i32::from_be_bytes(field(&mut rest)?);
+        let broker_count = u32::from_be_bytes(field(&mut rest)?);
+        let topic_count = u32::from_be_bytes(field(&mut rest)?);
+        let brokers = rest;
         for _ in 0..broker_count {
-            next_broker(&mut reader)?;
+            next_broker(&mut rest)?;
         }
-        let topics = reader.rest();
+        let topics = rest;
         Some(MetadataIndex {
             controller_id,
             broker_count,
@@ -141,8 +144,8 @@ impl<'m> MetadataIndex<'m> {
 
     /// The brokers, in the response's order.
     pub fn brokers(&self) -> impl Iterator<Item = Broker<'m>> + 'm {
-        let mut reader = Reader::new(self.brokers);
-        (0..self.broker_count).map_while(move |_| next_broker(&mut reader))
+        let mut rest = self.brokers;
+        (0..self.broker_count).map_while(move |_| next_broker(&mut rest))
     }
 
     /// The broker with id `node_id`.
@@ -152,8 +155,8 @@ impl<'m> MetadataIndex<'m> {
 
     /// The topics, in the response's order.
     pub fn topics(&self) -> impl Iterator<Item = Topic<'m>> + 'm {
-        let mut reader = Reader::new(self.topics);
-        (0..self.topic_count).map_while(move |_| next_topic(&mut reader))
+        let mut rest = self.topics;
+        (0..self.topic_count).map_while(move |_| next_topic(&mut rest))
     }
 
     /// The topic named `name`.
@@ -200,32 +203,49 @@ impl<'m> MetadataIndex<'m> {
     }
 }
 
-/// The broker record at `reader`, and the reader past it.
+/// The next `N` bytes of `rest`, and `rest` past them.
+fn field<const N: usize>(rest: &mut &[u8]) -> Option<[u8; N]> {
+    let (head, tail) = rest.split_first_chunk::<N>()?;
+    *rest = tail;
+    Some(*head)
+}
+
+/// A string with a 2-byte length (the index's own, so never negative), and `rest` past it.
+fn text<'m>(rest: &mut &'m [u8]) -> Option<&'m str> {
+    let len = usize::from(u16::from_be_bytes(field(rest)?));
+    let (head, tail) = rest.split_at_checked(len)?;
+    *rest = tail;
+    core::str::from_utf8(head).ok()
+}
+
+/// The broker record at the front of `rest`, and `rest` past it.
 #[inline(never)]
-fn next_broker<'m>(reader: &mut Reader<'m>) -> Option<Broker<'m>> {
+fn next_broker<'m>(rest: &mut &'m [u8]) -> Option<Broker<'m>> {
     Some(Broker {
-        node_id: reader.i32().ok()?,
-        port: reader.u16().ok()?,
-        host: reader.string(false).ok()?,
+        node_id: i32::from_be_bytes(field(rest)?),
+        port: u16::from_be_bytes(field(rest)?),
+        host: text(rest)?,
     })
 }
 
-/// The topic record at `reader`, and the reader past its partitions.
+/// The topic record at the front of `rest`, and `rest` past its partitions.
 #[inline(never)]
-fn next_topic<'m>(reader: &mut Reader<'m>) -> Option<Topic<'m>> {
-    let error_code = KafkaCode(reader.i16().ok()?);
-    let topic_id = reader.uuid().ok()?;
-    let name = reader.string(false).ok()?;
-    let partition_count = reader.u32().ok()?;
+fn next_topic<'m>(rest: &mut &'m [u8]) -> Option<Topic<'m>> {
+    let error_code = KafkaCode(i16::from_be_bytes(field(rest)?));
+    let topic_id = field(rest)?;
+    let name = text(rest)?;
+    let partition_count = u32::from_be_bytes(field(rest)?);
     let len = usize::try_from(partition_count)
         .ok()?
         .checked_mul(PARTITION_LEN)?;
+    let (partitions, tail) = rest.split_at_checked(len)?;
+    *rest = tail;
     Some(Topic {
         name,
         topic_id,
         error_code,
         partition_count,
-        partitions: reader.take(len).ok()?,
+        partitions,
     })
 }
 

@@ -9,13 +9,16 @@
 //! - [`ProduceEngine::sent`] once the request carrying it is written;
 //! - [`ProduceEngine::settle`] with the batch's answer ([`answer_for`]) or the request's own
 //!   failure: acknowledged, retry, or failed. A batch given up after a request carrying it
-//!   was written and never answered fails with [`Error::MaybeStored`], never a plain error.
+//!   was written and never answered fails with [`Error::MaybeStored`], never a plain error
+//!   (when idempotent; without idempotence with the failure itself).
 //! - When [`ProduceEngine::needs_producer_id`] says so (first use, or after a batch with a
-//!   sequence was given up), the driver waits for its requests in flight, gets a producer id
-//!   (InitProducerId) and hands it to [`ProduceEngine::set_producer`]; every partition's
-//!   sequences then start again at 0, so later batches are not refused as out of order.
+//!   sequence was given up), the driver waits for its requests in flight, sends
+//!   [`INIT_PRODUCER_ID`] and hands the outcome to [`ProduceEngine::producer_id_answered`]
+//!   ([`producer_id_in`] of the answer); every partition's sequences then start again at 0,
+//!   so later batches are not refused as out of order.
 
 use crate::client::Acks;
+use crate::protocol::init_producer_id::{InitProducerIdRequest, InitProducerIdResponse};
 use crate::protocol::produce::ProduceTopic;
 use crate::protocol::produce::{ProducePartition, ProduceRequest, ProduceResponse, TOPIC_ID_FROM};
 use crate::protocol::{ApiKey, TopicRef};
@@ -135,6 +138,22 @@ pub fn answer_for(
     }
 }
 
+/// The InitProducerId request for a new producer id of an idempotent (not transactional)
+/// producer.
+pub const INIT_PRODUCER_ID: InitProducerIdRequest<'static> = InitProducerIdRequest {
+    transactional_id: None,
+    transaction_timeout_ms: -1,
+    producer_id: -1,
+    producer_epoch: -1,
+};
+
+/// The producer id and epoch an InitProducerId answer gives, or its error (a retriable
+/// COORDINATOR_LOAD_IN_PROGRESS while a fresh cluster starts its transaction log).
+pub fn producer_id_in(response: &InitProducerIdResponse) -> Result<(i64, i16)> {
+    response.error_code.check(ApiKey::InitProducerId)?;
+    Ok((response.producer_id, response.producer_epoch))
+}
+
 /// The idempotent fields of a batch: producer id and epoch, first sequence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -194,7 +213,7 @@ impl PartitionState {
 }
 
 /// One batch's progress, kept by the driver beside the sealed bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct BatchState {
     records: i32,
@@ -306,6 +325,23 @@ impl ProduceEngine {
         self.reset = false;
     }
 
+    /// What getting a producer id for [`INIT_PRODUCER_ID`] came to, after the driver's
+    /// retries ([`producer_id_in`] of the answer, or the failure): the producer id is set; a
+    /// broker that does not offer InitProducerId turns idempotence off (produced to without
+    /// it); any other failure is returned.
+    pub fn producer_id_answered(&mut self, answer: Result<(i64, i16)>) -> Result<()> {
+        match answer {
+            Ok((producer_id, producer_epoch)) => self.set_producer(producer_id, producer_epoch),
+            Err(Error::UnsupportedVersion {
+                api: ApiKey::InitProducerId,
+                broker: None,
+                ..
+            }) => self.disable_idempotence(),
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
     /// May `batch` of `partition` be sent now, with at most `max_in_flight` batches of the
     /// partition in flight? A retried batch goes only when none of its partition is in
     /// flight, so batches reach the log in sequence order (Java's rule).
@@ -375,35 +411,37 @@ impl ProduceEngine {
             }
             Err(e) => e,
         };
+        // NONE: not the broker's answer.
         let code = match error {
-            Error::Broker { code, .. } => Some(code),
-            _ => None,
+            Error::Broker { code, .. } => code,
+            _ => KafkaCode::NONE,
         };
         // Written and not answered, or appended by the leader and not replicated in time.
-        let unanswered = code.is_none()
-            || code == Some(KafkaCode::REQUEST_TIMED_OUT)
-            || code == Some(KafkaCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND);
-        if was_in_flight && unanswered {
-            batch.maybe_stored = true;
-        }
-        let stale = current.is_none();
+        let unanswered = matches!(
+            code,
+            KafkaCode::NONE
+                | KafkaCode::REQUEST_TIMED_OUT
+                | KafkaCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
+        );
+        batch.maybe_stored |= was_in_flight && unanswered;
         // An earlier batch of the partition is not acknowledged (or sequences were reset).
         let behind = current.is_none_or(|(s, _)| s.base_sequence != partition.unacknowledged);
+        let lost_producer = code == KafkaCode::UNKNOWN_PRODUCER_ID;
+        // The broker lost our state: a new producer id.
+        self.reset |= lost_producer;
         let retriable = error.is_retriable()
             || (self.idempotent
-                && (code == Some(KafkaCode::UNKNOWN_PRODUCER_ID)
-                    || (code == Some(KafkaCode::OUT_OF_ORDER_SEQUENCE_NUMBER) && behind)));
-        if code == Some(KafkaCode::UNKNOWN_PRODUCER_ID) {
-            self.reset = true; // the broker lost our state: a new producer id
-        }
+                && (lost_producer || (code == KafkaCode::OUT_OF_ORDER_SEQUENCE_NUMBER && behind)));
         if retriable && attempts_left && now_ms < batch.deadline_ms {
             return Outcome::Retry(error);
         }
-        if self.idempotent && batch.stamp.is_some() && !stale {
-            // Its sequence is used up (or maybe stored): later ones would be refused.
-            self.reset = true;
-        }
-        if batch.maybe_stored {
+        // A current stamp given up: its sequence is used up (or maybe stored), later ones
+        // would be refused.
+        self.reset |= self.idempotent && current.is_some();
+        // Only an idempotent batch is at most once, so only there is "may have been stored"
+        // the whole truth; without idempotence the failure itself is reported (a retry may
+        // have stored the records twice as well).
+        if batch.maybe_stored && self.idempotent {
             return Outcome::Failed(Error::MaybeStored);
         }
         Outcome::Failed(error)
@@ -620,6 +658,41 @@ mod tests {
             Outcome::Failed(Error::Broker { .. })
         ));
         assert!(engine.needs_producer_id());
+    }
+
+    #[test]
+    fn a_broker_without_init_producer_id_is_produced_to_without_idempotence() {
+        let mut engine = ProduceEngine::new(true);
+        assert!(engine.needs_producer_id());
+        let refused = Err(Error::UnsupportedVersion {
+            api: ApiKey::InitProducerId,
+            client: <InitProducerIdRequest as crate::protocol::Request>::VERSIONS,
+            broker: None,
+        });
+        assert_eq!(engine.producer_id_answered(refused), Ok(()));
+        assert!(!engine.idempotent() && !engine.needs_producer_id());
+        let mut engine = ProduceEngine::new(true);
+        let busy = Error::Broker {
+            api: ApiKey::InitProducerId,
+            code: KafkaCode::COORDINATOR_LOAD_IN_PROGRESS,
+            partition: None,
+        };
+        assert_eq!(engine.producer_id_answered(Err(busy)), Err(busy));
+        assert_eq!(engine.producer_id_answered(Ok((7, 1))), Ok(()));
+        assert_eq!(engine.producer(), Some((7, 1)));
+    }
+
+    #[test]
+    fn without_idempotence_an_unanswered_batch_keeps_its_own_error() {
+        let mut engine = ProduceEngine::new(false);
+        let mut p = PartitionState::default();
+        let mut a = BatchState::new(1, 100);
+        sent(&engine, &mut p, &mut a);
+        assert_eq!(
+            engine.settle(&mut p, &mut a, Err(Error::ResponseNotReceived), 0, false),
+            Outcome::Failed(Error::ResponseNotReceived)
+        );
+        assert!(!engine.needs_producer_id());
     }
 
     #[test]

@@ -17,8 +17,9 @@
 //! The telemetry firmware (the whole job: cluster, idempotent producer, consumer, checks) is
 //! held against the same flash and RAM figures and its result printed, a miss labelled as
 //! one, with its flash by nanokafka module; only the minimal producer's decide the exit
-//! status. The table is always printed; the exit status is 1 only if a budget or a check
-//! fails.
+//! status. On thumbv7em the telemetry firmware and the minimal producer must also stay no
+//! larger than before the client engine (41,428 B and 4,468 B of flash; `NO_LARGER_THAN`).
+//! The table is always printed; the exit status is 1 only if a budget or a check fails.
 
 use bytes::Bytes;
 use kafka_protocol::messages::{ProduceRequest, RequestHeader};
@@ -44,6 +45,9 @@ const RAM_BUDGET: u64 = 4 * KIB;
 const STACK_BUDGET: u64 = 4 * KIB;
 /// The network firmware's stack (its own test's budget, tests/tests/real_firmware_net.rs).
 const NET_STACK_BUDGET: u64 = 8 * KIB;
+/// Flash no larger than before the client engine (issue 14), on thumbv7em: the telemetry
+/// firmware (the whole job) and the minimal producer. A larger build fails the report.
+const NO_LARGER_THAN: [(&str, u64); 2] = [("telemetry", 41_428), ("min-producer", 4_468)];
 /// Symbols listed per binary.
 const TOP: usize = 10;
 
@@ -604,7 +608,13 @@ fn main() {
 
     println!(
         "\nbudget: minimal producer flash <= {FLASH_BUDGET}, RAM beyond buffers <= {RAM_BUDGET}, \
-         every stack <= {STACK_BUDGET} (the network firmware's <= {NET_STACK_BUDGET})"
+         every stack <= {STACK_BUDGET} (the network firmware's <= {NET_STACK_BUDGET}); on \
+         thumbv7em no larger than before the client engine: {}",
+        NO_LARGER_THAN
+            .iter()
+            .map(|(bin, bound)| format!("{bin} flash <= {bound}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     // The codec's cost: the LZ4 variant beside the plain minimal producer, same target.
     let min = |features: &[&str]| {
@@ -657,6 +667,15 @@ fn main() {
             }
             Ok(_) => {}
             Err(e) => failures.push(format!("{label}: stack not measured: {e}")),
+        }
+        let bound = NO_LARGER_THAN.iter().find(|(bin, _)| {
+            *bin == binary.bin && binary.target == "thumbv7em-none-eabihf" && !codec_variant
+        });
+        if let Some(&(_, bound)) = bound.filter(|(_, bound)| s.flash() > *bound) {
+            failures.push(format!(
+                "{label}: flash {} B > {bound} B (its size before the client engine)",
+                s.flash()
+            ));
         }
         if binary.budgeted() && s.flash() > FLASH_BUDGET {
             failures.push(format!("{label}: flash {} B > {FLASH_BUDGET} B", s.flash()));
