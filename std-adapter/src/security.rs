@@ -164,7 +164,7 @@ impl SecurityConfig {
                     _ => return Err(refuse("expected true or false")),
                 }
             }
-            _ => return Err(refuse("unknown security setting")),
+            _ => return Err(refuse("unknown setting")),
         }
         Ok(())
     }

@@ -209,3 +209,40 @@ fn an_unreachable_broker_is_a_clear_error() {
         "names the address and the reason: {stderr}"
     );
 }
+
+#[test]
+fn security_settings_reach_the_connection_and_typos_are_named_without_their_value() {
+    let server = MockCluster::default().serve_tcp().unwrap();
+    let b = server.bootstrap();
+    // A mistyped key: named, refused before any connection, its value (a password) unseen.
+    let out = nanokafka(&["-b", &b, "-X", "sasl.pasword=hunter2", "metadata"], b"");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("-X sasl.pasword: unknown setting"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "never shown: {stderr}");
+    // A bad value of a security key is refused with the reason.
+    let out = nanokafka(&["-b", &b, "-X", "sasl.mechanism=GSSAPI", "metadata"], b"");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("-X sasl.mechanism: expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+        "{stderr}"
+    );
+    // SASL asked for without a mechanism: the connection setup says what is missing, for
+    // every command path (the pipelined producer, the consumer, metadata).
+    for command in [
+        &["produce", "-t", "t", "-p", "0"][..],
+        &["consume", "-t", "t"],
+        &["metadata"],
+    ] {
+        let mut args = vec!["-b", &b, "-X", "security.protocol=SASL_PLAINTEXT"];
+        args.extend_from_slice(command);
+        let out = nanokafka(&args, b"v\n");
+        assert!(!out.status.success(), "{command:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("sasl.mechanism"), "{command:?}: {stderr}");
+    }
+}

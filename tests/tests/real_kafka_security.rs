@@ -8,8 +8,10 @@
 //! wrote is read back by kafka-python, the Java console consumer and (PLAIN, TLS) kcat over
 //! the same listener. Refusals (a wrong password, a mechanism the broker does not enable, an
 //! untrusted certificate, a wrong host name) come back after one connection attempt, naming
-//! the mechanism and the broker's message or the TLS check. Each test fails — never skips —
-//! when its broker cannot start.
+//! the mechanism and the broker's message or the TLS check. The `nanokafka` CLI takes the
+//! same settings as `-X key=value` and produces, consumes and lists metadata over
+//! SASL_SSL SCRAM-SHA-512 and SASL_PLAINTEXT PLAIN, and says a wrong password at once. Each
+//! test fails — never skips — when its broker cannot start.
 
 use nanokafka::client::{Cluster, ClusterConfig, Connector, OffsetQuery};
 use nanokafka::records::Record;
@@ -28,7 +30,8 @@ use nanokafka_tests::kafka::{
 };
 use nanokafka_tests::peers::{kafka_python, kcat};
 use nanokafka_tests::scenarios::{produce_one_and_read_it_back, unique_topic, Target};
-use std::process::Output;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// SCRAM-SHA-256 is left out of SASL_SSL so that asking for it shows the broker's list.
@@ -616,4 +619,137 @@ fn tls_refusals(kafka: &KafkaCluster) {
     .unwrap();
     security::connect(&insecure, "127.0.0.1", port, Duration::from_secs(10))
         .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Runs the `nanokafka` CLI with `args` after `access`'s settings as `-X key=value`, `stdin`
+/// as its input; returns its output and how long it ran.
+fn cli(kafka: &KafkaCluster, access: Access, args: &[&str], stdin: &[u8]) -> (Output, Duration) {
+    let mut command = Command::new(nanokafka_tests::cli_binary());
+    command.env_remove("NANOKAFKA_BROKERS").args([
+        "-b",
+        &format!("localhost:{}", kafka.listener_port(1, access.listener)),
+    ]);
+    for setting in access.settings(kafka) {
+        command.args(["-X", &setting]);
+    }
+    let started = Instant::now();
+    let mut child = command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A command that exits before reading its input (a refusal) closes the pipe early.
+    if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
+    let output = child.wait_with_output().unwrap();
+    (output, started.elapsed())
+}
+
+fn cli_ok(kafka: &KafkaCluster, access: Access, args: &[&str], stdin: &[u8]) -> Vec<u8> {
+    let (output, _) = cli(kafka, access, args, stdin);
+    assert!(
+        output.status.success(),
+        "{}: nanokafka {args:?} failed ({}): {}",
+        access.label(kafka),
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+/// The two ways in the CLI is shown on: SCRAM over TLS and PLAIN without.
+const CLI_ACCESSES: [Access; 2] = [
+    Access::new("SASL_SSL").sasl("SCRAM-SHA-512", SCRAM_SHA_512_USER),
+    Access::new("SASL_PLAINTEXT").sasl("PLAIN", PLAIN_USER),
+];
+
+#[test]
+fn the_cli_produces_consumes_and_lists_metadata_over_sasl_ssl_and_sasl_plaintext() {
+    for kafka in every_version() {
+        for access in CLI_ACCESSES {
+            cli_round_trip(kafka, access);
+        }
+    }
+}
+
+fn cli_round_trip(kafka: &KafkaCluster, access: Access) {
+    let label = access.label(kafka);
+    let topic = unique_topic("cli-secured");
+    cli_ok(kafka, access, &["create-topic", "-t", &topic], b"");
+    // Every byte value but the delimiter (LF), a CR at a line end, an empty record.
+    let binary: Vec<u8> = (0..=255u8).filter(|b| *b != b'\n').collect();
+    let mut input = binary.clone();
+    input.extend_from_slice(format!("\n{label}\r\n\nlast\n").as_bytes());
+    let produced = cli(kafka, access, &["produce", "-t", &topic, "-p", "0"], &input).0;
+    assert!(
+        produced.status.success(),
+        "{label}: produce: {}",
+        String::from_utf8_lossy(&produced.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&produced.stderr).contains("produced 4 records"),
+        "{label}: {}",
+        String::from_utf8_lossy(&produced.stderr)
+    );
+    let read = cli_ok(kafka, access, &["consume", "-t", &topic], b"");
+    assert!(
+        read == input,
+        "{label}: read back {:?}",
+        String::from_utf8_lossy(&read)
+    );
+    let listed = cli_ok(kafka, access, &["metadata", "-t", &topic], b"");
+    let listed = String::from_utf8(listed).unwrap();
+    assert!(listed.contains(&topic), "{label}: {listed}");
+}
+
+#[test]
+fn the_cli_says_a_wrong_password_at_once_naming_the_mechanism_and_the_brokers_message() {
+    for kafka in every_version() {
+        for access in CLI_ACCESSES {
+            let (mechanism, (user, _)) = access.sasl.unwrap();
+            let wrong = Access {
+                sasl: Some((mechanism, (user, "wrong-password"))),
+                ..access
+            };
+            cli_wrong_password(kafka, wrong);
+        }
+    }
+}
+
+fn cli_wrong_password(kafka: &KafkaCluster, access: Access) {
+    let label = access.label(kafka);
+    let (mechanism, _) = access.sasl.unwrap();
+    let (_, _, detail) = refused_once(kafka, access, "localhost");
+    let SecurityError::Sasl(sasl) = &detail else {
+        panic!("{label}: {detail:?}")
+    };
+    let SaslError::Broker { message, .. } = &**sasl else {
+        panic!("{label}: {sasl:?}")
+    };
+    for args in [
+        &["produce", "-t", "never-written", "-p", "0"][..],
+        &["consume", "-t", "never-read"],
+        &["metadata"],
+    ] {
+        let (output, elapsed) = cli(kafka, access, args, b"value\n");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{label} {args:?}: accepted");
+        assert!(
+            stderr.contains(&format!("SASL {mechanism} authentication failed")),
+            "{label} {args:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains(message.as_str()),
+            "{label} {args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("wrong-password"), "never shown: {stderr}");
+        assert!(
+            elapsed < Duration::from_secs(5),
+            "{label} {args:?}: one attempt, {elapsed:?}"
+        );
+        eprintln!("{label} {args:?}: {stderr}");
+    }
 }

@@ -33,15 +33,17 @@ impl Settings {
             let (key, value) = pair
                 .split_once('=')
                 .ok_or_else(|| format!("-X {pair:?}: not key=value"))?;
+            // The value is never echoed: it may be a password (or one under a mistyped key).
             settings
                 .set(key.trim(), value.trim())
-                .map_err(|why| format!("-X {key}={value}: {why}"))?;
+                .map_err(|why| format!("-X {}: {why}", key.trim()))?;
         }
         Ok(settings)
     }
 
-    /// One property. Unknown keys are an error: a setting silently ignored is a surprise
-    /// later.
+    /// One property; the keys not handled here go to the security settings
+    /// (`security.protocol`, `sasl.*`, `ssl.*`). Unknown keys are an error: a setting
+    /// silently ignored is a surprise later.
     fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
         let client = &mut self.client;
         // kcat applies `topic.`-prefixed properties to the topic; ours are all client-wide.
@@ -81,8 +83,7 @@ impl Settings {
                     _ => return Err("expected any, v4 or v6".into()),
                 }
             }
-            // Security properties (security.protocol, sasl.*, ssl.*) belong here.
-            _ => return Err("unknown property (see the README's kcat table)".into()),
+            _ => client.security.set(key, value).map_err(|e| e.reason)?,
         }
         Ok(())
     }

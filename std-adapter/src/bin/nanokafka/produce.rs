@@ -166,7 +166,8 @@ fn read_message(
 }
 
 /// The producer, once a broker answered; a broker that cannot be reached yet is tried again
-/// until the delivery timeout has passed (records wait no longer than that anyway).
+/// until the delivery timeout has passed (records wait no longer than that anyway), a
+/// refusal (authentication, TLS, settings) ends it at once.
 fn start(config: impl Fn() -> ProducerConfig) -> Result<Producer, Failure> {
     let config = config;
     let delivery_timeout = config().client.delivery_timeout;
@@ -181,6 +182,9 @@ fn start(config: impl Fn() -> ProducerConfig) -> Result<Producer, Failure> {
         );
         match Producer::new(attempt) {
             Ok(producer) => return Ok(producer),
+            // A refusal (a wrong password, an untrusted certificate, a setting missing) is
+            // the same on every attempt: said at once.
+            Err(e) if !e.kind().is_retriable() => return Err(e.into()),
             Err(e) if Instant::now() + backoff >= deadline => {
                 return Err(format!(
                     "delivery timeout ({} ms, -X delivery.timeout.ms) passed with no broker \
