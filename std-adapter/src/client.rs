@@ -16,9 +16,11 @@
 //! ```
 
 use crate::compression::Codecs;
-use crate::connector::{IpVersion, TcpConnector};
+use crate::connector::IpVersion;
 use crate::crc::HardwareCrc32c;
+use crate::security::{SecureConnector, SecurityConfig};
 use crate::transport::SystemClock;
+use crate::DEFAULT_PORT;
 use nanokafka::client::{
     defaults, Acks, Cluster, ClusterConfig, ConnectionConfig, Consumer, ConsumerConfig, Delivery,
     OffsetQuery, ProduceBatch, Producer, ProducerConfig,
@@ -31,14 +33,14 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// The core cluster as the std client sizes it: 16 connections, 64 topics, metadata in a
-/// `Vec` (1 MiB).
-pub type StdCluster = Cluster<'static, TcpConnector, SystemClock, 16, 64, Vec<u8>>;
+/// The core cluster as the std client sizes it: 16 connections (TCP, TLS and SASL as
+/// configured), 64 topics, metadata in a `Vec` (1 MiB).
+pub type StdCluster = Cluster<'static, SecureConnector, SystemClock, 16, 64, Vec<u8>>;
 
 /// How a [`Client`] connects and behaves. Defaults follow the Perl `Kafka` package.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    /// `host:port` entries separated by commas.
+    /// `host[:port]` entries separated by commas; the port defaults to [`DEFAULT_PORT`].
     pub bootstrap: String,
     /// Sent with every request.
     pub client_id: String,
@@ -75,6 +77,25 @@ pub struct ClientConfig {
     /// by default; zstd needs a broker with Produce v7, Kafka 2.1+). Fetched batches are
     /// decompressed whatever their codec.
     pub compression: Compression,
+    /// TLS and SASL (`security.protocol`, `sasl.*`, `ssl.*`; PLAINTEXT by default), for
+    /// every connection of the client and of the pipelined producer and consumer. Set by
+    /// Kafka's names with [`SecurityConfig::set`] (what `-X key=value` hands over) or
+    /// [`SecurityConfig::from_pairs`].
+    pub security: SecurityConfig,
+}
+
+impl From<&str> for ClientConfig {
+    /// The defaults with `bootstrap` (`host[:port]` entries separated by commas).
+    fn from(bootstrap: &str) -> Self {
+        ClientConfig::new(bootstrap)
+    }
+}
+
+impl From<String> for ClientConfig {
+    /// The defaults with `bootstrap` (`host[:port]` entries separated by commas).
+    fn from(bootstrap: String) -> Self {
+        ClientConfig::new(bootstrap)
+    }
 }
 
 impl ClientConfig {
@@ -97,6 +118,7 @@ impl ClientConfig {
             min_bytes: 1,
             max_bytes: defaults::DEFAULT_MAX_BYTES,
             compression: Compression::None,
+            security: SecurityConfig::default(),
         }
     }
 }
@@ -306,13 +328,28 @@ pub(crate) fn millis(d: Duration) -> u32 {
     u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
 }
 
+/// `list` with [`DEFAULT_PORT`] added to every entry that names no port (`localhost`,
+/// `[::1]`), as the Perl package and the Java client do.
+fn with_default_ports(list: &str) -> String {
+    let entries = list.split(',').map(str::trim).filter(|e| !e.is_empty());
+    let with_port = entries.map(|entry| {
+        let bracketed = entry.starts_with('[') && entry.ends_with(']');
+        if bracketed || !entry.contains(':') {
+            format!("{entry}:{DEFAULT_PORT}")
+        } else {
+            entry.to_owned()
+        }
+    });
+    with_port.collect::<Vec<_>>().join(",")
+}
+
 /// A core cluster over TCP with `config`'s addresses, timeouts and retry policy; nothing is
 /// opened until the first request.
 pub(crate) fn new_cluster(config: &ClientConfig) -> Box<StdCluster> {
-    let mut connector = TcpConnector::new(config.connect_timeout);
-    connector.ip_version = config.ip_version;
+    let mut connector = SecureConnector::new(config.security.clone(), config.connect_timeout);
+    connector.tcp.ip_version = config.ip_version;
     let cluster_config = ClusterConfig {
-        bootstrap: intern(&config.bootstrap),
+        bootstrap: intern(&with_default_ports(&config.bootstrap)),
         connection: ConnectionConfig {
             client_id: Some(intern(&config.client_id)),
             request_timeout_ms: millis(config.request_timeout),
@@ -330,21 +367,20 @@ pub(crate) fn new_cluster(config: &ClientConfig) -> Box<StdCluster> {
     ))
 }
 
-/// `kind` in `context`, with the broker address and I/O error of the cluster's last failed
-/// connect when that explains it.
+/// `kind` in `context`, with the cluster's last connect failure when that explains it: the
+/// broker address and I/O error, the TLS check that failed, or the SASL mechanism and the
+/// broker's message.
 pub(crate) fn cluster_error(
     cluster: &StdCluster,
     kind: nanokafka::Error,
     context: String,
 ) -> Error {
-    let connect = cluster
-        .connector()
-        .last_error()
-        .map(|(address, e)| format!("last connect to {address}: {e}"));
-    match (kind, connect) {
-        (nanokafka::Error::Connect(_) | nanokafka::Error::NoKnownBrokers, Some(io)) => {
-            Error::new(kind, format!("{context} ({io})"))
-        }
+    let explains = matches!(
+        kind,
+        nanokafka::Error::Connect(_) | nanokafka::Error::NoKnownBrokers
+    ) || kind.is_security();
+    match cluster.connector().describe_last_error() {
+        Some(detail) if explains => Error::new(kind, format!("{context} ({detail})")),
         _ => Error::new(kind, context),
     }
 }
@@ -363,7 +399,10 @@ pub struct Client {
 impl Client {
     /// Connects to the first reachable bootstrap broker and negotiates versions, so a wrong
     /// address fails here, not at the first send.
-    pub fn connect(config: ClientConfig) -> Result<Client> {
+    /// Takes a [`ClientConfig`] or just the bootstrap list (`Client::connect("localhost")`,
+    /// port [`DEFAULT_PORT`] where an entry names none).
+    pub fn connect(config: impl Into<ClientConfig>) -> Result<Client> {
+        let config = config.into();
         let checksum: &'static HardwareCrc32c = &HardwareCrc32c;
         let max_bytes = usize::try_from(config.max_bytes.max(1024)).unwrap_or(1 << 20);
         let mut client = Client {
@@ -391,7 +430,9 @@ impl Client {
         client
             .cluster
             .refresh_metadata(None, &mut client.buf)
-            .map_err(|e| client.error(e, format!("connecting to {}", client.bootstrap)))?;
+            .map_err(|e| {
+                client.error(e, format!("bootstrap metadata from {}", client.bootstrap))
+            })?;
         Ok(client)
     }
 
@@ -673,5 +714,21 @@ impl Client {
         self.cluster
             .partition_count(topic, &mut self.buf)
             .map_err(|e| self.error(e, format!("looking up topic {topic:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bootstrap_entries_without_a_port_get_the_default_port() {
+        assert_eq!(with_default_ports("localhost"), "localhost:9092");
+        assert_eq!(
+            with_default_ports(" a:1, b ,[::1],[::1]:7,,"),
+            "a:1,b:9092,[::1]:9092,[::1]:7"
+        );
+        let config: ClientConfig = "localhost".into();
+        assert_eq!(with_default_ports(&config.bootstrap), "localhost:9092");
     }
 }

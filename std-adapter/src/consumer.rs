@@ -7,7 +7,8 @@
 //! use nanokafka_std::ClientConfig;
 //! use std::time::Duration;
 //!
-//! let config = ConsumerConfig::new(ClientConfig::new("127.0.0.1:9092"));
+//! let mut config = ConsumerConfig::new(ClientConfig::new("127.0.0.1:9092"));
+//! config.stop_at_end = true; // `poll` gives `None` after the last record (kcat -e)
 //! let mut consumer = Consumer::start(config, "telemetry", &[0, 1, 2], OffsetQuery::Earliest)?;
 //! while let Some(fetch) = consumer.poll(Duration::from_secs(1))? {
 //!     for part in fetch.partitions() {
@@ -53,6 +54,10 @@ pub struct ConsumerConfig {
     /// Bytes for one compressed batch's records decompressed ([`Fetch::for_each_record`]),
     /// per buffer, allocated at the first compressed batch.
     pub decompress_buffer: usize,
+    /// Stop once every partition has been read to the end it had (its high watermark):
+    /// [`Consumer::poll`] then returns `None` for good and [`Consumer::is_finished`] says
+    /// so (kcat's `-e`). Off by default: the consumer follows the partitions for ever.
+    pub stop_at_end: bool,
 }
 
 impl ConsumerConfig {
@@ -65,6 +70,7 @@ impl ConsumerConfig {
             partition_max_bytes: 4 << 20,
             buffers: 3,
             decompress_buffer: 16 << 20,
+            stop_at_end: false,
         }
     }
 }
@@ -184,6 +190,8 @@ pub struct Consumer {
     answers: Receiver<Result<Answer, Error>>,
     back: SyncSender<Answer>,
     stop: Arc<AtomicBool>,
+    /// Set by the fetcher when it stopped at the end (`stop_at_end`), not on an error.
+    finished: Arc<AtomicBool>,
     fetcher: Option<JoinHandle<()>>,
 }
 
@@ -224,6 +232,7 @@ impl Consumer {
         }
         let topic: Arc<str> = Arc::from(topic);
         let stop = Arc::new(AtomicBool::new(false));
+        let finished = Arc::new(AtomicBool::new(false));
         let fetcher = Fetcher {
             cluster: new_cluster(&config.client),
             limits: FetchLimits {
@@ -235,6 +244,9 @@ impl Consumer {
             partition_max_bytes: config.partition_max_bytes,
             topic: topic.clone(),
             offsets: offsets.to_vec(),
+            ends: vec![None; offsets.len()],
+            stop_at_end: config.stop_at_end,
+            finished: finished.clone(),
             scratch: vec![0; 64 << 10],
             spare: None,
             failures: Vec::new(),
@@ -254,14 +266,17 @@ impl Consumer {
             answers,
             back,
             stop,
+            finished,
             fetcher: Some(fetcher),
         })
     }
 
-    /// The next answer, waiting up to `timeout`; `None` when none came in that time. An
-    /// error (a partition's offset out of range, a broker gone for good, a broker whose
-    /// fetches failed `receive_attempts` times in a row) ends the
-    /// consumer: later polls return `NoKnownBrokers`.
+    /// The next answer, waiting up to `timeout`; `None` when none came in that time, or
+    /// when every partition was read to its end with [`ConsumerConfig::stop_at_end`] (then
+    /// at once, for good: see [`Consumer::is_finished`]). An error (a partition's offset
+    /// out of range, a broker gone for good, a broker whose fetches failed
+    /// `receive_attempts` times in a row) ends the consumer: later polls return
+    /// `NoKnownBrokers`.
     pub fn poll(&mut self, timeout: Duration) -> Result<Option<Fetch>, Error> {
         match self.answers.recv_timeout(timeout) {
             Ok(Ok(answer)) => Ok(Some(Fetch {
@@ -271,11 +286,20 @@ impl Consumer {
             })),
             Ok(Err(e)) => Err(e),
             Err(RecvTimeoutError::Timeout) => Ok(None),
+            Err(RecvTimeoutError::Disconnected) if self.is_finished() => Ok(None),
             Err(RecvTimeoutError::Disconnected) => Err(Error::new(
                 nanokafka::Error::NoKnownBrokers,
                 format!("consuming topic {:?}: the fetcher stopped", &*self.topic),
             )),
         }
+    }
+}
+
+impl Consumer {
+    /// Whether every partition was read to its end ([`ConsumerConfig::stop_at_end`]): polls
+    /// return `None` once the answers already queued were read.
+    pub fn is_finished(&self) -> bool {
+        self.finished.load(Ordering::Acquire)
     }
 }
 
@@ -299,6 +323,10 @@ struct Fetcher {
     topic: Arc<str>,
     /// Next offset per partition.
     offsets: Vec<(i32, i64)>,
+    /// Each partition's high watermark in its last answer, by the position in `offsets`.
+    ends: Vec<Option<i64>>,
+    stop_at_end: bool,
+    finished: Arc<AtomicBool>,
     /// Metadata exchanges (not the answers' buffers).
     scratch: Vec<u8>,
     /// A buffer whose fetch failed and is to be retried.
@@ -372,6 +400,11 @@ impl Fetcher {
                     }
                 }
             }
+            if self.stop_at_end && self.at_end() {
+                // Dropping `answers` after this tells the consumer; it reads what is queued first.
+                self.finished.store(true, Ordering::Release);
+                return;
+            }
         }
     }
 
@@ -388,6 +421,12 @@ impl Fetcher {
         let count = &mut self.failures[i].1;
         *count = if failed { count.saturating_add(1) } else { 0 };
         *count
+    }
+
+    /// Whether every partition's next offset reached the high watermark of its last answer.
+    fn at_end(&self) -> bool {
+        let mut ends = self.offsets.iter().zip(&self.ends);
+        ends.all(|(&(_, next), end)| end.is_some_and(|end| next >= end))
     }
 
     /// A free buffer, waiting while the application holds them all; `None` once stopped.
@@ -441,13 +480,18 @@ impl Fetcher {
         let response = received.decode::<FetchRequest>(&answer.buf)?;
         for checked in fetch::answers(&response, self.partition_max_bytes)? {
             let (_, p) = checked?;
-            let Some(slot) = self
+            let Some(index) = self
                 .offsets
-                .iter_mut()
-                .find(|(i, _)| *i == p.partition_index)
+                .iter()
+                .position(|(i, _)| *i == p.partition_index)
             else {
                 continue;
             };
+            let (Some(slot), Some(end)) = (self.offsets.get_mut(index), self.ends.get_mut(index))
+            else {
+                continue;
+            };
+            *end = Some(p.high_watermark);
             let from = slot.1;
             // CRCs are checked where the records are read, on the application's thread.
             slot.1 = Fetched::from_response(&p, from, &HardwareCrc32c).next_offset_unchecked()?;
@@ -504,5 +548,32 @@ mod tests {
             .collect();
         let expected: Vec<Vec<u8>> = (0..5).map(|i| format!("v{i}").into_bytes()).collect();
         assert_eq!(values, expected);
+    }
+
+    /// With `stop_at_end` the README's `while let Some(fetch) = consumer.poll(..)?` loop
+    /// ends after the last record, an empty partition included, and polls stay `None`.
+    #[test]
+    fn poll_returns_none_at_the_end_when_asked_to_stop_there() {
+        let cluster = MockCluster::new(MockConfig::default());
+        cluster.create_topic("ends", 2).unwrap();
+        let server = cluster.serve_tcp().unwrap();
+        let mut client = crate::Client::connect(server.bootstrap()).unwrap();
+        let records: Vec<OwnedRecord> = (0..5)
+            .map(|i| OwnedRecord::new(None::<Vec<u8>>, format!("v{i}")))
+            .collect();
+        client.send("ends", Some(0), &records).unwrap();
+        let mut config = ConsumerConfig::new(ClientConfig::new(server.bootstrap()));
+        config.stop_at_end = true;
+        let mut consumer = Consumer::start_at(config, "ends", &[(0, 0), (1, 0)]).unwrap();
+        let mut read = 0;
+        let mut polls = 0;
+        while let Some(fetch) = consumer.poll(Duration::from_secs(5)).unwrap() {
+            read += fetch.partitions().flat_map(|p| p.records()).count();
+            polls += 1;
+            assert!(polls < 100, "the consumer never reached the end");
+        }
+        assert_eq!(read, 5);
+        assert!(consumer.is_finished());
+        assert!(consumer.poll(Duration::from_secs(1)).unwrap().is_none());
     }
 }

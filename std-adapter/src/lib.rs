@@ -49,4 +49,8 @@ pub use client::{
 };
 pub use connector::{IpVersion, TcpConnector};
 pub use crc::HardwareCrc32c;
+/// The client's defaults (the core's one table), for configs and tests that need the figures.
+pub use nanokafka::client::defaults::{
+    self, DEFAULT_MAX_BYTES, DEFAULT_PORT, DEFAULT_REQUEST_TIMEOUT_MS,
+};
 pub use transport::{StdTransport, SystemClock, TransportError};

@@ -2,20 +2,20 @@
 //! TLS under and SASL over the core's [`Connection`].
 //!
 //! [`SecurityConfig::set`] takes the settings by the names Kafka users know (what kcat's
-//! `-X key=value` passes). [`connect`] opens one authenticated connection;
-//! [`SecureConnector`] does the same for every broker a
-//! [`Cluster`](nanokafka::client::Cluster) reaches. Until the core's connection setup runs
-//! SASL itself, the connector authenticates on a connection of its own and hands the
-//! transport on, so the cluster's connection negotiates ApiVersions a second time (one extra
-//! round trip per broker connection).
+//! `-X key=value` passes). [`SecureConnector`] opens the transport (TCP, TLS) for every broker
+//! a [`Cluster`](nanokafka::client::Cluster) reaches and gives the cluster the SASL client
+//! its connection setup runs after ApiVersions; [`connect`] opens one authenticated
+//! connection. A refused certificate or password fails at once (never retried) and the
+//! connector keeps the whole story ([`SecureConnector::last_error`]).
 
 use crate::connector::TcpConnector;
-use crate::tls::{TlsConfig, TlsConnector, TlsError, TlsTransport};
+use crate::tls::{TlsConfig, TlsError, TlsErrorKind, TlsTransport};
 use crate::transport::{StdTransport, SystemClock, TransportError};
 use nanokafka::client::{Connection, ConnectionConfig, Connector};
-use nanokafka::sasl::{self, Credentials, Mechanism, SaslClient, SaslError};
+use nanokafka::sasl::{Credentials, Mechanism, SaslClient, SaslError};
 use std::fmt;
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::Duration;
 use zeroize::Zeroizing;
 
@@ -113,7 +113,8 @@ impl SecurityConfig {
         Ok(config)
     }
 
-    /// Sets one setting by its Kafka name. Known: `security.protocol`, `sasl.mechanism`
+    /// Sets one setting by its Kafka name (what the CLI's `-X key=value` hands over for
+    /// the keys it does not handle itself). Known: `security.protocol`, `sasl.mechanism`
     /// (`sasl.mechanisms`, librdkafka's spelling), `sasl.username`, `sasl.password`,
     /// `ssl.ca.location`, `ssl.certificate.location`, `ssl.key.location`,
     /// `ssl.endpoint.identification.algorithm` (`https` only) and
@@ -163,13 +164,13 @@ impl SecurityConfig {
                     _ => return Err(refuse("expected true or false")),
                 }
             }
-            _ => return Err(refuse("unknown security setting")),
+            _ => return Err(refuse("unknown setting")),
         }
         Ok(())
     }
 
     /// The SASL client for these settings (`None` without SASL), nonce from the OS RNG.
-    fn sasl_client(&self) -> Result<Option<SaslClient<'_>>, SecurityError> {
+    fn sasl_client(&self) -> Result<Option<SaslClient>, SecurityError> {
         if !self.protocol.sasl() {
             return Ok(None);
         }
@@ -190,7 +191,7 @@ impl SecurityConfig {
 }
 
 /// Why a secured connection failed.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum SecurityError {
     /// The settings are unusable.
     Config(ConfigError),
@@ -253,12 +254,13 @@ impl embedded_io::Write for SecureTransport {
     }
 }
 
-/// Opens connections to brokers with TLS and SASL as configured.
+/// Opens connections to brokers with TLS and SASL as configured (`PLAINTEXT`: plain TCP).
 pub struct SecureConnector {
     config: SecurityConfig,
-    tls: Option<TlsConnector>,
-    tcp: TcpConnector,
-    request_timeout: Duration,
+    /// The TCP side: connect timeout (also each TLS handshake read), address family.
+    pub tcp: TcpConnector,
+    /// The loaded TLS settings, or why they could not be loaded (reported at each connect).
+    tls: Option<Result<Arc<rustls::ClientConfig>, TlsError>>,
     last_error: Option<SecurityError>,
 }
 
@@ -271,28 +273,21 @@ impl fmt::Debug for SecureConnector {
 }
 
 impl SecureConnector {
-    /// A connector for `config`; TLS settings are loaded now (a bad CA file fails here).
-    pub fn new(
-        config: SecurityConfig,
-        connect_timeout: Duration,
-        request_timeout: Duration,
-    ) -> Result<Self, SecurityError> {
-        let tls = if config.protocol.tls() {
-            let client_config = config.tls.client_config().map_err(SecurityError::Tls)?;
-            Some(TlsConnector::new(
-                TcpConnector::new(connect_timeout),
-                client_config,
-            ))
-        } else {
-            None
-        };
-        Ok(SecureConnector {
+    /// A connector for `config`; TLS files are loaded now, and a failure to load them is
+    /// the error of every connect.
+    pub fn new(config: SecurityConfig, connect_timeout: Duration) -> Self {
+        let tls = config.protocol.tls().then(|| config.tls.client_config());
+        SecureConnector {
             config,
-            tls,
             tcp: TcpConnector::new(connect_timeout),
-            request_timeout,
+            tls,
             last_error: None,
-        })
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &SecurityConfig {
+        &self.config
     }
 
     /// The last failure in full (TLS check, SASL mechanism and broker message, ...).
@@ -300,83 +295,102 @@ impl SecureConnector {
         self.last_error.as_ref()
     }
 
-    /// Opens an authenticated connection to `host:port`: TCP, TLS, ApiVersions, SASL.
-    pub fn open(
-        &mut self,
-        host: &str,
-        port: u16,
-    ) -> Result<Connection<'static, SecureTransport, SystemClock>, SecurityError> {
+    /// The last failure for a message: the security failure, or the address and I/O error
+    /// of a failed TCP connect.
+    pub fn describe_last_error(&self) -> Option<String> {
+        match &self.last_error {
+            Some(SecurityError::Kafka(_)) | None => self
+                .tcp
+                .last_error()
+                .map(|(address, e)| format!("last connect to {address}: {e}")),
+            Some(e) => Some(e.to_string()),
+        }
+    }
+
+    /// Opens the transport to `host:port`: TCP, and TLS when configured (its handshake done).
+    pub fn open(&mut self, host: &str, port: u16) -> Result<SecureTransport, SecurityError> {
         let result = self.try_open(host, port);
         if let Err(e) = &result {
             log::debug!(target: "nanokafka::io", "secured connection to {host}:{port}: {e}");
+            self.last_error = Some(e.clone());
         }
         result
     }
 
-    fn try_open(
-        &mut self,
-        host: &str,
-        port: u16,
-    ) -> Result<Connection<'static, SecureTransport, SystemClock>, SecurityError> {
-        let transport = match &mut self.tls {
-            Some(tls) => {
-                SecureTransport::Tls(Box::new(tls.open(host, port).map_err(SecurityError::Tls)?))
-            }
-            None => {
-                SecureTransport::Plain(self.tcp.open(host, port).map_err(SecurityError::Kafka)?)
-            }
+    fn try_open(&mut self, host: &str, port: u16) -> Result<SecureTransport, SecurityError> {
+        let tls = match &self.tls {
+            Some(Err(e)) => return Err(SecurityError::Tls(e.clone())),
+            Some(Ok(tls)) => Some(tls.clone()),
+            None => None,
         };
-        let config = ConnectionConfig {
-            request_timeout_ms: u32::try_from(self.request_timeout.as_millis()).unwrap_or(u32::MAX),
-            ..ConnectionConfig::default()
-        };
-        let mut buf = Zeroizing::new(vec![0u8; 4096]);
-        let mut connection = Connection::connect(transport, SystemClock::new(), config, &mut buf)
-            .map_err(SecurityError::Kafka)?;
-        if let Some(mut client) = self.config.sasl_client()? {
-            let authenticated = sasl::authenticate(&mut connection, &mut client, &mut buf)
-                .map_err(|e| SecurityError::Sasl(Box::new(e)))?;
-            log::debug!(target: "nanokafka::io", "{host}:{port}: authenticated with {}, session lifetime {:?} ms",
-                client.mechanism(), authenticated.session_lifetime_ms);
-        }
-        Ok(connection)
+        let StdTransport(socket) = self.tcp.open(host, port).map_err(SecurityError::Kafka)?;
+        Ok(match tls {
+            Some(tls) => SecureTransport::Tls(Box::new(
+                crate::tls::handshake(socket, tls, host, port, self.tcp.connect_timeout)
+                    .map_err(SecurityError::Tls)?,
+            )),
+            None => SecureTransport::Plain(StdTransport(socket)),
+        })
     }
 }
 
-/// Opens one secured connection to `host:port` (see [`SecureConnector::open`]).
+/// Opens one secured connection to `host:port` (TCP, TLS, ApiVersions, SASL) with
+/// `timeout` for the connect and each request.
 pub fn connect(
     config: &SecurityConfig,
     host: &str,
     port: u16,
     timeout: Duration,
 ) -> Result<Connection<'static, SecureTransport, SystemClock>, SecurityError> {
-    SecureConnector::new(config.clone(), timeout, timeout)?.open(host, port)
+    let mut connector = SecureConnector::new(config.clone(), timeout);
+    let transport = connector.open(host, port)?;
+    let connection_config = ConnectionConfig {
+        request_timeout_ms: u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX),
+        ..ConnectionConfig::default()
+    };
+    let mut buf = vec![0u8; 4096];
+    match config.sasl_client()? {
+        Some(client) => Connection::connect_sasl(
+            transport,
+            SystemClock::new(),
+            connection_config,
+            client,
+            &mut buf,
+        )
+        .map_err(|(error, sasl)| match sasl {
+            Some(sasl) => SecurityError::Sasl(Box::new(sasl)),
+            None => SecurityError::Kafka(error),
+        }),
+        None => Connection::connect(transport, SystemClock::new(), connection_config, &mut buf)
+            .map_err(SecurityError::Kafka),
+    }
 }
 
 impl Connector for SecureConnector {
     type Transport = SecureTransport;
 
     fn connect(&mut self, host: &str, port: u16) -> Result<SecureTransport, nanokafka::Error> {
-        match self.open(host, port) {
-            Ok(connection) => Ok(connection.into_inner()),
-            Err(e) => {
-                let error = match &e {
-                    SecurityError::Kafka(error) => *error,
-                    SecurityError::Sasl(sasl) => match **sasl {
-                        SaslError::Broker { api, code, .. } => nanokafka::Error::Broker {
-                            api,
-                            code,
-                            partition: None,
-                        },
-                        SaslError::Connection { error, .. } => error,
-                        _ => nanokafka::Error::Connect(embedded_io::ErrorKind::InvalidData),
-                    },
-                    _ => nanokafka::Error::Connect(embedded_io::ErrorKind::InvalidData),
-                };
-                self.last_error = Some(e);
-                Err(error)
-            }
-        }
+        self.open(host, port).map_err(|e| match e {
+            SecurityError::Kafka(error) => error,
+            SecurityError::Tls(tls) => tls.to_error(),
+            SecurityError::Config(_) => nanokafka::Error::Tls(TlsErrorKind::Config.describe()),
+            SecurityError::Sasl(sasl) => sasl.to_error(),
+        })
+    }
+
+    fn sasl(&mut self) -> Result<Option<SaslClient>, nanokafka::Error> {
+        self.config.sasl_client().map_err(|e| {
+            let error = match &e {
+                SecurityError::Sasl(sasl) => sasl.to_error(),
+                _ => nanokafka::Error::InvalidArgument("sasl.mechanism is required with SASL"),
+            };
+            self.last_error = Some(e);
+            error
+        })
+    }
+
+    fn sasl_failed(&mut self, error: &SaslError) {
+        self.last_error = Some(SecurityError::Sasl(Box::new(error.clone())));
     }
 }
 

@@ -1,5 +1,5 @@
-//! TLS to brokers with rustls: a transport for the core's connections and a
-//! [`Connector`] for its [`Cluster`](nanokafka::client::Cluster).
+//! TLS to brokers with rustls: the handshake that turns a TCP stream into a transport for the
+//! core's connections ([`crate::security::SecureConnector`] runs it for every broker).
 //!
 //! The broker's certificate is verified against a CA file (`ssl.ca.location`) or, without
 //! one, Mozilla's roots (webpki-roots); the host name the broker is reached by must be in the
@@ -7,9 +7,7 @@
 //! explicitly ([`TlsConfig::verify_certificates`] = false, Kafka's
 //! `enable.ssl.certificate.verification=false`), for tests.
 
-use crate::connector::TcpConnector;
 use crate::transport::StdTransport;
-use nanokafka::client::Connector;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
@@ -67,9 +65,32 @@ pub enum TlsErrorKind {
     HostName,
     /// Another certificate problem (expired, revoked, bad encoding, ...).
     Certificate,
-    /// The handshake failed otherwise (an alert from the broker, no common parameters,
-    /// a timeout).
+    /// The handshake failed otherwise (an alert from the broker, no common parameters).
     Handshake,
+    /// The broker closed the connection or fell silent during the handshake (retried as a
+    /// connection failure, within the connect timeout each time).
+    Interrupted,
+}
+
+impl TlsErrorKind {
+    /// What failed, in words.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            TlsErrorKind::Config => "unusable TLS settings",
+            TlsErrorKind::Connect => "TCP connect failed",
+            TlsErrorKind::UnknownIssuer => {
+                "the broker's certificate is not signed by a trusted CA (check ssl.ca.location)"
+            }
+            TlsErrorKind::HostName => {
+                "the broker's certificate is not valid for the host name it was reached by (host name verification)"
+            }
+            TlsErrorKind::Certificate => "the broker's certificate is invalid",
+            TlsErrorKind::Handshake => "TLS handshake failed",
+            TlsErrorKind::Interrupted => {
+                "the broker closed or stalled the connection during the TLS handshake"
+            }
+        }
+    }
 }
 
 /// A TLS failure: which kind, where, and rustls' or the OS's detail.
@@ -85,23 +106,34 @@ pub struct TlsError {
 
 impl fmt::Display for TlsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self.kind {
-            TlsErrorKind::Config => "unusable TLS settings",
-            TlsErrorKind::Connect => "TCP connect failed",
-            TlsErrorKind::UnknownIssuer => {
-                "the broker's certificate is not signed by a trusted CA (check ssl.ca.location)"
-            }
-            TlsErrorKind::HostName => {
-                "the broker's certificate is not valid for the host name it was reached by (host name verification)"
-            }
-            TlsErrorKind::Certificate => "the broker's certificate is invalid",
-            TlsErrorKind::Handshake => "TLS handshake failed",
-        };
-        write!(f, "TLS to {}: {what}: {}", self.target, self.detail)
+        write!(
+            f,
+            "TLS to {}: {}: {}",
+            self.target,
+            self.kind.describe(),
+            self.detail
+        )
     }
 }
 
 impl std::error::Error for TlsError {}
+
+impl TlsError {
+    /// The core error a cluster sees: a refused certificate or handshake is
+    /// [`nanokafka::Error::Tls`] (not retried); a broken or stalled connection is a
+    /// retriable connect failure.
+    pub fn to_error(&self) -> nanokafka::Error {
+        match self.kind {
+            TlsErrorKind::Connect => {
+                nanokafka::Error::Connect(embedded_io::ErrorKind::ConnectionRefused)
+            }
+            TlsErrorKind::Interrupted => {
+                nanokafka::Error::Connect(embedded_io::ErrorKind::TimedOut)
+            }
+            kind => nanokafka::Error::Tls(kind.describe()),
+        }
+    }
+}
 
 impl TlsConfig {
     /// The rustls client configuration these settings describe.
@@ -164,84 +196,46 @@ fn config_error(target: &str, detail: impl fmt::Display) -> TlsError {
     }
 }
 
-/// Opens TLS connections: TCP through a [`TcpConnector`], then the handshake, completed
-/// before returning (so a certificate problem is reported at connect, naming the broker).
-#[derive(Debug)]
-pub struct TlsConnector {
-    /// The TCP side (connect timeout, address family).
-    pub tcp: TcpConnector,
+/// Runs the TLS handshake over `socket` (connected to `host:port`) with `host` as the
+/// server name, each read waiting at most `timeout`; the transport comes back with the short
+/// read timeout a connection's deadline needs.
+pub fn handshake(
+    mut socket: TcpStream,
     config: Arc<ClientConfig>,
-    last_error: Option<TlsError>,
-}
-
-impl TlsConnector {
-    /// A connector with the rustls `config` (see [`TlsConfig::client_config`]).
-    pub fn new(tcp: TcpConnector, config: Arc<ClientConfig>) -> Self {
-        TlsConnector {
-            tcp,
-            config,
-            last_error: None,
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Result<TlsTransport, TlsError> {
+    let target = format!("{host}:{port}");
+    let failed = |kind, detail: &dyn fmt::Display| TlsError {
+        kind,
+        target: target.clone(),
+        detail: detail.to_string(),
+    };
+    let name =
+        ServerName::try_from(host.to_owned()).map_err(|e| failed(TlsErrorKind::Config, &e))?;
+    let mut connection =
+        ClientConnection::new(config, name).map_err(|e| failed(TlsErrorKind::Config, &e))?;
+    let io_failed = |e: &io::Error| failed(TlsErrorKind::Interrupted, e);
+    socket
+        .set_read_timeout(Some(timeout.max(Duration::from_millis(1))))
+        .map_err(|e| io_failed(&e))?;
+    while connection.is_handshaking() {
+        if let Err(e) = connection.complete_io(&mut socket) {
+            let rustls_error = e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+            return Err(match rustls_error {
+                Some(error) => failed(classify(error), error),
+                None => failed(TlsErrorKind::Interrupted, &e),
+            });
         }
     }
-
-    /// The last failure, with its kind and detail.
-    pub fn last_error(&self) -> Option<&TlsError> {
-        self.last_error.as_ref()
-    }
-
-    /// Connects to `host:port` and completes the TLS handshake with `host` as the server
-    /// name, within the TCP connector's timeout.
-    pub fn open(&mut self, host: &str, port: u16) -> Result<TlsTransport, TlsError> {
-        let result = self.try_open(host, port);
-        match &result {
-            Ok(_) => log::debug!(target: "nanokafka::io", "TLS to {host}:{port} established"),
-            Err(e) => {
-                log::debug!(target: "nanokafka::io", "{e}");
-                self.last_error = Some(e.clone());
-            }
-        }
-        result
-    }
-
-    fn try_open(&mut self, host: &str, port: u16) -> Result<TlsTransport, TlsError> {
-        let target = format!("{host}:{port}");
-        let failed = |kind, detail: &dyn fmt::Display| TlsError {
-            kind,
-            target: target.clone(),
-            detail: detail.to_string(),
-        };
-        let StdTransport(mut socket) = self.tcp.open(host, port).map_err(|e| {
-            let detail = self
-                .tcp
-                .last_error()
-                .map_or_else(|| e.to_string(), |(_, io)| io.to_string());
-            failed(TlsErrorKind::Connect, &detail)
-        })?;
-        let name =
-            ServerName::try_from(host.to_owned()).map_err(|e| failed(TlsErrorKind::Config, &e))?;
-        let mut connection = ClientConnection::new(self.config.clone(), name)
-            .map_err(|e| failed(TlsErrorKind::Config, &e))?;
-        let io_failed = |e: &io::Error| failed(TlsErrorKind::Connect, e);
-        socket
-            .set_read_timeout(Some(self.tcp.connect_timeout.max(Duration::from_millis(1))))
-            .map_err(|e| io_failed(&e))?;
-        while connection.is_handshaking() {
-            if let Err(e) = connection.complete_io(&mut socket) {
-                let rustls_error = e
-                    .get_ref()
-                    .and_then(|inner| inner.downcast_ref::<rustls::Error>());
-                return Err(match rustls_error {
-                    Some(error) => failed(classify(error), error),
-                    None => failed(TlsErrorKind::Handshake, &e),
-                });
-            }
-        }
-        // As for plain TCP: a short read timeout so the connection's deadline is honoured.
-        socket
-            .set_read_timeout(Some(Duration::from_millis(100)))
-            .map_err(|e| io_failed(&e))?;
-        Ok(StdTransport(rustls::StreamOwned::new(connection, socket)))
-    }
+    // As for plain TCP: a short read timeout so the connection's deadline is honoured.
+    socket
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .map_err(|e| io_failed(&e))?;
+    Ok(StdTransport(rustls::StreamOwned::new(connection, socket)))
 }
 
 fn classify(error: &rustls::Error) -> TlsErrorKind {
@@ -254,19 +248,6 @@ fn classify(error: &rustls::Error) -> TlsErrorKind {
         ) => TlsErrorKind::HostName,
         rustls::Error::InvalidCertificate(_) => TlsErrorKind::Certificate,
         _ => TlsErrorKind::Handshake,
-    }
-}
-
-impl Connector for TlsConnector {
-    type Transport = TlsTransport;
-
-    fn connect(&mut self, host: &str, port: u16) -> Result<TlsTransport, nanokafka::Error> {
-        self.open(host, port).map_err(|e| {
-            nanokafka::Error::Connect(match e.kind {
-                TlsErrorKind::Connect => embedded_io::ErrorKind::ConnectionRefused,
-                _ => embedded_io::ErrorKind::InvalidData,
-            })
-        })
     }
 }
 

@@ -18,7 +18,10 @@ fn nanokafka(args: &[&str], stdin: &[u8]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run nanokafka");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    // A command that exits before reading its input (a refusal) closes the pipe early.
+    if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
     child.wait_with_output().unwrap()
 }
 
@@ -47,14 +50,6 @@ fn produce_consume_offsets_metadata() {
         b"k1:one\nno key here\nk3:three:colon\n",
     ));
     let printed = ok(nanokafka(
-        &["-b", &b, "consume", "-t", "cli", "-p", "1"],
-        b"",
-    ));
-    assert_eq!(
-        printed,
-        "0\tk1\tone\n1\t(null)\tno key here\n2\tk3\tthree:colon\n"
-    );
-    let values = ok(nanokafka(
         &[
             "-b",
             &b,
@@ -63,11 +58,18 @@ fn produce_consume_offsets_metadata() {
             "cli",
             "-p",
             "1",
-            "-o",
-            "1",
-            "-c",
-            "1",
-            "--value-only",
+            "-f",
+            r"%o\t%k\t%K\t%s\t%h\n",
+        ],
+        b"",
+    ));
+    assert_eq!(
+        printed,
+        "0\tk1\t2\tone\tsrc=cli\n1\t\t-1\tno key here\tsrc=cli\n2\tk3\t2\tthree:colon\tsrc=cli\n"
+    );
+    let values = ok(nanokafka(
+        &[
+            "-b", &b, "consume", "-t", "cli", "-p", "1", "-o", "1", "-c", "1",
         ],
         b"",
     ));
@@ -93,10 +95,7 @@ fn produce_consume_offsets_metadata() {
         ));
         let batches = server.cluster().batches(&topic, 0);
         assert_eq!(batches[0][22] & 7, bits, "{codec}");
-        let printed = ok(nanokafka(
-            &["-b", &b, "consume", "-t", &topic, "--value-only"],
-            b"",
-        ));
+        let printed = ok(nanokafka(&["-b", &b, "consume", "-t", &topic], b""));
         assert_eq!(printed, "a\nb\n", "{codec}");
     }
 }
@@ -209,4 +208,41 @@ fn an_unreachable_broker_is_a_clear_error() {
         stderr.contains(&address) && stderr.contains("refused"),
         "names the address and the reason: {stderr}"
     );
+}
+
+#[test]
+fn security_settings_reach_the_connection_and_typos_are_named_without_their_value() {
+    let server = MockCluster::default().serve_tcp().unwrap();
+    let b = server.bootstrap();
+    // A mistyped key: named, refused before any connection, its value (a password) unseen.
+    let out = nanokafka(&["-b", &b, "-X", "sasl.pasword=hunter2", "metadata"], b"");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("-X sasl.pasword: unknown setting"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "never shown: {stderr}");
+    // A bad value of a security key is refused with the reason.
+    let out = nanokafka(&["-b", &b, "-X", "sasl.mechanism=GSSAPI", "metadata"], b"");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("-X sasl.mechanism: expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+        "{stderr}"
+    );
+    // SASL asked for without a mechanism: the connection setup says what is missing, for
+    // every command path (the pipelined producer, the consumer, metadata).
+    for command in [
+        &["produce", "-t", "t", "-p", "0"][..],
+        &["consume", "-t", "t"],
+        &["metadata"],
+    ] {
+        let mut args = vec!["-b", &b, "-X", "security.protocol=SASL_PLAINTEXT"];
+        args.extend_from_slice(command);
+        let out = nanokafka(&args, b"v\n");
+        assert!(!out.status.success(), "{command:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("sasl.mechanism"), "{command:?}: {stderr}");
+    }
 }

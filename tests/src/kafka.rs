@@ -512,7 +512,50 @@ fn secured_properties(dir: &Path) -> Result<Vec<(String, String)>, String> {
         "-passout",
         "pass:changeit",
     ])?;
+    // A client certificate the CA signs, for mTLS (X.509 v3: webpki refuses v1).
+    std::fs::write(
+        tls.join("client.ext"),
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+    )
+    .map_err(|e| format!("write client.ext: {e}"))?;
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "client-key.pem",
+        "-out",
+        "client.csr",
+        "-subj",
+        "/CN=nanokafka-client",
+    ])?;
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "client.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca-key.pem",
+        "-CAcreateserial",
+        "-out",
+        "client.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "client.ext",
+    ])?;
     let mut properties = vec![
+        // TLS listeners ask for a client certificate and check one given against the CA
+        // (mTLS); a client without one is served too (TLS alone).
+        ("ssl.client.auth", "requested".to_owned()),
+        ("ssl.truststore.type", "PEM".to_owned()),
+        (
+            "ssl.truststore.location",
+            tls.join("ca.pem").display().to_string(),
+        ),
         (
             "sasl.enabled.mechanisms",
             "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512".to_owned(),
@@ -890,6 +933,14 @@ impl KafkaCluster {
     pub fn ca_certificate(&self) -> PathBuf {
         assert!(self.secured, "the cluster has no secured listeners");
         self.dir.join("tls").join("ca.pem")
+    }
+
+    /// The PEM client certificate and key (signed by [`Self::ca_certificate`]'s CA) for
+    /// mTLS on the secured TLS listeners, which check a certificate a client presents.
+    pub fn client_certificate(&self) -> (PathBuf, PathBuf) {
+        assert!(self.secured, "the cluster has no secured listeners");
+        let tls = self.dir.join("tls");
+        (tls.join("client.pem"), tls.join("client-key.pem"))
     }
 
     fn classpath(&self) -> String {

@@ -172,6 +172,8 @@ fn produce_with_cli_under(
     let started = Instant::now();
     let mut child = std::process::Command::new(cli)
         .args(["-b", &broker.bootstrap(), "--timeout-ms", "1000"])
+        // The CLI retries until its delivery timeout (120 s by default); 5 s here.
+        .args(["-X", "delivery.timeout.ms=5000"])
         .args(["produce", "-t", &topic, "-p", "0"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -245,6 +247,7 @@ fn cli_every_answer_lost(broker: &ProxiedBroker) {
     );
     assert!(!success, "nothing was acknowledged: {row:?}");
     assert!(stderr.contains("may have been stored"), "{stderr}");
+    assert!(stderr.contains("delivery timeout 5000 ms"), "{stderr}");
     assert_eq!(row.duplicated, 0, "no record stored twice: {row:?}");
     assert!(row.stored <= row.sent, "{row:?}");
 }

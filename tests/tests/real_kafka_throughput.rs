@@ -248,7 +248,7 @@ fn the_cli_produces_a_file_and_consumes_every_partition_back() {
             &topic,
             "-K",
             ":",
-            "--file",
+            "-l",
         ])
         .arg(&input)
         .output()
@@ -271,7 +271,8 @@ fn the_cli_produces_a_file_and_consumes_every_partition_back() {
             "consume",
             "-t",
             &topic,
-            "--all-partitions",
+            "-f",
+            r"%o\t%k\t%s\n",
         ])
         .output()
         .unwrap();
@@ -300,16 +301,7 @@ fn the_cli_produces_a_file_and_consumes_every_partition_back() {
     // One partition, values only, a count.
     let some = std::process::Command::new(&cli)
         .args([
-            "-b",
-            &bootstrap,
-            "consume",
-            "-t",
-            &topic,
-            "-p",
-            "1",
-            "--value-only",
-            "-c",
-            "5",
+            "-b", &bootstrap, "consume", "-t", &topic, "-p", "1", "-c", "5",
         ])
         .output()
         .unwrap();

@@ -43,11 +43,11 @@ const CREDENTIALS: Credentials<'static> = Credentials {
 };
 
 /// A client past the handshake, having written its first message; returns it and the nonce.
-fn started(mechanism: Mechanism) -> (SaslClient<'static>, String) {
+fn started(mechanism: Mechanism) -> (SaslClient, String) {
     let mut client = SaslClient::new(mechanism, CREDENTIALS, &mut Counter(0)).unwrap();
     client.handshake_response(&handshake_ok()).unwrap();
     let mut out = [0u8; 256];
-    let n = client.first_message(&mut out).unwrap();
+    let n = client.next_message(&mut out).unwrap();
     let first = std::str::from_utf8(&out[..n]).unwrap().to_owned();
     let nonce = first.split(",r=").nth(1).unwrap().to_owned();
     assert_eq!(nonce.len(), 32, "{first}");
@@ -151,15 +151,16 @@ fn plain_sends_one_message_and_accepts_the_empty_answer() {
     let mut client = SaslClient::plain(Credentials {
         username: "alice",
         password: "alice-secret",
-    });
+    })
+    .unwrap();
     assert_eq!(client.handshake_request().mechanism, "PLAIN");
     client.handshake_response(&handshake_ok()).unwrap();
     let mut out = [0u8; 64];
-    let n = client.first_message(&mut out).unwrap();
+    let n = client.next_message(&mut out).unwrap();
     assert_eq!(&out[..n], b"\0alice\0alice-secret");
     let answer = authenticate_bytes(0, None, b"", 3_600_000);
     let step = client
-        .authenticate_response(&decode_authenticate(&answer), &mut out)
+        .authenticate_response(&decode_authenticate(&answer))
         .unwrap();
     let Step::Done(done) = step else {
         panic!("{step:?}")
@@ -167,12 +168,12 @@ fn plain_sends_one_message_and_accepts_the_empty_answer() {
     assert_eq!(done.session_lifetime_ms, Some(3_600_000));
     assert!(client.is_done());
     // v0 / no limit: no lifetime.
-    let mut client = SaslClient::plain(CREDENTIALS);
+    let mut client = SaslClient::plain(CREDENTIALS).unwrap();
     client.handshake_response(&handshake_ok()).unwrap();
-    client.first_message(&mut out).unwrap();
+    client.next_message(&mut out).unwrap();
     let answer = authenticate_bytes(0, None, b"", 0);
     assert_eq!(
-        client.authenticate_response(&decode_authenticate(&answer), &mut out),
+        client.authenticate_response(&decode_authenticate(&answer)),
         Ok(Step::Done(nanokafka::sasl::Authenticated {
             session_lifetime_ms: None
         }))
@@ -185,7 +186,7 @@ fn a_refusal_names_the_mechanism_and_carries_the_brokers_message() {
     let message = "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256";
     let answer = authenticate_bytes(58, Some(message), b"", 0);
     let err = client
-        .authenticate_response(&decode_authenticate(&answer), &mut [0u8; 256])
+        .authenticate_response(&decode_authenticate(&answer))
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -217,16 +218,26 @@ fn an_unknown_mechanism_lists_what_the_broker_enables() {
 
 #[test]
 fn out_of_order_calls_and_small_buffers_are_errors() {
-    let mut client = SaslClient::plain(CREDENTIALS);
+    let mut client = SaslClient::plain(CREDENTIALS).unwrap();
+    // Credentials beyond the capacity are refused, not cut.
+    let long = "x".repeat(nanokafka::sasl::CREDENTIAL_CAPACITY + 1);
+    let too_long = SaslClient::plain(Credentials {
+        username: "alice",
+        password: &long,
+    });
+    assert!(matches!(
+        too_long,
+        Err(SaslError::CredentialsTooLong { .. })
+    ));
     // The first message before the handshake.
     assert!(matches!(
-        client.first_message(&mut [0u8; 64]),
+        client.next_message(&mut [0u8; 64]),
         Err(SaslError::State { .. })
     ));
-    let mut client = SaslClient::plain(CREDENTIALS);
+    let mut client = SaslClient::plain(CREDENTIALS).unwrap();
     client.handshake_response(&handshake_ok()).unwrap();
     let mut small = [0u8; 8];
-    let err = client.first_message(&mut small).unwrap_err();
+    let err = client.next_message(&mut small).unwrap_err();
     assert!(matches!(
         err,
         SaslError::Connection {
@@ -244,7 +255,7 @@ fn the_nonce_comes_from_the_rng() {
         SaslClient::new(Mechanism::ScramSha256, CREDENTIALS, &mut Counter(100)).unwrap();
     client.handshake_response(&handshake_ok()).unwrap();
     let mut out = [0u8; 128];
-    let n = client.first_message(&mut out).unwrap();
+    let n = client.next_message(&mut out).unwrap();
     let b = std::str::from_utf8(&out[..n]).unwrap();
     assert!(!b.contains(&a), "{a} / {b}");
     // Mechanism names as Kafka's settings spell them.

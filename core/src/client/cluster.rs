@@ -31,6 +31,20 @@ pub trait Connector {
     /// Opens a transport to `host`:`port` (an advertised broker address or a bootstrap
     /// entry). A failure should be [`Error::Connect`] with the I/O error's kind.
     fn connect(&mut self, host: &str, port: u16) -> Result<Self::Transport>;
+
+    /// The SASL exchange each new connection runs after ApiVersions, asked once per
+    /// connection (a SCRAM client draws a fresh nonce); `None` (the default): no SASL.
+    #[cfg(feature = "sasl")]
+    fn sasl(&mut self) -> Result<Option<crate::sasl::SaslClient>> {
+        Ok(None)
+    }
+
+    /// Told why SASL failed on a connection it opened (the mechanism, the broker's message),
+    /// to keep for messages; the cluster returns [`Error::Authentication`] at once.
+    #[cfg(feature = "sasl")]
+    fn sasl_failed(&mut self, error: &crate::sasl::SaslError) {
+        let _ = error;
+    }
 }
 
 impl<K: Connector + ?Sized> Connector for &mut K {
@@ -38,6 +52,16 @@ impl<K: Connector + ?Sized> Connector for &mut K {
 
     fn connect(&mut self, host: &str, port: u16) -> Result<Self::Transport> {
         (**self).connect(host, port)
+    }
+
+    #[cfg(feature = "sasl")]
+    fn sasl(&mut self) -> Result<Option<crate::sasl::SaslClient>> {
+        (**self).sasl()
+    }
+
+    #[cfg(feature = "sasl")]
+    fn sasl_failed(&mut self, error: &crate::sasl::SaslError) {
+        (**self).sasl_failed(error)
     }
 }
 
@@ -357,6 +381,7 @@ where
             let node = bootstrap_node(index);
             match self.connection(node, buf) {
                 Ok(_) => return Ok(node),
+                Err(e) if e.is_security() => return Err(e),
                 Err(e) => last = e,
             }
             index = index.saturating_add(1);
@@ -681,7 +706,21 @@ fn link_to<'l, 'a, K: Connector, C: Clock + Clone, const LINKS: usize>(
     }
     debug!(target: "cluster", "opening node {node_id} at {host}:{port}");
     let transport = connector.connect(host, port)?;
-    let connection = Connection::connect(transport, clock.clone(), config.connection, buf)?;
+    #[cfg(feature = "sasl")]
+    let link = match connector.sasl()? {
+        Some(sasl) => super::engine::link::Link::with_sasl(config.connection, sasl),
+        None => super::engine::link::Link::new(config.connection),
+    };
+    #[cfg(not(feature = "sasl"))]
+    let link = super::engine::link::Link::new(config.connection);
+    let connection =
+        Connection::set_up(transport, clock.clone(), link, buf).map_err(|(error, _link)| {
+            #[cfg(feature = "sasl")]
+            if let Some(sasl) = _link.sasl_error() {
+                connector.sasl_failed(sasl);
+            }
+            error
+        })?;
     links
         .push(Link {
             node_id,
@@ -787,5 +826,114 @@ mod tests {
         assert_eq!(v, ["c", "e"]);
         retain(&mut v, &mut |_| false);
         assert!(v.is_empty());
+    }
+
+    /// A broker that negotiates, then refuses every SASL PLAIN password.
+    #[cfg(feature = "sasl")]
+    struct Refuser {
+        opened: u32,
+        failures: u32,
+    }
+
+    /// The refuser's answers, size-prefixed: ApiVersions v3, SaslHandshake v1 (ok),
+    /// SaslAuthenticate v1 (SASL_AUTHENTICATION_FAILED).
+    #[cfg(feature = "sasl")]
+    struct ScriptedBroker {
+        input: heapless::Vec<u8, 256>,
+        at: usize,
+    }
+
+    #[cfg(feature = "sasl")]
+    impl embedded_io::ErrorType for ScriptedBroker {
+        type Error = embedded_io::ErrorKind;
+    }
+
+    #[cfg(feature = "sasl")]
+    impl Read for ScriptedBroker {
+        fn read(&mut self, out: &mut [u8]) -> core::result::Result<usize, Self::Error> {
+            let rest = &self.input[self.at..];
+            let n = rest.len().min(out.len());
+            out[..n].copy_from_slice(&rest[..n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    #[cfg(feature = "sasl")]
+    impl Write for ScriptedBroker {
+        fn write(&mut self, data: &[u8]) -> core::result::Result<usize, Self::Error> {
+            Ok(data.len())
+        }
+
+        fn flush(&mut self) -> core::result::Result<(), Self::Error> {
+            Ok(())
+        }
+    }
+
+    #[cfg(feature = "sasl")]
+    impl Connector for Refuser {
+        type Transport = ScriptedBroker;
+
+        fn connect(&mut self, _host: &str, _port: u16) -> Result<ScriptedBroker> {
+            self.opened += 1;
+            let mut input = heapless::Vec::new();
+            let mut frame = |correlation: i32, body: &[u8]| {
+                let size = (4 + body.len()) as i32;
+                input.extend_from_slice(&size.to_be_bytes()).unwrap();
+                input.extend_from_slice(&correlation.to_be_bytes()).unwrap();
+                input.extend_from_slice(body).unwrap();
+            };
+            let mut versions = [0u8; 64];
+            let n = crate::protocol::api_versions::tests::v3_body(
+                &[(18, 0, 3), (17, 0, 1), (36, 0, 1)],
+                &mut versions,
+            );
+            frame(1, &versions[..n]);
+            frame(2, &[0, 0, 0, 0, 0, 1, 0, 5, b'P', b'L', b'A', b'I', b'N']);
+            let mut refusal = heapless::Vec::<u8, 64>::new();
+            refusal.extend_from_slice(&58i16.to_be_bytes()).unwrap();
+            refusal.extend_from_slice(&4i16.to_be_bytes()).unwrap();
+            refusal.extend_from_slice(b"nope").unwrap();
+            refusal.extend_from_slice(&0i32.to_be_bytes()).unwrap();
+            refusal.extend_from_slice(&0i64.to_be_bytes()).unwrap();
+            frame(3, &refusal);
+            Ok(ScriptedBroker { input, at: 0 })
+        }
+
+        fn sasl(&mut self) -> Result<Option<crate::sasl::SaslClient>> {
+            let credentials = crate::sasl::Credentials {
+                username: "alice",
+                password: "wrong",
+            };
+            Ok(crate::sasl::SaslClient::plain(credentials).ok())
+        }
+
+        fn sasl_failed(&mut self, error: &crate::sasl::SaslError) {
+            assert!(crate::display(error).ends_with(": nope"));
+            self.failures += 1;
+        }
+    }
+
+    #[cfg(feature = "sasl")]
+    #[test]
+    fn an_authentication_failure_is_one_attempt_and_the_connector_hears_why() {
+        let config = ClusterConfig::new("a:1,b:2");
+        let clock = Ticking(core::cell::Cell::new(0));
+        let connector = Refuser {
+            opened: 0,
+            failures: 0,
+        };
+        let mut cluster: Cluster<'_, Refuser, &Ticking> = Cluster::new(connector, &clock, config);
+        let mut buf = [0u8; 1024];
+        assert_eq!(
+            cluster.leader("t", 0, &mut buf),
+            Err(Error::Authentication {
+                mechanism: "PLAIN",
+                code: crate::KafkaCode::SASL_AUTHENTICATION_FAILED
+            })
+        );
+        assert_eq!(cluster.connector().opened, 1, "no retry, no other broker");
+        assert_eq!(cluster.connector().failures, 1);
+        assert!(buf.iter().all(|&b| b == 0), "the setup buffer is zeroized");
     }
 }

@@ -56,23 +56,62 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         config: ConnectionConfig<'a>,
         buf: &mut [u8],
     ) -> Result<Self> {
+        Self::set_up(transport, clock, Link::new(config), buf).map_err(|(error, _)| error)
+    }
+
+    /// Negotiates API versions, then authenticates with `sasl` (SaslHandshake v1,
+    /// SaslAuthenticate until the mechanism is done), all in `buf` (1 KiB is ample beside the
+    /// ApiVersions answer), which is zeroized afterwards. A refusal is
+    /// [`Error::Authentication`] with the [`SaslError`](crate::sasl::SaslError) beside it
+    /// (the mechanism, the broker's message or enabled mechanisms).
+    #[cfg(feature = "sasl")]
+    #[allow(clippy::result_large_err)]
+    pub fn connect_sasl(
+        transport: T,
+        clock: C,
+        config: ConnectionConfig<'a>,
+        sasl: crate::sasl::SaslClient,
+        buf: &mut [u8],
+    ) -> core::result::Result<Self, (Error, Option<crate::sasl::SaslError>)> {
+        Self::set_up(transport, clock, Link::with_sasl(config, sasl), buf)
+            .map_err(|(error, link)| (error, link.sasl_error().cloned()))
+    }
+
+    /// Runs `link`'s setup over `transport`; a failure gives the link back (for its SASL
+    /// error) with the error.
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn set_up(
+        transport: T,
+        clock: C,
+        link: Link<'a>,
+        buf: &mut [u8],
+    ) -> core::result::Result<Self, (Error, Link<'a>)> {
         let mut connection = Connection {
             transport,
             clock,
-            link: Link::new(config),
+            link,
         };
-        while let Some(len) = connection
-            .link
-            .poll_transmit(connection.clock.now_ms(), buf)?
-        {
-            connection.write(buf.get(..len).unwrap_or_default())?;
-            let deadline = connection.link.poll_timeout().unwrap_or(0);
-            let size = connection.read_frame(buf, deadline)?;
-            connection
-                .link
+        let result = connection.run_setup(buf);
+        #[cfg(feature = "sasl")]
+        if connection.link.sasl_configured() {
+            // The frames carried the password or proofs derived from it.
+            zeroize::Zeroize::zeroize(buf);
+        }
+        match result {
+            Ok(()) => Ok(connection),
+            Err(error) => Err((error, connection.link)),
+        }
+    }
+
+    fn run_setup(&mut self, buf: &mut [u8]) -> Result<()> {
+        while let Some(len) = self.link.poll_transmit(self.clock.now_ms(), buf)? {
+            self.write(buf.get(..len).unwrap_or_default())?;
+            let deadline = self.link.poll_timeout().unwrap_or(0);
+            let size = self.read_frame(buf, deadline)?;
+            self.link
                 .handle_setup_response(buf.get(..size).unwrap_or_default())?;
         }
-        Ok(connection)
+        Ok(())
     }
 
     /// The version of request `R` to use with this broker: the highest both sides support.

@@ -112,6 +112,22 @@ pub enum Error {
     /// no answer came back: the records MAY HAVE BEEN STORED (once; with idempotence never
     /// twice). Check the partition before sending them again.
     MaybeStored,
+    /// SASL authentication failed: the broker refused the credentials or the mechanism
+    /// (`code`), or the client refused the server (`code` NONE: a wrong SCRAM server
+    /// signature, a malformed message). Not retriable: the same settings fail again. The
+    /// broker's message and the mechanisms it enables are in the
+    /// `sasl::SaslError` the connection setup kept (given to the
+    /// [`Connector`](crate::client::Connector)).
+    Authentication {
+        /// The mechanism's name (`PLAIN`, `SCRAM-SHA-256`, ...).
+        mechanism: &'static str,
+        /// The broker's error code, or NONE.
+        code: KafkaCode,
+    },
+    /// TLS refused the broker (an untrusted certificate, a wrong host name, a handshake
+    /// alert): not retriable, the same settings fail again. Says which; the connector keeps
+    /// the details.
+    Tls(&'static str),
     /// The broker answered with an error code.
     Broker {
         /// The API whose response carried the error.
@@ -153,8 +169,16 @@ impl Error {
             Error::Timeout => -1023,
             Error::QueueFull => -1024,
             Error::MaybeStored => -1025,
+            Error::Authentication { .. } => -1026,
+            Error::Tls(_) => -1027,
             Error::Broker { code, .. } => code.0 as i32,
         }
+    }
+
+    /// Whether the connection's security refused (TLS or SASL): every broker reached with
+    /// the same settings refuses alike, so no other broker is tried either.
+    pub const fn is_security(&self) -> bool {
+        matches!(self, Error::Authentication { .. } | Error::Tls(_))
     }
 
     /// Whether retrying the same operation (possibly after a metadata refresh) may succeed.
@@ -240,6 +264,15 @@ impl fmt::Display for Error {
             Error::MaybeStored => f.write_str(
                 "delivery given up with no answer from the broker: the records may have been stored",
             ),
+            Error::Authentication { mechanism, code } => {
+                write!(f, "SASL {mechanism} authentication failed")?;
+                if code.is_ok() {
+                    f.write_str(": the server failed verification")
+                } else {
+                    write!(f, ": broker error {} {}", code.0, code.name())
+                }
+            }
+            Error::Tls(what) => write!(f, "TLS failed: {what}"),
             Error::Broker {
                 api,
                 code,

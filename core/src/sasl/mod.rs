@@ -2,30 +2,30 @@
 //! machine.
 //!
 //! A [`SaslClient`] never reads, writes or sleeps: it names the mechanism for SaslHandshake,
-//! writes each client message into a caller buffer and checks each server message, so the
-//! same code serves the blocking [`authenticate`] exchange over a
-//! [`Connection`](crate::client::Connection) and any driver that runs connection setup as
-//! states of its own. The order on the wire (after ApiVersions) is:
+//! writes each client message into a caller buffer and checks each server message. The
+//! engine's connection setup ([`Link`](crate::client::engine::link::Link)) runs it as setup
+//! states after ApiVersions, so every driver authenticates the same way
+//! ([`Connection::connect_sasl`](crate::client::Connection::connect_sasl) for one
+//! connection, a [`Connector`](crate::client::Connector)'s `sasl` for a cluster). The order on
+//! the wire:
 //!
 //! 1. SaslHandshake v1 with [`SaslClient::handshake_request`], answer to
 //!    [`SaslClient::handshake_response`] (an unknown mechanism names the broker's list);
-//! 2. SaslAuthenticate with [`SaslClient::first_message`];
-//! 3. each SaslAuthenticate answer to [`SaslClient::authenticate_response`], which writes
-//!    the next message ([`Step::Send`]) until [`Step::Done`] carries the session lifetime
+//! 2. SaslAuthenticate with [`SaslClient::next_message`];
+//! 3. each SaslAuthenticate answer to [`SaslClient::authenticate_response`]: either another
+//!    client message is due ([`Step::Send`]) or [`Step::Done`] carries the session lifetime
 //!    (KIP-368) after which the broker expects a new authentication.
 //!
-//! The password is borrowed, never copied or logged; every secret derived from it (SCRAM's
-//! salted password, keys, proof) lives on the stack and is zeroized after use, and the
-//! blocking exchange zeroizes the buffer a message with the password went through.
+//! The client keeps its own copy of the credentials (at most [`CREDENTIAL_CAPACITY`] bytes
+//! each), never logged; the password and every secret derived from it (SCRAM's salted
+//! password, keys, proof) are zeroized after use, and the connection setup zeroizes the
+//! buffer the messages went through.
 // `SaslError` carries the broker's message by value (no heap): larger than clippy's default
 // for an `Err`, returned once per connection setup.
 #![allow(clippy::result_large_err)]
 
-mod exchange;
 #[cfg(feature = "sasl-scram")]
 mod scram;
-
-pub use exchange::authenticate;
 
 use crate::protocol::sasl_authenticate::SaslAuthenticateResponse;
 use crate::protocol::sasl_handshake::{SaslHandshakeRequest, SaslHandshakeResponse};
@@ -88,7 +88,8 @@ impl fmt::Display for Mechanism {
     }
 }
 
-/// A user name and password, borrowed from the caller (who owns, and should zeroize, them).
+/// A user name and password, borrowed from the caller for [`SaslClient::plain`] (or `new`),
+/// which keeps its own copy (zeroized when dropped): a connection may authenticate later.
 #[derive(Clone, Copy)]
 pub struct Credentials<'a> {
     /// The SASL user name (authentication identity).
@@ -103,6 +104,40 @@ impl fmt::Debug for Credentials<'_> {
             .field("username", &self.username)
             .field("password", &"***")
             .finish()
+    }
+}
+
+/// The longest user name and the longest password a [`SaslClient`] keeps, in bytes (an
+/// Azure Event Hubs connection string used as a PLAIN password is about 200).
+pub const CREDENTIAL_CAPACITY: usize = 256;
+
+/// A [`SaslClient`]'s own copy of the credentials; the password is zeroized on drop.
+#[derive(Clone)]
+struct OwnedCredentials {
+    username: heapless::Vec<u8, CREDENTIAL_CAPACITY>,
+    password: heapless::Vec<u8, CREDENTIAL_CAPACITY>,
+}
+
+impl OwnedCredentials {
+    fn copy(credentials: Credentials<'_>) -> Option<Self> {
+        Some(OwnedCredentials {
+            username: heapless::Vec::from_slice(credentials.username.as_bytes()).ok()?,
+            password: heapless::Vec::from_slice(credentials.password.as_bytes()).ok()?,
+        })
+    }
+
+    /// Borrowed again (both were copied from `str`s, so they are UTF-8).
+    fn borrow(&self) -> Credentials<'_> {
+        Credentials {
+            username: core::str::from_utf8(&self.username).unwrap_or_default(),
+            password: core::str::from_utf8(&self.password).unwrap_or_default(),
+        }
+    }
+}
+
+impl Drop for OwnedCredentials {
+    fn drop(&mut self) {
+        self.password.as_mut_slice().zeroize();
     }
 }
 
@@ -159,7 +194,12 @@ pub enum SaslError {
         /// The mechanism in use.
         mechanism: Mechanism,
     },
-    /// The connection failed below SASL (I/O, timeout, a buffer too small, no common version).
+    /// The user name or the password is longer than [`CREDENTIAL_CAPACITY`].
+    CredentialsTooLong {
+        /// The mechanism asked for.
+        mechanism: Mechanism,
+    },
+    /// The connection failed below SASL (a buffer too small for a message).
     Connection {
         /// The mechanism in use.
         mechanism: Mechanism,
@@ -179,7 +219,31 @@ impl SaslError {
             | SaslError::Malformed { mechanism, .. }
             | SaslError::Rng { mechanism }
             | SaslError::State { mechanism }
+            | SaslError::CredentialsTooLong { mechanism }
             | SaslError::Connection { mechanism, .. } => *mechanism,
+        }
+    }
+
+    /// The broker's error code, when the broker refused; `NONE` when the client did (a
+    /// server that failed verification, a malformed message).
+    pub fn code(&self) -> KafkaCode {
+        match self {
+            SaslError::UnsupportedMechanism { .. } => KafkaCode::UNSUPPORTED_SASL_MECHANISM,
+            SaslError::Broker { code, .. } => *code,
+            _ => KafkaCode::NONE,
+        }
+    }
+
+    /// The client [`Error`](crate::Error) a connection setup fails with: not retriable
+    /// ([`Error::Authentication`](crate::Error::Authentication)) unless the failure was the
+    /// connection's own.
+    pub fn to_error(&self) -> crate::Error {
+        match self {
+            SaslError::Connection { error, .. } => *error,
+            _ => crate::Error::Authentication {
+                mechanism: self.mechanism().name(),
+                code: self.code(),
+            },
         }
     }
 
@@ -218,6 +282,10 @@ impl fmt::Display for SaslError {
             SaslError::Malformed { what, .. } => write!(f, "malformed server message: {what}"),
             SaslError::Rng { .. } => f.write_str("the random number generator failed"),
             SaslError::State { .. } => f.write_str("exchange driven out of order"),
+            SaslError::CredentialsTooLong { .. } => write!(
+                f,
+                "the user name or password is longer than {CREDENTIAL_CAPACITY} bytes"
+            ),
             SaslError::Connection { error, .. } => write!(f, "{error}"),
         }
     }
@@ -229,8 +297,9 @@ impl core::error::Error for SaslError {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Step {
-    /// Send the first `n` bytes of the output buffer in the next SaslAuthenticate.
-    Send(usize),
+    /// A client message is due: write it with [`SaslClient::next_message`] and send it in
+    /// the next SaslAuthenticate.
+    Send,
     /// Authenticated.
     Done(Authenticated),
 }
@@ -256,57 +325,74 @@ impl Authenticated {
 
 /// The client side of one SASL authentication (see the module documentation).
 ///
-/// Dropping it zeroizes every derived secret it holds.
-pub struct SaslClient<'a> {
+/// It keeps its own copy of the credentials, so that a connection set up later (or a
+/// driver's setup states) can own it; dropping it zeroizes the password and every secret
+/// derived from it.
+#[derive(Clone)]
+pub struct SaslClient {
     mechanism: Mechanism,
-    credentials: Credentials<'a>,
+    credentials: OwnedCredentials,
     state: State,
-    /// SCRAM's nonce and, between its two messages, the expected server signature.
+    /// SCRAM's nonce and, between its messages, the proof and the server signature to expect.
     #[cfg(feature = "sasl-scram")]
     scram: Option<scram::Scram>,
+}
+
+impl fmt::Debug for SaslClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SaslClient")
+            .field("mechanism", &self.mechanism)
+            .field("credentials", &self.credentials.borrow())
+            .field("state", &self.state)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Handshake,
-    FirstMessage,
-    Exchanging,
+    /// A client message is to be written ([`SaslClient::next_message`]).
+    MessageDue,
+    /// The server's answer to the last client message is awaited.
+    Awaiting,
     Done,
     Failed,
 }
 
-impl<'a> SaslClient<'a> {
+impl SaslClient {
     /// PLAIN with `credentials`.
-    pub fn plain(credentials: Credentials<'a>) -> Self {
-        SaslClient {
-            mechanism: Mechanism::Plain,
-            credentials,
+    pub fn plain(credentials: Credentials<'_>) -> Result<Self, SaslError> {
+        Self::with(Mechanism::Plain, credentials)
+    }
+
+    fn with(mechanism: Mechanism, credentials: Credentials<'_>) -> Result<Self, SaslError> {
+        Ok(SaslClient {
+            mechanism,
+            credentials: OwnedCredentials::copy(credentials)
+                .ok_or(SaslError::CredentialsTooLong { mechanism })?,
             state: State::Handshake,
             #[cfg(feature = "sasl-scram")]
             scram: None,
-        }
+        })
     }
 
     /// `mechanism` with `credentials`; SCRAM draws its client nonce from `rng` now, so a
-    /// failing RNG sends nothing.
+    /// failing RNG sends nothing. A user name or password longer than
+    /// [`CREDENTIAL_CAPACITY`] is refused.
     #[cfg(feature = "sasl-scram")]
     pub fn new<R: rand_core::TryCryptoRng + ?Sized>(
         mechanism: Mechanism,
-        credentials: Credentials<'a>,
+        credentials: Credentials<'_>,
         rng: &mut R,
     ) -> Result<Self, SaslError> {
-        let scram = match mechanism {
+        let mut client = Self::with(mechanism, credentials)?;
+        client.scram = match mechanism {
             Mechanism::Plain => None,
             Mechanism::ScramSha256 | Mechanism::ScramSha512 => {
                 Some(scram::Scram::new(mechanism, rng)?)
             }
         };
-        Ok(SaslClient {
-            mechanism,
-            credentials,
-            state: State::Handshake,
-            scram,
-        })
+        Ok(client)
     }
 
     /// The mechanism in use.
@@ -322,7 +408,8 @@ impl<'a> SaslClient<'a> {
         }
     }
 
-    /// Checks the SaslHandshake answer: an unknown mechanism names the broker's list.
+    /// Checks the SaslHandshake answer: an unknown mechanism names the broker's list. Then
+    /// the first client message is due.
     pub fn handshake_response(
         &mut self,
         response: &SaslHandshakeResponse<'_>,
@@ -330,7 +417,7 @@ impl<'a> SaslClient<'a> {
         self.expect(State::Handshake)?;
         let error_code = response.error_code;
         if error_code.is_ok() {
-            self.state = State::FirstMessage;
+            self.state = State::MessageDue;
             return Ok(());
         }
         let mut enabled = Message::new();
@@ -354,20 +441,31 @@ impl<'a> SaslClient<'a> {
         self.fail(error)
     }
 
-    /// Writes the first client message into `out` and returns its length.
-    pub fn first_message(&mut self, out: &mut [u8]) -> Result<usize, SaslError> {
-        self.expect(State::FirstMessage)?;
+    /// Whether a client message is due ([`SaslClient::next_message`]).
+    pub fn message_due(&self) -> bool {
+        self.state == State::MessageDue
+    }
+
+    /// Writes the client message that is due into `out` and returns its length: the first
+    /// one after the handshake, then each answer to a server challenge. The caller zeroizes
+    /// `out` once it is sent (PLAIN's message holds the password).
+    pub fn next_message(&mut self, out: &mut [u8]) -> Result<usize, SaslError> {
+        self.expect(State::MessageDue)?;
         let mechanism = self.mechanism;
-        let credentials = self.credentials;
-        let written = match &mut self.scram_state() {
+        let credentials = self.credentials.borrow();
+        #[cfg(feature = "sasl-scram")]
+        let scram = self.scram.as_mut();
+        #[cfg(not(feature = "sasl-scram"))]
+        let scram: Option<core::convert::Infallible> = None;
+        let written = match scram {
             #[cfg(feature = "sasl-scram")]
-            Some(scram) => scram.client_first(credentials.username, out),
+            Some(scram) => scram.next_message(credentials.username, out),
             _ => write_plain(credentials, out)
                 .map_err(|error| SaslError::Connection { mechanism, error }),
         };
         match written {
             Ok(len) => {
-                self.state = State::Exchanging;
+                self.state = State::Awaiting;
                 Ok(len)
             }
             Err(e) => self.fail(e),
@@ -375,11 +473,11 @@ impl<'a> SaslClient<'a> {
     }
 
     /// Takes a SaslAuthenticate answer: its error (with the broker's message), else the
-    /// server's message, which yields the next client message in `out` or the end.
+    /// server's message, after which either a client message is due ([`Step::Send`]) or the
+    /// exchange is done.
     pub fn authenticate_response(
         &mut self,
         response: &SaslAuthenticateResponse<'_>,
-        out: &mut [u8],
     ) -> Result<Step, SaslError> {
         if !response.error_code.is_ok() {
             let mut message = Message::new();
@@ -395,32 +493,33 @@ impl<'a> SaslClient<'a> {
         let lifetime = u64::try_from(response.session_lifetime_ms)
             .ok()
             .filter(|&ms| ms > 0);
-        match self.respond(response.auth_bytes, out)? {
-            Some(len) => Ok(Step::Send(len)),
-            None => Ok(Step::Done(Authenticated {
+        if self.challenge(response.auth_bytes)? {
+            Ok(Step::Send)
+        } else {
+            Ok(Step::Done(Authenticated {
                 session_lifetime_ms: lifetime,
-            })),
+            }))
         }
     }
 
-    /// The mechanism alone: takes the server's message and writes the next client message
-    /// into `out` (`Some(len)`), or ends the exchange (`None`) once the server is verified.
-    pub fn respond(
-        &mut self,
-        challenge: &[u8],
-        out: &mut [u8],
-    ) -> Result<Option<usize>, SaslError> {
-        self.expect(State::Exchanging)?;
+    /// The mechanism alone: takes the server's message; `true` when a client message is due
+    /// next, `false` when the exchange ended with the server verified.
+    pub fn challenge(&mut self, server_message: &[u8]) -> Result<bool, SaslError> {
+        self.expect(State::Awaiting)?;
         let mechanism = self.mechanism;
-        let credentials = self.credentials;
-        let next = match &mut self.scram_state() {
+        let credentials = self.credentials.borrow();
+        #[cfg(feature = "sasl-scram")]
+        let scram = self.scram.as_mut();
+        #[cfg(not(feature = "sasl-scram"))]
+        let scram: Option<core::convert::Infallible> = None;
+        let more = match scram {
             #[cfg(feature = "sasl-scram")]
-            Some(scram) => scram.respond(credentials, challenge, out),
+            Some(scram) => scram.challenge(credentials, server_message),
             // PLAIN has one message; the server's answer to it is empty.
             _ => {
-                let _ = (credentials, out);
-                if challenge.is_empty() {
-                    Ok(None)
+                let _ = credentials;
+                if server_message.is_empty() {
+                    Ok(false)
                 } else {
                     Err(SaslError::Malformed {
                         mechanism,
@@ -429,29 +528,36 @@ impl<'a> SaslClient<'a> {
                 }
             }
         };
-        match next {
-            Ok(Some(len)) => Ok(Some(len)),
-            Ok(None) => {
+        match more {
+            Ok(true) => {
+                self.state = State::MessageDue;
+                Ok(true)
+            }
+            Ok(false) => {
                 self.state = State::Done;
-                Ok(None)
+                Ok(false)
             }
             Err(e) => self.fail(e),
+        }
+    }
+
+    /// [`SaslClient::challenge`] then, when one is due, [`SaslClient::next_message`] into
+    /// `out` (`Some(len)`); `None` once the exchange ended.
+    pub fn respond(
+        &mut self,
+        server_message: &[u8],
+        out: &mut [u8],
+    ) -> Result<Option<usize>, SaslError> {
+        if self.challenge(server_message)? {
+            self.next_message(out).map(Some)
+        } else {
+            Ok(None)
         }
     }
 
     /// Whether the exchange ended with the server verified.
     pub fn is_done(&self) -> bool {
         self.state == State::Done
-    }
-
-    #[cfg(feature = "sasl-scram")]
-    fn scram_state(&mut self) -> Option<&mut scram::Scram> {
-        self.scram.as_mut()
-    }
-
-    #[cfg(not(feature = "sasl-scram"))]
-    fn scram_state(&mut self) -> Option<&mut core::convert::Infallible> {
-        None
     }
 
     fn expect(&mut self, state: State) -> Result<(), SaslError> {

@@ -21,19 +21,38 @@ const MAX_ITERATIONS: u32 = 100_000;
 /// base64 of the GS2 header `n,,` (no channel binding, no authzid).
 const CHANNEL_BINDING: &[u8] = b"c=biws";
 
-/// One SCRAM exchange's state: the client nonce, then the server signature to expect.
+/// The longest server nonce accepted (Kafka's is the client's 32 characters and about 26
+/// more).
+const MAX_SERVER_NONCE: usize = 128;
+
+/// Where one SCRAM exchange stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    ClientFirst,
+    AwaitServerFirst,
+    ClientFinal,
+    AwaitServerFinal,
+    Done,
+}
+
+/// One SCRAM exchange's state: the client nonce; after server-first the combined nonce, the
+/// proof to send and the server signature to expect.
+#[derive(Clone)]
 pub(super) struct Scram {
     mechanism: Mechanism,
+    stage: Stage,
     nonce: [u8; NONCE_LEN],
     nonce_len: usize,
-    /// The expected server signature once the client-final message is written.
+    server_nonce: [u8; MAX_SERVER_NONCE],
+    server_nonce_len: usize,
+    proof: [u8; MAX_DIGEST],
     server_signature: [u8; MAX_DIGEST],
-    signature_len: usize,
+    digest_len: usize,
 }
 
 impl Drop for Scram {
     fn drop(&mut self) {
-        self.server_signature.zeroize();
+        self.forget();
         self.nonce.zeroize();
     }
 }
@@ -51,13 +70,21 @@ impl Scram {
             .map(str::len)
             .map_err(|_| SaslError::Rng { mechanism });
         random.zeroize();
-        Ok(Scram {
+        Ok(Self::with_nonce_array(mechanism, nonce, encoded?))
+    }
+
+    fn with_nonce_array(mechanism: Mechanism, nonce: [u8; NONCE_LEN], nonce_len: usize) -> Self {
+        Scram {
             mechanism,
+            stage: Stage::ClientFirst,
             nonce,
-            nonce_len: encoded?,
+            nonce_len,
+            server_nonce: [0; MAX_SERVER_NONCE],
+            server_nonce_len: 0,
+            proof: [0; MAX_DIGEST],
             server_signature: [0; MAX_DIGEST],
-            signature_len: 0,
-        })
+            digest_len: 0,
+        }
     }
 
     /// RFC test vectors only: a given nonce.
@@ -65,13 +92,15 @@ impl Scram {
     pub(super) fn with_nonce(mechanism: Mechanism, given: &[u8]) -> Self {
         let mut nonce = [0u8; NONCE_LEN];
         nonce[..given.len()].copy_from_slice(given);
-        Scram {
-            mechanism,
-            nonce,
-            nonce_len: given.len(),
-            server_signature: [0; MAX_DIGEST],
-            signature_len: 0,
-        }
+        Self::with_nonce_array(mechanism, nonce, given.len())
+    }
+
+    /// Zeroizes what server-first gave.
+    fn forget(&mut self) {
+        self.proof.zeroize();
+        self.server_signature.zeroize();
+        self.server_nonce.zeroize();
+        self.digest_len = 0;
     }
 
     fn nonce(&self) -> &[u8] {
@@ -82,6 +111,35 @@ impl Scram {
         SaslError::Malformed {
             mechanism: self.mechanism,
             what,
+        }
+    }
+
+    fn out_of_order(&self) -> SaslError {
+        SaslError::State {
+            mechanism: self.mechanism,
+        }
+    }
+
+    /// The client message due: client-first, then client-final.
+    pub(super) fn next_message(
+        &mut self,
+        username: &str,
+        out: &mut [u8],
+    ) -> Result<usize, SaslError> {
+        match self.stage {
+            Stage::ClientFirst => {
+                let len = self.client_first(username, out)?;
+                self.stage = Stage::AwaitServerFirst;
+                Ok(len)
+            }
+            Stage::ClientFinal => {
+                let len = self.client_final(out);
+                // The proof is sent (or failed to fit): not needed any more.
+                self.proof.zeroize();
+                self.stage = Stage::AwaitServerFinal;
+                len
+            }
+            _ => Err(self.out_of_order()),
         }
     }
 
@@ -99,29 +157,38 @@ impl Scram {
         Ok(writer.len())
     }
 
-    /// The server's next message: server-first yields client-final (`Some`), server-final
-    /// ends the exchange (`None`) once its signature is verified.
-    pub(super) fn respond(
+    /// The server's next message: server-first makes client-final due (`true`), server-final
+    /// ends the exchange (`false`) once its signature is verified.
+    pub(super) fn challenge(
         &mut self,
         credentials: Credentials<'_>,
-        challenge: &[u8],
-        out: &mut [u8],
-    ) -> Result<Option<usize>, SaslError> {
-        let text = core::str::from_utf8(challenge)
-            .map_err(|_| self.malformed("server message is not UTF-8"))?;
-        if self.signature_len == 0 {
-            self.client_final(credentials, text, out).map(Some)
-        } else {
-            self.verify_server_final(text).map(|()| None)
+        server_message: &[u8],
+    ) -> Result<bool, SaslError> {
+        let text = core::str::from_utf8(server_message)
+            .map_err(|_| self.malformed("server message is not UTF-8"));
+        match self.stage {
+            Stage::AwaitServerFirst => {
+                self.server_first(credentials, text?)?;
+                self.stage = Stage::ClientFinal;
+                Ok(true)
+            }
+            Stage::AwaitServerFinal => {
+                let verified = text.and_then(|text| self.verify_server_final(text));
+                self.forget();
+                verified?;
+                self.stage = Stage::Done;
+                Ok(false)
+            }
+            _ => Err(self.out_of_order()),
         }
     }
 
-    fn client_final(
+    /// Takes server-first: derives the proof and the server signature to expect.
+    fn server_first(
         &mut self,
         credentials: Credentials<'_>,
         server_first: &str,
-        out: &mut [u8],
-    ) -> Result<usize, SaslError> {
+    ) -> Result<(), SaslError> {
         let first = parse_server_first(server_first, self.nonce()).map_err(|e| match e {
             ParseError::Malformed(what) => self.malformed(what),
             ParseError::Rejected(text) => self.rejected(text),
@@ -132,11 +199,18 @@ impl Scram {
         if salt.is_empty() {
             return Err(self.malformed("salt (s=) is empty"));
         }
+        let server_nonce = first.nonce.as_bytes();
+        let too_long = self.malformed("server nonce (r=) is longer than 128 characters");
+        self.server_nonce
+            .get_mut(..server_nonce.len())
+            .ok_or(too_long)?
+            .copy_from_slice(server_nonce);
+        self.server_nonce_len = server_nonce.len();
         let auth = AuthMessage {
             username: credentials.username,
             client_nonce: self.nonce(),
             server_first: server_first.as_bytes(),
-            server_nonce: first.nonce.as_bytes(),
+            server_nonce,
         };
         let mut proof = [0u8; MAX_DIGEST];
         let mut server_signature = [0u8; MAX_DIGEST];
@@ -160,12 +234,20 @@ impl Scram {
             ),
             Mechanism::Plain => None,
         };
-        let Some(digest_len) = digest_len else {
-            return Err(self.malformed("key derivation failed"));
-        };
+        self.proof = proof;
+        self.server_signature = server_signature;
+        proof.zeroize();
+        server_signature.zeroize();
+        self.digest_len = digest_len.ok_or_else(|| self.malformed("key derivation failed"))?;
+        Ok(())
+    }
+
+    /// client-final-message: `c=biws,r=<server nonce>,p=<proof>`.
+    fn client_final(&self, out: &mut [u8]) -> Result<usize, SaslError> {
         let mut encoded = [0u8; 88];
-        let written = proof
-            .get(..digest_len)
+        let written = self
+            .proof
+            .get(..self.digest_len)
             .and_then(|proof| Base64::encode(proof, &mut encoded).ok())
             .map(str::as_bytes)
             .ok_or_else(|| self.malformed("proof does not fit"))
@@ -175,7 +257,9 @@ impl Scram {
                 [
                     CHANNEL_BINDING,
                     b",r=",
-                    first.nonce.as_bytes(),
+                    self.server_nonce
+                        .get(..self.server_nonce_len)
+                        .unwrap_or_default(),
                     b",p=",
                     proof,
                 ]
@@ -184,11 +268,7 @@ impl Scram {
                 .map(|()| writer.len())
                 .map_err(|error| SaslError::Connection { mechanism, error })
             });
-        proof.zeroize();
         encoded.zeroize();
-        self.server_signature = server_signature;
-        server_signature.zeroize();
-        self.signature_len = digest_len;
         written
     }
 
@@ -205,7 +285,7 @@ impl Scram {
             .map_err(|_| self.malformed("server signature (v=) is not base64"))?;
         let expected = self
             .server_signature
-            .get(..self.signature_len)
+            .get(..self.digest_len)
             .unwrap_or_default();
         // Constant time over the expected length.
         let differs = decoded.len() != expected.len()
@@ -214,8 +294,6 @@ impl Scram {
                 .zip(expected)
                 .fold(0u8, |acc, (a, b)| acc | (a ^ b))
                 != 0;
-        self.server_signature.zeroize();
-        self.signature_len = 0;
         if differs {
             Err(SaslError::ServerSignatureMismatch {
                 mechanism: self.mechanism,
@@ -404,26 +482,26 @@ mod tests {
     const RFC7677_CLIENT_FINAL: &[u8] = b"c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=";
     const RFC7677_SERVER_FINAL: &[u8] = b"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=";
 
-    fn rfc7677_client(password: &'static str) -> SaslClient<'static> {
-        SaslClient {
-            mechanism: Mechanism::ScramSha256,
-            credentials: Credentials {
-                username: "user",
-                password,
-            },
-            state: State::FirstMessage,
-            scram: Some(Scram::with_nonce(
-                Mechanism::ScramSha256,
-                RFC7677_CLIENT_NONCE,
-            )),
-        }
+    fn rfc7677_client(password: &'static str) -> SaslClient {
+        let mut client = SaslClient::plain(Credentials {
+            username: "user",
+            password,
+        })
+        .unwrap();
+        client.mechanism = Mechanism::ScramSha256;
+        client.state = State::MessageDue;
+        client.scram = Some(Scram::with_nonce(
+            Mechanism::ScramSha256,
+            RFC7677_CLIENT_NONCE,
+        ));
+        client
     }
 
     #[test]
     fn rfc7677_sha256_example_round_trip() {
         let mut client = rfc7677_client("pencil");
         let mut out = [0u8; 256];
-        let n = client.first_message(&mut out).unwrap();
+        let n = client.next_message(&mut out).unwrap();
         assert_eq!(&out[..n], b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO");
         let n = client
             .respond(RFC7677_SERVER_FIRST, &mut out)
@@ -442,7 +520,7 @@ mod tests {
         // A server that does not know the password computes another signature.
         let mut client = rfc7677_client("not-pencil");
         let mut out = [0u8; 256];
-        client.first_message(&mut out).unwrap();
+        client.next_message(&mut out).unwrap();
         client
             .respond(RFC7677_SERVER_FIRST, &mut out)
             .unwrap()
@@ -466,7 +544,7 @@ mod tests {
     fn a_server_error_is_surfaced_with_its_text() {
         let mut client = rfc7677_client("pencil");
         let mut out = [0u8; 256];
-        client.first_message(&mut out).unwrap();
+        client.next_message(&mut out).unwrap();
         client.respond(RFC7677_SERVER_FIRST, &mut out).unwrap();
         let err = client.respond(b"e=invalid-proof", &mut out).unwrap_err();
         assert_eq!(

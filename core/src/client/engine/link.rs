@@ -15,8 +15,11 @@
 //!    hand it to [`Link::handle_response`] (answers come in the order requests were sent);
 //! 3. on a transport failure [`Link::fail`]; while waiting, [`Link::check_deadline`].
 //!
-//! Setup has room for more states (SASL handshake and authentication come between
-//! ApiVersions and ready).
+//! With SASL (`Link::with_sasl`, feature `sasl`) setup goes on after ApiVersions with
+//! SaslHandshake and as many SaslAuthenticate round trips as the mechanism needs, through
+//! the same two calls. A refusal (wrong password, a mechanism the broker does not enable, a
+//! server that fails verification) is [`Error::Authentication`], which is not retried; the
+//! broker's message stays in `Link::sasl_error`.
 //!
 //! [`Connection`]: crate::client::Connection
 
@@ -27,7 +30,15 @@ use crate::protocol::header::{
 };
 use crate::protocol::{ApiKey, Request, VersionRange};
 use crate::wire::Encode;
+#[cfg(feature = "sasl")]
+use crate::{
+    protocol::sasl_authenticate::SaslAuthenticateRequest,
+    protocol::sasl_handshake::SaslHandshakeRequest,
+    sasl::{Authenticated, SaslClient, SaslError, Step},
+};
 use crate::{Error, KafkaCode, Result};
+#[cfg(feature = "sasl")]
+use zeroize::Zeroize;
 
 /// Number of API keys whose broker ranges are remembered (keys 0..=36 cover every API
 /// nanokafka speaks).
@@ -88,8 +99,36 @@ enum Setup {
     SendApiVersions(i16),
     /// ApiVersions was sent; its answer is due.
     AwaitApiVersions(Pending),
+    /// SaslHandshake is to be sent.
+    #[cfg(feature = "sasl")]
+    SendHandshake,
+    /// SaslHandshake was sent; its answer is due.
+    #[cfg(feature = "sasl")]
+    AwaitHandshake(Pending),
+    /// The SASL client's next message is to be sent in SaslAuthenticate.
+    #[cfg(feature = "sasl")]
+    SendAuthenticate,
+    /// SaslAuthenticate was sent; its answer is due.
+    #[cfg(feature = "sasl")]
+    AwaitAuthenticate(Pending),
     /// Requests may be sent.
     Ready,
+}
+
+/// Where SASL stands on a link.
+#[cfg(feature = "sasl")]
+#[derive(Debug, Clone)]
+// One per link, in place (no heap): the client's credentials make it large.
+#[allow(clippy::large_enum_variant)]
+enum Sasl {
+    /// None configured.
+    Off,
+    /// The exchange is running (or about to).
+    Running(SaslClient),
+    /// It failed; the link is broken.
+    Failed(SaslError),
+    /// It succeeded.
+    Done(Authenticated),
 }
 
 /// One broker connection's protocol state; see the [module docs](self).
@@ -102,6 +141,8 @@ pub struct Link<'a> {
     /// Requests sent whose responses are not read yet.
     in_flight: u32,
     broker_versions: [Option<VersionRange>; KNOWN_KEYS],
+    #[cfg(feature = "sasl")]
+    sasl: Sasl,
 }
 
 impl<'a> Link<'a> {
@@ -114,6 +155,43 @@ impl<'a> Link<'a> {
             broken: false,
             in_flight: 0,
             broker_versions: [None; KNOWN_KEYS],
+            #[cfg(feature = "sasl")]
+            sasl: Sasl::Off,
+        }
+    }
+
+    /// A link whose setup authenticates with `sasl` after ApiVersions (SaslHandshake v1,
+    /// then SaslAuthenticate until the mechanism is done).
+    #[cfg(feature = "sasl")]
+    pub fn with_sasl(config: ConnectionConfig<'a>, sasl: SaslClient) -> Self {
+        Link {
+            sasl: Sasl::Running(sasl),
+            ..Link::new(config)
+        }
+    }
+
+    /// Why SASL failed, with the mechanism and the broker's message (set when setup failed
+    /// with [`Error::Authentication`]).
+    #[cfg(feature = "sasl")]
+    pub fn sasl_error(&self) -> Option<&SaslError> {
+        match &self.sasl {
+            Sasl::Failed(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// Whether setup runs (or ran) SASL.
+    #[cfg(feature = "sasl")]
+    pub fn sasl_configured(&self) -> bool {
+        !matches!(self.sasl, Sasl::Off)
+    }
+
+    /// The successful SASL authentication (its session lifetime), once setup is done.
+    #[cfg(feature = "sasl")]
+    pub fn authenticated(&self) -> Option<Authenticated> {
+        match self.sasl {
+            Sasl::Done(authenticated) => Some(authenticated),
+            _ => None,
         }
     }
 
@@ -140,10 +218,19 @@ impl<'a> Link<'a> {
     /// The next setup frame to send, encoded into `buf` (its length), or `None` when setup
     /// needs nothing sent now (ready, or waiting for an answer). `now` starts the request's
     /// deadline.
+    ///
+    /// A SaslAuthenticate frame is built in the lower half of `buf` from a message written
+    /// in the upper half (then zeroized); the frame itself carries the message (PLAIN's
+    /// holds the password): the driver zeroizes `buf` once setup is over.
     pub fn poll_transmit(&mut self, now: u64, buf: &mut [u8]) -> Result<Option<usize>> {
         self.usable()?;
-        let Setup::SendApiVersions(version) = self.setup else {
-            return Ok(None);
+        let version = match self.setup {
+            Setup::SendApiVersions(version) => version,
+            #[cfg(feature = "sasl")]
+            Setup::SendHandshake => return self.transmit_handshake(now, buf).map(Some),
+            #[cfg(feature = "sasl")]
+            Setup::SendAuthenticate => return self.transmit_authenticate(now, buf).map(Some),
+            _ => return Ok(None),
         };
         let (pending, len) = self.encode_at(
             RequestKind::of::<ApiVersionsRequest>(),
@@ -161,18 +248,29 @@ impl<'a> Link<'a> {
     /// When the setup answer awaited is overdue; `None` when none is awaited. (A request's
     /// own deadline is in its [`Pending`].)
     pub fn poll_timeout(&self) -> Option<u64> {
+        self.awaited_setup().map(|pending| pending.deadline)
+    }
+
+    /// The setup request whose answer is due.
+    fn awaited_setup(&self) -> Option<Pending> {
         match self.setup {
-            Setup::AwaitApiVersions(pending) => Some(pending.deadline),
+            Setup::AwaitApiVersions(pending) => Some(pending),
+            #[cfg(feature = "sasl")]
+            Setup::AwaitHandshake(pending) | Setup::AwaitAuthenticate(pending) => Some(pending),
             _ => None,
         }
     }
 
     /// Takes the response `frame` (without its size prefix) to the setup request sent last.
     pub fn handle_setup_response(&mut self, frame: &[u8]) -> Result<()> {
-        let Setup::AwaitApiVersions(pending) = self.setup else {
+        let Some(pending) = self.awaited_setup() else {
             return Err(Error::InvalidArgument("no setup response is awaited"));
         };
         let received = self.handle_response(pending, frame)?;
+        #[cfg(feature = "sasl")]
+        if pending.api != ApiKey::ApiVersions {
+            return self.handle_sasl_response(pending, received, frame);
+        }
         let response = received
             .decode::<ApiVersionsRequest>(frame)
             .inspect_err(|_| self.fail())?;
@@ -204,7 +302,111 @@ impl<'a> Link<'a> {
             }
         }
         self.setup = Setup::Ready;
+        #[cfg(feature = "sasl")]
+        if matches!(self.sasl, Sasl::Running(_)) {
+            self.setup = Setup::SendHandshake;
+        }
         Ok(())
+    }
+
+    /// SaslHandshake (v1 at least: v0 would carry the tokens outside Kafka framing).
+    #[cfg(feature = "sasl")]
+    fn transmit_handshake(&mut self, now: u64, buf: &mut [u8]) -> Result<usize> {
+        let Sasl::Running(client) = &self.sasl else {
+            return Err(Error::InvalidArgument("no SASL client"));
+        };
+        let request = client.handshake_request();
+        let kind = RequestKind::of::<SaslHandshakeRequest>();
+        let version = self.version_of(kind).and_then(|version| {
+            if version >= 1 {
+                Ok(version)
+            } else {
+                Err(Error::UnsupportedVersion {
+                    api: kind.api,
+                    client: VersionRange::new(1, kind.versions.max),
+                    broker: self.broker_range(kind.api),
+                })
+            }
+        });
+        let version = version.inspect_err(|_| self.fail())?;
+        let (pending, len) = self.encode_at(kind, &request, version, now, 0, true, buf)?;
+        self.setup = Setup::AwaitHandshake(pending);
+        Ok(len)
+    }
+
+    /// SaslAuthenticate with the client's next message.
+    #[cfg(feature = "sasl")]
+    fn transmit_authenticate(&mut self, now: u64, buf: &mut [u8]) -> Result<usize> {
+        let kind = RequestKind::of::<SaslAuthenticateRequest>();
+        let version = self.version_of(kind).inspect_err(|_| self.fail())?;
+        let half = buf.len() / 2;
+        let (frame, message) = buf.split_at_mut(half);
+        let Sasl::Running(client) = &mut self.sasl else {
+            return Err(Error::InvalidArgument("no SASL client"));
+        };
+        let written = client.next_message(message);
+        let encoded = match written {
+            Ok(len) => {
+                let request = SaslAuthenticateRequest {
+                    auth_bytes: message.get(..len).unwrap_or_default(),
+                };
+                self.encode_at(kind, &request, version, now, 0, true, frame)
+            }
+            Err(error) => Err(self.sasl_failed(error)),
+        };
+        message.zeroize();
+        let (pending, len) = encoded?;
+        self.setup = Setup::AwaitAuthenticate(pending);
+        Ok(len)
+    }
+
+    /// The answer to SaslHandshake or SaslAuthenticate.
+    #[cfg(feature = "sasl")]
+    #[allow(clippy::result_large_err)]
+    fn handle_sasl_response(
+        &mut self,
+        pending: Pending,
+        received: Received,
+        frame: &[u8],
+    ) -> Result<()> {
+        let Sasl::Running(client) = &mut self.sasl else {
+            return Err(Error::InvalidArgument("no SASL client"));
+        };
+        let step = if pending.api == ApiKey::SaslHandshake {
+            let response = received.decode::<SaslHandshakeRequest>(frame);
+            response.map(|response| client.handshake_response(&response).map(|()| Step::Send))
+        } else {
+            let response = received.decode::<SaslAuthenticateRequest>(frame);
+            response.map(|response| client.authenticate_response(&response))
+        };
+        let mechanism = client.mechanism();
+        let step = match step {
+            Ok(step) => step,
+            Err(error) => {
+                self.fail();
+                return Err(error);
+            }
+        };
+        match step {
+            Ok(Step::Send) => self.setup = Setup::SendAuthenticate,
+            Ok(Step::Done(authenticated)) => {
+                debug!(target: "connection", "authenticated with {}", mechanism.name());
+                self.sasl = Sasl::Done(authenticated);
+                self.setup = Setup::Ready;
+            }
+            Err(error) => return Err(self.sasl_failed(error)),
+        }
+        Ok(())
+    }
+
+    /// Ends setup after a SASL failure: the link is broken and keeps the failure.
+    #[cfg(feature = "sasl")]
+    fn sasl_failed(&mut self, error: SaslError) -> Error {
+        let result = error.to_error();
+        debug!(target: "connection", "{result}");
+        self.fail();
+        self.sasl = Sasl::Failed(error);
+        result
     }
 
     /// The version of request `R` to use with this broker: the highest both sides support.
@@ -560,5 +762,244 @@ mod tests {
             "the refused encoding used no id"
         );
         assert_eq!(next.correlation_id, 3);
+    }
+
+    /// SASL as setup states: bytes in, bytes out.
+    #[cfg(feature = "sasl")]
+    mod sasl {
+        use super::*;
+        use crate::sasl::{Credentials, SaslClient};
+
+        /// ApiVersions offering SaslHandshake 0-1 and SaslAuthenticate 0-1.
+        const RANGES: &[(i16, i16, i16)] = &[(18, 0, 4), (17, 0, 1), (36, 0, 1), (3, 0, 12)];
+
+        fn plain_link() -> Link<'static> {
+            let client = SaslClient::plain(Credentials {
+                username: "alice",
+                password: "alice-secret",
+            })
+            .unwrap();
+            Link::with_sasl(ConnectionConfig::default(), client)
+        }
+
+        /// A SaslHandshake v1 body: error code, mechanisms.
+        fn handshake(code: i16, mechanisms: &[&str]) -> Vec<u8> {
+            let mut body = Vec::new();
+            body.extend_from_slice(&code.to_be_bytes()).unwrap();
+            body.extend_from_slice(&(mechanisms.len() as i32).to_be_bytes())
+                .unwrap();
+            for m in mechanisms {
+                body.extend_from_slice(&(m.len() as i16).to_be_bytes())
+                    .unwrap();
+                body.extend_from_slice(m.as_bytes()).unwrap();
+            }
+            body
+        }
+
+        /// A SaslAuthenticate v1 body: error code, message, auth bytes, session lifetime.
+        fn authenticate(code: i16, message: &str, auth: &[u8], lifetime: i64) -> Vec<u8> {
+            let mut body = Vec::new();
+            body.extend_from_slice(&code.to_be_bytes()).unwrap();
+            body.extend_from_slice(&(message.len() as i16).to_be_bytes())
+                .unwrap();
+            body.extend_from_slice(message.as_bytes()).unwrap();
+            body.extend_from_slice(&(auth.len() as i32).to_be_bytes())
+                .unwrap();
+            body.extend_from_slice(auth).unwrap();
+            body.extend_from_slice(&lifetime.to_be_bytes()).unwrap();
+            body
+        }
+
+        /// Runs ApiVersions and returns the SaslHandshake frame sent next.
+        fn to_handshake(link: &mut Link<'_>, buf: &mut [u8]) -> usize {
+            link.poll_transmit(0, buf).unwrap().unwrap();
+            link.handle_setup_response(&response(1, &api_versions_v3(RANGES)))
+                .unwrap();
+            assert!(!link.is_ready(), "SASL comes before ready");
+            link.poll_transmit(10, buf).unwrap().unwrap()
+        }
+
+        #[test]
+        fn plain_runs_handshake_and_authenticate_before_ready() {
+            let mut link = plain_link();
+            let mut buf = [0u8; 512];
+            let len = to_handshake(&mut link, &mut buf);
+            assert_eq!(header_of(&buf[..len]), (17, 1, 2), "SaslHandshake v1");
+            assert!(buf[..len].ends_with(b"\x00\x05PLAIN"));
+            assert_eq!(link.poll_timeout(), Some(1510));
+            assert_eq!(link.poll_transmit(11, &mut buf), Ok(None), "one at a time");
+            link.handle_setup_response(&response(2, &handshake(0, &["PLAIN"])))
+                .unwrap();
+            let len = link.poll_transmit(20, &mut buf).unwrap().unwrap();
+            assert_eq!(header_of(&buf[..len]), (36, 1, 3), "SaslAuthenticate v1");
+            assert!(buf[..len].ends_with(b"\x00\x00\x00\x13\x00alice\x00alice-secret"));
+            assert!(
+                buf[buf.len() / 2..].iter().all(|&b| b == 0),
+                "the message's copy is zeroized"
+            );
+            link.handle_setup_response(&response(3, &authenticate(0, "", b"", 3_600_000)))
+                .unwrap();
+            assert!(link.is_ready());
+            assert_eq!(
+                link.authenticated().unwrap().session_lifetime_ms,
+                Some(3_600_000)
+            );
+            assert_eq!(link.poll_transmit(30, &mut buf), Ok(None));
+        }
+
+        #[test]
+        fn a_wrong_password_is_one_final_authentication_error_with_the_brokers_message() {
+            let mut link = plain_link();
+            let mut buf = [0u8; 512];
+            to_handshake(&mut link, &mut buf);
+            link.handle_setup_response(&response(2, &handshake(0, &["PLAIN"])))
+                .unwrap();
+            link.poll_transmit(20, &mut buf).unwrap().unwrap();
+            let message = "Authentication failed: Invalid username or password";
+            let err = link
+                .handle_setup_response(&response(3, &authenticate(58, message, b"", 0)))
+                .unwrap_err();
+            assert_eq!(
+                err,
+                Error::Authentication {
+                    mechanism: "PLAIN",
+                    code: KafkaCode::SASL_AUTHENTICATION_FAILED
+                }
+            );
+            assert!(!err.is_retriable(), "never retried");
+            assert!(err.is_security());
+            assert!(link.is_broken());
+            let detail = crate::display(link.sasl_error().unwrap());
+            assert!(
+                detail.starts_with("SASL PLAIN authentication failed: SaslAuthenticate answered"),
+                "{detail}"
+            );
+            assert!(detail.ends_with(message), "the broker's message: {detail}");
+        }
+
+        #[test]
+        fn an_unknown_mechanism_names_the_brokers_list() {
+            let mut link = plain_link();
+            let mut buf = [0u8; 512];
+            to_handshake(&mut link, &mut buf);
+            let answer = handshake(33, &["SCRAM-SHA-256", "SCRAM-SHA-512"]);
+            let err = link
+                .handle_setup_response(&response(2, &answer))
+                .unwrap_err();
+            assert_eq!(
+                err,
+                Error::Authentication {
+                    mechanism: "PLAIN",
+                    code: KafkaCode::UNSUPPORTED_SASL_MECHANISM
+                }
+            );
+            let detail = crate::display(link.sasl_error().unwrap());
+            assert!(
+                detail.ends_with("it enables [SCRAM-SHA-256, SCRAM-SHA-512]"),
+                "{detail}"
+            );
+        }
+
+        #[test]
+        fn a_broker_silent_mid_handshake_times_out_and_one_without_sasl_is_named() {
+            let mut link = plain_link();
+            let mut buf = [0u8; 512];
+            to_handshake(&mut link, &mut buf);
+            let deadline = link.poll_timeout().unwrap();
+            assert_eq!(link.check_deadline(deadline, deadline), Err(Error::Timeout));
+            assert!(link.is_broken());
+            // A broker (or listener) without SASL does not offer SaslHandshake.
+            let mut link = plain_link();
+            link.poll_transmit(0, &mut buf).unwrap();
+            link.handle_setup_response(&response(1, &api_versions_v3(&[(18, 0, 4)])))
+                .unwrap();
+            assert!(matches!(
+                link.poll_transmit(1, &mut buf),
+                Err(Error::UnsupportedVersion {
+                    api: ApiKey::SaslHandshake,
+                    broker: None,
+                    ..
+                })
+            ));
+            assert!(link.is_broken());
+        }
+
+        #[cfg(feature = "sasl-scram")]
+        #[test]
+        fn scram_takes_two_round_trips_and_checks_the_server() {
+            struct Fixed;
+            impl rand_core::TryRng for Fixed {
+                type Error = core::convert::Infallible;
+                fn try_next_u32(&mut self) -> core::result::Result<u32, Self::Error> {
+                    Ok(7)
+                }
+                fn try_next_u64(&mut self) -> core::result::Result<u64, Self::Error> {
+                    Ok(7)
+                }
+                fn try_fill_bytes(
+                    &mut self,
+                    dst: &mut [u8],
+                ) -> core::result::Result<(), Self::Error> {
+                    dst.fill(7);
+                    Ok(())
+                }
+            }
+            impl rand_core::TryCryptoRng for Fixed {}
+            let client = SaslClient::new(
+                crate::sasl::Mechanism::ScramSha256,
+                Credentials {
+                    username: "bob",
+                    password: "bob-secret",
+                },
+                &mut Fixed,
+            )
+            .unwrap();
+            let mut link = Link::with_sasl(ConnectionConfig::default(), client);
+            let mut buf = [0u8; 512];
+            to_handshake(&mut link, &mut buf);
+            link.handle_setup_response(&response(2, &handshake(0, &["SCRAM-SHA-256"])))
+                .unwrap();
+            let len = link.poll_transmit(20, &mut buf).unwrap().unwrap();
+            let frame = &buf[..len];
+            let at = frame.windows(3).position(|w| w == b"n,,").unwrap();
+            let first = core::str::from_utf8(&frame[at..]).unwrap();
+            let nonce: heapless::String<64> =
+                first.split(",r=").nth(1).unwrap().try_into().unwrap();
+            let mut server_first: heapless::String<128> = heapless::String::new();
+            core::fmt::Write::write_fmt(
+                &mut server_first,
+                format_args!("r={nonce}srv,s=c2FsdHNhbHQ=,i=16"),
+            )
+            .unwrap();
+            link.handle_setup_response(&response(
+                3,
+                &authenticate(0, "", server_first.as_bytes(), 0),
+            ))
+            .unwrap();
+            let len = link.poll_transmit(30, &mut buf).unwrap().unwrap();
+            assert_eq!(header_of(&buf[..len]).0, 36);
+            assert!(
+                buf[..len].windows(7).any(|w| w == b"c=biws,"),
+                "client-final"
+            );
+            // A server that does not know the password signs wrongly.
+            let err = link
+                .handle_setup_response(&response(
+                    4,
+                    &authenticate(0, "", b"v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0),
+                ))
+                .unwrap_err();
+            assert_eq!(
+                err,
+                Error::Authentication {
+                    mechanism: "SCRAM-SHA-256",
+                    code: KafkaCode::NONE
+                }
+            );
+            assert!(matches!(
+                link.sasl_error(),
+                Some(crate::sasl::SaslError::ServerSignatureMismatch { .. })
+            ));
+        }
     }
 }

@@ -72,7 +72,7 @@ enum Kind {
     TelemetryNet,
 }
 
-const BINARIES: [Binary; 6] = [
+const BINARIES: [Binary; 8] = [
     Binary {
         bin: "telemetry",
         target: "thumbv7em-none-eabihf",
@@ -90,6 +90,18 @@ const BINARIES: [Binary; 6] = [
         target: "thumbv7em-none-eabihf",
         kind: Kind::MinProducer(Machine::Mps2An386),
         features: &["lz4"],
+    },
+    Binary {
+        bin: "min-producer",
+        target: "thumbv7em-none-eabihf",
+        kind: Kind::MinProducer(Machine::Mps2An386),
+        features: &["sasl"],
+    },
+    Binary {
+        bin: "min-producer",
+        target: "thumbv7em-none-eabihf",
+        kind: Kind::MinProducer(Machine::Mps2An386),
+        features: &["sasl-scram"],
     },
     Binary {
         bin: "min-producer",
@@ -268,13 +280,37 @@ fn run_min_producer(binary: &Binary, machine: Machine, elf: &Path) -> Result<u64
         return Err(format!("{} on {machine:?}: {}", binary.bin, run.output()));
     }
     let bytes = reader.join().map_err(|_| "reader thread panicked")??;
-    let (size, rest) = bytes.split_at_checked(4).ok_or("no frame")?;
-    let size = i32::from_be_bytes(size.try_into().map_err(|_| "short size")?) as usize;
-    let (frame, trailer) = rest.split_at_checked(size).ok_or(format!(
-        "frame of {size} bytes cut short: {} sent",
-        rest.len()
-    ))?;
-    let mut frame = Bytes::copy_from_slice(frame);
+    let mut rest = bytes.as_slice();
+    // With SASL, the connection setup's frames come first: ApiVersions, SaslHandshake, then
+    // one SaslAuthenticate per client message (PLAIN 1, SCRAM 2).
+    let mut setup = Vec::new();
+    let (mut frame, trailer) = loop {
+        let (size, after) = rest.split_at_checked(4).ok_or("no frame")?;
+        let size = i32::from_be_bytes(size.try_into().map_err(|_| "short size")?) as usize;
+        let (frame, after) = after.split_at_checked(size).ok_or(format!(
+            "frame of {size} bytes cut short: {} sent",
+            after.len()
+        ))?;
+        let key = frame
+            .get(..2)
+            .map(|k| i16::from_be_bytes([k[0], k[1]]))
+            .ok_or("empty frame")?;
+        rest = after;
+        if key == 0 {
+            break (Bytes::copy_from_slice(frame), after);
+        }
+        setup.push(key);
+    };
+    let expected_setup: &[i16] = match binary.features {
+        ["sasl"] => &[18, 17, 36],
+        ["sasl-scram"] => &[18, 17, 36, 36],
+        _ => &[],
+    };
+    if setup != expected_setup {
+        return Err(format!(
+            "setup frames (API keys) {setup:?}, expected {expected_setup:?}"
+        ));
+    }
     let header = RequestHeader::decode(&mut frame, 1).map_err(|e| format!("header: {e}"))?;
     if (header.request_api_key, header.request_api_version) != (0, 7) {
         return Err(format!("not Produce v7: {header:?}"));
@@ -526,7 +562,7 @@ fn main() {
     println!("flash = vector table + text + rodata + data's initial values; RAM = data + bss, the");
     println!("caller's buffers apart; stack = peak measured by paint under QEMU\n");
     println!(
-        "{:<16} {:<28} {:>6} {:>7} {:>6} {:>7} {:>5} | {:>5} {:>8} {:>6} | {:>6} | {:<10}",
+        "{:<24} {:<28} {:>6} {:>7} {:>6} {:>7} {:>5} | {:>5} {:>8} {:>6} | {:>6} | {:<10}",
         "binary",
         "target",
         "flash",
@@ -546,7 +582,7 @@ fn main() {
             Err(_) => "failed".to_owned(),
         };
         println!(
-            "{:<16} {:<28} {:>6} {:>7} {:>6} {:>7} {:>5} | {:>5} {:>8} {:>6} | {:>6} | {:<10}",
+            "{:<24} {:<28} {:>6} {:>7} {:>6} {:>7} {:>5} | {:>5} {:>8} {:>6} | {:>6} | {:<10}",
             binary.name(),
             binary.target,
             s.flash(),
@@ -586,6 +622,29 @@ fn main() {
             b.bin == "min-producer" && b.target == "thumbv7em-none-eabihf" && b.features == features
         })
     };
+    if let Some((_, (plain, plain_stack, _))) = min(&[]) {
+        for (features, what) in [
+            (
+                &["sasl"][..],
+                "SASL PLAIN setup (feature sasl: Link states, SaslClient)",
+            ),
+            (
+                &["sasl-scram"][..],
+                "SASL SCRAM-SHA-256 setup (feature sasl-scram: + sha2, hmac, pbkdf2, base64ct; \
+                 4096 PBKDF2 iterations)",
+            ),
+        ] {
+            if let Some((_, (sasl, sasl_stack, _))) = min(features) {
+                println!(
+                    "\n{what} on thumbv7em: +{} B flash, +{} B RAM beyond buffers, stack {} -> {} B",
+                    sasl.flash().saturating_sub(plain.flash()),
+                    (sasl.ram() - sasl.buffers).saturating_sub(plain.ram() - plain.buffers),
+                    plain_stack.as_ref().map_or(0, |s| *s),
+                    sasl_stack.as_ref().map_or(0, |s| *s),
+                );
+            }
+        }
+    }
     if let (Some((_, (plain, plain_stack, _))), Some((_, (lz4, lz4_stack, _)))) =
         (min(&[]), min(&["lz4"]))
     {
@@ -636,7 +695,12 @@ fn main() {
                 s.atomic_symbols
             ));
         }
-        if !free && codec_variant {
+        if !free && binary.features == ["sasl-scram"] {
+            println!(
+                "    {label}: panic paths are reachable (RustCrypto's sha2, digest and base64ct \
+                 bounds checks)"
+            );
+        } else if !free && binary.features == ["lz4"] {
             println!("    {label}: panic paths are reachable (lz4_flex's bounds checks)");
         } else if !free && binary.kind == Kind::TelemetryNet {
             println!(
