@@ -246,6 +246,8 @@ impl Message {
 pub struct ClusterMetadata {
     /// Live brokers.
     pub brokers: Vec<BrokerInfo>,
+    /// The controller's broker id (-1 when the broker did not say).
+    pub controller_id: i32,
     /// The topics asked for (all, when none were named).
     pub topics: Vec<TopicInfo>,
 }
@@ -688,6 +690,7 @@ impl Client {
                     port: b.port,
                 })
                 .collect(),
+            controller_id: response.controller_id,
             topics: response
                 .topics
                 .iter()

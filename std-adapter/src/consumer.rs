@@ -34,7 +34,7 @@ use crate::crc::HardwareCrc32c;
 use nanokafka::client::engine::fetch::{self, FetchLimits, PartitionAnswer};
 use nanokafka::client::{Fetched, OffsetQuery};
 use nanokafka::protocol::fetch::{FetchPartition, FetchRequest, FetchTopic, TOPIC_ID_FROM};
-use nanokafka::records::RecordView;
+use nanokafka::records::{any_compressed_unchecked, Batch, Batches, RecordView, SCRATCH_TOO_SMALL};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
@@ -51,8 +51,9 @@ pub struct ConsumerConfig {
     pub partition_max_bytes: i32,
     /// Answers buffered at once: one read by the application, the others filled meanwhile.
     pub buffers: usize,
-    /// Bytes for one compressed batch's records decompressed ([`Fetch::for_each_record`]),
-    /// per buffer, allocated at the first compressed batch.
+    /// The most bytes one compressed batch may decompress to (more is an error). The
+    /// fetcher thread writes compressed batches decompressed next to their answer, so that
+    /// the application reads every batch in place alike.
     pub decompress_buffer: usize,
     /// Stop once every partition has been read to the end it had (its high watermark):
     /// [`Consumer::poll`] then returns `None` for good and [`Consumer::is_finished`] says
@@ -79,13 +80,20 @@ impl ConsumerConfig {
 /// there, and kept as positions in the buffer, so the application only walks records.
 struct Answer {
     buf: Vec<u8>,
-    /// Each partition's checked answer with the offset it was asked from, in the order of
-    /// the response.
-    parts: Vec<(PartitionAnswer, i64)>,
-    /// For decompressed records; empty until the first compressed batch.
-    scratch: Vec<u8>,
-    /// Its size then.
-    scratch_size: usize,
+    /// Each partition's checked answer, in the order of the response.
+    parts: Vec<Part>,
+    /// The record bytes of the partitions that had compressed batches, every batch
+    /// uncompressed (grown as needed, kept for the next answer).
+    decompressed: Vec<u8>,
+}
+
+/// A partition of an [`Answer`].
+struct Part {
+    /// Its records as positions in `buf`, or in `decompressed` when `decompressed` is set.
+    answer: PartitionAnswer,
+    /// The offset it was asked from.
+    from: i64,
+    decompressed: bool,
 }
 
 /// The answer to one Fetch request, read in place; see [`Fetch::partitions`]. Dropping it
@@ -98,8 +106,8 @@ pub struct Fetch {
 
 impl Fetch {
     /// The partitions that returned records (or none yet), each read in place with
-    /// [`Fetched::records`] from the offset that was asked for. Compressed batches are
-    /// `UnsupportedCompression` there: read those with [`Fetch::for_each_record`].
+    /// [`Fetched::records`] from the offset that was asked for, compressed batches
+    /// included (the fetcher thread decompressed them).
     pub fn partitions(&self) -> impl Iterator<Item = Fetched<'_, 'static>> + '_ {
         self.answer
             .as_ref()
@@ -108,47 +116,15 @@ impl Fetch {
     }
 
     /// Calls `f` with every record of every partition (its partition, the record), in
-    /// offset order per partition, decompressing compressed batches into this buffer's
-    /// scratch (allocated at the first compressed batch, `decompress_buffer` bytes, then
-    /// reused). Stops at the first error, `f`'s included.
+    /// offset order per partition: [`Fetch::partitions`] and [`Fetched::records`] in one
+    /// call. Stops at the first error, `f`'s included.
     pub fn for_each_record(
         &mut self,
         mut f: impl FnMut(i32, RecordView<'_>) -> nanokafka::Result<()>,
     ) -> Result<(), Error> {
-        let Some(answer) = self.answer.as_mut() else {
-            return Ok(());
-        };
-        let Answer {
-            buf,
-            parts,
-            scratch,
-            scratch_size,
-        } = answer;
-        let answer = Answer::view(buf, parts);
-        let result = answer.into_iter().try_for_each(|part| {
-            // In place while the batches are plain; from the first compressed one on,
-            // through the codecs (records already given are not given again).
-            let mut next = part.offset;
-            let plain = part.records().try_for_each(|r| {
-                let r = r?;
-                next = r.next_offset();
-                f(part.partition, r)
-            });
-            match plain {
-                Err(nanokafka::Error::UnsupportedCompression { .. }) => {
-                    if scratch.is_empty() {
-                        scratch.resize(*scratch_size, 0);
-                    }
-                    part.for_each_record(&Codecs::new(), scratch, |r| {
-                        if r.offset >= next {
-                            f(part.partition, r)?;
-                        }
-                        Ok(())
-                    })
-                }
-                other => other,
-            }
-        });
+        let result = self
+            .partitions()
+            .try_for_each(|part| part.records().try_for_each(|r| f(part.partition, r?)));
         result.map_err(|e| self.error(e))
     }
 
@@ -159,19 +135,71 @@ impl Fetch {
 }
 
 impl Answer {
+    /// The partitions of the answer, from the positions the fetcher kept: nothing is
+    /// decoded again.
     fn partitions(&self) -> impl Iterator<Item = Fetched<'_, 'static>> + '_ {
-        Answer::view(&self.buf, &self.parts)
+        self.parts.iter().map(|part| {
+            let buf = if part.decompressed {
+                &self.decompressed
+            } else {
+                &self.buf
+            };
+            Fetched::from_answer(&part.answer, buf, part.from, &HardwareCrc32c)
+        })
     }
 
-    /// The partitions of the answer in `buf`, from the positions the fetcher kept: nothing
-    /// is decoded again.
-    fn view<'b>(
-        buf: &'b [u8],
-        parts: &'b [(PartitionAnswer, i64)],
-    ) -> impl Iterator<Item = Fetched<'b, 'static>> + 'b {
-        parts
-            .iter()
-            .map(move |(part, from)| Fetched::from_answer(part, buf, *from, &HardwareCrc32c))
+    /// Writes the batches of `part` (records in `buf`) into `decompressed`, compressed ones
+    /// uncompressed, when it has any, and points `part` there. A batch that fails its CRC
+    /// leaves `part` as it was: the application gets the error where it reads.
+    fn decompress(
+        &mut self,
+        part: &mut Part,
+        codecs: &Codecs,
+        limit: usize,
+    ) -> Result<(), nanokafka::Error> {
+        let records = part.answer.records(&self.buf);
+        if !any_compressed_unchecked(records) {
+            return Ok(());
+        }
+        let start = self.decompressed.len();
+        for batch in Batches::new(records, &HardwareCrc32c) {
+            let Ok(Batch::V2(batch)) = batch else {
+                // Legacy messages (read as they are) or a bad CRC: leave the partition as is.
+                self.decompressed.truncate(start);
+                return Ok(());
+            };
+            let at = self.decompressed.len();
+            let mut room = batch.as_bytes().len().saturating_mul(4).max(64 << 10);
+            loop {
+                self.decompressed.resize(at.saturating_add(room), 0);
+                let out = self.decompressed.get_mut(at..).unwrap_or_default();
+                match batch.write_decompressed(codecs, &HardwareCrc32c, out) {
+                    Ok(len) => {
+                        self.decompressed.truncate(at.saturating_add(len));
+                        break;
+                    }
+                    Err(e @ (nanokafka::Error::BufferTooSmall { .. } | SCRATCH_TOO_SMALL))
+                        if room < limit =>
+                    {
+                        let needed = match e {
+                            nanokafka::Error::BufferTooSmall { needed } => needed,
+                            _ => 0,
+                        };
+                        room = room
+                            .saturating_mul(2)
+                            .max(needed.saturating_add(4096))
+                            .min(limit);
+                    }
+                    Err(e) => {
+                        self.decompressed.truncate(start);
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        part.answer.records = start..self.decompressed.len();
+        part.decompressed = true;
+        Ok(())
     }
 }
 
@@ -226,8 +254,7 @@ impl Consumer {
             let _ = back.try_send(Answer {
                 buf: vec![0; size],
                 parts: Vec::with_capacity(offsets.len()),
-                scratch: Vec::new(),
-                scratch_size: config.decompress_buffer,
+                decompressed: Vec::new(),
             });
         }
         let topic: Arc<str> = Arc::from(topic);
@@ -248,6 +275,7 @@ impl Consumer {
             stop_at_end: config.stop_at_end,
             finished: finished.clone(),
             scratch: vec![0; 64 << 10],
+            decompress_limit: config.decompress_buffer,
             spare: None,
             failures: Vec::new(),
             stop: stop.clone(),
@@ -329,6 +357,8 @@ struct Fetcher {
     finished: Arc<AtomicBool>,
     /// Metadata exchanges (not the answers' buffers).
     scratch: Vec<u8>,
+    /// The most bytes a compressed batch may decompress to.
+    decompress_limit: usize,
     /// A buffer whose fetch failed and is to be retried.
     spare: Option<Answer>,
     /// Failed fetches in a row per broker (node id, count), bounded by `receive_attempts`.
@@ -467,6 +497,7 @@ impl Fetcher {
         }];
         let request = self.limits.request(&topics, self.limits.max_bytes);
         answer.parts.clear();
+        answer.decompressed.clear();
         let received = self
             .cluster
             .send_to(
@@ -495,11 +526,19 @@ impl Fetcher {
             let from = slot.1;
             // CRCs are checked where the records are read, on the application's thread.
             slot.1 = Fetched::from_response(&p, from, &HardwareCrc32c).next_offset_unchecked()?;
-            answer
-                .parts
-                .push((PartitionAnswer::new(&p, &answer.buf), from));
+            answer.parts.push(Part {
+                answer: PartitionAnswer::new(&p, &answer.buf),
+                from,
+                decompressed: false,
+            });
         }
-        Ok(())
+        let mut parts = std::mem::take(&mut answer.parts);
+        let codecs = Codecs::new();
+        let decompressed = parts
+            .iter_mut()
+            .try_for_each(|part| answer.decompress(part, &codecs, self.decompress_limit));
+        answer.parts = parts;
+        decompressed
     }
 }
 
@@ -508,6 +547,7 @@ mod tests {
     use super::*;
     use crate::client::OwnedRecord;
     use crate::mock::{MockCluster, MockConfig};
+    use nanokafka::records::Compression;
 
     /// The application thread walks the records from the positions the fetcher kept: it
     /// decodes no Fetch response again, so wiping everything in the buffer but the records
@@ -536,7 +576,7 @@ mod tests {
         }
         let mut fetch = fetch.expect("an answer with records");
         let answer = fetch.answer.as_mut().unwrap();
-        let records = answer.parts[0].0.records.clone();
+        let records = answer.parts[0].answer.records.clone();
         for (i, byte) in answer.buf.iter_mut().enumerate() {
             if !records.contains(&i) {
                 *byte = 0xff;
@@ -575,5 +615,54 @@ mod tests {
         assert_eq!(read, 5);
         assert!(consumer.is_finished());
         assert!(consumer.poll(Duration::from_secs(1)).unwrap().is_none());
+    }
+
+    /// The iterator the README shows reads gzip and lz4 batches, between plain ones, as
+    /// `for_each_record` does (it was `UnsupportedCompression`).
+    #[test]
+    fn partition_records_decompress() {
+        let cluster = MockCluster::new(MockConfig::default());
+        cluster.create_topic("packed", 1).unwrap();
+        let server = cluster.serve_tcp().unwrap();
+        let mut expected = Vec::new();
+        for codec in [
+            Compression::None,
+            Compression::Gzip,
+            Compression::None,
+            Compression::Lz4,
+        ] {
+            let mut config = ClientConfig::new(server.bootstrap());
+            config.compression = codec;
+            let mut client = crate::Client::connect(config).unwrap();
+            let records: Vec<OwnedRecord> = (0..50)
+                .map(|i| {
+                    OwnedRecord::new(
+                        None::<Vec<u8>>,
+                        format!("{codec:?} {i} {}", "x".repeat(100)),
+                    )
+                })
+                .collect();
+            expected.extend(records.iter().map(|r| r.value.clone().unwrap()));
+            client.send("packed", Some(0), &records).unwrap();
+        }
+        let mut config = ConsumerConfig::new(ClientConfig::new(server.bootstrap()));
+        config.stop_at_end = true;
+        let mut consumer = Consumer::start_at(config, "packed", &[(0, 3)]).unwrap();
+        let (mut read, mut called) = (Vec::new(), Vec::new());
+        while let Some(mut fetch) = consumer.poll(Duration::from_secs(5)).unwrap() {
+            for part in fetch.partitions() {
+                for record in part.records() {
+                    read.push(record.unwrap().value.unwrap().to_vec());
+                }
+            }
+            fetch
+                .for_each_record(|_, r| {
+                    called.push(r.value.unwrap().to_vec());
+                    Ok(())
+                })
+                .unwrap();
+        }
+        assert_eq!(read, expected[3..]);
+        assert_eq!(called, read);
     }
 }

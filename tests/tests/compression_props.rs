@@ -230,6 +230,23 @@ proptest! {
         prop_assert_eq!(read(&lz4, &Lz4).unwrap(), records);
     }
 
+    /// `write_decompressed` turns each codec's batch into the very bytes of the plain batch
+    /// of the same records (codec bits, length and CRC fixed), and too small an output is
+    /// an error.
+    #[test]
+    fn decompressed_batches_equal_the_plain_batch(records in records(60)) {
+        let codecs = Codecs::default();
+        let plain = build_plain(&records);
+        let mut out = vec![0u8; plain.len() + 100];
+        for codec in [Compression::None].into_iter().chain(CODECS) {
+            let batch = build(&records, codec, &codecs);
+            let view = RecordBatch::new_checked(&batch, &SoftwareCrc32c).unwrap();
+            let len = view.write_decompressed(&codecs, &HardwareCrc32c, &mut out).unwrap();
+            prop_assert_eq!(&out[..len], &plain[..], "{:?}", codec);
+            prop_assert!(view.write_decompressed(&codecs, &HardwareCrc32c, &mut out[..60]).is_err());
+        }
+    }
+
     /// kafka-protocol → ours, per codec; gzip and snappy are the same bytes both ways (the
     /// same flate2 and snap settings), and every codec inflates to our records section.
     #[test]

@@ -519,7 +519,23 @@ fn sigterm_loses_nothing_already_read(broker: &Broker) {
     assert_eq!(got, want, "every record read before SIGTERM is printed");
 }
 
+/// `-L -J` prints kcat's JSON byte for byte (every field: originating broker, query,
+/// controller, brokers, partitions with leader, replicas and in-sync replicas) for a topic
+/// of three partitions.
+fn metadata_json_like_kcat(broker: &Broker) {
+    let b = broker.bootstrap();
+    let topic = broker.topic("cli-meta", 3);
+    let args = ["-L", "-b", &b, "-t", &topic, "-J"];
+    let theirs = ok("kcat -L -J", kcat_run(&args, b""));
+    let ours = ok("nanokafka -L -J", nanokafka(&args, b""));
+    assert_eq!(
+        String::from_utf8_lossy(&ours),
+        String::from_utf8_lossy(&theirs)
+    );
+}
+
 fn run_on(broker: Broker) {
+    metadata_json_like_kcat(&broker);
     binary_round_trip(&broker);
     kcat_records_print_like_kcat(&broker);
     offsets_by_time_like_kcat(&broker);

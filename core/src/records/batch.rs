@@ -1,7 +1,7 @@
 //! Zero-copy reading of RecordBatch v2 and of a Fetch response's `records` bytes.
 
 use super::checksum::Checksum;
-use super::compression::{inflate, Compression, Decompress};
+use super::compression::{inflate, Compression, Decompress, CODEC_BITS};
 use super::legacy::{LegacyMessage, LegacyMessages};
 use super::LOG_OVERHEAD;
 use crate::wire::{Reader, Scan};
@@ -27,6 +27,13 @@ pub(crate) mod field {
 
 /// Bytes in a RecordBatch v2 header; records follow.
 pub(crate) const HEADER_LEN: usize = field::RECORDS_COUNT.end;
+
+/// Writes `bytes` at `range` of `batch` (a range inside the header, so always there).
+fn put(batch: &mut [u8], range: core::ops::Range<usize>, bytes: &[u8]) {
+    if let Some(target) = batch.get_mut(range) {
+        target.copy_from_slice(bytes);
+    }
+}
 
 /// How a batch's timestamps were assigned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,6 +194,48 @@ impl<'a> RecordBatch<'a> {
                 scratch,
             )?)),
         }
+    }
+
+    /// Writes this batch uncompressed into `out`: the header with the codec bits cleared,
+    /// the records decompressed by `codec`, length and CRC-32C fixed. Returns its length.
+    /// For a reader that then reads every batch in place alike ([`Batches`]), a compressed
+    /// one from `out`. An `out` too small is the codec's `BufferTooSmall` (or
+    /// [`super::SCRATCH_TOO_SMALL`]); a plain batch is copied as it is.
+    pub fn write_decompressed(
+        &self,
+        codec: &impl Decompress,
+        checksum: &impl Checksum,
+        out: &mut [u8],
+    ) -> Result<usize> {
+        let compression = self.compression()?;
+        let too_small = Error::BufferTooSmall {
+            needed: self.data.len(),
+        };
+        let (header, records) = out.split_at_mut_checked(HEADER_LEN).ok_or(too_small)?;
+        header.copy_from_slice(self.data.get(..HEADER_LEN).ok_or(Error::Truncated)?);
+        let records_len = match compression {
+            Compression::None => {
+                let plain = self.records_section();
+                let target = records.get_mut(..plain.len()).ok_or(too_small)?;
+                target.copy_from_slice(plain);
+                plain.len()
+            }
+            compression => inflate(codec, compression, self.records_section(), records)?.len(),
+        };
+        let len = HEADER_LEN
+            .checked_add(records_len)
+            .ok_or(Error::Malformed("decompressed batch too large"))?;
+        let attributes = self.attributes() & !CODEC_BITS;
+        let batch_length = len
+            .checked_sub(LOG_OVERHEAD)
+            .and_then(|n| i32::try_from(n).ok())
+            .ok_or(Error::Malformed("decompressed batch too large"))?;
+        let header = out.get_mut(..len).ok_or(too_small)?;
+        put(header, field::ATTRIBUTES, &attributes.to_be_bytes());
+        put(header, field::BATCH_LENGTH, &batch_length.to_be_bytes());
+        let crc = checksum.crc32c(header.get(field::ATTRIBUTES.start..).unwrap_or_default());
+        put(header, field::CRC, &crc.to_be_bytes());
+        Ok(len)
     }
 
     fn records_in<'s>(&self, data: &'s [u8]) -> Records<'s> {
@@ -575,20 +624,9 @@ impl<'a, C: Checksum> Batches<'a, C> {
 /// fetcher thread that hands them to a reader) and needs the next fetch offset first.
 /// `None` when no entry is whole.
 pub fn next_offset_unchecked(data: &[u8]) -> Result<Option<i64>> {
-    let mut rest = data;
     let mut next = None;
-    loop {
-        let mut header = Reader::new(rest);
-        let (Ok(offset), Ok(length)) = (header.i64(), header.i32()) else {
-            return Ok(next);
-        };
-        let size = usize::try_from(length)
-            .ok()
-            .and_then(|n| n.checked_add(LOG_OVERHEAD))
-            .ok_or(Error::Malformed("negative batch length"))?;
-        let Some((entry, after)) = rest.split_at_checked(size) else {
-            return Ok(next);
-        };
+    for entry in UncheckedEntries(data) {
+        let (offset, entry) = entry?;
         let last = match entry.get(field::MAGIC) {
             Some(2) => {
                 let delta = entry
@@ -606,7 +644,44 @@ pub fn next_offset_unchecked(data: &[u8]) -> Result<Option<i64>> {
             .and_then(|l| l.checked_add(1))
             .ok_or(Error::Malformed("batch offsets overflow"))?;
         next = Some(next.map_or(after_last, |n: i64| n.max(after_last)));
-        rest = after;
+    }
+    Ok(next)
+}
+
+/// Whether a whole v2 batch of a records blob is compressed, read from the headers alone
+/// (no CRC): for a reader that decompresses a partition's batches only when it must.
+pub fn any_compressed_unchecked(data: &[u8]) -> bool {
+    UncheckedEntries(data).any(|entry| {
+        entry.is_ok_and(|(_, entry)| {
+            let attributes = entry.get(field::ATTRIBUTES).and_then(|b| b.try_into().ok());
+            entry.get(field::MAGIC) == Some(&2)
+                && attributes.is_some_and(|a| i16::from_be_bytes(a) & CODEC_BITS != 0)
+        })
+    })
+}
+
+/// The whole entries of a records blob with their base offsets, split by their length
+/// fields alone; ends at the first entry cut short, or after a negative length.
+struct UncheckedEntries<'a>(&'a [u8]);
+
+impl<'a> Iterator for UncheckedEntries<'a> {
+    type Item = Result<(i64, &'a [u8])>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut header = Reader::new(self.0);
+        let (Ok(offset), Ok(length)) = (header.i64(), header.i32()) else {
+            return None;
+        };
+        let Some(size) = usize::try_from(length)
+            .ok()
+            .and_then(|n| n.checked_add(LOG_OVERHEAD))
+        else {
+            self.0 = &[];
+            return Some(Err(Error::Malformed("negative batch length")));
+        };
+        let (entry, after) = self.0.split_at_checked(size)?;
+        self.0 = after;
+        Some(Ok((offset, entry)))
     }
 }
 

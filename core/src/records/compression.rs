@@ -28,10 +28,13 @@ pub const ZSTD_MIN_PRODUCE_VERSION: i16 = 7;
 /// The oldest Fetch version to which a broker returns zstd-compressed batches (KIP-110).
 pub const ZSTD_MIN_FETCH_VERSION: i16 = 10;
 
+/// The attribute bits that name the codec.
+pub(crate) const CODEC_BITS: i16 = 0x07;
+
 impl Compression {
     /// The codec named by attribute bits 0-2; ids 5-7 are `UnsupportedCompression`.
     pub const fn from_attributes(attributes: i16) -> Result<Compression> {
-        match attributes & 0x07 {
+        match attributes & CODEC_BITS {
             0 => Ok(Compression::None),
             1 => Ok(Compression::Gzip),
             2 => Ok(Compression::Snappy),

@@ -25,8 +25,8 @@ mod legacy;
 mod lz4;
 
 pub use batch::{
-    next_offset_unchecked, Batch, BatchRecords, Batches, Header, Headers, RecordBatch, RecordView,
-    Records, TimestampType,
+    any_compressed_unchecked, next_offset_unchecked, Batch, BatchRecords, Batches, Header, Headers,
+    RecordBatch, RecordView, Records, TimestampType,
 };
 pub use builder::{BatchOptions, BuilderState, Record, RecordBatchBuilder};
 pub use checksum::{crc32_ieee, Checksum, SoftwareCrc32c};

@@ -1,12 +1,14 @@
 //! `metadata`, `offsets` and `create-topic`: questions about the cluster, and one change.
 
 use crate::args::{CreateTopicArgs, MetadataArgs, OffsetsArgs, QueryArgs};
+use crate::format::json_string;
 use crate::Failure;
 use nanokafka::client::OffsetQuery;
-use nanokafka_std::{Client, ClientConfig};
+use nanokafka_std::{BrokerInfo, Client, ClientConfig, ClusterMetadata};
+use std::io::Write;
 
 pub fn metadata(mut config: ClientConfig, args: MetadataArgs) -> Result<(), Failure> {
-    let MetadataArgs { topic } = args;
+    let MetadataArgs { topic, json } = args;
     config.allow_auto_topic_creation = false;
     let mut client = Client::connect(config)?;
     let topics: Vec<&str> = topic.iter().map(String::as_str).collect();
@@ -15,16 +17,18 @@ pub fn metadata(mut config: ClientConfig, args: MetadataArgs) -> Result<(), Fail
     } else {
         Some(&topics)
     })?;
+    if json {
+        let mut out = Vec::new();
+        metadata_json(&mut out, &metadata, &topics)?;
+        std::io::stdout().write_all(&out)?;
+        return missing_topics(&metadata);
+    }
     for b in &metadata.brokers {
         println!("broker {} at {}:{}", b.node_id, b.host, b.port);
     }
-    let mut missing = Vec::new();
     for t in &metadata.topics {
         match &t.error {
-            Some(e) => {
-                println!("topic {:?}: {e}", t.name);
-                missing.push(format!("topic {:?}: {e}", t.name));
-            }
+            Some(e) => println!("topic {:?}: {e}", t.name),
             None => {
                 println!("topic {:?}: {} partitions", t.name, t.partitions.len());
                 for p in &t.partitions {
@@ -36,9 +40,88 @@ pub fn metadata(mut config: ClientConfig, args: MetadataArgs) -> Result<(), Fail
             }
         }
     }
+    missing_topics(&metadata)
+}
+
+/// An error naming every topic the metadata could not describe.
+fn missing_topics(metadata: &ClusterMetadata) -> Result<(), Failure> {
+    let missing: Vec<String> = metadata
+        .topics
+        .iter()
+        .filter_map(|t| Some(format!("topic {:?}: {}", t.name, t.error.as_ref()?)))
+        .collect();
     if !missing.is_empty() {
         return Err(missing.join("; ").into());
     }
+    Ok(())
+}
+
+/// `metadata` as kcat's `-L -J` prints it: the answering broker (the first listed: this
+/// client does not say which one answered), the query, the controller, brokers as
+/// `host:port`, topics with partitions, replicas and in-sync replicas as `{"id":N}`.
+fn metadata_json(
+    out: &mut Vec<u8>,
+    metadata: &ClusterMetadata,
+    topics: &[&str],
+) -> std::io::Result<()> {
+    let name = |b: &BrokerInfo| format!("{}:{}", b.host, b.port);
+    let ids = |ids: &[i32]| {
+        let ids: Vec<String> = ids.iter().map(|id| format!("{{\"id\":{id}}}")).collect();
+        ids.join(",")
+    };
+    let first = metadata.brokers.first();
+    write!(
+        out,
+        "{{\"originating_broker\":{{\"id\":{},\"name\":",
+        first.map_or(-1, |b| b.node_id)
+    )?;
+    let origin = first.map(|b| format!("{}/{}", name(b), b.node_id));
+    json_string(out, origin.as_deref().map(str::as_bytes))?;
+    out.extend_from_slice(b"},\"query\":{\"topic\":");
+    let query = if topics.is_empty() {
+        "*".to_owned()
+    } else {
+        topics.join(",")
+    };
+    json_string(out, Some(query.as_bytes()))?;
+    write!(
+        out,
+        "}},\"controllerid\":{},\"brokers\":[",
+        metadata.controller_id
+    )?;
+    for (i, b) in metadata.brokers.iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"" } else { b"," });
+        write!(out, "{{\"id\":{},\"name\":", b.node_id)?;
+        json_string(out, Some(name(b).as_bytes()))?;
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"],\"topics\":[");
+    for (i, t) in metadata.topics.iter().enumerate() {
+        out.extend_from_slice(if i == 0 {
+            b"{\"topic\":"
+        } else {
+            b",{\"topic\":"
+        });
+        json_string(out, Some(t.name.as_bytes()))?;
+        if let Some(e) = &t.error {
+            out.extend_from_slice(b",\"error\":");
+            json_string(out, Some(e.to_string().as_bytes()))?;
+        }
+        out.extend_from_slice(b",\"partitions\":[");
+        for (j, p) in t.partitions.iter().enumerate() {
+            out.extend_from_slice(if j == 0 { b"" } else { b"," });
+            write!(
+                out,
+                "{{\"partition\":{},\"leader\":{},\"replicas\":[{}],\"isrs\":[{}]}}",
+                p.partition,
+                p.leader,
+                ids(&p.replicas),
+                ids(&p.isr)
+            )?;
+        }
+        out.extend_from_slice(b"]}");
+    }
+    out.extend_from_slice(b"]}"); // no newline after it, as kcat
     Ok(())
 }
 

@@ -196,6 +196,9 @@ pub struct MetadataArgs {
     /// Only these topics (repeatable); all when omitted.
     #[arg(long, short)]
     pub topic: Vec<String>,
+    /// As one JSON object, the fields of kcat's -L -J.
+    #[arg(short = 'J', long)]
+    pub json: bool,
 }
 
 // The options of `offsets`.

@@ -206,7 +206,7 @@ impl Printer {
 /// A JSON string as kcat's encoder (yajl) writes it: `"` and `\` escaped, control characters
 /// as `\b \t \n \f \r` or `\u00XX`, every other byte as it is (binary data is not re-encoded);
 /// `null` for `None`.
-fn json_string(out: &mut impl Write, bytes: Option<&[u8]>) -> io::Result<()> {
+pub fn json_string(out: &mut impl Write, bytes: Option<&[u8]>) -> io::Result<()> {
     let Some(bytes) = bytes else {
         return out.write_all(b"null");
     };
