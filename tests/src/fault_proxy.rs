@@ -159,6 +159,8 @@ pub struct ProxyStats {
     pub requests: HashMap<i16, usize>,
     /// Faults that took effect, in order: (connection, API key, action).
     pub fired: Vec<(usize, i16, Action)>,
+    /// Connections being served now (a silenced one until its client closes it).
+    pub open: usize,
 }
 
 #[derive(Debug, Default)]
@@ -281,14 +283,19 @@ fn accept_loop(listener: TcpListener, shared: &Arc<Mutex<Shared>>, stop: &Arc<At
                 if connections.len() >= MAX_CONNECTIONS {
                     continue;
                 }
-                let (shared, stop) = (shared.clone(), stop.clone());
-                let spawned = std::thread::Builder::new()
-                    .name(format!("fault-proxy-conn-{index}"))
-                    .spawn(move || {
-                        let _ = serve(client, upstream, index, &shared, &stop);
-                    });
-                if let Ok(handle) = spawned {
-                    connections.push(handle);
+                lock(shared).stats.open += 1;
+                let spawned = {
+                    let (shared, stop) = (shared.clone(), stop.clone());
+                    std::thread::Builder::new()
+                        .name(format!("fault-proxy-conn-{index}"))
+                        .spawn(move || {
+                            let _ = serve(client, upstream, index, &shared, &stop);
+                            lock(&shared).stats.open -= 1;
+                        })
+                };
+                match spawned {
+                    Ok(handle) => connections.push(handle),
+                    Err(_) => lock(shared).stats.open -= 1,
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(POLL),
@@ -312,7 +319,8 @@ struct Pending {
 struct Link {
     client: TcpStream,
     broker: TcpStream,
-    /// Nothing more is forwarded either way (sockets stay open until the proxy stops).
+    /// Nothing more is forwarded either way (sockets stay open until the client closes its
+    /// end or the proxy stops).
     silent: AtomicBool,
     /// The connection is cut: both directions end.
     cut: AtomicBool,
@@ -365,9 +373,22 @@ fn serve(
             })?
     };
     let _ = forward_requests(&link, index, shared, stop);
-    // A silent link keeps its sockets open until the proxy stops.
+    // A silent link keeps its sockets open, dropping what the client still sends, until the
+    // client closes its end (as it would with a silent broker) or the proxy stops.
+    let mut dropped = [0u8; 4096];
     while link.silent.load(Ordering::SeqCst) && !link.over(stop) {
-        std::thread::sleep(POLL);
+        match (&link.client).read(&mut dropped) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) => {}
+            Err(_) => break,
+        }
     }
     link.cut();
     let _ = responses.join();
@@ -622,7 +643,8 @@ impl ProxiedBroker {
     }
 
     /// One single-node Kafka `version` per test process, started on first use, with an extra
-    /// listener `FAULT` advertised at its proxy's port.
+    /// listener `FAULT` advertised at its proxy's port (the harness's shared cluster of kind
+    /// `fault-proxy`: killed and its folder removed when the process exits).
     pub fn kafka(version: crate::kafka::KafkaVersion) -> &'static ProxiedBroker {
         type Cell = std::sync::OnceLock<&'static ProxiedBroker>;
         static CELLS: Mutex<Vec<(crate::kafka::KafkaVersion, &'static Cell)>> =
@@ -640,17 +662,16 @@ impl ProxiedBroker {
         };
         cell.get_or_init(|| {
             let proxy = FaultProxy::bind().expect("bind the proxy");
-            let cluster = crate::kafka::KafkaCluster::builder(&version)
-                .listener_advertised_at("FAULT", &[proxy.port()])
-                .start()
-                .unwrap_or_else(|e| panic!("{e}"));
+            let cluster = crate::kafka::shared_custom(&version, "fault-proxy", |version| {
+                crate::kafka::KafkaCluster::builder(version)
+                    .listener_advertised_at("FAULT", &[proxy.port()])
+                    .start()
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
             let port = cluster.listener_port(1, "FAULT");
             proxy.set_upstream(SocketAddr::from(([127, 0, 0, 1], port)));
-            let direct = cluster.bootstrap();
-            // Stopped when the process exits (the broker dies with it).
-            let _ = Box::leak(Box::new(cluster));
             Box::leak(Box::new(ProxiedBroker {
-                direct,
+                direct: cluster.bootstrap(),
                 proxy,
                 name: format!("Kafka {version}"),
                 exclusive: Mutex::new(()),
