@@ -302,9 +302,9 @@ pub mod client {
 
 /// nanokafka against `kafka-protocol` on the same response bodies.
 pub mod differential {
-    use bytes::Bytes;
+    use bytes::{Bytes, BytesMut};
     use kafka_protocol::messages;
-    use kafka_protocol::protocol::Decodable;
+    use kafka_protocol::protocol::{Decodable, Encodable};
     use nanokafka::protocol::fetch::FetchRequest;
     use nanokafka::protocol::header::decode_body;
     use nanokafka::protocol::metadata::MetadataRequest;
@@ -317,11 +317,20 @@ pub mod differential {
         R::VERSIONS.min + i16::try_from(raw % span).unwrap_or(0)
     }
 
-    /// kafka-protocol's reading of `body` at `version`, if it accepts all of it.
-    pub fn theirs<T: Decodable>(body: &[u8], version: i16) -> Option<T> {
+    /// kafka-protocol's reading of `body` at `version`, if it accepts all of it and `body` is
+    /// well-formed: its reading encodes back to the same bytes. Malformed bodies are read
+    /// differently by lenient decoders without either being wrong (a tagged struct whose
+    /// contents run past its declared size: Java and kafka-protocol read the contents,
+    /// nanokafka skips the declared size); the `response` target covers them for panics.
+    pub fn theirs<T: Decodable + Encodable>(body: &[u8], version: i16) -> Option<T> {
         let mut buf = Bytes::copy_from_slice(body);
         let message = T::decode(&mut buf, version).ok()?;
-        buf.is_empty().then_some(message)
+        if !buf.is_empty() {
+            return None;
+        }
+        let mut again = BytesMut::new();
+        message.encode(&mut again, version).ok()?;
+        (again.as_ref() == body).then_some(message)
     }
 
     fn str_eq(ours: Option<&str>, theirs: Option<&str>) -> bool {

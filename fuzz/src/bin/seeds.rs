@@ -8,6 +8,8 @@
 //! second build of the dependencies. Run from `fuzz/`:
 //! `target/x86_64-unknown-linux-gnu/release/seeds`.
 #![no_main]
+// The init exits the process, so the macro's code after it is unreachable.
+#![allow(unreachable_code)]
 
 use bytes::BytesMut;
 use embedded_io::ErrorKind;
