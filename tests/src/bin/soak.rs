@@ -3,8 +3,8 @@
 //! duplicated and that memory and open file descriptors stay flat.
 //!
 //! ```sh
-//! cargo run --release -p nanokafka-tests --bin soak -- --minutes 30
-//! cargo run --release -p nanokafka-tests --bin soak -- --minutes 2 --kafka 3.9.2 --seed 7
+//! cargo run -p nanokafka-tests --bin soak -- --minutes 30
+//! cargo run -p nanokafka-tests --bin soak -- --minutes 2 --kafka 3.9.2 --seed 7
 //! ```
 //!
 //! One pipelined `Producer` (the defaults: idempotent, acks all) sends numbered records to a
