@@ -366,13 +366,23 @@ fn serve(
         std::thread::Builder::new()
             .name(format!("fault-proxy-resp-{index}"))
             .spawn(move || {
-                let _ = forward_responses(&link, index, &shared, &stop);
+                let _ = forward_responses(Conn {
+                    link: &link,
+                    index,
+                    shared: &shared,
+                    stop: &stop,
+                });
                 if !link.silent.load(Ordering::SeqCst) {
                     link.cut();
                 }
             })?
     };
-    let _ = forward_requests(&link, index, shared, stop);
+    let _ = forward_requests(Conn {
+        link: &link,
+        index,
+        shared,
+        stop,
+    });
     // A silent link keeps its sockets open, dropping what the client still sends, until the
     // client closes its end (as it would with a silent broker) or the proxy stops.
     let mut dropped = [0u8; 4096];
@@ -445,14 +455,42 @@ fn read_full(
     Ok(true)
 }
 
-fn forward_requests(
-    link: &Link,
+/// What each direction of a proxied connection works with.
+#[derive(Clone, Copy)]
+struct Conn<'a> {
+    link: &'a Link,
+    /// The connection's number, in the order the proxy accepted them.
     index: usize,
-    shared: &Mutex<Shared>,
-    stop: &AtomicBool,
-) -> io::Result<()> {
-    let mut frame = Vec::new();
-    while read_frame(&link.client, &mut frame, link, stop)? {
+    shared: &'a Mutex<Shared>,
+    stop: &'a AtomicBool,
+}
+
+impl Conn<'_> {
+    /// Reads each frame from `from` and hands it to `forward`, until the link ends or
+    /// `forward` returns `Ok(false)`.
+    fn pump(
+        self,
+        from: &TcpStream,
+        mut forward: impl FnMut(&mut Vec<u8>) -> io::Result<bool>,
+    ) -> io::Result<()> {
+        let mut frame = Vec::new();
+        while read_frame(from, &mut frame, self.link, self.stop)? {
+            if !forward(&mut frame)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn forward_requests(conn: Conn<'_>) -> io::Result<()> {
+    let Conn {
+        link,
+        index,
+        shared,
+        stop: _,
+    } = conn;
+    conn.pump(&link.client, |frame| {
         let field = |at: usize| {
             frame
                 .get(at..at + 2)
@@ -486,7 +524,7 @@ fn forward_requests(
         };
         if action == Some(Action::Silence) {
             link.silent.store(true, Ordering::SeqCst);
-            return Ok(());
+            return Ok(false);
         }
         lock_pending(link).insert(
             correlation,
@@ -496,51 +534,48 @@ fn forward_requests(
                 action,
             },
         );
-        (&link.broker).write_all(&frame)?;
-    }
-    Ok(())
+        (&link.broker).write_all(frame)?;
+        Ok(true)
+    })
 }
 
 fn lock_pending(link: &Link) -> MutexGuard<'_, HashMap<i32, Pending>> {
     link.pending.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn forward_responses(
-    link: &Link,
-    index: usize,
-    shared: &Mutex<Shared>,
-    stop: &AtomicBool,
-) -> io::Result<()> {
-    let mut frame = Vec::new();
-    loop {
-        if !read_frame(&link.broker, &mut frame, link, stop)? {
-            return Ok(());
-        }
+fn forward_responses(conn: Conn<'_>) -> io::Result<()> {
+    let Conn {
+        link,
+        index,
+        shared,
+        stop,
+    } = conn;
+    conn.pump(&link.broker, |frame| {
         let correlation = frame
             .get(4..8)
             .map_or(-1, |b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]));
         let pending = lock_pending(link).remove(&correlation);
         let mut client = &link.client;
         match pending.and_then(|p| p.action.map(|a| (p, a))) {
-            None => client.write_all(&frame)?,
+            None => client.write_all(frame)?,
             Some((_, Action::LoseResponse)) => {
                 link.cut();
-                return Ok(());
+                return Ok(false);
             }
             Some((_, Action::LoseResponseThenSilence)) => {
                 link.silent.store(true, Ordering::SeqCst);
-                return Ok(());
+                return Ok(false);
             }
-            Some((_, Action::Silence)) => return Ok(()),
+            Some((_, Action::Silence)) => return Ok(false),
             Some((_, Action::CutResponseHalfway)) => {
                 client.write_all(&frame[..frame.len() / 2])?;
                 client.flush()?;
                 link.cut();
-                return Ok(());
+                return Ok(false);
             }
             Some((_, Action::DelayResponse(delay))) => {
                 sleep_unless_stopped(delay, link, stop);
-                client.write_all(&frame)?;
+                client.write_all(frame)?;
             }
             Some((_, Action::Dribble { chunk, pause })) => {
                 for piece in frame.chunks(chunk.max(1)) {
@@ -552,12 +587,12 @@ fn forward_responses(
             Some((_, Action::FlipResponseByte(offset))) => {
                 let at = offset.min(frame.len() - 1);
                 frame[at] ^= 0xff;
-                client.write_all(&frame)?;
+                client.write_all(frame)?;
             }
             Some((p, Action::FlipFetchedRecordByte)) => {
                 let fetch = p.api == ApiKey::Fetch.as_i16();
                 if let Some(at) = fetch
-                    .then(|| fetched_records_end(&frame, p.version))
+                    .then(|| fetched_records_end(frame, p.version))
                     .flatten()
                 {
                     frame[at] ^= 0xff;
@@ -569,10 +604,11 @@ fn forward_responses(
                     }
                     state.faults.retain(|f| f.times > 0);
                 }
-                client.write_all(&frame)?;
+                client.write_all(frame)?;
             }
         }
-    }
+        Ok(true)
+    })
 }
 
 /// The index (in the frame, size prefix included) of the last byte of the first non-empty
