@@ -1,5 +1,6 @@
 //! The same response body decoded by nanokafka and by the independent `kafka-protocol` crate:
-//! where both accept it (and both read all of it), they agree field by field. Byte 0 picks
+//! where both accept it (and both read all of it) and it is well-formed (kafka-protocol's
+//! reading encodes back to the same bytes), they agree field by field. Byte 0 picks
 //! Metadata, Produce or Fetch, bytes 1..3 the version (wrapped into the core's range), the
 //! rest is the body (after the response header).
 #![no_main]

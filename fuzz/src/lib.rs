@@ -1,5 +1,7 @@
 //! Shared pieces of the fuzz targets: which response decoder a fuzz input picks, a broker
 //! that answers with fuzzed bytes, and how a record set is read to its end.
+// kafka-protocol's failed allocations made a panic (`differential::theirs`).
+#![feature(alloc_error_hook)]
 
 use nanokafka::protocol::api_versions::ApiVersionsRequest;
 use nanokafka::protocol::create_topics::CreateTopicsRequest;
@@ -302,9 +304,9 @@ pub mod client {
 
 /// nanokafka against `kafka-protocol` on the same response bodies.
 pub mod differential {
-    use bytes::Bytes;
+    use bytes::{Bytes, BytesMut};
     use kafka_protocol::messages;
-    use kafka_protocol::protocol::Decodable;
+    use kafka_protocol::protocol::{Decodable, Encodable};
     use nanokafka::protocol::fetch::FetchRequest;
     use nanokafka::protocol::header::decode_body;
     use nanokafka::protocol::metadata::MetadataRequest;
@@ -317,11 +319,34 @@ pub mod differential {
         R::VERSIONS.min + i16::try_from(raw % span).unwrap_or(0)
     }
 
-    /// kafka-protocol's reading of `body` at `version`, if it accepts all of it.
-    pub fn theirs<T: Decodable>(body: &[u8], version: i16) -> Option<T> {
-        let mut buf = Bytes::copy_from_slice(body);
-        let message = T::decode(&mut buf, version).ok()?;
-        buf.is_empty().then_some(message)
+    /// kafka-protocol's reading of `body` at `version`, if it accepts all of it and `body` is
+    /// well-formed: its reading encodes back to the same bytes. Malformed bodies are read
+    /// differently by lenient decoders without either being wrong (a tagged struct whose
+    /// contents run past its declared size: Java and kafka-protocol read the contents,
+    /// nanokafka skips the declared size); the `response` target covers them for panics.
+    ///
+    /// kafka-protocol allocates whatever array length the bytes claim, and a body nanokafka
+    /// accepted can still make it read a huge length where it reads past a declared size:
+    /// that allocation failure is made a panic (nightly's alloc error hook) and caught here,
+    /// with any other panic of kafka-protocol's; the body is then not compared.
+    pub fn theirs<T: Decodable + Encodable>(body: &[u8], version: i16) -> Option<T> {
+        std::alloc::set_alloc_error_hook(|layout| {
+            panic!("memory allocation of {} bytes failed", layout.size())
+        });
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let read = std::panic::catch_unwind(|| {
+            let mut buf = Bytes::copy_from_slice(body);
+            let message = T::decode(&mut buf, version).ok()?;
+            if !buf.is_empty() {
+                return None;
+            }
+            let mut again = BytesMut::new();
+            message.encode(&mut again, version).ok()?;
+            (again.as_ref() == body).then_some(message)
+        });
+        std::panic::set_hook(hook);
+        read.ok().flatten()
     }
 
     fn str_eq(ours: Option<&str>, theirs: Option<&str>) -> bool {

@@ -162,6 +162,8 @@ pub struct ProxyStats {
     /// Most requests of each API key forwarded on one connection and not yet answered by the
     /// broker, at once: how deep the client pipelines (when the broker is slow to answer).
     pub most_outstanding: HashMap<i16, usize>,
+    /// Connections being served now (a silenced one until its client closes it).
+    pub open: usize,
 }
 
 #[derive(Debug, Default)]
@@ -284,14 +286,19 @@ fn accept_loop(listener: TcpListener, shared: &Arc<Mutex<Shared>>, stop: &Arc<At
                 if connections.len() >= MAX_CONNECTIONS {
                     continue;
                 }
-                let (shared, stop) = (shared.clone(), stop.clone());
-                let spawned = std::thread::Builder::new()
-                    .name(format!("fault-proxy-conn-{index}"))
-                    .spawn(move || {
-                        let _ = serve(client, upstream, index, &shared, &stop);
-                    });
-                if let Ok(handle) = spawned {
-                    connections.push(handle);
+                lock(shared).stats.open += 1;
+                let spawned = {
+                    let (shared, stop) = (shared.clone(), stop.clone());
+                    std::thread::Builder::new()
+                        .name(format!("fault-proxy-conn-{index}"))
+                        .spawn(move || {
+                            let _ = serve(client, upstream, index, &shared, &stop);
+                            lock(&shared).stats.open -= 1;
+                        })
+                };
+                match spawned {
+                    Ok(handle) => connections.push(handle),
+                    Err(_) => lock(shared).stats.open -= 1,
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(POLL),
@@ -315,7 +322,8 @@ struct Pending {
 struct Link {
     client: TcpStream,
     broker: TcpStream,
-    /// Nothing more is forwarded either way (sockets stay open until the proxy stops).
+    /// Nothing more is forwarded either way (sockets stay open until the client closes its
+    /// end or the proxy stops).
     silent: AtomicBool,
     /// The connection is cut: both directions end.
     cut: AtomicBool,
@@ -361,16 +369,39 @@ fn serve(
         std::thread::Builder::new()
             .name(format!("fault-proxy-resp-{index}"))
             .spawn(move || {
-                let _ = forward_responses(&link, index, &shared, &stop);
+                let _ = forward_responses(Conn {
+                    link: &link,
+                    index,
+                    shared: &shared,
+                    stop: &stop,
+                });
                 if !link.silent.load(Ordering::SeqCst) {
                     link.cut();
                 }
             })?
     };
-    let _ = forward_requests(&link, index, shared, stop);
-    // A silent link keeps its sockets open until the proxy stops.
+    let _ = forward_requests(Conn {
+        link: &link,
+        index,
+        shared,
+        stop,
+    });
+    // A silent link keeps its sockets open, dropping what the client still sends, until the
+    // client closes its end (as it would with a silent broker) or the proxy stops.
+    let mut dropped = [0u8; 4096];
     while link.silent.load(Ordering::SeqCst) && !link.over(stop) {
-        std::thread::sleep(POLL);
+        match (&link.client).read(&mut dropped) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) => {}
+            Err(_) => break,
+        }
     }
     link.cut();
     let _ = responses.join();
@@ -427,14 +458,42 @@ fn read_full(
     Ok(true)
 }
 
-fn forward_requests(
-    link: &Link,
+/// What each direction of a proxied connection works with.
+#[derive(Clone, Copy)]
+struct Conn<'a> {
+    link: &'a Link,
+    /// The connection's number, in the order the proxy accepted them.
     index: usize,
-    shared: &Mutex<Shared>,
-    stop: &AtomicBool,
-) -> io::Result<()> {
-    let mut frame = Vec::new();
-    while read_frame(&link.client, &mut frame, link, stop)? {
+    shared: &'a Mutex<Shared>,
+    stop: &'a AtomicBool,
+}
+
+impl Conn<'_> {
+    /// Reads each frame from `from` and hands it to `forward`, until the link ends or
+    /// `forward` returns `Ok(false)`.
+    fn pump(
+        self,
+        from: &TcpStream,
+        mut forward: impl FnMut(&mut Vec<u8>) -> io::Result<bool>,
+    ) -> io::Result<()> {
+        let mut frame = Vec::new();
+        while read_frame(from, &mut frame, self.link, self.stop)? {
+            if !forward(&mut frame)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn forward_requests(conn: Conn<'_>) -> io::Result<()> {
+    let Conn {
+        link,
+        index,
+        shared,
+        stop: _,
+    } = conn;
+    conn.pump(&link.client, |frame| {
         let field = |at: usize| {
             frame
                 .get(at..at + 2)
@@ -468,7 +527,7 @@ fn forward_requests(
         };
         if action == Some(Action::Silence) {
             link.silent.store(true, Ordering::SeqCst);
-            return Ok(());
+            return Ok(false);
         }
         let outstanding = {
             let mut pending = lock_pending(link);
@@ -487,51 +546,48 @@ fn forward_requests(
             let deepest = state.stats.most_outstanding.entry(api).or_default();
             *deepest = (*deepest).max(outstanding);
         }
-        (&link.broker).write_all(&frame)?;
-    }
-    Ok(())
+        (&link.broker).write_all(frame)?;
+        Ok(true)
+    })
 }
 
 fn lock_pending(link: &Link) -> MutexGuard<'_, HashMap<i32, Pending>> {
     link.pending.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn forward_responses(
-    link: &Link,
-    index: usize,
-    shared: &Mutex<Shared>,
-    stop: &AtomicBool,
-) -> io::Result<()> {
-    let mut frame = Vec::new();
-    loop {
-        if !read_frame(&link.broker, &mut frame, link, stop)? {
-            return Ok(());
-        }
+fn forward_responses(conn: Conn<'_>) -> io::Result<()> {
+    let Conn {
+        link,
+        index,
+        shared,
+        stop,
+    } = conn;
+    conn.pump(&link.broker, |frame| {
         let correlation = frame
             .get(4..8)
             .map_or(-1, |b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]));
         let pending = lock_pending(link).remove(&correlation);
         let mut client = &link.client;
         match pending.and_then(|p| p.action.map(|a| (p, a))) {
-            None => client.write_all(&frame)?,
+            None => client.write_all(frame)?,
             Some((_, Action::LoseResponse)) => {
                 link.cut();
-                return Ok(());
+                return Ok(false);
             }
             Some((_, Action::LoseResponseThenSilence)) => {
                 link.silent.store(true, Ordering::SeqCst);
-                return Ok(());
+                return Ok(false);
             }
-            Some((_, Action::Silence)) => return Ok(()),
+            Some((_, Action::Silence)) => return Ok(false),
             Some((_, Action::CutResponseHalfway)) => {
                 client.write_all(&frame[..frame.len() / 2])?;
                 client.flush()?;
                 link.cut();
-                return Ok(());
+                return Ok(false);
             }
             Some((_, Action::DelayResponse(delay))) => {
                 sleep_unless_stopped(delay, link, stop);
-                client.write_all(&frame)?;
+                client.write_all(frame)?;
             }
             Some((_, Action::Dribble { chunk, pause })) => {
                 for piece in frame.chunks(chunk.max(1)) {
@@ -543,12 +599,12 @@ fn forward_responses(
             Some((_, Action::FlipResponseByte(offset))) => {
                 let at = offset.min(frame.len() - 1);
                 frame[at] ^= 0xff;
-                client.write_all(&frame)?;
+                client.write_all(frame)?;
             }
             Some((p, Action::FlipFetchedRecordByte)) => {
                 let fetch = p.api == ApiKey::Fetch.as_i16();
                 if let Some(at) = fetch
-                    .then(|| fetched_records_end(&frame, p.version))
+                    .then(|| fetched_records_end(frame, p.version))
                     .flatten()
                 {
                     frame[at] ^= 0xff;
@@ -560,10 +616,11 @@ fn forward_responses(
                     }
                     state.faults.retain(|f| f.times > 0);
                 }
-                client.write_all(&frame)?;
+                client.write_all(frame)?;
             }
         }
-    }
+        Ok(true)
+    })
 }
 
 /// The index (in the frame, size prefix included) of the last byte of the first non-empty
@@ -634,7 +691,8 @@ impl ProxiedBroker {
     }
 
     /// One single-node Kafka `version` per test process, started on first use, with an extra
-    /// listener `FAULT` advertised at its proxy's port.
+    /// listener `FAULT` advertised at its proxy's port (the harness's shared cluster of kind
+    /// `fault-proxy`: killed and its folder removed when the process exits).
     pub fn kafka(version: crate::kafka::KafkaVersion) -> &'static ProxiedBroker {
         type Cell = std::sync::OnceLock<&'static ProxiedBroker>;
         static CELLS: Mutex<Vec<(crate::kafka::KafkaVersion, &'static Cell)>> =
@@ -652,17 +710,16 @@ impl ProxiedBroker {
         };
         cell.get_or_init(|| {
             let proxy = FaultProxy::bind().expect("bind the proxy");
-            let cluster = crate::kafka::KafkaCluster::builder(&version)
-                .listener_advertised_at("FAULT", &[proxy.port()])
-                .start()
-                .unwrap_or_else(|e| panic!("{e}"));
+            let cluster = crate::kafka::shared_custom(&version, "fault-proxy", |version| {
+                crate::kafka::KafkaCluster::builder(version)
+                    .listener_advertised_at("FAULT", &[proxy.port()])
+                    .start()
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
             let port = cluster.listener_port(1, "FAULT");
             proxy.set_upstream(SocketAddr::from(([127, 0, 0, 1], port)));
-            let direct = cluster.bootstrap();
-            // Stopped when the process exits (the broker dies with it).
-            let _ = Box::leak(Box::new(cluster));
             Box::leak(Box::new(ProxiedBroker {
-                direct,
+                direct: cluster.bootstrap(),
                 proxy,
                 name: format!("Kafka {version}"),
                 exclusive: Mutex::new(()),

@@ -1357,6 +1357,18 @@ pub fn shared_secured(
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Like [`shared_single`], for a cluster a test helper configures itself (e.g. the fault
+/// proxy's broker, with a listener advertised at the proxy's port): one per (`version`,
+/// `kind`) per test process, started by `start` on first use, killed and its folder removed
+/// at exit.
+pub fn shared_custom(
+    version: impl Into<KafkaVersion>,
+    kind: &'static str,
+    start: impl FnOnce(&KafkaVersion) -> Result<KafkaCluster, String>,
+) -> Result<&'static KafkaCluster, String> {
+    shared_cluster(version.into(), kind, start)
+}
+
 /// The shared cluster of `kind` for `version`, started by `start` on first use.
 fn shared_cluster(
     version: KafkaVersion,

@@ -1,8 +1,9 @@
 //! The fault matrix on today's code, through the fault proxy, against the mock and real
-//! Kafka 4.4.0 (one broker for the whole file): a corrupted fetched byte is a CRC error,
-//! never silent; against a silent broker every blocking call returns within its configured
+//! Kafka 3.9.2 and 4.4.0 (one broker per version for the whole file): a corrupted fetched
+//! byte is a CRC error, never silent, for the blocking `Client` and the pipelined
+//! `Consumer`; against a silent broker every blocking call returns within its configured
 //! bound with an error naming what timed out, and so does the pipelined consumer against a
-//! broker silent on Fetch; the blocking producer with idempotence stores
+//! broker silent on Fetch (mock); the blocking producer with idempotence stores
 //! every record exactly once when the answer to its first Produce is lost.
 //!
 //! Each test prints its row of the table (`-- --nocapture 2>&1 | grep FAULT-MATRIX`):
@@ -44,6 +45,11 @@ fn flipped_fetched_byte(broker: &ProxiedBroker) {
     let started = Instant::now();
     let error = client.fetch(&topic, 0, 0).unwrap_err();
     let elapsed = started.elapsed();
+    let config = broker.client_config();
+    assert!(
+        elapsed <= bound(&config, config.receive_attempts),
+        "{elapsed:?}"
+    );
     assert!(
         matches!(error.kind(), CoreError::CrcMismatch { .. }),
         "{error}"
@@ -54,6 +60,77 @@ fn flipped_fetched_byte(broker: &ProxiedBroker) {
     assert_eq!(stored, sent);
     MatrixRow::count(
         "flipped fetched byte / Client::fetch",
+        &broker.name,
+        &sent,
+        &sent,
+        &stored,
+        elapsed,
+        &error.to_string(),
+    )
+    .print();
+}
+
+/// The pipelined consumer reads an answer whose fetched record byte was flipped on its way:
+/// reading it is a CRC mismatch naming the topic, and no record of the corrupted batch is
+/// handed to the application.
+fn pipelined_consumer_flipped_fetched_byte(broker: &ProxiedBroker) {
+    let _guard = broker.exclusive();
+    let topic = unique_topic("fault-crc-pipelined");
+    broker.create_topic(&topic);
+    let sent = values(&topic, 100);
+    Client::connect(broker.client_config())
+        .unwrap()
+        .send(&topic, Some(0), &records(&sent))
+        .unwrap();
+    let fired = broker.proxy.fired();
+    broker
+        .proxy
+        .inject(Fault::new(Action::FlipFetchedRecordByte).api(ApiKey::Fetch));
+    let mut consumer = Consumer::start_at(
+        ConsumerConfig::new(broker.client_config()),
+        &topic,
+        &[(0, 0)],
+    )
+    .unwrap();
+    let started = Instant::now();
+    let mut delivered = Vec::new();
+    let error = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no answer with records within 10 s"
+        );
+        let Some(mut fetch) = consumer.poll(Duration::from_secs(1)).unwrap() else {
+            continue;
+        };
+        let read = fetch.for_each_record(|_, r| {
+            delivered.push(String::from_utf8_lossy(r.value.unwrap_or_default()).into_owned());
+            Ok(())
+        });
+        if let Err(error) = read {
+            break error;
+        }
+    };
+    let elapsed = started.elapsed();
+    drop(consumer);
+    let config = broker.client_config();
+    assert!(
+        elapsed <= bound(&config, config.receive_attempts),
+        "{elapsed:?}"
+    );
+    assert!(
+        matches!(error.kind(), CoreError::CrcMismatch { .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains(&topic), "{error}");
+    assert!(
+        delivered.is_empty(),
+        "records of a corrupted batch: {delivered:?}"
+    );
+    assert_eq!(broker.proxy.fired() - fired, 1);
+    let stored = broker.stored_values(&topic, 0);
+    assert_eq!(stored, sent);
+    MatrixRow::count(
+        "flipped fetched byte / pipelined Consumer",
         &broker.name,
         &sent,
         &sent,
@@ -232,6 +309,7 @@ fn idempotent_blocking_producer_lost_answer(broker: &ProxiedBroker) {
     let mut config = broker.client_config();
     config.idempotent = true;
     config.acks = Acks::All;
+    let limit = bound(&config, config.send_attempts);
     let mut client = Client::connect(config).unwrap();
     let fired = broker.proxy.fired();
     broker
@@ -257,39 +335,51 @@ fn idempotent_blocking_producer_lost_answer(broker: &ProxiedBroker) {
     );
     row.print();
     result.unwrap();
+    assert_eq!((row.duplicated, row.lost), (0, 0));
     assert_eq!(stored, sent, "every record once, in order");
+    assert!(elapsed <= limit, "{elapsed:?} over its bound {limit:?}");
 }
 
-fn kafka() -> &'static ProxiedBroker {
-    ProxiedBroker::kafka(KafkaVersion::V4_4_0)
+/// One test per scenario and broker: the mock, Kafka 3.9.2 and Kafka 4.4.0.
+macro_rules! matrix {
+    ($($scenario:ident: $mock:ident, $kafka_3_9_2:ident, $kafka_4_4_0:ident;)*) => {$(
+        #[test]
+        fn $mock() {
+            $scenario(&ProxiedBroker::mock());
+        }
+
+        #[test]
+        fn $kafka_3_9_2() {
+            $scenario(ProxiedBroker::kafka(KafkaVersion::V3_9_2));
+        }
+
+        #[test]
+        fn $kafka_4_4_0() {
+            $scenario(ProxiedBroker::kafka(KafkaVersion::V4_4_0));
+        }
+    )*};
 }
 
-#[test]
-fn mock_flipped_fetched_byte_is_a_crc_error() {
-    flipped_fetched_byte(&ProxiedBroker::mock());
-}
-
-#[test]
-fn kafka_4_4_0_flipped_fetched_byte_is_a_crc_error() {
-    flipped_fetched_byte(kafka());
-}
-
-#[test]
-fn mock_silent_broker_calls_return_within_their_bound() {
-    silent_broker(&ProxiedBroker::mock());
-}
-
-#[test]
-fn kafka_4_4_0_silent_broker_calls_return_within_their_bound() {
-    silent_broker(kafka());
+matrix! {
+    flipped_fetched_byte:
+        mock_flipped_fetched_byte_is_a_crc_error,
+        kafka_3_9_2_flipped_fetched_byte_is_a_crc_error,
+        kafka_4_4_0_flipped_fetched_byte_is_a_crc_error;
+    pipelined_consumer_flipped_fetched_byte:
+        mock_pipelined_consumer_flipped_fetched_byte_is_a_crc_error,
+        kafka_3_9_2_pipelined_consumer_flipped_fetched_byte_is_a_crc_error,
+        kafka_4_4_0_pipelined_consumer_flipped_fetched_byte_is_a_crc_error;
+    silent_broker:
+        mock_silent_broker_calls_return_within_their_bound,
+        kafka_3_9_2_silent_broker_calls_return_within_their_bound,
+        kafka_4_4_0_silent_broker_calls_return_within_their_bound;
+    idempotent_blocking_producer_lost_answer:
+        mock_idempotent_blocking_producer_stores_once_after_a_lost_answer,
+        kafka_3_9_2_idempotent_blocking_producer_stores_once_after_a_lost_answer,
+        kafka_4_4_0_idempotent_blocking_producer_stores_once_after_a_lost_answer;
 }
 
 #[test]
 fn mock_silent_fetch_ends_the_pipelined_consumer_within_its_bound() {
     silent_fetch_pipelined_consumer(&ProxiedBroker::mock());
-}
-
-#[test]
-fn kafka_4_4_0_idempotent_blocking_producer_stores_once_after_a_lost_answer() {
-    idempotent_blocking_producer_lost_answer(kafka());
 }

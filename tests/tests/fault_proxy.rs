@@ -101,6 +101,26 @@ fn silence_keeps_the_socket_open_until_the_request_times_out() {
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
+/// A silenced connection lasts until its client gives up on it, not until the proxy stops:
+/// a long run that silences connections now and then does not pile up sockets and threads.
+#[test]
+fn a_silenced_connection_ends_when_its_client_closes_it() {
+    let broker = ProxiedBroker::mock();
+    let mut config = broker.client_config();
+    config.receive_attempts = 1;
+    let mut client = Client::connect(config).unwrap();
+    broker.proxy.inject(Fault::silence());
+    let error = client.metadata(None).unwrap_err();
+    assert_eq!(error.kind(), CoreError::Timeout, "{error}");
+    assert_eq!(broker.proxy.fired(), 1);
+    drop(client);
+    let closed_by = Instant::now() + Duration::from_secs(2);
+    while broker.proxy.stats().open > 0 && Instant::now() < closed_by {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(broker.proxy.stats().open, 0, "{:?}", broker.proxy.stats());
+}
+
 #[test]
 fn flip_response_byte_corrupts_the_chosen_byte() {
     let (broker, mut client) = setup("flip");

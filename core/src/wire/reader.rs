@@ -123,10 +123,20 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Reads an `unsigned_varint` (at most 32 bits).
+    /// Reads an `unsigned_varint`: at most 32 bits in at most 5 bytes. A longer encoding of
+    /// a small value (`80 80 80 80 80 00`) is refused as Kafka's Java reader refuses it, so
+    /// that the bytes after it are not read at another place than the broker reads them.
     pub fn unsigned_varint(&mut self) -> Result<u32> {
-        u32::try_from(self.unsigned_varlong()?)
-            .map_err(|_| Error::Malformed("unsigned varint longer than 32 bits"))
+        let before = self.rest;
+        let value = self.unsigned_varlong()?;
+        let used = before.len().saturating_sub(self.rest.len());
+        match u32::try_from(value) {
+            Ok(value) if used <= 5 => Ok(value),
+            _ => {
+                self.rest = before;
+                Err(Error::Malformed("unsigned varint longer than 32 bits"))
+            }
+        }
     }
 
     /// Reads a zigzag `varint`.

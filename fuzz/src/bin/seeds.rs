@@ -1,8 +1,15 @@
-//! Writes the seed corpora of every target into `corpus/<target>/` (run from `fuzz/`:
-//! `cargo +nightly run --release --bin seeds`): responses of every API at every version
+//! Writes the seed corpora of every target into `corpus/<target>/`: responses of every API at every version
 //! encoded by the independent `kafka-protocol` crate (as the golden tests do), the mock
 //! broker's real answers to a client session, record batches and legacy messages built from
 //! the golden tests' sample records with every codec, and compressed blocks.
+//!
+//! A libFuzzer binary like the targets (its init writes the seeds and exits), so that the
+//! one `cargo fuzz build` of `fuzz/run` builds it with the same flags: the seeds cost no
+//! second build of the dependencies. Run from `fuzz/`:
+//! `target/x86_64-unknown-linux-gnu/release/seeds`.
+#![no_main]
+// The init exits the process, so the macro's code after it is unreachable.
+#![allow(unreachable_code)]
 
 use bytes::BytesMut;
 use embedded_io::ErrorKind;
@@ -11,12 +18,19 @@ use kafka_protocol::protocol::Encodable;
 use nanokafka::client::memory::{FrameHandler, MemoryTransport};
 use nanokafka::client::Connector;
 use nanokafka::protocol::ApiKey;
-use nanokafka::records::{BatchOptions, Compress, Compression, SoftwareCrc32c};
+use nanokafka::records::{
+    BatchOptions, Compress, Compression, Record, RecordBatchBuilder, SoftwareCrc32c,
+};
 use nanokafka_std::compression::Codecs;
 use nanokafka_std::mock::{MockCluster, MockHandler};
 use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
+
+/// The golden tests' sample records and legacy message encoder (a file of the test crate
+/// that depends on nothing but `nanokafka`, so the fuzz build does not build the test crate).
+#[path = "../../../tests/src/samples.rs"]
+mod samples;
 
 fn write(target: &str, name: &str, bytes: &[u8]) {
     let dir = Path::new("corpus").join(target);
@@ -186,41 +200,36 @@ fn client_sessions() {
     }
 }
 
+/// `records` pushed into one batch builder, then finished by `finish` (plain or compressed).
+fn build_batch(
+    records: &[Record<'_>],
+    finish: impl FnOnce(RecordBatchBuilder<'_>) -> nanokafka::Result<Vec<u8>>,
+) -> Vec<u8> {
+    let mut buf = vec![0u8; 1 << 17];
+    let mut builder =
+        RecordBatchBuilder::new(&mut buf, BatchOptions::default()).expect("a batch builder");
+    for record in records {
+        builder.push(record).expect("push a sample record");
+    }
+    finish(builder).expect("finish the batch")
+}
+
 /// The golden tests' sample records as a batch, plain and with every codec, as seeds of
 /// `record_batch` (both modes) and the compressed bodies as seeds of `decompress`.
 fn batches() {
-    let records: Vec<nanokafka_tests::TestRecord> = nanokafka_tests::sample_records()
-        .iter()
-        .map(|r| nanokafka_tests::TestRecord {
-            key: r.key.map(<[u8]>::to_vec),
-            value: r.value.map(<[u8]>::to_vec),
-            headers: r
-                .headers
-                .iter()
-                .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
-                .collect(),
-            timestamp: r.timestamp,
-        })
-        .collect();
+    let records = samples::sample_records();
     let codecs = Codecs::new();
-    let plain = {
-        let mut buf = vec![0u8; 1 << 16];
-        nanokafka_tests::build_batch(&records, &mut buf, BatchOptions::default(), |b| {
-            b.finish(&SoftwareCrc32c).map(|b| b.to_vec())
-        })
-    };
+    let plain = build_batch(&records, |b| b.finish(&SoftwareCrc32c).map(|b| b.to_vec()));
     for (selector, codec) in [
         (1, Compression::Gzip),
         (2, Compression::Snappy),
         (3, Compression::Lz4),
         (4, Compression::Zstd),
     ] {
-        let mut buf = vec![0u8; 1 << 17];
-        let batch =
-            nanokafka_tests::build_batch(&records, &mut buf, BatchOptions::default(), |b| {
-                b.finish_compressed(codec, &codecs, &SoftwareCrc32c)
-                    .map(|b| b.to_vec())
-            });
+        let batch = build_batch(&records, |b| {
+            b.finish_compressed(codec, &codecs, &SoftwareCrc32c)
+                .map(|b| b.to_vec())
+        });
         for mode in [0u8, 1] {
             let mut seed = vec![mode];
             seed.extend(&batch);
@@ -247,7 +256,7 @@ fn batches() {
         write("record_batch", &format!("plain-twice-{mode}"), &seed);
     }
     for (magic, timestamp) in [(0i8, 0i64), (1, 1_700_000_000_000)] {
-        let entry = nanokafka_tests::legacy_message(
+        let entry = samples::legacy_message(
             7,
             magic,
             0,
@@ -256,7 +265,7 @@ fn batches() {
             Some(b"21.5"),
         );
         write("message_set", &format!("v{magic}"), &entry);
-        let null_key = nanokafka_tests::legacy_message(8, magic, 0, timestamp, None, Some(b""));
+        let null_key = samples::legacy_message(8, magic, 0, timestamp, None, Some(b""));
         write("message_set", &format!("v{magic}-null-key"), &null_key);
         let mut seed = vec![0u8];
         seed.extend(&entry);
@@ -270,12 +279,20 @@ fn batches() {
             .compress(Compression::Gzip, &inner, &mut out)
             .expect("gzip");
         let wrapper =
-            nanokafka_tests::legacy_message(8, magic, 1, timestamp, None, Some(&out[..n]));
+            samples::legacy_message(8, magic, 1, timestamp, None, Some(&out[..n]));
         write("message_set", &format!("v{magic}-gzip-wrapper"), &wrapper);
     }
 }
 
-fn main() {
+libfuzzer_sys::fuzz_target!(
+    init: {
+        write_seeds();
+        std::process::exit(0);
+    },
+    |_data: &[u8]| {}
+);
+
+fn write_seeds() {
     default_responses();
     client_sessions();
     batches();
