@@ -148,8 +148,9 @@ impl Answer {
         })
     }
 
-    /// Writes the batches of `part` (records in `buf`) into `decompressed`, compressed ones
-    /// uncompressed, when it has any, and points `part` there. A batch that fails its CRC
+    /// Writes the entries of `part` (records in `buf`) into `decompressed`, compressed ones
+    /// uncompressed (v2 batches and legacy wrapper messages alike), when it has any, and
+    /// points `part` there. A batch that fails its CRC
     /// leaves `part` as it was: the application gets the error where it reads.
     fn decompress(
         &mut self,
@@ -162,18 +163,28 @@ impl Answer {
             return Ok(());
         }
         let start = self.decompressed.len();
-        for batch in Batches::new(records, &HardwareCrc32c) {
-            let Ok(Batch::V2(batch)) = batch else {
-                // Legacy messages (read as they are) or a bad CRC: leave the partition as is.
+        let mut batches = Batches::new(records, &HardwareCrc32c);
+        loop {
+            let before = batches.rest();
+            let Some(batch) = batches.next() else { break };
+            let entry = before
+                .get(..before.len().saturating_sub(batches.rest().len()))
+                .unwrap_or_default();
+            let Ok(batch) = batch else {
+                // A bad CRC: leave the partition as is.
                 self.decompressed.truncate(start);
                 return Ok(());
             };
             let at = self.decompressed.len();
-            let mut room = batch.as_bytes().len().saturating_mul(4).max(64 << 10);
+            let mut room = entry.len().saturating_mul(4).max(64 << 10);
             loop {
                 self.decompressed.resize(at.saturating_add(room), 0);
                 let out = self.decompressed.get_mut(at..).unwrap_or_default();
-                match batch.write_decompressed(codecs, &HardwareCrc32c, out) {
+                let written = match batch {
+                    Batch::V2(batch) => batch.write_decompressed(codecs, &HardwareCrc32c, out),
+                    Batch::Legacy(message) => message.write_decompressed(entry, codecs, out),
+                };
+                match written {
                     Ok(len) => {
                         self.decompressed.truncate(at.saturating_add(len));
                         break;
@@ -663,6 +674,137 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(read, expected[3..]);
+        assert_eq!(called, read);
+    }
+
+    /// A record as read: offset, timestamp, key, value.
+    type ReadRecord = (i64, i64, Vec<u8>, Vec<u8>);
+
+    /// A legacy (magic 0 or 1) message entry: offset, size, IEEE CRC, magic, attributes,
+    /// timestamp (v1 only), key, value.
+    fn legacy_message(
+        offset: i64,
+        magic: i8,
+        attributes: i8,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value: &[u8],
+    ) -> Vec<u8> {
+        let mut body = vec![magic as u8, attributes as u8];
+        if magic == 1 {
+            body.extend(timestamp.to_be_bytes());
+        }
+        match key {
+            None => body.extend((-1i32).to_be_bytes()),
+            Some(key) => {
+                body.extend((key.len() as i32).to_be_bytes());
+                body.extend(key);
+            }
+        }
+        body.extend((value.len() as i32).to_be_bytes());
+        body.extend(value);
+        let mut entry = offset.to_be_bytes().to_vec();
+        entry.extend((body.len() as i32 + 4).to_be_bytes());
+        entry.extend(nanokafka::records::crc32_ieee(&body).to_be_bytes());
+        entry.extend(body);
+        entry
+    }
+
+    /// A compressed legacy wrapper of `inner` (offsets `inner_offsets`, absolute for v0,
+    /// relative for v1), the wrapper at `offset`; returns it and the expected records.
+    fn legacy_wrapper(
+        codec: Compression,
+        magic: i8,
+        offset: i64,
+        inner_offsets: std::ops::Range<i64>,
+        log_append_time: Option<i64>,
+    ) -> (Vec<u8>, Vec<ReadRecord>) {
+        use nanokafka::records::Compress;
+        let (mut inner, mut expected) = (Vec::new(), Vec::new());
+        let count = inner_offsets.end - inner_offsets.start;
+        for (i, inner_offset) in inner_offsets.enumerate() {
+            let key = format!("{codec:?} v{magic} key {i}").into_bytes();
+            let value = format!("{codec:?} v{magic} value {i} {}", "y".repeat(200)).into_bytes();
+            let timestamp = 1000 + i as i64;
+            inner.extend(legacy_message(
+                inner_offset,
+                magic,
+                0,
+                timestamp,
+                Some(&key),
+                &value,
+            ));
+            let absolute = offset - count + 1 + i as i64;
+            let read_timestamp = match (magic, log_append_time) {
+                (0, _) => -1,
+                (_, Some(wrapper)) => wrapper,
+                (_, None) => timestamp,
+            };
+            expected.push((absolute, read_timestamp, key, value));
+        }
+        let mut compressed = vec![0u8; inner.len() * 2 + 1024];
+        let n = Codecs::new()
+            .compress(codec, &inner, &mut compressed)
+            .unwrap();
+        let attributes = codec as i8 | if log_append_time.is_some() { 0x08 } else { 0 };
+        let wrapper_time = log_append_time.unwrap_or(5555);
+        let wrapper = legacy_message(
+            offset,
+            magic,
+            attributes,
+            wrapper_time,
+            None,
+            &compressed[..n],
+        );
+        (wrapper, expected)
+    }
+
+    /// Old-format data (legacy v0/v1 messages, served by the broker as they are) reads
+    /// through the pipelined consumer like v2 batches: every inner message of gzip and lz4
+    /// wrappers, between plain messages, with its own offset, key, value and timestamp (the
+    /// wrapper's when the broker assigned it). It was `UnsupportedCompression`.
+    #[test]
+    fn compressed_legacy_messages_are_read() {
+        let cluster = MockCluster::new(MockConfig::default());
+        cluster.create_topic("old", 1).unwrap();
+        let mut entries = Vec::new();
+        let mut expected = Vec::new();
+        let mut add = |(entry, records): (Vec<u8>, Vec<_>)| {
+            entries.extend(entry);
+            expected.extend(records);
+        };
+        add(legacy_wrapper(Compression::Gzip, 1, 2, 0..3, None));
+        let plain = (3, 4242, b"plain key".to_vec(), b"plain value".to_vec());
+        add((
+            legacy_message(3, 1, 0, 4242, Some(&plain.2), &plain.3),
+            vec![plain],
+        ));
+        add(legacy_wrapper(Compression::Lz4, 1, 6, 0..3, Some(7777)));
+        add(legacy_wrapper(Compression::Gzip, 0, 8, 7..9, None));
+        cluster.append_stored("old", 0, &entries, 8);
+        let server = cluster.serve_tcp().unwrap();
+        let mut config = ConsumerConfig::new(ClientConfig::new(server.bootstrap()));
+        config.stop_at_end = true;
+        let mut consumer = Consumer::start_at(config, "old", &[(0, 1)]).unwrap();
+        let (mut read, mut called) = (Vec::new(), Vec::new());
+        let owned = |r: RecordView<'_>| {
+            let key = r.key.unwrap().to_vec();
+            (r.offset, r.timestamp, key, r.value.unwrap().to_vec())
+        };
+        while let Some(mut fetch) = consumer.poll(Duration::from_secs(5)).unwrap() {
+            for part in fetch.partitions() {
+                for record in part.records() {
+                    read.push(owned(record.unwrap()));
+                }
+            }
+            fetch
+                .for_each_record(|_, r| {
+                    called.push(owned(r));
+                    Ok(())
+                })
+                .unwrap();
+        }
+        assert_eq!(read, expected[1..]);
         assert_eq!(called, read);
     }
 }

@@ -267,6 +267,30 @@ impl MockCluster {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Appends `entries`, stored as they are and served to Fetch as they are, ending at
+    /// `last_offset`: for old-format data (legacy MessageSet v0/v1 messages, which a 3.x
+    /// broker keeps and serves unconverted) that no client can produce any more.
+    #[cfg(test)]
+    pub(crate) fn append_stored(
+        &self,
+        topic: &str,
+        partition: i32,
+        entries: &[u8],
+        last_offset: i64,
+    ) {
+        let mut state = self.lock();
+        let Some(log) = state.partition_mut(topic, partition).map(|p| &mut p.log) else {
+            panic!("append_stored: no partition {topic}/{partition}");
+        };
+        log.batches.push(state::StoredBatch {
+            base_offset: log.high_watermark,
+            last_offset,
+            max_timestamp: -1,
+            data: bytes::Bytes::copy_from_slice(entries),
+        });
+        log.high_watermark = last_offset.saturating_add(1);
+    }
+
     /// Creates `name` with `partitions` partitions, leaders spread over the brokers.
     /// Refused with TOPIC_ALREADY_EXISTS, INVALID_TOPIC_EXCEPTION or INVALID_PARTITIONS.
     pub fn create_topic(&self, name: &str, partitions: i32) -> Result<(), MockError> {
