@@ -270,18 +270,22 @@ impl MockCluster {
     /// Appends `entries`, stored as they are and served to Fetch as they are, ending at
     /// `last_offset`: for old-format data (legacy MessageSet v0/v1 messages, which a 3.x
     /// broker keeps and serves unconverted) that no client can produce any more.
-    #[cfg(test)]
-    pub(crate) fn append_stored(
+    /// An unknown `topic`/`partition` is `UNKNOWN_TOPIC_OR_PARTITION`.
+    pub fn append_stored(
         &self,
         topic: &str,
         partition: i32,
         entries: &[u8],
         last_offset: i64,
-    ) {
+    ) -> Result<(), MockError> {
         let mut state = self.lock();
-        let Some(log) = state.partition_mut(topic, partition).map(|p| &mut p.log) else {
-            panic!("append_stored: no partition {topic}/{partition}");
-        };
+        let log = state
+            .partition_mut(topic, partition)
+            .map(|p| &mut p.log)
+            .ok_or_else(|| MockError {
+                code: KafkaCode::UNKNOWN_TOPIC_OR_PARTITION,
+                what: format!("append stored entries to {topic}/{partition}"),
+            })?;
         log.batches.push(state::StoredBatch {
             base_offset: log.high_watermark,
             last_offset,
@@ -289,6 +293,7 @@ impl MockCluster {
             data: bytes::Bytes::copy_from_slice(entries),
         });
         log.high_watermark = last_offset.saturating_add(1);
+        Ok(())
     }
 
     /// Creates `name` with `partitions` partitions, leaders spread over the brokers.
