@@ -148,8 +148,9 @@ impl Answer {
         })
     }
 
-    /// Writes the batches of `part` (records in `buf`) into `decompressed`, compressed ones
-    /// uncompressed, when it has any, and points `part` there. A batch that fails its CRC
+    /// Writes the entries of `part` (records in `buf`) into `decompressed`, compressed ones
+    /// uncompressed (v2 batches and legacy wrapper messages alike), when it has any, and
+    /// points `part` there. A batch that fails its CRC
     /// leaves `part` as it was: the application gets the error where it reads.
     fn decompress(
         &mut self,
@@ -162,18 +163,28 @@ impl Answer {
             return Ok(());
         }
         let start = self.decompressed.len();
-        for batch in Batches::new(records, &HardwareCrc32c) {
-            let Ok(Batch::V2(batch)) = batch else {
-                // Legacy messages (read as they are) or a bad CRC: leave the partition as is.
+        let mut batches = Batches::new(records, &HardwareCrc32c);
+        loop {
+            let before = batches.rest();
+            let Some(batch) = batches.next() else { break };
+            let entry = before
+                .get(..before.len().saturating_sub(batches.rest().len()))
+                .unwrap_or_default();
+            let Ok(batch) = batch else {
+                // A bad CRC: leave the partition as is.
                 self.decompressed.truncate(start);
                 return Ok(());
             };
             let at = self.decompressed.len();
-            let mut room = batch.as_bytes().len().saturating_mul(4).max(64 << 10);
+            let mut room = entry.len().saturating_mul(4).max(64 << 10);
             loop {
                 self.decompressed.resize(at.saturating_add(room), 0);
                 let out = self.decompressed.get_mut(at..).unwrap_or_default();
-                match batch.write_decompressed(codecs, &HardwareCrc32c, out) {
+                let written = match batch {
+                    Batch::V2(batch) => batch.write_decompressed(codecs, &HardwareCrc32c, out),
+                    Batch::Legacy(message) => message.write_decompressed(entry, codecs, out),
+                };
+                match written {
                     Ok(len) => {
                         self.decompressed.truncate(at.saturating_add(len));
                         break;

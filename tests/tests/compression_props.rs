@@ -11,7 +11,7 @@ use kafka_protocol::records::{
 };
 use nanokafka::protocol::ApiKey;
 use nanokafka::records::{
-    BatchOptions, Batches, Checksum, Compress, Compression, Decompress, Lz4, NoCompression,
+    Batch, BatchOptions, Batches, Checksum, Compress, Compression, Decompress, Lz4, NoCompression,
     RecordBatch, RecordBatchBuilder, SoftwareCrc32c, SCRATCH_TOO_SMALL,
 };
 use nanokafka::Error;
@@ -552,6 +552,14 @@ proptest! {
                     prop_assert_eq!(r.timestamp, if magic == 1 { 1000 + i as i64 } else { -1 });
                 }
                 prop_assert_eq!(batch.next_offset(), Ok(last + 1));
+                // Rewritten as plain messages: the same records, read without a codec.
+                let Batch::Legacy(message) = batch else { panic!("not a legacy message") };
+                let mut plain = vec![0u8; inner.len()];
+                let n = message.write_decompressed(&wrapper, &Codecs::default(), &mut plain).unwrap();
+                let rewritten: Vec<_> = Batches::new(&plain[..n], SoftwareCrc32c)
+                    .flat_map(|b| b.unwrap().records().unwrap().map(Result::unwrap).collect::<Vec<_>>())
+                    .collect();
+                prop_assert_eq!(&rewritten, &got);
                 // Scratch one byte short: an error, never a partial set.
                 let mut short = vec![0u8; inner.len() - 1];
                 let err = batch.records_with(&Codecs::default(), &mut short).err();

@@ -4,14 +4,19 @@
 //! when missing.
 //!
 //! The other direction too: kcat compresses each codec toward the mock and the Client reads
-//! it back.
+//! it back. And old-format data: compressed legacy v0/v1 messages, stored as they are, read
+//! by the pipelined consumer.
 
-use nanokafka::records::{Batches, Compression, SoftwareCrc32c};
+use nanokafka::records::{Batches, Compress, Compression, RecordView, SoftwareCrc32c};
+use nanokafka_std::compression::Codecs;
+use nanokafka_std::consumer::{Consumer, ConsumerConfig};
 use nanokafka_std::mock::{MockCluster, MockConfig};
 use nanokafka_std::{Client, ClientConfig, Message, OwnedRecord};
+use nanokafka_tests::legacy_message;
 use nanokafka_tests::peers::kcat;
 use std::io::Write;
 use std::process::Stdio;
+use std::time::Duration;
 
 const CODECS: [Compression; 4] = [
     Compression::Gzip,
@@ -213,4 +218,104 @@ fn kcat_compresses_toward_the_mock_and_the_client_reads_it() {
             );
         }
     }
+}
+
+/// A record as read: offset, timestamp, key, value.
+type ReadRecord = (i64, i64, Vec<u8>, Vec<u8>);
+
+/// A compressed legacy wrapper of `inner` (offsets `inner_offsets`, absolute for v0,
+/// relative for v1), the wrapper at `offset`; returns it and the expected records.
+fn legacy_wrapper(
+    codec: Compression,
+    magic: i8,
+    offset: i64,
+    inner_offsets: std::ops::Range<i64>,
+    log_append_time: Option<i64>,
+) -> (Vec<u8>, Vec<ReadRecord>) {
+    let (mut inner, mut expected) = (Vec::new(), Vec::new());
+    let count = inner_offsets.end - inner_offsets.start;
+    for (i, inner_offset) in inner_offsets.enumerate() {
+        let key = format!("{codec:?} v{magic} key {i}").into_bytes();
+        let value = format!("{codec:?} v{magic} value {i} {}", "y".repeat(200)).into_bytes();
+        let timestamp = 1000 + i as i64;
+        inner.extend(legacy_message(
+            inner_offset,
+            magic,
+            0,
+            timestamp,
+            Some(&key),
+            Some(&value),
+        ));
+        let absolute = offset - count + 1 + i as i64;
+        let read_timestamp = match (magic, log_append_time) {
+            (0, _) => -1,
+            (_, Some(wrapper)) => wrapper,
+            (_, None) => timestamp,
+        };
+        expected.push((absolute, read_timestamp, key, value));
+    }
+    let mut compressed = vec![0u8; inner.len() * 2 + 1024];
+    let n = Codecs::new()
+        .compress(codec, &inner, &mut compressed)
+        .unwrap();
+    let attributes = codec as i8 | if log_append_time.is_some() { 0x08 } else { 0 };
+    let wrapper_time = log_append_time.unwrap_or(5555);
+    let wrapper = legacy_message(
+        offset,
+        magic,
+        attributes,
+        wrapper_time,
+        None,
+        Some(&compressed[..n]),
+    );
+    (wrapper, expected)
+}
+
+/// Old-format data (legacy v0/v1 messages, served by the broker as they are) reads
+/// through the pipelined consumer like v2 batches: every inner message of gzip and lz4
+/// wrappers, between plain messages, with its own offset, key, value and timestamp (the
+/// wrapper's when the broker assigned it). It was `UnsupportedCompression`.
+#[test]
+fn compressed_legacy_messages_are_read() {
+    let cluster = MockCluster::new(MockConfig::default());
+    cluster.create_topic("old", 1).unwrap();
+    let mut entries = Vec::new();
+    let mut expected = Vec::new();
+    let mut add = |(entry, records): (Vec<u8>, Vec<_>)| {
+        entries.extend(entry);
+        expected.extend(records);
+    };
+    add(legacy_wrapper(Compression::Gzip, 1, 2, 0..3, None));
+    let plain = (3, 4242, b"plain key".to_vec(), b"plain value".to_vec());
+    add((
+        legacy_message(3, 1, 0, 4242, Some(&plain.2), Some(&plain.3)),
+        vec![plain],
+    ));
+    add(legacy_wrapper(Compression::Lz4, 1, 6, 0..3, Some(7777)));
+    add(legacy_wrapper(Compression::Gzip, 0, 8, 7..9, None));
+    cluster.append_stored("old", 0, &entries, 8).unwrap();
+    let server = cluster.serve_tcp().unwrap();
+    let mut config = ConsumerConfig::new(ClientConfig::new(server.bootstrap()));
+    config.stop_at_end = true;
+    let mut consumer = Consumer::start_at(config, "old", &[(0, 1)]).unwrap();
+    let (mut read, mut called) = (Vec::new(), Vec::new());
+    let owned = |r: RecordView<'_>| {
+        let key = r.key.unwrap().to_vec();
+        (r.offset, r.timestamp, key, r.value.unwrap().to_vec())
+    };
+    while let Some(mut fetch) = consumer.poll(Duration::from_secs(5)).unwrap() {
+        for part in fetch.partitions() {
+            for record in part.records() {
+                read.push(owned(record.unwrap()));
+            }
+        }
+        fetch
+            .for_each_record(|_, r| {
+                called.push(owned(r));
+                Ok(())
+            })
+            .unwrap();
+    }
+    assert_eq!(read, expected[1..]);
+    assert_eq!(called, read);
 }

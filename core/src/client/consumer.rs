@@ -420,8 +420,12 @@ impl<'b, 'a> Fetched<'b, 'a> {
         Batches::new(self.records, self.checksum)
     }
 
-    /// The records from [`Fetched::offset`] on, in place. A compressed batch is
-    /// `UnsupportedCompression` here: read those with [`Fetched::for_each_record`].
+    /// The records from [`Fetched::offset`] on, in place, with no buffer. Only plain
+    /// entries can be read so: a compressed one (v2 batch or legacy wrapper message) is
+    /// `UnsupportedCompression` here, as its records exist only once decompressed. On
+    /// no_std, read answers that may hold compressed data with [`Fetched::for_each_record`]
+    /// and a scratch buffer. (The std crate's pipelined consumer decompresses such entries
+    /// before it hands a partition out, so there this reads every codec.)
     pub fn records(&self) -> FetchedRecords<'b, 'a> {
         FetchedRecords {
             batches: self.batches(),
@@ -432,8 +436,8 @@ impl<'b, 'a> Fetched<'b, 'a> {
     }
 
     /// Calls `f` with every record from [`Fetched::offset`] on, decompressing compressed
-    /// batches with `codec` into `scratch` (which must hold one batch's records
-    /// uncompressed). Stops at the first error, `f`'s included.
+    /// entries (v2 batches and legacy wrappers) with `codec` into `scratch` (which must hold
+    /// one entry's records uncompressed). Stops at the first error, `f`'s included.
     pub fn for_each_record(
         &self,
         codec: &impl Decompress,

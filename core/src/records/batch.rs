@@ -2,7 +2,7 @@
 
 use super::checksum::Checksum;
 use super::compression::{inflate, Compression, Decompress, CODEC_BITS};
-use super::legacy::{LegacyMessage, LegacyMessages};
+use super::legacy::{LegacyMessage, LegacyMessages, ATTRIBUTES as LEGACY_ATTRIBUTES};
 use super::LOG_OVERHEAD;
 use crate::wire::{Reader, Scan};
 use crate::{Error, Result};
@@ -578,6 +578,12 @@ impl<'a, C: Checksum> Batches<'a, C> {
         }
     }
 
+    /// The bytes not walked yet: what follows the last entry returned, for a caller that
+    /// needs an entry's own bytes (a legacy message's, see [`LegacyMessage::write_decompressed`]).
+    pub const fn rest(&self) -> &'a [u8] {
+        self.rest
+    }
+
     /// After iteration: the full size of an entry cut short at the end of the data, if any.
     /// When it is the first entry, the fetch's size limit is smaller than that entry.
     pub const fn incomplete(&self) -> Option<usize> {
@@ -648,14 +654,21 @@ pub fn next_offset_unchecked(data: &[u8]) -> Result<Option<i64>> {
     Ok(next)
 }
 
-/// Whether a whole v2 batch of a records blob is compressed, read from the headers alone
-/// (no CRC): for a reader that decompresses a partition's batches only when it must.
+/// Whether a whole entry of a records blob (a v2 batch or a legacy wrapper message) is
+/// compressed, read from the headers alone (no CRC): for a reader that decompresses a
+/// partition's entries only when it must.
 pub fn any_compressed_unchecked(data: &[u8]) -> bool {
     UncheckedEntries(data).any(|entry| {
         entry.is_ok_and(|(_, entry)| {
-            let attributes = entry.get(field::ATTRIBUTES).and_then(|b| b.try_into().ok());
-            entry.get(field::MAGIC) == Some(&2)
-                && attributes.is_some_and(|a| i16::from_be_bytes(a) & CODEC_BITS != 0)
+            let attributes = match entry.get(field::MAGIC) {
+                Some(2) => entry
+                    .get(field::ATTRIBUTES)
+                    .and_then(|b| b.try_into().ok())
+                    .map(i16::from_be_bytes),
+                Some(0 | 1) => entry.get(LEGACY_ATTRIBUTES).map(|&a| i16::from(a)),
+                _ => None,
+            };
+            attributes.is_some_and(|a| a & CODEC_BITS != 0)
         })
     })
 }

@@ -9,7 +9,7 @@
 
 use super::batch::{Headers, RecordView};
 use super::checksum::crc32_ieee;
-use super::compression::{inflate, Compression, Decompress};
+use super::compression::{inflate, Compression, Decompress, CODEC_BITS};
 use super::LOG_OVERHEAD;
 use crate::wire::Reader;
 use crate::{Error, Result};
@@ -111,8 +111,22 @@ impl<'a> LegacyMessage<'a> {
             .value
             .ok_or(Error::Malformed("compressed message without a value"))?;
         let inner: &'s [u8] = inflate(codec, compression, compressed, scratch)?;
-        // v1: inner offsets are relative; the wrapper holds the absolute offset of the last.
-        let offset_base = if self.magic == 1 {
+        let offset_base = self.inner_offset_base(inner)?;
+        let timestamp = self.is_log_append_time().then_some(self.timestamp);
+        Ok(LegacyMessages {
+            single: None,
+            rest: inner,
+            offset_base,
+            timestamp,
+            failed: false,
+        })
+    }
+
+    /// What to add to the offsets of this wrapper's `inner` messages: v1 inner offsets are
+    /// relative and the wrapper holds the absolute offset of the last; `None` for v0, whose
+    /// inner offsets are absolute. Checks every inner message.
+    fn inner_offset_base(&self, inner: &[u8]) -> Result<Option<i64>> {
+        Ok(if self.magic == 1 {
             let mut last = None;
             for message in (LegacyMessages {
                 single: None,
@@ -133,17 +147,91 @@ impl<'a> LegacyMessage<'a> {
             )
         } else {
             None
-        };
-        let timestamp = self.is_log_append_time().then_some(self.timestamp);
-        Ok(LegacyMessages {
-            single: None,
-            rest: inner,
-            offset_base,
-            timestamp,
-            failed: false,
         })
     }
+
+    /// Writes this message readable without a codec into `out` and returns the length
+    /// written: a compressed wrapper as its inner messages, each with its absolute offset
+    /// (and the wrapper's timestamp when the broker assigned it, CRC fixed), which
+    /// [`Self::messages`] then reads as they are; a plain message is `entry` copied.
+    /// `entry` is this message's bytes (offset and size included). The legacy twin of
+    /// [`super::RecordBatch::write_decompressed`]; `out` too small is the codec's
+    /// `BufferTooSmall` (or [`super::SCRATCH_TOO_SMALL`]).
+    pub fn write_decompressed(
+        &self,
+        entry: &[u8],
+        codec: &impl Decompress,
+        out: &mut [u8],
+    ) -> Result<usize> {
+        let compression = self.compression()?;
+        if compression == Compression::None {
+            let target = out.get_mut(..entry.len()).ok_or(Error::BufferTooSmall {
+                needed: entry.len(),
+            })?;
+            target.copy_from_slice(entry);
+            return Ok(entry.len());
+        }
+        let compressed = self
+            .value
+            .ok_or(Error::Malformed("compressed message without a value"))?;
+        let len = inflate(codec, compression, compressed, out)?.len();
+        let inner = out.get_mut(..len).ok_or(Error::Truncated)?;
+        let offset_base = self.inner_offset_base(inner)?;
+        let mut rest = inner;
+        while !rest.is_empty() {
+            let size = rest
+                .get(SIZE)
+                .and_then(|b| b.try_into().ok())
+                .map(i32::from_be_bytes)
+                .and_then(|n| usize::try_from(n).ok())
+                .and_then(|n| n.checked_add(LOG_OVERHEAD))
+                .ok_or(Error::Truncated)?;
+            let (message, tail) = rest.split_at_mut_checked(size).ok_or(Error::Truncated)?;
+            rest = tail;
+            if message
+                .get(ATTRIBUTES)
+                .is_some_and(|&a| i16::from(a) & CODEC_BITS != 0)
+            {
+                return Err(Error::Malformed("nested compressed message"));
+            }
+            let offset_field = message.get_mut(OFFSET).ok_or(Error::Truncated)?;
+            if let Some(base) = offset_base {
+                let relative = offset_field.try_into().map(i64::from_be_bytes);
+                let absolute = relative
+                    .ok()
+                    .and_then(|r| base.checked_add(r))
+                    .ok_or(Error::Malformed("inner offsets overflow"))?;
+                offset_field.copy_from_slice(&absolute.to_be_bytes());
+            }
+            if self.is_log_append_time() && message.get(MAGIC) == Some(&1) {
+                let (head, body) = message
+                    .split_at_mut_checked(CRC_END)
+                    .ok_or(Error::Truncated)?;
+                if let Some(attributes) = body.get_mut(BODY_ATTRIBUTES) {
+                    *attributes |= LOG_APPEND_TIME;
+                }
+                let timestamp = body.get_mut(V1_TIMESTAMP).ok_or(Error::Truncated)?;
+                timestamp.copy_from_slice(&self.timestamp.to_be_bytes());
+                let crc = head.get_mut(CRC).ok_or(Error::Truncated)?;
+                crc.copy_from_slice(&crc32_ieee(body).to_be_bytes());
+            }
+        }
+        Ok(len)
+    }
 }
+
+/// Byte positions in a message entry: offset, size, CRC (over what follows it), magic,
+/// attributes, and (in `body`, after the CRC) a v1 message's timestamp.
+const OFFSET: core::ops::Range<usize> = 0..8;
+const SIZE: core::ops::Range<usize> = 8..12;
+const CRC: core::ops::Range<usize> = 12..16;
+const CRC_END: usize = CRC.end;
+const MAGIC: usize = 16;
+pub(super) const ATTRIBUTES: usize = 17;
+const BODY_ATTRIBUTES: usize = 1;
+const V1_TIMESTAMP: core::ops::Range<usize> = 2..10;
+/// The attribute bit of a v1 message whose timestamp the broker assigned.
+const LOG_APPEND_TIME: u8 = 0x08;
 
 /// The records of a legacy message: itself, or the inner set of a compressed wrapper with
 /// each inner message's own absolute offset.

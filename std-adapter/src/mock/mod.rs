@@ -267,6 +267,35 @@ impl MockCluster {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Appends `entries`, stored as they are and served to Fetch as they are, ending at
+    /// `last_offset`: for old-format data (legacy MessageSet v0/v1 messages, which a 3.x
+    /// broker keeps and serves unconverted) that no client can produce any more.
+    /// An unknown `topic`/`partition` is `UNKNOWN_TOPIC_OR_PARTITION`.
+    pub fn append_stored(
+        &self,
+        topic: &str,
+        partition: i32,
+        entries: &[u8],
+        last_offset: i64,
+    ) -> Result<(), MockError> {
+        let mut state = self.lock();
+        let log = state
+            .partition_mut(topic, partition)
+            .map(|p| &mut p.log)
+            .ok_or_else(|| MockError {
+                code: KafkaCode::UNKNOWN_TOPIC_OR_PARTITION,
+                what: format!("append stored entries to {topic}/{partition}"),
+            })?;
+        log.batches.push(state::StoredBatch {
+            base_offset: log.high_watermark,
+            last_offset,
+            max_timestamp: -1,
+            data: bytes::Bytes::copy_from_slice(entries),
+        });
+        log.high_watermark = last_offset.saturating_add(1);
+        Ok(())
+    }
+
     /// Creates `name` with `partitions` partitions, leaders spread over the brokers.
     /// Refused with TOPIC_ALREADY_EXISTS, INVALID_TOPIC_EXCEPTION or INVALID_PARTITIONS.
     pub fn create_topic(&self, name: &str, partitions: i32) -> Result<(), MockError> {
