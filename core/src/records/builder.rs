@@ -242,10 +242,12 @@ impl<'a> RecordBatchBuilder<'a> {
         }
         let end = self.len.checked_add(short_len(body_z).wrapping_add(body))?;
         let mut out = Slot::new(self.buf.get_mut(self.len..end)?);
-        out.unsigned_varint(body_z);
+        // Masked to the 14 bits they are known to fit (checked above), so that the optimiser
+        // drops the long-varint paths.
+        out.unsigned_varint(body_z & (SHORT - 1));
         out.byte(0); // record attributes: unused
-        out.unsigned_varint(delta_z);
-        out.unsigned_varint(count_z);
+        out.unsigned_varint(delta_z & (SHORT - 1));
+        out.unsigned_varint(count_z & (SHORT - 1));
         out.nullable_bytes(record.key);
         out.nullable_bytes(record.value);
         out.byte(0); // no headers
