@@ -211,3 +211,31 @@ pub fn cli_binary() -> std::path::PathBuf {
     assert!(status.success(), "building the nanokafka CLI");
     workspace.join(target).join("debug").join("nanokafka")
 }
+
+/// Runs a CLI `command` (program and leading arguments set by the caller) with `args` and
+/// `stdin` as its input, `NANOKAFKA_BROKERS` unset; returns its output and how long it ran.
+pub fn run_cli(
+    mut command: std::process::Command,
+    args: &[&str],
+    stdin: &[u8],
+) -> (std::process::Output, std::time::Duration) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let started = std::time::Instant::now();
+    let mut child = command
+        .env_remove("NANOKAFKA_BROKERS")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting the nanokafka CLI");
+    // A command that exits before reading its input (a refusal) closes the pipe early.
+    if let Err(e) = child.stdin.take().expect("piped stdin").write_all(stdin) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
+    let output = child
+        .wait_with_output()
+        .expect("waiting for the nanokafka CLI");
+    (output, started.elapsed())
+}

@@ -8,8 +8,8 @@
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::FromRawFd;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 /// Accepts every connection and never writes a byte.
 fn silent_broker() -> (SocketAddr, std::thread::JoinHandle<()>) {
@@ -57,22 +57,7 @@ fn unaccepting_broker() -> (SocketAddr, TcpListener, TcpStream) {
 fn nanokafka(args: &[&str], stdin: &[u8]) -> (Output, Duration) {
     static BINARY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     let binary = BINARY.get_or_init(nanokafka_tests::cli_binary);
-    let started = Instant::now();
-    let mut child = Command::new(binary)
-        .args(args)
-        .env_remove("NANOKAFKA_BROKERS")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    // A command that exits before reading its input (a refusal) closes the pipe early.
-    if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
-        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
-    }
-    let output = child.wait_with_output().unwrap();
-    (output, started.elapsed())
+    nanokafka_tests::run_cli(Command::new(binary), args, stdin)
 }
 
 /// Each reading command against `address` fails within 6 s with `expected` in its message.

@@ -55,19 +55,15 @@ fn flipped_fetched_byte(broker: &ProxiedBroker) {
         "{error}"
     );
     assert!(error.to_string().contains(&topic), "{error}");
-    assert_eq!(broker.proxy.fired() - fired, 1);
-    let stored = broker.stored_values(&topic, 0);
-    assert_eq!(stored, sent);
-    MatrixRow::count(
+    flipped_byte_row(
+        broker,
         "flipped fetched byte / Client::fetch",
-        &broker.name,
+        &topic,
         &sent,
-        &sent,
-        &stored,
+        fired,
         elapsed,
         &error.to_string(),
-    )
-    .print();
+    );
 }
 
 /// The pipelined consumer reads an answer whose fetched record byte was flipped on its way:
@@ -126,19 +122,15 @@ fn pipelined_consumer_flipped_fetched_byte(broker: &ProxiedBroker) {
         delivered.is_empty(),
         "records of a corrupted batch: {delivered:?}"
     );
-    assert_eq!(broker.proxy.fired() - fired, 1);
-    let stored = broker.stored_values(&topic, 0);
-    assert_eq!(stored, sent);
-    MatrixRow::count(
+    flipped_byte_row(
+        broker,
         "flipped fetched byte / pipelined Consumer",
-        &broker.name,
+        &topic,
         &sent,
-        &sent,
-        &stored,
+        fired,
         elapsed,
         &error.to_string(),
-    )
-    .print();
+    );
 }
 
 /// The bound of one blocking call against a silent broker as today's retry policy makes it:
@@ -149,6 +141,23 @@ fn pipelined_consumer_flipped_fetched_byte(broker: &ProxiedBroker) {
 fn bound(config: &nanokafka_std::ClientConfig, attempts: u8) -> Duration {
     (config.request_timeout * 2 + config.retry_backoff) * u32::from(attempts)
         + Duration::from_millis(1500)
+}
+
+/// After a flipped fetched byte: exactly one fault fired, the log still holds every record
+/// sent (the corruption was on the wire only); prints the row.
+fn flipped_byte_row(
+    broker: &ProxiedBroker,
+    scenario: &str,
+    topic: &str,
+    sent: &[String],
+    fired_before: usize,
+    elapsed: Duration,
+    error: &str,
+) {
+    assert_eq!(broker.proxy.fired() - fired_before, 1);
+    let stored = broker.stored_values(topic, 0);
+    assert_eq!(stored, sent);
+    MatrixRow::count(scenario, &broker.name, sent, sent, &stored, elapsed, error).print();
 }
 
 /// Prints the table row of a call that must end within `limit`: nothing sent or stored.

@@ -30,8 +30,7 @@ use nanokafka_tests::kafka::{
 };
 use nanokafka_tests::peers::{kafka_python, kcat};
 use nanokafka_tests::scenarios::{produce_one_and_read_it_back, unique_topic, Target};
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 /// SCRAM-SHA-256 is left out of SASL_SSL so that asking for it shows the broker's list.
@@ -625,27 +624,14 @@ fn tls_refusals(kafka: &KafkaCluster) {
 /// as its input; returns its output and how long it ran.
 fn cli(kafka: &KafkaCluster, access: Access, args: &[&str], stdin: &[u8]) -> (Output, Duration) {
     let mut command = Command::new(nanokafka_tests::cli_binary());
-    command.env_remove("NANOKAFKA_BROKERS").args([
+    command.args([
         "-b",
         &format!("localhost:{}", kafka.listener_port(1, access.listener)),
     ]);
     for setting in access.settings(kafka) {
         command.args(["-X", &setting]);
     }
-    let started = Instant::now();
-    let mut child = command
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // A command that exits before reading its input (a refusal) closes the pipe early.
-    if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
-        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
-    }
-    let output = child.wait_with_output().unwrap();
-    (output, started.elapsed())
+    nanokafka_tests::run_cli(command, args, stdin)
 }
 
 fn cli_ok(kafka: &KafkaCluster, access: Access, args: &[&str], stdin: &[u8]) -> Vec<u8> {
