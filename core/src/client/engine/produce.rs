@@ -362,7 +362,10 @@ impl ProduceEngine {
         if !self.idempotent {
             return Prepared::Send(None);
         }
-        if matches!(batch.stamp, Some((_, g)) if g == self.generation) {
+        // A batch that may be stored keeps the stamp it was written with, even under a newer
+        // producer id: the broker still knows the old id's sequences, so it either stores it
+        // once or answers DUPLICATE_SEQUENCE_NUMBER; a new stamp would store it twice.
+        if batch.maybe_stored || matches!(batch.stamp, Some((_, g)) if g == self.generation) {
             return Prepared::Send(None);
         }
         if partition.generation != self.generation {
@@ -631,6 +634,42 @@ mod tests {
         let dup = engine.settle(&mut p, &mut b, Ok(None), 30, true);
         assert_eq!(dup, Outcome::Acknowledged(None));
         assert!(!engine.needs_producer_id());
+    }
+
+    /// Seen on the mock (CLI, every answer lost, 5 in flight): a batch written without an
+    /// answer was stamped again under the producer id got after another batch was given up,
+    /// and stored twice.
+    #[test]
+    fn a_batch_that_may_be_stored_keeps_its_stamp_under_a_new_producer_id() {
+        let mut engine = ProduceEngine::new(true);
+        engine.set_producer(7, 0);
+        let mut p = PartitionState::default();
+        let mut a = BatchState::new(3, 100);
+        let mut b = BatchState::new(2, 1000);
+        sent(&engine, &mut p, &mut a);
+        let b_stamp = sent(&engine, &mut p, &mut b);
+        let cut = Err(Error::ResponseNotReceived);
+        // `a` runs out of time: given up, a new producer id is due.
+        assert_eq!(
+            engine.settle(&mut p, &mut a, cut, 200, true),
+            Outcome::Failed(Error::MaybeStored)
+        );
+        assert_eq!(
+            engine.settle(&mut p, &mut b, cut, 200, true),
+            Outcome::Retry(Error::ResponseNotReceived)
+        );
+        assert!(engine.needs_producer_id());
+        engine.set_producer(8, 0);
+        // `b` may be stored under producer 7: it goes again with its old stamp.
+        assert_eq!(engine.prepare(&mut p, &mut b, 5), Prepared::Send(None));
+        assert_eq!(b_stamp.map(|s| s.producer_id), Some(7));
+        // A batch never written gets the new producer id's sequences.
+        let mut c = BatchState::new(1, 1000);
+        let c_stamp = sent(&engine, &mut p, &mut c);
+        assert_eq!(
+            c_stamp.map(|s| (s.producer_id, s.base_sequence)),
+            Some((8, 0))
+        );
     }
 
     #[test]
