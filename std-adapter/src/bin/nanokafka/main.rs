@@ -14,6 +14,7 @@ mod consume;
 mod format;
 mod produce;
 mod progress;
+mod signals;
 
 use args::{Cli, Command};
 use clap::Parser;
