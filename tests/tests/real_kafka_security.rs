@@ -10,7 +10,8 @@
 //! untrusted certificate, a wrong host name) come back after one connection attempt, naming
 //! the mechanism and the broker's message or the TLS check. The `nanokafka` CLI takes the
 //! same settings as `-X key=value` and produces, consumes and lists metadata over
-//! SASL_SSL SCRAM-SHA-512 and SASL_PLAINTEXT PLAIN, and says a wrong password at once. Each
+//! SASL_SSL SCRAM-SHA-512, SASL_PLAINTEXT PLAIN and SCRAM-SHA-256, SSL and SSL with a client
+//! certificate, and says a wrong password at once. Each
 //! test fails — never skips — when its broker cannot start.
 
 use nanokafka::client::{Cluster, ClusterConfig, Connector, OffsetQuery};
@@ -740,6 +741,22 @@ const CLI_ACCESSES: [Access; 2] = [
 fn the_cli_produces_consumes_and_lists_metadata_over_sasl_ssl_and_sasl_plaintext() {
     for kafka in every_version() {
         for access in CLI_ACCESSES {
+            cli_round_trip(kafka, access);
+        }
+    }
+}
+
+/// The other ways in, for the CLI: TLS alone, TLS with a client certificate, SCRAM-SHA-256.
+const CLI_MORE_ACCESSES: [Access; 3] = [
+    Access::new("SSL"),
+    Access::new("SSL").mtls(),
+    Access::new("SASL_PLAINTEXT").sasl("SCRAM-SHA-256", SCRAM_SHA_256_USER),
+];
+
+#[test]
+fn the_cli_produces_and_consumes_over_ssl_mtls_and_scram_sha_256() {
+    for kafka in every_version() {
+        for access in CLI_MORE_ACCESSES {
             cli_round_trip(kafka, access);
         }
     }
