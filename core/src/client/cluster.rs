@@ -45,6 +45,16 @@ pub trait Connector {
     fn sasl_failed(&mut self, error: &crate::sasl::SaslError) {
         let _ = error;
     }
+
+    /// Told that a connection it opened failed during setup (ApiVersions, SASL) with
+    /// `error`, its transport still open; returns the error the cluster reports. A transport
+    /// that knows more than an I/O error kind tells (a TLS 1.3 broker that rejected the
+    /// client certificate after the handshake, seen as a failed read) may make it a security
+    /// error ([`Error::is_security`]), which is not retried. By default, `error` as it is.
+    fn setup_failed(&mut self, transport: &mut Self::Transport, error: Error) -> Error {
+        let _ = transport;
+        error
+    }
 }
 
 impl<K: Connector + ?Sized> Connector for &mut K {
@@ -62,6 +72,10 @@ impl<K: Connector + ?Sized> Connector for &mut K {
     #[cfg(feature = "sasl")]
     fn sasl_failed(&mut self, error: &crate::sasl::SaslError) {
         (**self).sasl_failed(error)
+    }
+
+    fn setup_failed(&mut self, transport: &mut Self::Transport, error: Error) -> Error {
+        (**self).setup_failed(transport, error)
     }
 }
 
@@ -713,14 +727,16 @@ fn link_to<'l, 'a, K: Connector, C: Clock + Clone, const LINKS: usize>(
     };
     #[cfg(not(feature = "sasl"))]
     let link = super::engine::link::Link::new(config.connection);
-    let connection =
-        Connection::set_up(transport, clock.clone(), link, buf).map_err(|(error, _link)| {
+    let connection = Connection::set_up(transport, clock.clone(), link, buf).map_err(
+        |(error, mut failed)| {
+            let (transport, _link) = failed.failed_parts();
             #[cfg(feature = "sasl")]
             if let Some(sasl) = _link.sasl_error() {
                 connector.sasl_failed(sasl);
             }
-            error
-        })?;
+            connector.setup_failed(transport, error)
+        },
+    )?;
     links
         .push(Link {
             node_id,

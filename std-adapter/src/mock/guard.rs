@@ -74,6 +74,8 @@ pub(super) fn check(api: ApiKey, version: i16, body: &[u8]) -> Result<()> {
         ApiKey::ApiVersions => v >= 3,
         ApiKey::CreateTopics => v >= 5,
         ApiKey::InitProducerId => v >= 2,
+        ApiKey::SaslHandshake => false,
+        ApiKey::SaslAuthenticate => v >= 2,
         _ => return Err(Error::Malformed("API not served")),
     };
     let w = &mut Walk {
@@ -274,6 +276,8 @@ pub(super) fn check(api: ApiKey, version: i16, body: &[u8]) -> Result<()> {
                 w.i16()?; // producer_epoch
             }
         }
+        ApiKey::SaslHandshake => w.string()?,   // mechanism
+        ApiKey::SaslAuthenticate => w.bytes()?, // auth_bytes
         _ => {}
     }
     w.tags()

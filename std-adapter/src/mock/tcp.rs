@@ -1,6 +1,7 @@
 //! The mock broker over TCP: a listener thread per broker, a thread per connection.
 
 use super::handler::{handle_frame, MAX_REQUEST_BYTES};
+use super::sasl::Session;
 use super::{MockCluster, Reply};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -169,6 +170,7 @@ fn serve(
     stream.set_read_timeout(Some(POLL))?;
     stream.set_write_timeout(Some(Duration::from_secs(10)))?;
     let alive = || !stop.load(Ordering::SeqCst) && cluster.lock().is_up(node);
+    let mut session = Session::default();
     loop {
         let mut prefix = [0u8; 4];
         if !read_full(&mut stream, &mut prefix, &alive)? {
@@ -187,7 +189,7 @@ fn serve(
         if !read_full(&mut stream, frame.get_mut(4..).unwrap_or_default(), &alive)? {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
-        match handle_frame(cluster, node, &frame, Some(stop), None) {
+        match handle_frame(cluster, node, &frame, &mut session, Some(stop), None) {
             Reply::Frame(response) => stream.write_all(&response)?,
             Reply::Nothing => {}
             Reply::Close => return Ok(()),
