@@ -10,10 +10,15 @@
 //! broker from 2.1 to 4.x accepts, up to the newest flexible version.
 
 pub mod api_versions;
+pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_topics;
+pub mod describe_cluster;
+pub mod describe_configs;
 pub mod fetch;
 pub mod find_coordinator;
 pub mod header;
+pub mod incremental_alter_configs;
 pub mod init_producer_id;
 pub mod list_offsets;
 pub mod metadata;
@@ -132,7 +137,11 @@ api_keys! {
     CreateTopics = 19,
     DeleteTopics = 20,
     InitProducerId = 22,
+    DescribeConfigs = 32,
     SaslAuthenticate = 36,
+    CreatePartitions = 37,
+    IncrementalAlterConfigs = 44,
+    DescribeCluster = 60,
 }
 
 impl ApiKey {
