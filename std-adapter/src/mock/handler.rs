@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 /// The APIs the mock serves; each at the versions kafka-protocol decodes
 /// (`ApiKey::valid_versions`).
-pub(super) const SERVED: [ApiKey; 10] = [
+pub(super) const SERVED: [ApiKey; 15] = [
     ApiKey::Produce,
     ApiKey::Fetch,
     ApiKey::ListOffsets,
@@ -24,6 +24,11 @@ pub(super) const SERVED: [ApiKey; 10] = [
     ApiKey::ApiVersions,
     ApiKey::CreateTopics,
     ApiKey::InitProducerId,
+    ApiKey::DeleteTopics,
+    ApiKey::CreatePartitions,
+    ApiKey::DescribeConfigs,
+    ApiKey::IncrementalAlterConfigs,
+    ApiKey::DescribeCluster,
 ];
 
 /// Kafka's `socket.request.max.bytes`: a larger request frame closes the connection.
