@@ -113,11 +113,22 @@ fn failed(api: ApiKey, doing: &str, failures: Failures) -> Result<()> {
         code: *first,
         partition: None,
     };
+    // The first failure's code is in the kind (printed after the context); the others'
+    // here. A broker message that only repeats the code's description is left out.
     let each: Vec<String> = failures
         .iter()
-        .map(|(topic, code, message)| match message {
-            Some(m) if m != code.name() => format!("topic {topic:?}: {} ({m})", code.name()),
-            _ => format!("topic {topic:?}: {}", code.name()),
+        .enumerate()
+        .map(|(i, (topic, code, message))| {
+            let code_name = if i == 0 {
+                String::new()
+            } else {
+                format!(": {}", code.name())
+            };
+            let said = match message {
+                Some(m) if m != code.name() && m != code.description() => format!(" ({m})"),
+                _ => String::new(),
+            };
+            format!("topic {topic:?}{code_name}{said}")
         })
         .collect();
     Err(Error::new(kind, format!("{doing} {}", each.join("; "))))

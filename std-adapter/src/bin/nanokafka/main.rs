@@ -93,6 +93,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Offsets(args) => admin::offsets(config, args),
         Command::Query(args) => admin::query(config, args),
         Command::CreateTopic(args) => admin::create_topic(config, args),
+        Command::Topics(args) => admin::topics(config, args.command),
     }
 }
 

@@ -175,8 +175,7 @@ pub(super) fn create_topics(
                 Err(KafkaCode::INVALID_REPLICATION_FACTOR)
             } else if partitions < 1 {
                 Err(KafkaCode::INVALID_PARTITIONS)
-            } else if let Err(message) = &configs {
-                log::warn!("mock broker {}: CreateTopics {name}: {message}", ctx.node);
+            } else if configs.is_err() {
                 Err(KafkaCode::INVALID_CONFIG)
             } else if request.validate_only {
                 Ok(Uuid::nil())
