@@ -40,7 +40,7 @@ pub struct ConfigEntry {
     /// Its value (`None` for a sensitive config).
     pub value: Option<String>,
     /// Where the value comes from: a
-    /// [`config_source`](nanokafka::protocol::describe_configs::config_source) id
+    /// [`config_source`] id
     /// (`DYNAMIC_TOPIC_CONFIG` when set on the topic).
     pub source: i8,
     /// Whether it cannot be changed.
