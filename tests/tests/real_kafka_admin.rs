@@ -1,8 +1,8 @@
 //! Topic administration against real Apache Kafka 3.9.2 and 4.4.0 (the shared single-node
 //! brokers): create → describe configs → alter → describe shows the change → grow
 //! partitions → metadata shows the count → delete → metadata shows it gone; the cluster
-//! description; errors as the broker gives them; and Kafka's own `kafka-topics` tool as the
-//! peer that sees the same partitions and configs.
+//! description; errors as the broker gives them; Kafka's own `kafka-topics` tool as the
+//! peer that sees the same partitions and configs, and `nanokafka topics` too.
 
 use nanokafka::protocol::describe_configs::config_source;
 use nanokafka::KafkaCode;
@@ -61,6 +61,21 @@ fn java_describe(kafka: &KafkaCluster, topic: &str) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The `nanokafka` CLI's output for `args` against `bootstrap`; it must succeed.
+fn cli(bootstrap: &str, args: &[&str]) -> String {
+    static BINARY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let binary = BINARY.get_or_init(nanokafka_tests::cli_binary);
+    let mut all = vec!["-b", bootstrap];
+    all.extend_from_slice(args);
+    let (output, _) = nanokafka_tests::run_cli(std::process::Command::new(binary), &all, b"");
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
 }
 
 fn admin_round_trip(version: KafkaVersion) {
@@ -124,6 +139,23 @@ fn admin_round_trip(version: KafkaVersion) {
     assert!(
         described.contains("cleanup.policy=compact"),
         "{version}: {described}"
+    );
+
+    // The CLI sees the same.
+    let described = cli(&kafka.bootstrap(), &["topics", "describe", "-t", &topic]);
+    assert!(
+        described.starts_with(&format!("topic {topic:?}: 3 partitions\n")),
+        "{version}: {described}"
+    );
+    assert!(
+        described.contains(" *config cleanup.policy=compact\n"),
+        "{version}: {described}"
+    );
+    assert!(
+        cli(&kafka.bootstrap(), &["topics", "list"])
+            .lines()
+            .any(|t| t == topic),
+        "{version}"
     );
 
     let cluster = client.describe_cluster().unwrap();
