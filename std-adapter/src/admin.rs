@@ -102,6 +102,19 @@ pub struct ClusterDescription {
 /// The failures of a multi-topic answer: `(topic, code, broker message)`.
 type Failures = Vec<(String, KafkaCode, Option<String>)>;
 
+/// The failed entries of a multi-topic answer, from (name, code, broker message) of each.
+fn failures<'a>(
+    results: impl Iterator<Item = (Option<&'a str>, KafkaCode, Option<&'a str>)>,
+) -> Failures {
+    results
+        .filter(|(_, code, _)| !code.is_ok())
+        .map(|(name, code, message)| {
+            let name = name.unwrap_or("(unnamed)").to_owned();
+            (name, code, message.map(str::to_owned))
+        })
+        .collect()
+}
+
 /// One error for every failed topic: the first one's code as the kind, each topic with its
 /// code and the broker's message in the context. `Ok` when none failed.
 fn failed(api: ApiKey, doing: &str, failures: Failures) -> Result<()> {
@@ -197,15 +210,8 @@ impl Client {
         };
         let context = || format!("deleting topics {topics:?}");
         let failures = self.admin(&request, context, |response| {
-            response
-                .responses
-                .iter()
-                .filter(|r| !r.error_code.is_ok())
-                .map(|r| {
-                    let name = r.name.unwrap_or("(unnamed)").to_owned();
-                    (name, r.error_code, r.error_message.map(str::to_owned))
-                })
-                .collect()
+            let each = response.responses.iter();
+            failures(each.map(|r| (r.name, r.error_code, r.error_message)))
         })?;
         self.cluster().invalidate_metadata();
         failed(ApiKey::DeleteTopics, "deleting", failures)
@@ -236,15 +242,8 @@ impl Client {
         };
         let context = || format!("growing topic {topic:?} to {partitions} partitions");
         let failures = self.admin(&request, context, |response| {
-            response
-                .results
-                .iter()
-                .filter(|r| !r.error_code.is_ok())
-                .map(|r| {
-                    let message = r.error_message.map(str::to_owned);
-                    (r.name.to_owned(), r.error_code, message)
-                })
-                .collect()
+            let each = response.results.iter();
+            failures(each.map(|r| (Some(r.name), r.error_code, r.error_message)))
         })?;
         self.cluster().invalidate_metadata();
         let doing = format!("growing to {partitions} partitions:");
@@ -338,15 +337,8 @@ impl Client {
         };
         let context = || format!("changing configs {changes:?} of topic {topic:?}");
         let failures = self.admin(&request, context, |response| {
-            response
-                .responses
-                .iter()
-                .filter(|r| !r.error_code.is_ok())
-                .map(|r| {
-                    let message = r.error_message.map(str::to_owned);
-                    (r.resource_name.to_owned(), r.error_code, message)
-                })
-                .collect()
+            let each = response.responses.iter();
+            failures(each.map(|r| (Some(r.resource_name), r.error_code, r.error_message)))
         })?;
         failed(
             ApiKey::IncrementalAlterConfigs,
