@@ -7,7 +7,7 @@ use nanokafka::records::Compression;
 #[command(
     name = "nanokafka",
     version,
-    about = "A small Kafka client: produce, consume, metadata, offsets"
+    about = "A small Kafka client: produce, consume, metadata, offsets, topics"
 )]
 pub struct Cli {
     /// Bootstrap brokers, host:port[,host:port...] (or NANOKAFKA_BROKERS).
