@@ -559,6 +559,37 @@ where
         self.send_to(node, request, None, 0, buf)
     }
 
+    /// Sends an admin `request` (CreateTopics, DeleteTopics, CreatePartitions, ...) to the
+    /// controller the metadata names, or to any broker when it names none (brokers before
+    /// Kafka 2.8 take these requests only at the controller; newer ones forward them),
+    /// retrying retriable failures.
+    pub fn send_to_controller<R: Request>(
+        &mut self,
+        request: &R,
+        buf: &mut [u8],
+    ) -> Result<Received> {
+        self.retrying(self.config.receive_attempts, |cluster| {
+            cluster.send_to_controller_once(request, buf)
+        })
+    }
+
+    /// [`Cluster::send_to_controller`] once, for a caller that retries.
+    fn send_to_controller_once<R: Request>(
+        &mut self,
+        request: &R,
+        buf: &mut [u8],
+    ) -> Result<Received> {
+        let controller = self
+            .metadata()
+            .map(|m| m.controller_id())
+            .filter(|&id| id >= 0);
+        let node = match controller {
+            Some(id) => id,
+            None => self.any_node(buf)?,
+        };
+        self.send_to(node, request, None, 0, buf)
+    }
+
     /// Creates `topic` with `partitions` partitions and `replication_factor` replicas (-1 for
     /// the broker's defaults) and topic `configs` (e.g. `("max.message.bytes", "1000")`),
     /// waiting up to the request timeout for the brokers to agree. An existing topic is
@@ -585,16 +616,7 @@ where
             validate_only: false,
         };
         self.retrying(self.config.receive_attempts, |cluster| {
-            // Brokers before Kafka 2.8 take CreateTopics only at the controller.
-            let controller = cluster
-                .metadata()
-                .map(|m| m.controller_id())
-                .filter(|&id| id >= 0);
-            let node = match controller {
-                Some(id) => id,
-                None => cluster.any_node(buf)?,
-            };
-            let received = cluster.send_to(node, &request, None, 0, buf)?;
+            let received = cluster.send_to_controller_once(&request, buf)?;
             let response = received.decode::<CreateTopicsRequest>(buf)?;
             let result = response
                 .topics

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 /// The APIs the mock serves; each at the versions kafka-protocol decodes
 /// (`ApiKey::valid_versions`).
-pub(super) const SERVED: [ApiKey; 12] = [
+pub(super) const SERVED: [ApiKey; 17] = [
     ApiKey::Produce,
     ApiKey::Fetch,
     ApiKey::ListOffsets,
@@ -27,6 +27,11 @@ pub(super) const SERVED: [ApiKey; 12] = [
     ApiKey::InitProducerId,
     ApiKey::SaslHandshake,
     ApiKey::SaslAuthenticate,
+    ApiKey::DeleteTopics,
+    ApiKey::CreatePartitions,
+    ApiKey::DescribeConfigs,
+    ApiKey::IncrementalAlterConfigs,
+    ApiKey::DescribeCluster,
 ];
 
 /// Kafka's `socket.request.max.bytes`: a larger request frame closes the connection.
