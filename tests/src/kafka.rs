@@ -1623,7 +1623,7 @@ pub fn metadata(bootstrap: &str) -> Result<MetadataInfo, String> {
 /// A nanokafka connection to `bootstrap` (5 s request timeout), versions negotiated.
 pub fn connect(
     bootstrap: &str,
-) -> Result<Connection<'static, StdTransport<TcpStream>, SystemClock>, String> {
+) -> Result<Connection<StdTransport<TcpStream>, SystemClock>, String> {
     let transport = StdTransport::connect(bootstrap, Duration::from_secs(5))
         .map_err(|e| format!("connect {bootstrap}: {e}"))?;
     let config = ConnectionConfig {

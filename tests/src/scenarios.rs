@@ -28,7 +28,7 @@ pub trait Target {
 }
 
 /// The cluster type the scenarios use: 4 connections, 8 topics, 64 KiB of metadata.
-pub type TestCluster<K> = Cluster<'static, K, SystemClock, 4, 8, [u8; 65536]>;
+pub type TestCluster<K> = Cluster<K, SystemClock, 4, 8, [u8; 65536]>;
 
 /// A cluster for `target` with the Perl package's retry policy, a request timeout fit for a
 /// loaded test machine, and more attempts for a just-created topic.
@@ -39,7 +39,7 @@ pub fn cluster<T: Target>(target: &T) -> TestCluster<T::Connector> {
 /// Like [`cluster`], with the config adjusted by `adjust`.
 pub fn cluster_with<T: Target>(
     target: &T,
-    adjust: impl FnOnce(&mut ClusterConfig<'static>),
+    adjust: impl FnOnce(&mut ClusterConfig),
 ) -> TestCluster<T::Connector> {
     let bootstrap: &'static str = Box::leak(target.bootstrap().into_boxed_str());
     let mut config = ClusterConfig::new(bootstrap);

@@ -486,7 +486,7 @@ fn refused_once(kafka: &KafkaCluster, access: Access, host: &str) -> (Error, u32
     };
     let mut config = ClusterConfig::new(bootstrap);
     config.connection.request_timeout_ms = 10_000;
-    let mut cluster: Cluster<'_, Counting, SystemClock> =
+    let mut cluster: Cluster<Counting, SystemClock, 1, 4, [u8; 1024], &str> =
         Cluster::new(connector, SystemClock::new(), config);
     let mut buf = vec![0u8; 64 << 10];
     let error = cluster

@@ -23,7 +23,7 @@
 //!
 //! [`Connection`]: crate::client::Connection
 
-use crate::client::connection::ConnectionConfig;
+use crate::client::connection::{ConfigStr, ConnectionConfig};
 use crate::protocol::api_versions::{select_version, ApiVersionsRequest};
 use crate::protocol::header::{
     decode_body, decode_response_header, encode_frame, RequestHeader, RequestKind,
@@ -133,8 +133,8 @@ enum Sasl {
 
 /// One broker connection's protocol state; see the [module docs](self).
 #[derive(Debug, Clone)]
-pub struct Link<'a> {
-    config: ConnectionConfig<'a>,
+pub struct Link<S = &'static str> {
+    config: ConnectionConfig<S>,
     setup: Setup,
     correlation_id: i32,
     broken: bool,
@@ -145,9 +145,9 @@ pub struct Link<'a> {
     sasl: Sasl,
 }
 
-impl<'a> Link<'a> {
+impl<S: ConfigStr> Link<S> {
     /// A link about to be set up: its first transmit is ApiVersions.
-    pub const fn new(config: ConnectionConfig<'a>) -> Self {
+    pub const fn new(config: ConnectionConfig<S>) -> Self {
         Link {
             config,
             setup: Setup::SendApiVersions(API_VERSIONS_FIRST),
@@ -163,7 +163,7 @@ impl<'a> Link<'a> {
     /// A link whose setup authenticates with `sasl` after ApiVersions (SaslHandshake v1,
     /// then SaslAuthenticate until the mechanism is done).
     #[cfg(feature = "sasl")]
-    pub fn with_sasl(config: ConnectionConfig<'a>, sasl: SaslClient) -> Self {
+    pub fn with_sasl(config: ConnectionConfig<S>, sasl: SaslClient) -> Self {
         Link {
             sasl: Sasl::Running(sasl),
             ..Link::new(config)
@@ -196,7 +196,7 @@ impl<'a> Link<'a> {
     }
 
     /// The configuration.
-    pub const fn config(&self) -> &ConnectionConfig<'a> {
+    pub const fn config(&self) -> &ConnectionConfig<S> {
         &self.config
     }
 
@@ -500,7 +500,7 @@ impl<'a> Link<'a> {
             api_key: kind.api,
             api_version: version,
             correlation_id,
-            client_id: self.config.client_id,
+            client_id: self.config.client_id.as_ref().map(AsRef::as_ref),
         };
         let len = encode_frame(buf, &header, kind.is_flexible(version), request)?;
         self.correlation_id = correlation_id;
@@ -773,7 +773,7 @@ mod tests {
         /// ApiVersions offering SaslHandshake 0-1 and SaslAuthenticate 0-1.
         const RANGES: &[(i16, i16, i16)] = &[(18, 0, 4), (17, 0, 1), (36, 0, 1), (3, 0, 12)];
 
-        fn plain_link() -> Link<'static> {
+        fn plain_link() -> Link {
             let client = SaslClient::plain(Credentials {
                 username: "alice",
                 password: "alice-secret",
@@ -811,7 +811,7 @@ mod tests {
         }
 
         /// Runs ApiVersions and returns the SaslHandshake frame sent next.
-        fn to_handshake(link: &mut Link<'_>, buf: &mut [u8]) -> usize {
+        fn to_handshake(link: &mut Link, buf: &mut [u8]) -> usize {
             link.poll_transmit(0, buf).unwrap().unwrap();
             link.handle_setup_response(&response(1, &api_versions_v3(RANGES)))
                 .unwrap();
