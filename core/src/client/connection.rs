@@ -1,7 +1,7 @@
 //! One broker connection over a blocking transport: the blocking driver of the engine's
 //! [`Link`].
 
-use super::engine::link::Link;
+use super::engine::link::{Link, SendOptions};
 pub use super::engine::link::{Pending, Received};
 use super::Clock;
 use crate::protocol::header::{frame_size, RequestKind, SIZE_PREFIX_LEN};
@@ -239,10 +239,13 @@ impl<T: Read + Write, C: Clock, S: ConfigStr> Connection<T, C, S> {
         expects_response: bool,
         buf: &mut [u8],
     ) -> Result<Pending> {
-        let now = self.clock.now_ms();
-        let (pending, len) =
-            self.link
-                .encode_kind(kind, request, version, now, wait_ms, expects_response, buf)?;
+        let send = SendOptions {
+            version,
+            now: self.clock.now_ms(),
+            wait_ms,
+            expects_response,
+        };
+        let (pending, len) = self.link.encode_kind(kind, request, send, buf)?;
         self.write(buf.get(..len).unwrap_or_default())?;
         Ok(pending)
     }

@@ -48,6 +48,33 @@ const KNOWN_KEYS: usize = 37;
 /// its own range.
 const API_VERSIONS_FIRST: i16 = 3;
 
+/// How [`Link::encode`] sends a request: at which version, when, and what comes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SendOptions {
+    /// The version to encode (`None`: the negotiated one).
+    pub version: Option<i16>,
+    /// The time (ms) the response's deadline is counted from.
+    pub now: u64,
+    /// A broker-side wait (Fetch's `max_wait_ms`) added to the request timeout, so a long
+    /// poll is not mistaken for a dead broker.
+    pub wait_ms: u32,
+    /// Whether the broker answers (not Produce with `acks = 0`): only then is an answer due.
+    pub expects_response: bool,
+}
+
+impl SendOptions {
+    /// At `now`: the negotiated version, no broker-side wait, an answer expected.
+    pub const fn at(now: u64) -> Self {
+        SendOptions {
+            version: None,
+            now,
+            wait_ms: 0,
+            expects_response: true,
+        }
+    }
+}
+
 /// A request written to the broker whose response is still to be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -434,55 +461,47 @@ impl<S: ConfigStr> Link<S> {
             .flatten()
     }
 
-    /// Encodes `request` at `version` (`None`: the negotiated one) as the next frame into
-    /// `buf`; returns what to expect back and the frame's length. The response is due by
-    /// `now` + the request timeout + `wait_ms` (a broker-side wait such as Fetch's
-    /// `max_wait_ms`, so a long poll is not mistaken for a dead broker). Without
-    /// `expects_response` (Produce with `acks = 0`) nothing is counted as due. A refused
+    /// Encodes `request` as the next frame into `buf`, as `send` says (version, time,
+    /// broker-side wait, whether an answer comes); returns what to expect back and the
+    /// frame's length. The response is due by `send.now` + the request timeout +
+    /// `send.wait_ms`; without `send.expects_response` nothing is counted as due. A refused
     /// encoding (bad argument, small buffer) sends nothing and breaks nothing.
     pub fn encode<R: Request>(
         &mut self,
         request: &R,
-        version: Option<i16>,
-        now: u64,
-        wait_ms: u32,
-        expects_response: bool,
+        send: SendOptions,
         buf: &mut [u8],
     ) -> Result<(Pending, usize)> {
-        self.encode_kind(
-            RequestKind::of::<R>(),
-            request,
-            version,
-            now,
-            wait_ms,
-            expects_response,
-            buf,
-        )
+        self.encode_kind(RequestKind::of::<R>(), request, send, buf)
     }
 
     /// [`Link::encode`] without the request type: linked once for every API.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn encode_kind(
         &mut self,
         kind: RequestKind,
         request: &dyn Encode,
-        version: Option<i16>,
-        now: u64,
-        wait_ms: u32,
-        expects_response: bool,
+        send: SendOptions,
         buf: &mut [u8],
     ) -> Result<(Pending, usize)> {
         self.usable()?;
         if self.setup != Setup::Ready {
             return Err(Error::InvalidArgument("connection setup is not finished"));
         }
-        let version = match version {
+        let version = match send.version {
             Some(version) => version,
             None => self.version_of(kind)?,
         };
+        let SendOptions {
+            now,
+            wait_ms,
+            expects_response,
+            ..
+        } = send;
         self.encode_at(kind, request, version, now, wait_ms, expects_response, buf)
     }
 
+    /// Encodes at `version` without the setup check (setup's own requests pick their
+    /// version). Scalars, not [`SendOptions`]: passed in registers, smaller on firmware.
     #[allow(clippy::too_many_arguments)]
     fn encode_at(
         &mut self,
@@ -638,10 +657,7 @@ mod tests {
         // Data requests wait for setup.
         let early = link.encode(
             &SaslHandshakeRequest { mechanism: "PLAIN" },
-            None,
-            0,
-            0,
-            true,
+            SendOptions::at(0),
             &mut buf,
         );
         assert!(matches!(early, Err(Error::InvalidArgument(_))));
@@ -657,10 +673,10 @@ mod tests {
         let (pending, len) = link
             .encode(
                 &SaslHandshakeRequest { mechanism: "PLAIN" },
-                None,
-                2000,
-                50,
-                true,
+                SendOptions {
+                    wait_ms: 50,
+                    ..SendOptions::at(2000)
+                },
                 &mut buf,
             )
             .unwrap();
@@ -723,7 +739,9 @@ mod tests {
         link.handle_setup_response(&response(1, &api_versions_v3(&[(17, 0, 1)])))
             .unwrap();
         let handshake = SaslHandshakeRequest { mechanism: "PLAIN" };
-        let (first, _) = link.encode(&handshake, None, 0, 0, true, &mut buf).unwrap();
+        let (first, _) = link
+            .encode(&handshake, SendOptions::at(0), &mut buf)
+            .unwrap();
         assert_eq!(
             link.handle_response(first, &response(9, &[0, 0, 0, 0, 0, 0])),
             Err(Error::CorrelationMismatch {
@@ -733,7 +751,7 @@ mod tests {
         );
         assert!(link.is_broken());
         assert_eq!(
-            link.encode(&handshake, None, 0, 0, true, &mut buf).err(),
+            link.encode(&handshake, SendOptions::at(0), &mut buf).err(),
             Some(Error::ResponseNotReceived)
         );
     }
@@ -746,16 +764,25 @@ mod tests {
         link.handle_setup_response(&response(1, &api_versions_v3(&[(17, 0, 1)])))
             .unwrap();
         let handshake = SaslHandshakeRequest { mechanism: "PLAIN" };
-        link.encode(&handshake, None, 0, 0, false, &mut buf)
-            .unwrap();
+        link.encode(
+            &handshake,
+            SendOptions {
+                expects_response: false,
+                ..SendOptions::at(0)
+            },
+            &mut buf,
+        )
+        .unwrap();
         assert_eq!(link.in_flight(), 0);
         let mut tiny = [0u8; 8];
         assert!(matches!(
-            link.encode(&handshake, None, 0, 0, true, &mut tiny),
+            link.encode(&handshake, SendOptions::at(0), &mut tiny),
             Err(Error::BufferTooSmall { .. })
         ));
         assert!(!link.is_broken());
-        let (next, len) = link.encode(&handshake, None, 0, 0, true, &mut buf).unwrap();
+        let (next, len) = link
+            .encode(&handshake, SendOptions::at(0), &mut buf)
+            .unwrap();
         assert_eq!(
             header_of(&buf[..len]).2,
             3,
