@@ -183,6 +183,11 @@ fn compressed_batch_needs_a_codec() {
     );
 }
 
+/// The test crate's legacy message encoder (it depends on nothing but `nanokafka`).
+#[allow(dead_code)]
+#[path = "../../tests/src/samples.rs"]
+mod samples;
+
 /// Writes one legacy message entry.
 fn legacy(
     w: &mut Writer<'_>,
@@ -193,20 +198,8 @@ fn legacy(
     key: Option<&[u8]>,
     value: Option<&[u8]>,
 ) {
-    let mut body = [0u8; 2048];
-    let mut b = Writer::new(&mut body);
-    b.i8(magic).unwrap();
-    b.i8(attributes).unwrap();
-    if magic == 1 {
-        b.i64(timestamp).unwrap();
-    }
-    b.nullable_bytes(key, false).unwrap();
-    b.nullable_bytes(value, false).unwrap();
-    let body = b.written();
-    w.i64(offset).unwrap();
-    w.i32(body.len() as i32 + 4).unwrap();
-    w.u32(crc32_ieee(body)).unwrap();
-    w.put(body).unwrap();
+    let entry = samples::legacy_message(offset, magic, attributes, timestamp, key, value);
+    w.put(&entry).unwrap();
 }
 
 /// "Compresses" and "decompresses" by copying: exercises the batch and wrapper logic

@@ -1,6 +1,6 @@
 //! The golden tests' sample records and the legacy message encoder, with no dependency but
-//! `nanokafka`: the fuzz crate includes this file for its seeds (`#[path]`) without building
-//! the test crate.
+//! `nanokafka`: the fuzz crate (for its seeds) and the core's record tests (for legacy
+//! messages) include this file (`#[path]`) without building the test crate.
 
 use nanokafka::records::{Header, Record};
 
