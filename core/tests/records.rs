@@ -183,10 +183,12 @@ fn compressed_batch_needs_a_codec() {
     );
 }
 
-/// The test crate's legacy message encoder (it depends on nothing but `nanokafka`).
+/// The test crate's legacy message encoder and copying codec (it depends on nothing but
+/// `nanokafka`).
 #[allow(dead_code)]
 #[path = "../../tests/src/samples.rs"]
 mod samples;
+use samples::Identity;
 
 /// Writes one legacy message entry.
 fn legacy(
@@ -200,34 +202,6 @@ fn legacy(
 ) {
     let entry = samples::legacy_message(offset, magic, attributes, timestamp, key, value);
     w.put(&entry).unwrap();
-}
-
-/// "Compresses" and "decompresses" by copying: exercises the batch and wrapper logic
-/// without a codec.
-struct Identity;
-impl Decompress for Identity {
-    fn decompress(
-        &self,
-        _: Compression,
-        input: &[u8],
-        output: &mut [u8],
-    ) -> nanokafka::Result<usize> {
-        let out = output.get_mut(..input.len()).ok_or(Error::BufferTooSmall {
-            needed: input.len(),
-        })?;
-        out.copy_from_slice(input);
-        Ok(input.len())
-    }
-}
-impl Compress for Identity {
-    fn compress(
-        &self,
-        codec: Compression,
-        input: &[u8],
-        output: &mut [u8],
-    ) -> nanokafka::Result<usize> {
-        self.decompress(codec, input, output)
-    }
 }
 
 /// A builder holding `sample()` from base offset 5.

@@ -129,7 +129,7 @@ pub fn kp_record(
 pub mod peers;
 
 mod samples;
-pub use samples::{legacy_message, sample_records, SAMPLE_HEADERS};
+pub use samples::{legacy_message, sample_records, Identity, SAMPLE_HEADERS};
 
 /// A record that owns its bytes, as the tests generate, send and compare them (`None`: null).
 #[derive(Debug, Clone, PartialEq, Eq)]
