@@ -9,7 +9,7 @@ use nanokafka::client::{
     ProduceBatch, Producer, ProducerConfig,
 };
 use nanokafka::protocol::create_topics::TopicConfig;
-use nanokafka::records::{Header, Record};
+use nanokafka::records::{Header, Record, RecordView};
 use nanokafka::{ApiKey, Error, KafkaCode};
 use nanokafka_std::mock::{Fault, MockCluster};
 use nanokafka_std::SystemClock;
@@ -100,6 +100,22 @@ pub struct Got {
     pub headers: Vec<(String, Option<Vec<u8>>)>,
 }
 
+impl Got {
+    /// An owned copy of a record read in place.
+    pub fn from_view(r: &RecordView<'_>) -> Got {
+        Got {
+            offset: r.offset,
+            timestamp: r.timestamp,
+            key: r.key.map(<[u8]>::to_vec),
+            value: r.value.map(<[u8]>::to_vec),
+            headers: r
+                .headers
+                .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
+                .collect(),
+        }
+    }
+}
+
 /// Reads `topic`/`partition` from `from` until `count` records arrived (or the target's
 /// answers stop growing for a while), through the core consumer.
 pub fn read<K: Connector>(
@@ -124,16 +140,7 @@ pub fn read<K: Connector>(
         let before = got.len();
         for record in fetched.records() {
             let r = record.unwrap_or_else(|e| panic!("record of {topic}/{partition}: {e}"));
-            got.push(Got {
-                offset: r.offset,
-                timestamp: r.timestamp,
-                key: r.key.map(<[u8]>::to_vec),
-                value: r.value.map(<[u8]>::to_vec),
-                headers: r
-                    .headers
-                    .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
-                    .collect(),
-            });
+            got.push(Got::from_view(&r));
         }
         offset = fetched.next_offset().expect("next offset");
         idle = if got.len() == before { idle + 1 } else { 0 };
