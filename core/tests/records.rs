@@ -183,6 +183,13 @@ fn compressed_batch_needs_a_codec() {
     );
 }
 
+/// The test crate's legacy message encoder and copying codec (it depends on nothing but
+/// `nanokafka`).
+#[allow(dead_code)]
+#[path = "../../tests/src/samples.rs"]
+mod samples;
+use samples::Identity;
+
 /// Writes one legacy message entry.
 fn legacy(
     w: &mut Writer<'_>,
@@ -193,48 +200,8 @@ fn legacy(
     key: Option<&[u8]>,
     value: Option<&[u8]>,
 ) {
-    let mut body = [0u8; 2048];
-    let mut b = Writer::new(&mut body);
-    b.i8(magic).unwrap();
-    b.i8(attributes).unwrap();
-    if magic == 1 {
-        b.i64(timestamp).unwrap();
-    }
-    b.nullable_bytes(key, false).unwrap();
-    b.nullable_bytes(value, false).unwrap();
-    let body = b.written();
-    w.i64(offset).unwrap();
-    w.i32(body.len() as i32 + 4).unwrap();
-    w.u32(crc32_ieee(body)).unwrap();
-    w.put(body).unwrap();
-}
-
-/// "Compresses" and "decompresses" by copying: exercises the batch and wrapper logic
-/// without a codec.
-struct Identity;
-impl Decompress for Identity {
-    fn decompress(
-        &self,
-        _: Compression,
-        input: &[u8],
-        output: &mut [u8],
-    ) -> nanokafka::Result<usize> {
-        let out = output.get_mut(..input.len()).ok_or(Error::BufferTooSmall {
-            needed: input.len(),
-        })?;
-        out.copy_from_slice(input);
-        Ok(input.len())
-    }
-}
-impl Compress for Identity {
-    fn compress(
-        &self,
-        codec: Compression,
-        input: &[u8],
-        output: &mut [u8],
-    ) -> nanokafka::Result<usize> {
-        self.decompress(codec, input, output)
-    }
+    let entry = samples::legacy_message(offset, magic, attributes, timestamp, key, value);
+    w.put(&entry).unwrap();
 }
 
 /// A builder holding `sample()` from base offset 5.

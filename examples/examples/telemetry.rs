@@ -23,8 +23,8 @@ const FIRMWARE: [Header<'static>; 1] = [Header {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let broker = nanokafka_examples::broker_from_args()?;
     // One connection, two topics' metadata in 2 KiB: firmware-sized.
-    let config = ClusterConfig::new(Box::leak(broker.bootstrap.into_boxed_str()));
-    let mut cluster: Cluster<TcpConnector, SystemClock, 1, 2, [u8; 2048]> = Cluster::new(
+    let config = ClusterConfig::new(broker.bootstrap.as_str());
+    let mut cluster: Cluster<TcpConnector, SystemClock, 1, 2, [u8; 2048], &str> = Cluster::new(
         TcpConnector::new(Duration::from_secs(5)),
         SystemClock::new(),
         config,

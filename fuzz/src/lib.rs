@@ -247,7 +247,7 @@ pub mod client {
     pub fn run<K: Connector>(connector: K, idempotent: bool) {
         let mut config = ClusterConfig::new("broker:9092");
         config.retry_backoff_ms = 10;
-        let mut cluster: Cluster<'_, K, TickingClock, 4, 8, Vec<u8>> =
+        let mut cluster: Cluster<K, TickingClock, 4, 8, Vec<u8>> =
             Cluster::with_metadata_buffer(
                 connector,
                 TickingClock::default(),

@@ -28,14 +28,14 @@ use nanokafka::client::{
 use nanokafka::protocol::create_topics::TopicConfig;
 use nanokafka::protocol::metadata::{MetadataRequest, MetadataTopic};
 use nanokafka::records::{Compression, Header, Record, RecordView};
-use std::collections::HashSet;
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The core cluster as the std client sizes it: 16 connections (TCP, TLS and SASL as
-/// configured), 64 topics, metadata in a `Vec` (1 MiB).
-pub type StdCluster = Cluster<'static, SecureConnector, SystemClock, 16, 64, Vec<u8>>;
+/// configured), 64 topics, metadata in a `Vec` (1 MiB), and its own copy of the bootstrap
+/// list and client id (`Arc<str>`, shared by its connections).
+pub type StdCluster = Cluster<SecureConnector, SystemClock, 16, 64, Vec<u8>, Arc<str>>;
 
 /// How a [`Client`] connects and behaves. Defaults follow the Perl `Kafka` package.
 #[derive(Debug, Clone)]
@@ -298,24 +298,8 @@ pub struct Sent {
     pub base_offset: Option<i64>,
 }
 
-/// The strings a `Cluster<'static>` borrows: interned, so that creating many clients with
-/// the same settings does not grow memory.
 /// The codecs every client compresses and decompresses with.
 static CODECS: Codecs = Codecs::new();
-
-fn intern(text: &str) -> &'static str {
-    static STRINGS: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
-    let mut strings = STRINGS.lock().unwrap_or_else(|p| p.into_inner());
-    let strings = strings.get_or_insert_with(HashSet::new);
-    match strings.get(text) {
-        Some(s) => s,
-        None => {
-            let s: &'static str = Box::leak(text.to_owned().into_boxed_str());
-            strings.insert(s);
-            s
-        }
-    }
-}
 
 /// Current time in ms since the Unix epoch.
 pub fn now_ms() -> i64 {
@@ -351,9 +335,9 @@ pub(crate) fn new_cluster(config: &ClientConfig) -> Box<StdCluster> {
     let mut connector = SecureConnector::new(config.security.clone(), config.connect_timeout);
     connector.tcp.ip_version = config.ip_version;
     let cluster_config = ClusterConfig {
-        bootstrap: intern(&with_default_ports(&config.bootstrap)),
+        bootstrap: with_default_ports(&config.bootstrap).into(),
         connection: ConnectionConfig {
-            client_id: Some(intern(&config.client_id)),
+            client_id: Some(config.client_id.as_str().into()),
             request_timeout_ms: millis(config.request_timeout),
         },
         send_attempts: config.send_attempts,

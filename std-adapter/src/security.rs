@@ -345,7 +345,7 @@ pub fn connect(
     host: &str,
     port: u16,
     timeout: Duration,
-) -> Result<Connection<'static, SecureTransport, SystemClock>, SecurityError> {
+) -> Result<Connection<SecureTransport, SystemClock>, SecurityError> {
     let mut connector = SecureConnector::new(config.clone(), timeout);
     let transport = connector.open(host, port)?;
     let connection_config = ConnectionConfig {

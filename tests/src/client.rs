@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 /// A connection with a 4 MiB buffer for requests and responses.
 pub struct Client {
     /// The connection, versions negotiated.
-    pub connection: Connection<'static, StdTransport<TcpStream>, SystemClock>,
+    pub connection: Connection<StdTransport<TcpStream>, SystemClock>,
     buf: Vec<u8>,
 }
 

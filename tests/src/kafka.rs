@@ -1336,9 +1336,7 @@ pub fn shared_single(version: impl Into<KafkaVersion>) -> &'static KafkaCluster 
 
 /// [`shared_single`], returning the startup error instead of panicking.
 pub fn shared_broker(version: impl Into<KafkaVersion>) -> Result<&'static KafkaCluster, String> {
-    shared_cluster(version.into(), "plain", |version| {
-        KafkaCluster::single(version)
-    })
+    shared_custom(version, "plain", |version| KafkaCluster::single(version))
 }
 
 /// Like [`shared_single`], for a single node with the secured listeners
@@ -1348,7 +1346,7 @@ pub fn shared_secured(
     version: impl Into<KafkaVersion>,
     extra: &[(&str, &str)],
 ) -> &'static KafkaCluster {
-    shared_cluster(version.into(), "secured", |version| {
+    shared_custom(version, "secured", |version| {
         KafkaCluster::builder(version)
             .secured()
             .with_properties(extra)
@@ -1366,15 +1364,7 @@ pub fn shared_custom(
     kind: &'static str,
     start: impl FnOnce(&KafkaVersion) -> Result<KafkaCluster, String>,
 ) -> Result<&'static KafkaCluster, String> {
-    shared_cluster(version.into(), kind, start)
-}
-
-/// The shared cluster of `kind` for `version`, started by `start` on first use.
-fn shared_cluster(
-    version: KafkaVersion,
-    kind: &'static str,
-    start: impl FnOnce(&KafkaVersion) -> Result<KafkaCluster, String>,
-) -> Result<&'static KafkaCluster, String> {
+    let version = version.into();
     static CELLS: OnceLock<Mutex<HashMap<(KafkaVersion, &'static str), &'static SharedCell>>> =
         OnceLock::new();
     let cell: &'static SharedCell = {
@@ -1623,7 +1613,7 @@ pub fn metadata(bootstrap: &str) -> Result<MetadataInfo, String> {
 /// A nanokafka connection to `bootstrap` (5 s request timeout), versions negotiated.
 pub fn connect(
     bootstrap: &str,
-) -> Result<Connection<'static, StdTransport<TcpStream>, SystemClock>, String> {
+) -> Result<Connection<StdTransport<TcpStream>, SystemClock>, String> {
     let transport = StdTransport::connect(bootstrap, Duration::from_secs(5))
         .map_err(|e| format!("connect {bootstrap}: {e}"))?;
     let config = ConnectionConfig {

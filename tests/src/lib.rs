@@ -129,7 +129,7 @@ pub fn kp_record(
 pub mod peers;
 
 mod samples;
-pub use samples::{legacy_message, sample_records, SAMPLE_HEADERS};
+pub use samples::{legacy_message, sample_records, Identity, SAMPLE_HEADERS};
 
 /// A record that owns its bytes, as the tests generate, send and compare them (`None`: null).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,30 +196,35 @@ unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
     }
 }
 
-/// The `nanokafka` CLI of this workspace, built if needed (cargo releases the target
-/// folder's lock once the tests run).
-pub fn cli_binary() -> std::path::PathBuf {
-    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| "target".into());
-    let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "-q", "-p", "nanokafka-std", "--bin", "nanokafka"])
-        .current_dir(&workspace)
-        .status()
-        .expect("cargo build of the CLI");
-    assert!(status.success(), "building the nanokafka CLI");
-    workspace.join(target).join("debug").join("nanokafka")
+/// The `nanokafka` CLI of this workspace, built once per test process (cargo releases the
+/// target folder's lock once the tests run).
+pub fn cli_binary() -> &'static std::path::Path {
+    static BINARY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BINARY.get_or_init(|| {
+        let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| "target".into());
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-q", "-p", "nanokafka-std", "--bin", "nanokafka"])
+            .current_dir(&workspace)
+            .status()
+            .expect("cargo build of the CLI");
+        assert!(status.success(), "building the nanokafka CLI");
+        workspace.join(target).join("debug").join("nanokafka")
+    })
 }
 
-/// Runs a CLI `command` (program and leading arguments set by the caller) with `args` and
-/// `stdin` as its input, `NANOKAFKA_BROKERS` unset; returns its output and how long it ran.
+/// Runs a command (the CLI, or a peer such as kcat; program and leading arguments set by
+/// the caller) with `args` and `stdin` as its input, `NANOKAFKA_BROKERS` unset; returns its
+/// output and how long it ran. A command still running after a minute (a consumer that never
+/// sees its end) is killed and fails the test.
 pub fn run_cli(
     mut command: std::process::Command,
     args: &[&str],
     stdin: &[u8],
 ) -> (std::process::Output, std::time::Duration) {
-    use std::io::Write;
+    use std::io::{Read, Write};
     use std::process::Stdio;
     let started = std::time::Instant::now();
     let mut child = command
@@ -229,13 +234,36 @@ pub fn run_cli(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("starting the nanokafka CLI");
+        .unwrap_or_else(|e| panic!("starting {command:?}: {e}"));
     // A command that exits before reading its input (a refusal) closes the pipe early.
     if let Err(e) = child.stdin.take().expect("piped stdin").write_all(stdin) {
         assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
     }
-    let output = child
-        .wait_with_output()
-        .expect("waiting for the nanokafka CLI");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes)
+                .map(|_| bytes)
+                .expect("reading a pipe")
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for the command") {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{command:?} still running after 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let output = std::process::Output {
+        status,
+        stdout: stdout.join().expect("stdout drain"),
+        stderr: stderr.join().expect("stderr drain"),
+    };
     (output, started.elapsed())
 }

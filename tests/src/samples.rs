@@ -1,8 +1,8 @@
 //! The golden tests' sample records and the legacy message encoder, with no dependency but
-//! `nanokafka`: the fuzz crate includes this file for its seeds (`#[path]`) without building
-//! the test crate.
+//! `nanokafka`: the fuzz crate (for its seeds) and the core's record tests (for legacy
+//! messages) include this file (`#[path]`) without building the test crate.
 
-use nanokafka::records::{Header, Record};
+use nanokafka::records::{Compress, Compression, Decompress, Header, Record};
 
 /// Headers of [`sample_records`]: a value and a null value.
 pub const SAMPLE_HEADERS: [Header<'static>; 2] = [
@@ -75,4 +75,36 @@ pub fn legacy_message(
     out.extend(nanokafka::records::crc32_ieee(&body).to_be_bytes());
     out.extend(body);
     out
+}
+
+/// A "codec" that copies: exercises the batch and compressed-wrapper logic without a real
+/// codec.
+pub struct Identity;
+
+impl Decompress for Identity {
+    fn decompress(
+        &self,
+        _: Compression,
+        input: &[u8],
+        output: &mut [u8],
+    ) -> nanokafka::Result<usize> {
+        let out = output
+            .get_mut(..input.len())
+            .ok_or(nanokafka::Error::BufferTooSmall {
+                needed: input.len(),
+            })?;
+        out.copy_from_slice(input);
+        Ok(input.len())
+    }
+}
+
+impl Compress for Identity {
+    fn compress(
+        &self,
+        codec: Compression,
+        input: &[u8],
+        output: &mut [u8],
+    ) -> nanokafka::Result<usize> {
+        self.decompress(codec, input, output)
+    }
 }

@@ -5,15 +5,16 @@
 //! panics with the target's name when the broker's answer is not what Kafka promises.
 
 use nanokafka::client::{
-    Acks, Cluster, ClusterConfig, Connector, Consumer, ConsumerConfig, Delivery, OffsetQuery,
-    ProduceBatch, Producer, ProducerConfig,
+    Acks, Cluster, ClusterConfig, ConnectionConfig, Connector, Consumer, ConsumerConfig, Delivery,
+    OffsetQuery, ProduceBatch, Producer, ProducerConfig,
 };
 use nanokafka::protocol::create_topics::TopicConfig;
-use nanokafka::records::{Header, Record};
+use nanokafka::records::{Header, Record, RecordView};
 use nanokafka::{ApiKey, Error, KafkaCode};
 use nanokafka_std::mock::{Fault, MockCluster};
 use nanokafka_std::SystemClock;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 
 /// A broker to run scenarios against.
 pub trait Target {
@@ -27,8 +28,9 @@ pub trait Target {
     fn connector(&self) -> Self::Connector;
 }
 
-/// The cluster type the scenarios use: 4 connections, 8 topics, 64 KiB of metadata.
-pub type TestCluster<K> = Cluster<'static, K, SystemClock, 4, 8, [u8; 65536]>;
+/// The cluster type the scenarios use: 4 connections, 8 topics, 64 KiB of metadata, its
+/// own copy of the bootstrap list.
+pub type TestCluster<K> = Cluster<K, SystemClock, 4, 8, [u8; 65536], Arc<str>>;
 
 /// A cluster for `target` with the Perl package's retry policy, a request timeout fit for a
 /// loaded test machine, and more attempts for a just-created topic.
@@ -39,14 +41,20 @@ pub fn cluster<T: Target>(target: &T) -> TestCluster<T::Connector> {
 /// Like [`cluster`], with the config adjusted by `adjust`.
 pub fn cluster_with<T: Target>(
     target: &T,
-    adjust: impl FnOnce(&mut ClusterConfig<'static>),
+    adjust: impl FnOnce(&mut ClusterConfig<Arc<str>>),
 ) -> TestCluster<T::Connector> {
-    let bootstrap: &'static str = Box::leak(target.bootstrap().into_boxed_str());
-    let mut config = ClusterConfig::new(bootstrap);
-    config.connection.request_timeout_ms = 10_000;
-    config.send_attempts = 20;
-    config.receive_attempts = 20;
-    config.retry_backoff_ms = 250;
+    let defaults = ClusterConfig::new("");
+    let mut config = ClusterConfig {
+        bootstrap: target.bootstrap().into(),
+        connection: ConnectionConfig {
+            client_id: defaults.connection.client_id.map(Arc::from),
+            request_timeout_ms: 10_000,
+        },
+        send_attempts: 20,
+        receive_attempts: 20,
+        retry_backoff_ms: 250,
+        allow_auto_topic_creation: defaults.allow_auto_topic_creation,
+    };
     adjust(&mut config);
     Cluster::new(target.connector(), SystemClock::new(), config)
 }
@@ -100,6 +108,22 @@ pub struct Got {
     pub headers: Vec<(String, Option<Vec<u8>>)>,
 }
 
+impl Got {
+    /// An owned copy of a record read in place.
+    pub fn from_view(r: &RecordView<'_>) -> Got {
+        Got {
+            offset: r.offset,
+            timestamp: r.timestamp,
+            key: r.key.map(<[u8]>::to_vec),
+            value: r.value.map(<[u8]>::to_vec),
+            headers: r
+                .headers
+                .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
+                .collect(),
+        }
+    }
+}
+
 /// Reads `topic`/`partition` from `from` until `count` records arrived (or the target's
 /// answers stop growing for a while), through the core consumer.
 pub fn read<K: Connector>(
@@ -124,16 +148,7 @@ pub fn read<K: Connector>(
         let before = got.len();
         for record in fetched.records() {
             let r = record.unwrap_or_else(|e| panic!("record of {topic}/{partition}: {e}"));
-            got.push(Got {
-                offset: r.offset,
-                timestamp: r.timestamp,
-                key: r.key.map(<[u8]>::to_vec),
-                value: r.value.map(<[u8]>::to_vec),
-                headers: r
-                    .headers
-                    .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
-                    .collect(),
-            });
+            got.push(Got::from_view(&r));
         }
         offset = fetched.next_offset().expect("next offset");
         idle = if got.len() == before { idle + 1 } else { 0 };

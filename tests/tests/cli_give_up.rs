@@ -55,9 +55,7 @@ fn unaccepting_broker() -> (SocketAddr, TcpListener, TcpStream) {
 }
 
 fn nanokafka(args: &[&str], stdin: &[u8]) -> (Output, Duration) {
-    static BINARY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    let binary = BINARY.get_or_init(nanokafka_tests::cli_binary);
-    nanokafka_tests::run_cli(Command::new(binary), args, stdin)
+    nanokafka_tests::run_cli(Command::new(nanokafka_tests::cli_binary()), args, stdin)
 }
 
 /// Each reading command against `address` fails within 6 s with `expected` in its message.

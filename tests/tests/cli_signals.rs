@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 const RECORDS: usize = 20_000;
 
 fn binary() -> &'static std::path::Path {
-    static BINARY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    BINARY.get_or_init(nanokafka_tests::cli_binary)
+    nanokafka_tests::cli_binary()
 }
 
 /// A mock broker with `RECORDS` records in partition 0, 100 bytes per line ("record N" padded with dots):

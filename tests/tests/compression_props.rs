@@ -39,14 +39,7 @@ fn kp_compression(codec: Compression) -> KpCompression {
 
 /// A record as the tests own it: key, value, headers (distinct keys: kafka-protocol keeps
 /// them in a map), timestamp.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Owned {
-    offset: i64,
-    timestamp: i64,
-    key: Option<Vec<u8>>,
-    value: Option<Vec<u8>>,
-    headers: Vec<(String, Option<Vec<u8>>)>,
-}
+use nanokafka_tests::scenarios::Got as Owned;
 
 /// Null, empty, random, and long runs (so that the codecs find something to compress).
 fn opt_bytes() -> impl Strategy<Value = Option<Vec<u8>>> {
@@ -127,17 +120,7 @@ fn read(data: &[u8], codec: &impl Decompress) -> nanokafka::Result<Vec<Owned>> {
     let mut out = Vec::new();
     for batch in Batches::new(data, HardwareCrc32c) {
         for r in batch?.records_with(codec, &mut scratch)? {
-            let r = r?;
-            out.push(Owned {
-                offset: r.offset,
-                timestamp: r.timestamp,
-                key: r.key.map(<[u8]>::to_vec),
-                value: r.value.map(<[u8]>::to_vec),
-                headers: r
-                    .headers
-                    .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
-                    .collect(),
-            });
+            out.push(Owned::from_view(&r?));
         }
     }
     Ok(out)

@@ -6,7 +6,6 @@ use nanokafka::KafkaCode;
 use nanokafka_std::mock::{MockCluster, MockServer};
 use nanokafka_std::{Client, ConfigChange, ConfigEntry};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 fn mock() -> (MockServer, Client) {
     let server = MockCluster::new(nanokafka_std::mock::MockConfig {
@@ -181,8 +180,7 @@ fn describe_cluster_names_every_broker_and_the_controller() {
 }
 
 fn cli(b: &str, args: &[&str]) -> Output {
-    static BINARY: OnceLock<std::path::PathBuf> = OnceLock::new();
-    let binary = BINARY.get_or_init(nanokafka_tests::cli_binary);
+    let binary = nanokafka_tests::cli_binary();
     let mut all = vec!["-b", b];
     all.extend_from_slice(args);
     nanokafka_tests::run_cli(Command::new(binary), &all, b"").0

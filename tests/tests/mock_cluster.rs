@@ -42,7 +42,7 @@ fn counting(mock: &MockCluster) -> Counting {
 fn leaders_come_from_the_index_and_the_bootstrap_connection_is_reused() {
     let mock = two_brokers();
     let first = mock.brokers()[0].1.clone();
-    let mut cluster: Cluster<Counting, SystemClock, 2, 2> = Cluster::new(
+    let mut cluster: Cluster<Counting, SystemClock, 2, 2, [u8; 1024], &str> = Cluster::new(
         counting(&mock),
         SystemClock::new(),
         ClusterConfig::new(&first),
@@ -87,7 +87,7 @@ fn leaders_come_from_the_index_and_the_bootstrap_connection_is_reused() {
 fn a_response_larger_than_the_metadata_buffer_is_refused_naming_it() {
     let mock = two_brokers();
     let bootstrap = mock.bootstrap();
-    let mut cluster: Cluster<Counting, SystemClock, 1, 2, [u8; 40]> = Cluster::new(
+    let mut cluster: Cluster<Counting, SystemClock, 1, 2, [u8; 40], &str> = Cluster::new(
         counting(&mock),
         SystemClock::new(),
         ClusterConfig::new(&bootstrap),

@@ -61,7 +61,7 @@ fn batch() -> Vec<u8> {
 }
 
 fn produce<T: Read + Write>(
-    c: &mut Connection<'_, T, SystemClock>,
+    c: &mut Connection<T, SystemClock>,
     buf: &mut [u8],
     version: i16,
     topic: TopicRef<'_>,
@@ -89,7 +89,7 @@ fn produce<T: Read + Write>(
 
 /// The whole round trip on one connection to the partition leader.
 fn round_trip<T: Read + Write>(
-    c: &mut Connection<'_, T, SystemClock>,
+    c: &mut Connection<T, SystemClock>,
     cluster: &MockCluster,
     v: Versions,
     topic: &str,
@@ -222,7 +222,7 @@ fn round_trip<T: Read + Write>(
 fn tcp(
     address: &str,
     timeout_ms: u32,
-) -> nanokafka::Result<Connection<'static, StdTransport<TcpStream>, SystemClock>> {
+) -> nanokafka::Result<Connection<StdTransport<TcpStream>, SystemClock>> {
     let transport = StdTransport::connect(address, Duration::from_secs(1))
         .map_err(|_| Error::Connect(embedded_io::ErrorKind::ConnectionRefused))?;
     let config = ConnectionConfig {
@@ -237,7 +237,7 @@ fn memory(
     cluster: &MockCluster,
     node: i32,
     timeout_ms: u32,
-) -> nanokafka::Result<Connection<'static, MemoryTransport<MockHandler, Vec<u8>>, SystemClock>> {
+) -> nanokafka::Result<Connection<MemoryTransport<MockHandler, Vec<u8>>, SystemClock>> {
     let transport = MemoryTransport::new(
         cluster.memory_handler(node),
         vec![0; 1 << 20],

@@ -18,62 +18,14 @@ use nanokafka_std::{Client, ClientConfig};
 use nanokafka_tests::kafka::{shared_broker, KafkaVersion};
 use nanokafka_tests::peers::kcat;
 use nanokafka_tests::scenarios::unique_topic;
-use std::io::{Read, Write};
-use std::path::PathBuf;
+use nanokafka_tests::{cli_binary, run_cli};
+use std::io::Read;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-fn binary() -> &'static PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(nanokafka_tests::cli_binary)
-}
-
-/// Runs `command` with `stdin`; a command still running after a minute (a consumer that
-/// never sees its end) is killed and fails the test.
-fn run(mut command: Command, stdin: &[u8]) -> Output {
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    // A command that exits before reading its input (a refusal) closes the pipe early.
-    if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
-        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
-    }
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            pipe.read_to_end(&mut bytes).map(|_| bytes).unwrap()
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{command:?} still running after 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    }
-}
-
 fn nanokafka(args: &[&str], stdin: &[u8]) -> Output {
-    let mut command = Command::new(binary());
-    command.args(args).env_remove("NANOKAFKA_BROKERS");
-    run(command, stdin)
+    run_cli(Command::new(cli_binary()), args, stdin).0
 }
 
 fn ok(what: &str, output: Output) -> Vec<u8> {
@@ -87,9 +39,7 @@ fn ok(what: &str, output: Output) -> Vec<u8> {
 }
 
 fn kcat_run(args: &[&str], stdin: &[u8]) -> Output {
-    let mut command = kcat();
-    command.args(args);
-    run(command, stdin)
+    run_cli(kcat(), args, stdin).0
 }
 
 /// The brokers a test runs on: the mock (over TCP) and Kafka 4.4.0.
@@ -462,7 +412,7 @@ fn follow_prints_each_record_at_once_on_a_terminal(broker: &Broker) {
     // terminal's; ours is per fetch either way).
     let command = format!(
         "{} -b {b} -q consume -t {topic} --follow",
-        binary().display()
+        cli_binary().display()
     );
     let mut child = Command::new("script")
         .args(["-qfec", &command, "/dev/null"])
@@ -502,7 +452,7 @@ fn sigterm_loses_nothing_already_read(broker: &Broker) {
         "produce",
         nanokafka(&["-b", &b, "-q", "produce", "-t", &topic], input.as_bytes()),
     );
-    let child = Command::new(binary())
+    let child = Command::new(cli_binary())
         .args(["-b", &b, "-q", "consume", "-t", &topic, "--follow"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

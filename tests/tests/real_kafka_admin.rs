@@ -65,8 +65,7 @@ fn java_describe(kafka: &KafkaCluster, topic: &str) -> String {
 
 /// The `nanokafka` CLI's output for `args` against `bootstrap`; it must succeed.
 fn cli(bootstrap: &str, args: &[&str]) -> String {
-    static BINARY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    let binary = BINARY.get_or_init(nanokafka_tests::cli_binary);
+    let binary = nanokafka_tests::cli_binary();
     let mut all = vec!["-b", bootstrap];
     all.extend_from_slice(args);
     let (output, _) = nanokafka_tests::run_cli(std::process::Command::new(binary), &all, b"");

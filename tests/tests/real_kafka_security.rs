@@ -494,15 +494,14 @@ fn refused_once_with(
     host: &str,
 ) -> (Error, u32, SecurityError) {
     let label = access.label(kafka);
-    let bootstrap: &'static str =
-        Box::leak(format!("{host}:{}", kafka.listener_port(1, access.listener)).into_boxed_str());
+    let bootstrap = format!("{host}:{}", kafka.listener_port(1, access.listener));
     let connector = Counting {
         inner: SecureConnector::new(security, Duration::from_secs(5)),
         opened: 0,
     };
-    let mut config = ClusterConfig::new(bootstrap);
+    let mut config = ClusterConfig::new(&bootstrap);
     config.connection.request_timeout_ms = 10_000;
-    let mut cluster: Cluster<'_, Counting, SystemClock> =
+    let mut cluster: Cluster<Counting, SystemClock, 1, 4, [u8; 1024], &str> =
         Cluster::new(connector, SystemClock::new(), config);
     let mut buf = vec![0u8; 64 << 10];
     let error = cluster

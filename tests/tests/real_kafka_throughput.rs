@@ -239,7 +239,7 @@ fn the_cli_produces_a_file_and_consumes_every_partition_back() {
     let lines: Vec<String> = (0..N).map(|i| format!("k{i}:value {i}")).collect();
     std::fs::write(&input, lines.join("\n") + "\n").unwrap();
     let cli = nanokafka_tests::cli_binary();
-    let produced = std::process::Command::new(&cli)
+    let produced = std::process::Command::new(cli)
         .args([
             "--brokers",
             &bootstrap,
@@ -263,7 +263,7 @@ fn the_cli_produces_a_file_and_consumes_every_partition_back() {
         !stderr.contains('\r'),
         "no progress line redrawn on a stderr that is not a terminal: {stderr:?}"
     );
-    let consumed = std::process::Command::new(&cli)
+    let consumed = std::process::Command::new(cli)
         .args([
             "-b",
             &bootstrap,
@@ -299,7 +299,7 @@ fn the_cli_produces_a_file_and_consumes_every_partition_back() {
         );
     }
     // One partition, values only, a count.
-    let some = std::process::Command::new(&cli)
+    let some = std::process::Command::new(cli)
         .args([
             "-b", &bootstrap, "consume", "-t", &topic, "-p", "1", "-c", "5",
         ])

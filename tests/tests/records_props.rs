@@ -9,12 +9,12 @@ use kafka_protocol::records::{
 };
 use nanokafka::records::crc32_ieee;
 use nanokafka::records::{
-    BatchOptions, Batches, Checksum, Compression, Decompress, LegacyMessage, Record, RecordBatch,
-    RecordBatchBuilder, SoftwareCrc32c,
+    BatchOptions, Batches, Checksum, LegacyMessage, Record, RecordBatch, RecordBatchBuilder,
+    SoftwareCrc32c,
 };
 use nanokafka::Error;
 use nanokafka_std::HardwareCrc32c;
-use nanokafka_tests::{build_batch, legacy_message, TestRecord};
+use nanokafka_tests::{build_batch, legacy_message, Identity, TestRecord};
 use proptest::prelude::*;
 
 fn opt_bytes() -> impl Strategy<Value = Option<Vec<u8>>> {
@@ -229,23 +229,6 @@ fn expected(inputs: &[TestRecord], base_offset: i64) -> Vec<Owned> {
             )
         })
         .collect()
-}
-
-/// "Decompresses" by copying: exercises compressed-wrapper logic without a codec.
-struct Identity;
-impl Decompress for Identity {
-    fn decompress(
-        &self,
-        _: Compression,
-        input: &[u8],
-        output: &mut [u8],
-    ) -> nanokafka::Result<usize> {
-        let out = output.get_mut(..input.len()).ok_or(Error::BufferTooSmall {
-            needed: input.len(),
-        })?;
-        out.copy_from_slice(input);
-        Ok(input.len())
-    }
 }
 
 /// Every reader over `data`: must return, whatever the bytes.

@@ -12,7 +12,7 @@
 //! Nothing allocates: connections, metadata and topic names live in the `Cluster` value
 //! (sized by its const parameters) and requests are encoded into the caller's buffer.
 
-use super::connection::{Connection, ConnectionConfig, Received};
+use super::connection::{ConfigStr, Connection, ConnectionConfig, Received};
 use super::engine::metadata::MetadataIndex;
 use super::engine::retry::Retry;
 use super::{defaults, Clock};
@@ -79,15 +79,16 @@ impl<K: Connector + ?Sized> Connector for &mut K {
     }
 }
 
-/// How a [`Cluster`] behaves. Defaults follow the Perl `Kafka` package.
+/// How a [`Cluster`] behaves. Defaults follow the Perl `Kafka` package. `S` holds the
+/// strings ([`ConfigStr`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct ClusterConfig<'a> {
+pub struct ClusterConfig<S = &'static str> {
     /// Brokers to start from: `host:port` entries separated by commas
     /// (`[v6::addr]:port` for IPv6 literals).
-    pub bootstrap: &'a str,
+    pub bootstrap: S,
     /// Client id and request timeout of every connection.
-    pub connection: ConnectionConfig<'a>,
+    pub connection: ConnectionConfig<S>,
     /// Attempts per produce before a retriable error is returned (Perl: 4).
     pub send_attempts: u8,
     /// Attempts per fetch / offset lookup / metadata request (Perl: 4).
@@ -99,7 +100,7 @@ pub struct ClusterConfig<'a> {
     pub allow_auto_topic_creation: bool,
 }
 
-impl<'a> ClusterConfig<'a> {
+impl<'a> ClusterConfig<&'a str> {
     /// The defaults, starting from `bootstrap`.
     pub const fn new(bootstrap: &'a str) -> Self {
         ClusterConfig {
@@ -175,9 +176,9 @@ fn host_port(entry: &[u8]) -> Result<(&str, u16)> {
     Ok((host, port))
 }
 
-struct Link<'a, T, C> {
+struct Link<T, C, S> {
     node_id: i32,
-    connection: Connection<'a, T, C>,
+    connection: Connection<T, C, S>,
 }
 
 /// A Kafka cluster seen through a bootstrap list; see the [module docs](self).
@@ -190,18 +191,20 @@ struct Link<'a, T, C> {
 ///   [`Cluster::new`]), any other buffer with [`Cluster::with_metadata_buffer`] (a `Vec` on
 ///   a host). A response whose index is larger is an `InvalidArgument` error naming this
 ///   limit.
+/// - `S`: how the config holds its strings ([`ConfigStr`]): borrowed `&str` (`'static` by
+///   default), or owned (`Arc<str>`) by a client that owns its configuration.
 pub struct Cluster<
-    'a,
     K: Connector,
     C,
     const LINKS: usize = 1,
     const TOPICS: usize = 4,
     M = [u8; 1024],
+    S = &'static str,
 > {
     connector: K,
     clock: C,
-    config: ClusterConfig<'a>,
-    links: heapless::Vec<Link<'a, K::Transport, C>, LINKS>,
+    config: ClusterConfig<S>,
+    links: heapless::Vec<Link<K::Transport, C, S>, LINKS>,
     metadata: M,
     indexed: bool,
     stale: bool,
@@ -212,31 +215,33 @@ pub trait MetadataBuffer: AsRef<[u8]> + AsMut<[u8]> {}
 
 impl<B: AsRef<[u8]> + AsMut<[u8]>> MetadataBuffer for B {}
 
-impl<'a, K, C, const LINKS: usize, const TOPICS: usize, const N: usize>
-    Cluster<'a, K, C, LINKS, TOPICS, [u8; N]>
+impl<K, C, const LINKS: usize, const TOPICS: usize, const N: usize, S>
+    Cluster<K, C, LINKS, TOPICS, [u8; N], S>
 where
     K: Connector,
     C: Clock + Clone,
+    S: ConfigStr,
 {
     /// A cluster reached through `connector`, keeping metadata in an `N`-byte array inside
     /// the value; nothing is opened until the first request.
-    pub fn new(connector: K, clock: C, config: ClusterConfig<'a>) -> Self {
+    pub fn new(connector: K, clock: C, config: ClusterConfig<S>) -> Self {
         Self::with_metadata_buffer(connector, clock, config, [0; N])
     }
 }
 
-impl<'a, K, C, const LINKS: usize, const TOPICS: usize, M> Cluster<'a, K, C, LINKS, TOPICS, M>
+impl<K, C, const LINKS: usize, const TOPICS: usize, M, S> Cluster<K, C, LINKS, TOPICS, M, S>
 where
     K: Connector,
     C: Clock + Clone,
     M: MetadataBuffer,
+    S: ConfigStr,
 {
     /// A cluster reached through `connector`, keeping metadata in `metadata` (e.g. a `Vec`
     /// on a host, where a large array would not fit the stack).
     pub fn with_metadata_buffer(
         connector: K,
         clock: C,
-        config: ClusterConfig<'a>,
+        config: ClusterConfig<S>,
         metadata: M,
     ) -> Self {
         Cluster {
@@ -251,7 +256,7 @@ where
     }
 
     /// The configuration.
-    pub const fn config(&self) -> &ClusterConfig<'a> {
+    pub const fn config(&self) -> &ClusterConfig<S> {
         &self.config
     }
 
@@ -360,7 +365,7 @@ where
         let mut i = 0;
         while let Some(bootstrap) = self.links.get(i).map(|l| l.node_id) {
             let broker = bootstrap_index(bootstrap)
-                .and_then(|index| bootstrap_entry(self.config.bootstrap, index)?.ok())
+                .and_then(|index| bootstrap_entry(self.config.bootstrap.as_ref(), index)?.ok())
                 .and_then(|(host, port)| {
                     metadata
                         .brokers()
@@ -390,7 +395,7 @@ where
         }
         let mut index = 0;
         let mut last = Error::NoKnownBrokers;
-        while let Some(entry) = bootstrap_entry(self.config.bootstrap, index) {
+        while let Some(entry) = bootstrap_entry(self.config.bootstrap.as_ref(), index) {
             entry?;
             let node = bootstrap_node(index);
             match self.connection(node, buf) {
@@ -490,7 +495,7 @@ where
         &mut self,
         node_id: i32,
         buf: &mut [u8],
-    ) -> Result<&mut Connection<'a, K::Transport, C>> {
+    ) -> Result<&mut Connection<K::Transport, C, S>> {
         let kept = kept_metadata(self.metadata.as_ref(), self.indexed);
         link_to(
             &mut self.links,
@@ -702,15 +707,15 @@ fn retain<T, const N: usize>(v: &mut heapless::Vec<T, N>, keep: &mut dyn FnMut(&
 /// The link to `node_id`, opened if needed (closing the least recently used one when all
 /// `LINKS` are in use). Works on the cluster's fields so the kept metadata can stay
 /// borrowed meanwhile.
-fn link_to<'l, 'a, K: Connector, C: Clock + Clone, const LINKS: usize>(
-    links: &'l mut heapless::Vec<Link<'a, K::Transport, C>, LINKS>,
+fn link_to<'l, K: Connector, C: Clock + Clone, const LINKS: usize, S: ConfigStr>(
+    links: &'l mut heapless::Vec<Link<K::Transport, C, S>, LINKS>,
     connector: &mut K,
     clock: &C,
-    config: &ClusterConfig<'a>,
+    config: &ClusterConfig<S>,
     metadata: Option<MetadataIndex<'_>>,
     node_id: i32,
     buf: &mut [u8],
-) -> Result<&'l mut Link<'a, K::Transport, C>> {
+) -> Result<&'l mut Link<K::Transport, C, S>> {
     // A broken link is replaced; a working one becomes the most recently used (last).
     retain(links, &mut |l| {
         l.node_id != node_id || !l.connection.is_broken()
@@ -724,7 +729,7 @@ fn link_to<'l, 'a, K: Connector, C: Clock + Clone, const LINKS: usize>(
     }
     let (host, port) = if node_id < 0 {
         bootstrap_index(node_id)
-            .and_then(|index| bootstrap_entry(config.bootstrap, index))
+            .and_then(|index| bootstrap_entry(config.bootstrap.as_ref(), index))
             .ok_or(Error::NoKnownBrokers)??
     } else {
         let broker = metadata
@@ -744,11 +749,11 @@ fn link_to<'l, 'a, K: Connector, C: Clock + Clone, const LINKS: usize>(
     let transport = connector.connect(host, port)?;
     #[cfg(feature = "sasl")]
     let link = match connector.sasl()? {
-        Some(sasl) => super::engine::link::Link::with_sasl(config.connection, sasl),
-        None => super::engine::link::Link::new(config.connection),
+        Some(sasl) => super::engine::link::Link::with_sasl(config.connection.clone(), sasl),
+        None => super::engine::link::Link::new(config.connection.clone()),
     };
     #[cfg(not(feature = "sasl"))]
-    let link = super::engine::link::Link::new(config.connection);
+    let link = super::engine::link::Link::new(config.connection.clone());
     let connection = Connection::set_up(transport, clock.clone(), link, buf).map_err(
         |(error, mut failed)| {
             let (transport, _link) = failed.failed_parts();
@@ -838,8 +843,7 @@ mod tests {
         let mut config = ClusterConfig::new("a:1");
         config.receive_attempts = 3;
         let clock = Ticking(core::cell::Cell::new(0));
-        let mut cluster: Cluster<'_, Refusing, &Ticking> =
-            Cluster::new(Refusing(0), &clock, config);
+        let mut cluster: Cluster<Refusing, &Ticking> = Cluster::new(Refusing(0), &clock, config);
         let mut buf = [0u8; 64];
         assert_eq!(cluster.leader("t", 0, &mut buf), Err(Error::NoKnownBrokers));
         assert_eq!(cluster.connector().0, 3, "connects for 3 attempts");
@@ -961,7 +965,7 @@ mod tests {
             opened: 0,
             failures: 0,
         };
-        let mut cluster: Cluster<'_, Refuser, &Ticking> = Cluster::new(connector, &clock, config);
+        let mut cluster: Cluster<Refuser, &Ticking> = Cluster::new(connector, &clock, config);
         let mut buf = [0u8; 1024];
         assert_eq!(
             cluster.leader("t", 0, &mut buf),

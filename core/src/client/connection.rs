@@ -1,7 +1,7 @@
 //! One broker connection over a blocking transport: the blocking driver of the engine's
 //! [`Link`].
 
-use super::engine::link::Link;
+use super::engine::link::{Link, SendOptions};
 pub use super::engine::link::{Pending, Received};
 use super::Clock;
 use crate::protocol::header::{frame_size, RequestKind, SIZE_PREFIX_LEN};
@@ -11,16 +11,25 @@ use crate::{Error, Result};
 use embedded_io::{Error as _, ErrorKind, Read, Write};
 
 /// How a [`Connection`] behaves. Defaults follow the Perl `Kafka` package.
+///
+/// `S` holds the client id ([`ConfigStr`]): a borrowed `&str` on firmware, an owned string
+/// (`Arc<str>`, `String`) where the client owns its configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct ConnectionConfig<'a> {
+pub struct ConnectionConfig<S = &'static str> {
     /// Sent in every request header, for the broker's logs and quotas.
-    pub client_id: Option<&'a str>,
+    pub client_id: Option<S>,
     /// How long one request may take, send to last response byte (Perl: 1.5 s).
     pub request_timeout_ms: u32,
 }
 
-impl Default for ConnectionConfig<'_> {
+/// How a configuration holds its strings (client id, bootstrap list): `&str`, or an owned
+/// string such as `Arc<str>` (cloned into each connection) so that nothing need be `'static`.
+pub trait ConfigStr: AsRef<str> + Clone {}
+
+impl<S: AsRef<str> + Clone> ConfigStr for S {}
+
+impl Default for ConnectionConfig<&str> {
     fn default() -> Self {
         ConnectionConfig {
             client_id: Some(super::defaults::DEFAULT_CLIENT_ID),
@@ -40,20 +49,20 @@ impl Default for ConnectionConfig<'_> {
 /// A failure that leaves the byte stream out of step (timeout, I/O error, a response for
 /// another request) is sticky: every later call fails with [`Error::ResponseNotReceived`]
 /// until the connection is replaced ([`Connection::is_broken`]).
-pub struct Connection<'a, T, C> {
+pub struct Connection<T, C, S = &'static str> {
     transport: T,
     clock: C,
-    link: Link<'a>,
+    link: Link<S>,
 }
 
-impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
+impl<T: Read + Write, C: Clock, S: ConfigStr> Connection<T, C, S> {
     /// Negotiates API versions over `transport` (ApiVersions v3, or v0 when the broker is too
     /// old to know v3) using `buf` for the exchange. `buf` must hold the broker's answer
     /// (about 600 bytes for Kafka 4.x).
     pub fn connect(
         transport: T,
         clock: C,
-        config: ConnectionConfig<'a>,
+        config: ConnectionConfig<S>,
         buf: &mut [u8],
     ) -> Result<Self> {
         Self::set_up(transport, clock, Link::new(config), buf).map_err(|(error, _)| error)
@@ -69,7 +78,7 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
     pub fn connect_sasl(
         transport: T,
         clock: C,
-        config: ConnectionConfig<'a>,
+        config: ConnectionConfig<S>,
         sasl: crate::sasl::SaslClient,
         buf: &mut [u8],
     ) -> core::result::Result<Self, (Error, Option<crate::sasl::SaslError>)> {
@@ -83,7 +92,7 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
     pub(crate) fn set_up(
         transport: T,
         clock: C,
-        link: Link<'a>,
+        link: Link<S>,
         buf: &mut [u8],
     ) -> core::result::Result<Self, (Error, Self)> {
         let mut connection = Connection {
@@ -104,7 +113,7 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
     }
 
     /// The transport and the link of a connection whose setup failed.
-    pub(crate) fn failed_parts(&mut self) -> (&mut T, &Link<'a>) {
+    pub(crate) fn failed_parts(&mut self) -> (&mut T, &Link<S>) {
         (&mut self.transport, &self.link)
     }
 
@@ -189,7 +198,7 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
     }
 
     /// The protocol state (negotiated versions, requests in flight).
-    pub const fn link(&self) -> &Link<'a> {
+    pub const fn link(&self) -> &Link<S> {
         &self.link
     }
 
@@ -235,10 +244,13 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         expects_response: bool,
         buf: &mut [u8],
     ) -> Result<Pending> {
-        let now = self.clock.now_ms();
-        let (pending, len) =
-            self.link
-                .encode_kind(kind, request, version, now, wait_ms, expects_response, buf)?;
+        let send = SendOptions {
+            version,
+            now: self.clock.now_ms(),
+            wait_ms,
+            expects_response,
+        };
+        let (pending, len) = self.link.encode_kind(kind, request, send, buf)?;
         self.write(buf.get(..len).unwrap_or_default())?;
         Ok(pending)
     }
@@ -440,10 +452,7 @@ mod tests {
     }
 
     /// Connects over `transport` with the default config and a clock starting at 0.
-    fn connect(
-        transport: Scripted,
-        buf: &mut [u8],
-    ) -> Result<Connection<'static, Scripted, Ticking>> {
+    fn connect(transport: Scripted, buf: &mut [u8]) -> Result<Connection<Scripted, Ticking>> {
         Connection::connect(
             transport,
             Ticking(Cell::new(0)),

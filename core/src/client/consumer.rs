@@ -16,7 +16,7 @@
 
 use super::cluster::{Cluster, Connector, MetadataBuffer};
 use super::engine::fetch::{self, FetchLimits, PartitionAnswer};
-use super::Clock;
+use super::{Clock, ConfigStr};
 use crate::protocol::fetch::{
     FetchPartition, FetchPartitionResponse, FetchRequest, FetchTopic, TOPIC_ID_FROM,
 };
@@ -136,9 +136,10 @@ impl<'a> Consumer<'a> {
         const L: usize,
         const T: usize,
         M: MetadataBuffer,
+        S: ConfigStr,
     >(
         &self,
-        cluster: &mut Cluster<'_, K, C, L, T, M>,
+        cluster: &mut Cluster<K, C, L, T, M, S>,
         topic: &str,
         partition: i32,
         query: OffsetQuery,
@@ -179,9 +180,9 @@ impl<'a> Consumer<'a> {
     /// (and at most `max_bytes`). A first record batch larger than that is
     /// [`Error::MessageTooLarge`] with its size (never a silent empty answer); an offset
     /// outside the log is a broker error `OFFSET_OUT_OF_RANGE` naming the partition.
-    pub fn fetch<'b, K, C, const L: usize, const T: usize, M: MetadataBuffer>(
+    pub fn fetch<'b, K, C, const L: usize, const T: usize, M: MetadataBuffer, S: ConfigStr>(
         &self,
-        cluster: &mut Cluster<'_, K, C, L, T, M>,
+        cluster: &mut Cluster<K, C, L, T, M, S>,
         topic: &str,
         partition: i32,
         offset: i64,
@@ -223,8 +224,15 @@ impl<'a> Consumer<'a> {
 impl Consumer<'_> {
     /// The broker coordinating `group` (FindCoordinator), retried while it is loading, with
     /// metadata known for it (refreshed, with `topic`'s, when the coordinator is not in it).
-    fn coordinator<K: Connector, C: Clock + Clone, const L: usize, const T: usize, M>(
-        cluster: &mut Cluster<'_, K, C, L, T, M>,
+    fn coordinator<
+        K: Connector,
+        C: Clock + Clone,
+        const L: usize,
+        const T: usize,
+        M,
+        S: ConfigStr,
+    >(
+        cluster: &mut Cluster<K, C, L, T, M, S>,
         group: &str,
         topic: &str,
         buf: &mut [u8],
@@ -257,9 +265,9 @@ impl Consumer<'_> {
     /// Stores `offset` (the next record to consume) for `group` in `topic`/`partition` at the
     /// group's coordinator, as a consumer outside group membership does (generation -1).
     #[allow(clippy::too_many_arguments)]
-    pub fn commit<K: Connector, C: Clock + Clone, const L: usize, const T: usize, M>(
+    pub fn commit<K: Connector, C: Clock + Clone, const L: usize, const T: usize, M, S: ConfigStr>(
         &self,
-        cluster: &mut Cluster<'_, K, C, L, T, M>,
+        cluster: &mut Cluster<K, C, L, T, M, S>,
         group: &str,
         topic: &str,
         partition: i32,
@@ -301,9 +309,16 @@ impl Consumer<'_> {
     }
 
     /// The offset `group` committed for `topic`/`partition`; `None` when it has none.
-    pub fn committed<K: Connector, C: Clock + Clone, const L: usize, const T: usize, M>(
+    pub fn committed<
+        K: Connector,
+        C: Clock + Clone,
+        const L: usize,
+        const T: usize,
+        M,
+        S: ConfigStr,
+    >(
         &self,
-        cluster: &mut Cluster<'_, K, C, L, T, M>,
+        cluster: &mut Cluster<K, C, L, T, M, S>,
         group: &str,
         topic: &str,
         partition: i32,

@@ -24,6 +24,6 @@ pub mod producer;
 
 pub use clock::Clock;
 pub use cluster::{parse_host_port, Cluster, ClusterConfig, Connector, MetadataBuffer};
-pub use connection::{Connection, ConnectionConfig, Pending, Received};
+pub use connection::{ConfigStr, Connection, ConnectionConfig, Pending, Received};
 pub use consumer::{Consumer, ConsumerConfig, Fetched, FetchedRecords, OffsetQuery};
 pub use producer::{Acks, Delivery, ProduceBatch, Producer, ProducerConfig};

@@ -16,7 +16,7 @@ use super::engine::produce::{
     answer_for, producer_id_in, stamp_batch, with_request, BatchState, Outcome, PartitionState,
     Prepared, ProduceEngine, ReadyBatch, Stamp, INIT_PRODUCER_ID,
 };
-use super::Clock;
+use super::{Clock, ConfigStr};
 use crate::partitioner::{partition_for_key, StickyPartitioner};
 use crate::protocol::init_producer_id::InitProducerIdRequest;
 use crate::protocol::produce::{ProduceRequest, TOPIC_ID_FROM};
@@ -214,9 +214,10 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
         const L: usize,
         const T: usize,
         M: MetadataBuffer,
+        S: ConfigStr,
     >(
         &mut self,
-        cluster: &mut Cluster<'_, K, C, L, T, M>,
+        cluster: &mut Cluster<K, C, L, T, M, S>,
         topic: &str,
         partition: Option<i32>,
         records: &[Record<'_>],
@@ -247,9 +248,10 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
         const L: usize,
         const T: usize,
         M: MetadataBuffer,
+        S: ConfigStr,
     >(
         &mut self,
-        cluster: &mut Cluster<'_, K, C, L, T, M>,
+        cluster: &mut Cluster<K, C, L, T, M, S>,
         batches: &[ProduceBatch<'_>],
         deliveries: &mut [Delivery],
         buf: &mut [u8],
@@ -273,9 +275,16 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
     }
 
     /// Fills `deliveries` with the (batch, partition) pairs the records go to.
-    fn plan<K: Connector, C: Clock + Clone, const L: usize, const T: usize, M: MetadataBuffer>(
+    fn plan<
+        K: Connector,
+        C: Clock + Clone,
+        const L: usize,
+        const T: usize,
+        M: MetadataBuffer,
+        S: ConfigStr,
+    >(
         &mut self,
-        cluster: &mut Cluster<'_, K, C, L, T, M>,
+        cluster: &mut Cluster<K, C, L, T, M, S>,
         batches: &[ProduceBatch<'_>],
         deliveries: &mut [Delivery],
         buf: &mut [u8],
@@ -386,9 +395,10 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
         const L: usize,
         const T: usize,
         M: MetadataBuffer,
+        S: ConfigStr,
     >(
         &mut self,
-        cluster: &mut Cluster<'_, K, C, L, T, M>,
+        cluster: &mut Cluster<K, C, L, T, M, S>,
         batches: &[ProduceBatch<'_>],
         deliveries: &mut [Delivery],
         batch_area: &mut [u8],
@@ -487,9 +497,10 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
         const L: usize,
         const T: usize,
         M: MetadataBuffer,
+        S: ConfigStr,
     >(
         &mut self,
-        cluster: &mut Cluster<'_, K, C, L, T, M>,
+        cluster: &mut Cluster<K, C, L, T, M, S>,
         node: i32,
         batches: &[ProduceBatch<'_>],
         deliveries: &mut [Delivery],
@@ -619,9 +630,10 @@ impl<'a, const PARTITIONS: usize, const REQUEST: usize> Producer<'a, PARTITIONS,
         const L: usize,
         const T: usize,
         M: MetadataBuffer,
+        S: ConfigStr,
     >(
         &mut self,
-        cluster: &mut Cluster<'_, K, C, L, T, M>,
+        cluster: &mut Cluster<K, C, L, T, M, S>,
         buf: &mut [u8],
     ) -> Result<()> {
         // A fresh cluster answers COORDINATOR_LOAD_IN_PROGRESS until its transaction log is up.

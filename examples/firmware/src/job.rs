@@ -35,7 +35,7 @@ const FETCH_WAIT_MS: i32 = 500;
 #[derive(Debug, Clone, Copy)]
 pub struct Job<'a> {
     /// Brokers, client id, request timeout and the retry policy.
-    pub cluster: ClusterConfig<'a>,
+    pub cluster: ClusterConfig<&'a str>,
     /// The topic (created by the operator, or auto-created by the broker).
     pub topic: &'a str,
     /// The partition.
@@ -54,7 +54,7 @@ impl<'a> Job<'a> {
     /// The telemetry job of this crate's firmwares, through `cluster`: 32 readings into
     /// `telemetry`/0, 8 per request, 2 ms apart, time-stamped from the build's epoch
     /// ([`EPOCH_MS`]). The host tests expect exactly these (tests/src/firmware.rs).
-    pub const fn telemetry(cluster: ClusterConfig<'a>) -> Self {
+    pub const fn telemetry(cluster: ClusterConfig<&'a str>) -> Self {
         Job {
             cluster,
             topic: "telemetry",
@@ -143,7 +143,7 @@ impl Failure {
 type Outcome<T> = core::result::Result<T, Failure>;
 
 /// The cluster the job runs on: one topic's metadata, kept in the caller's buffer.
-type JobCluster<'a, K, C, const LINKS: usize> = Cluster<'a, K, C, LINKS, 1, &'a mut [u8]>;
+type JobCluster<'a, K, C, const LINKS: usize> = Cluster<K, C, LINKS, 1, &'a mut [u8], &'a str>;
 
 /// Runs the job through `connector` (at most `LINKS` broker connections open at once: 1 for
 /// a UART) and returns what it did, or the first failure.

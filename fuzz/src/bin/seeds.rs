@@ -29,6 +29,7 @@ use std::rc::Rc;
 
 /// The golden tests' sample records and legacy message encoder (a file of the test crate
 /// that depends on nothing but `nanokafka`, so the fuzz build does not build the test crate).
+#[allow(dead_code)] // the copying codec is for the record tests
 #[path = "../../../tests/src/samples.rs"]
 mod samples;
 

@@ -23,7 +23,7 @@
 //!
 //! [`Connection`]: crate::client::Connection
 
-use crate::client::connection::ConnectionConfig;
+use crate::client::connection::{ConfigStr, ConnectionConfig};
 use crate::protocol::api_versions::{select_version, ApiVersionsRequest};
 use crate::protocol::header::{
     decode_body, decode_response_header, encode_frame, RequestHeader, RequestKind,
@@ -47,6 +47,33 @@ const KNOWN_KEYS: usize = ApiKey::COUNT;
 /// The ApiVersions version asked first; a broker that does not know it answers in v0 with
 /// its own range.
 const API_VERSIONS_FIRST: i16 = 3;
+
+/// How [`Link::encode`] sends a request: at which version, when, and what comes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SendOptions {
+    /// The version to encode (`None`: the negotiated one).
+    pub version: Option<i16>,
+    /// The time (ms) the response's deadline is counted from.
+    pub now: u64,
+    /// A broker-side wait (Fetch's `max_wait_ms`) added to the request timeout, so a long
+    /// poll is not mistaken for a dead broker.
+    pub wait_ms: u32,
+    /// Whether the broker answers (not Produce with `acks = 0`): only then is an answer due.
+    pub expects_response: bool,
+}
+
+impl SendOptions {
+    /// At `now`: the negotiated version, no broker-side wait, an answer expected.
+    pub const fn at(now: u64) -> Self {
+        SendOptions {
+            version: None,
+            now,
+            wait_ms: 0,
+            expects_response: true,
+        }
+    }
+}
 
 /// A request written to the broker whose response is still to be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,8 +160,8 @@ enum Sasl {
 
 /// One broker connection's protocol state; see the [module docs](self).
 #[derive(Debug, Clone)]
-pub struct Link<'a> {
-    config: ConnectionConfig<'a>,
+pub struct Link<S = &'static str> {
+    config: ConnectionConfig<S>,
     setup: Setup,
     correlation_id: i32,
     broken: bool,
@@ -145,9 +172,9 @@ pub struct Link<'a> {
     sasl: Sasl,
 }
 
-impl<'a> Link<'a> {
+impl<S: ConfigStr> Link<S> {
     /// A link about to be set up: its first transmit is ApiVersions.
-    pub const fn new(config: ConnectionConfig<'a>) -> Self {
+    pub const fn new(config: ConnectionConfig<S>) -> Self {
         Link {
             config,
             setup: Setup::SendApiVersions(API_VERSIONS_FIRST),
@@ -163,7 +190,7 @@ impl<'a> Link<'a> {
     /// A link whose setup authenticates with `sasl` after ApiVersions (SaslHandshake v1,
     /// then SaslAuthenticate until the mechanism is done).
     #[cfg(feature = "sasl")]
-    pub fn with_sasl(config: ConnectionConfig<'a>, sasl: SaslClient) -> Self {
+    pub fn with_sasl(config: ConnectionConfig<S>, sasl: SaslClient) -> Self {
         Link {
             sasl: Sasl::Running(sasl),
             ..Link::new(config)
@@ -196,7 +223,7 @@ impl<'a> Link<'a> {
     }
 
     /// The configuration.
-    pub const fn config(&self) -> &ConnectionConfig<'a> {
+    pub const fn config(&self) -> &ConnectionConfig<S> {
         &self.config
     }
 
@@ -429,55 +456,47 @@ impl<'a> Link<'a> {
         self.broker_versions.get(api.index()).copied().flatten()
     }
 
-    /// Encodes `request` at `version` (`None`: the negotiated one) as the next frame into
-    /// `buf`; returns what to expect back and the frame's length. The response is due by
-    /// `now` + the request timeout + `wait_ms` (a broker-side wait such as Fetch's
-    /// `max_wait_ms`, so a long poll is not mistaken for a dead broker). Without
-    /// `expects_response` (Produce with `acks = 0`) nothing is counted as due. A refused
+    /// Encodes `request` as the next frame into `buf`, as `send` says (version, time,
+    /// broker-side wait, whether an answer comes); returns what to expect back and the
+    /// frame's length. The response is due by `send.now` + the request timeout +
+    /// `send.wait_ms`; without `send.expects_response` nothing is counted as due. A refused
     /// encoding (bad argument, small buffer) sends nothing and breaks nothing.
     pub fn encode<R: Request>(
         &mut self,
         request: &R,
-        version: Option<i16>,
-        now: u64,
-        wait_ms: u32,
-        expects_response: bool,
+        send: SendOptions,
         buf: &mut [u8],
     ) -> Result<(Pending, usize)> {
-        self.encode_kind(
-            RequestKind::of::<R>(),
-            request,
-            version,
-            now,
-            wait_ms,
-            expects_response,
-            buf,
-        )
+        self.encode_kind(RequestKind::of::<R>(), request, send, buf)
     }
 
     /// [`Link::encode`] without the request type: linked once for every API.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn encode_kind(
         &mut self,
         kind: RequestKind,
         request: &dyn Encode,
-        version: Option<i16>,
-        now: u64,
-        wait_ms: u32,
-        expects_response: bool,
+        send: SendOptions,
         buf: &mut [u8],
     ) -> Result<(Pending, usize)> {
         self.usable()?;
         if self.setup != Setup::Ready {
             return Err(Error::InvalidArgument("connection setup is not finished"));
         }
-        let version = match version {
+        let version = match send.version {
             Some(version) => version,
             None => self.version_of(kind)?,
         };
+        let SendOptions {
+            now,
+            wait_ms,
+            expects_response,
+            ..
+        } = send;
         self.encode_at(kind, request, version, now, wait_ms, expects_response, buf)
     }
 
+    /// Encodes at `version` without the setup check (setup's own requests pick their
+    /// version). Scalars, not [`SendOptions`]: passed in registers, smaller on firmware.
     #[allow(clippy::too_many_arguments)]
     fn encode_at(
         &mut self,
@@ -495,7 +514,7 @@ impl<'a> Link<'a> {
             api_key: kind.api,
             api_version: version,
             correlation_id,
-            client_id: self.config.client_id,
+            client_id: self.config.client_id.as_ref().map(AsRef::as_ref),
         };
         let len = encode_frame(buf, &header, kind.is_flexible(version), request)?;
         self.correlation_id = correlation_id;
@@ -633,10 +652,7 @@ mod tests {
         // Data requests wait for setup.
         let early = link.encode(
             &SaslHandshakeRequest { mechanism: "PLAIN" },
-            None,
-            0,
-            0,
-            true,
+            SendOptions::at(0),
             &mut buf,
         );
         assert!(matches!(early, Err(Error::InvalidArgument(_))));
@@ -652,10 +668,10 @@ mod tests {
         let (pending, len) = link
             .encode(
                 &SaslHandshakeRequest { mechanism: "PLAIN" },
-                None,
-                2000,
-                50,
-                true,
+                SendOptions {
+                    wait_ms: 50,
+                    ..SendOptions::at(2000)
+                },
                 &mut buf,
             )
             .unwrap();
@@ -718,7 +734,9 @@ mod tests {
         link.handle_setup_response(&response(1, &api_versions_v3(&[(17, 0, 1)])))
             .unwrap();
         let handshake = SaslHandshakeRequest { mechanism: "PLAIN" };
-        let (first, _) = link.encode(&handshake, None, 0, 0, true, &mut buf).unwrap();
+        let (first, _) = link
+            .encode(&handshake, SendOptions::at(0), &mut buf)
+            .unwrap();
         assert_eq!(
             link.handle_response(first, &response(9, &[0, 0, 0, 0, 0, 0])),
             Err(Error::CorrelationMismatch {
@@ -728,7 +746,7 @@ mod tests {
         );
         assert!(link.is_broken());
         assert_eq!(
-            link.encode(&handshake, None, 0, 0, true, &mut buf).err(),
+            link.encode(&handshake, SendOptions::at(0), &mut buf).err(),
             Some(Error::ResponseNotReceived)
         );
     }
@@ -741,16 +759,25 @@ mod tests {
         link.handle_setup_response(&response(1, &api_versions_v3(&[(17, 0, 1)])))
             .unwrap();
         let handshake = SaslHandshakeRequest { mechanism: "PLAIN" };
-        link.encode(&handshake, None, 0, 0, false, &mut buf)
-            .unwrap();
+        link.encode(
+            &handshake,
+            SendOptions {
+                expects_response: false,
+                ..SendOptions::at(0)
+            },
+            &mut buf,
+        )
+        .unwrap();
         assert_eq!(link.in_flight(), 0);
         let mut tiny = [0u8; 8];
         assert!(matches!(
-            link.encode(&handshake, None, 0, 0, true, &mut tiny),
+            link.encode(&handshake, SendOptions::at(0), &mut tiny),
             Err(Error::BufferTooSmall { .. })
         ));
         assert!(!link.is_broken());
-        let (next, len) = link.encode(&handshake, None, 0, 0, true, &mut buf).unwrap();
+        let (next, len) = link
+            .encode(&handshake, SendOptions::at(0), &mut buf)
+            .unwrap();
         assert_eq!(
             header_of(&buf[..len]).2,
             3,
@@ -768,7 +795,7 @@ mod tests {
         /// ApiVersions offering SaslHandshake 0-1 and SaslAuthenticate 0-1.
         const RANGES: &[(i16, i16, i16)] = &[(18, 0, 4), (17, 0, 1), (36, 0, 1), (3, 0, 12)];
 
-        fn plain_link() -> Link<'static> {
+        fn plain_link() -> Link {
             let client = SaslClient::plain(Credentials {
                 username: "alice",
                 password: "alice-secret",
@@ -806,7 +833,7 @@ mod tests {
         }
 
         /// Runs ApiVersions and returns the SaslHandshake frame sent next.
-        fn to_handshake(link: &mut Link<'_>, buf: &mut [u8]) -> usize {
+        fn to_handshake(link: &mut Link, buf: &mut [u8]) -> usize {
             link.poll_transmit(0, buf).unwrap().unwrap();
             link.handle_setup_response(&response(1, &api_versions_v3(RANGES)))
                 .unwrap();
