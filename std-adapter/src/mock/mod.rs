@@ -45,7 +45,7 @@ mod tcp;
 mod tests;
 
 pub use memory::{MockConnector, MockHandler};
-pub use tcp::MockServer;
+pub use tcp::{read_frame, MockServer};
 
 use nanokafka::{ApiKey, KafkaCode};
 use state::State;
