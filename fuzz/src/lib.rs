@@ -4,12 +4,17 @@
 #![feature(alloc_error_hook)]
 
 use nanokafka::protocol::api_versions::ApiVersionsRequest;
+use nanokafka::protocol::create_partitions::CreatePartitionsRequest;
 use nanokafka::protocol::create_topics::CreateTopicsRequest;
+use nanokafka::protocol::delete_topics::DeleteTopicsRequest;
+use nanokafka::protocol::describe_cluster::DescribeClusterRequest;
+use nanokafka::protocol::describe_configs::DescribeConfigsRequest;
 use nanokafka::protocol::fetch::FetchRequest;
 use nanokafka::protocol::find_coordinator::FindCoordinatorRequest;
 use nanokafka::protocol::header::{
     decode_body, decode_response, frame_size, response_header_flexible,
 };
+use nanokafka::protocol::incremental_alter_configs::IncrementalAlterConfigsRequest;
 use nanokafka::protocol::init_producer_id::InitProducerIdRequest;
 use nanokafka::protocol::list_offsets::ListOffsetsRequest;
 use nanokafka::protocol::metadata::MetadataRequest;
@@ -37,6 +42,11 @@ macro_rules! for_each_api {
         $f!(SaslAuthenticateRequest<'static>);
         $f!(CreateTopicsRequest<'static>);
         $f!(InitProducerIdRequest<'static>);
+        $f!(DeleteTopicsRequest<'static>);
+        $f!(CreatePartitionsRequest<'static>);
+        $f!(DescribeConfigsRequest<'static>);
+        $f!(IncrementalAlterConfigsRequest<'static>);
+        $f!(DescribeClusterRequest);
     };
 }
 

@@ -720,6 +720,14 @@ impl Client {
     }
 }
 
+/// What [`crate::admin`]'s methods of [`Client`] reach into.
+impl Client {
+    /// The cluster and the receive buffer.
+    pub(crate) fn admin_parts(&mut self) -> (&mut StdCluster, &mut Vec<u8>) {
+        (&mut self.cluster, &mut self.buf)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

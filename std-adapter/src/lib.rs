@@ -6,6 +6,8 @@
 //!   [`nanokafka::records::Checksum`].
 //! - `mock` (feature `mock`): an in-process Kafka broker over TCP or the core's in-memory
 //!   transport, with fault injection.
+//! - [`Client`] ([`client`]) and its topic administration ([`admin`]): list, create, delete
+//!   and grow topics, read and change their configs, describe the cluster.
 //! - [`compression::Codecs`]: gzip, snappy, LZ4 and zstd for the core's
 //!   [`nanokafka::records::Compress`] and [`nanokafka::records::Decompress`].
 //! - [`producer::Producer`] and [`consumer::Consumer`]: the pipelined, batching producer and
@@ -30,6 +32,7 @@
 
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod client;
 pub mod compression;
 pub mod connector;
@@ -43,6 +46,7 @@ pub mod security;
 pub mod tls;
 pub mod transport;
 
+pub use admin::{ClusterDescription, ConfigChange, ConfigEntry};
 pub use client::{
     now_ms, BrokerInfo, Client, ClientConfig, ClusterMetadata, Error, Message, OwnedRecord,
     PartitionInfo, Result, Sent, TopicInfo,

@@ -262,6 +262,8 @@ pub struct SecureConnector {
     /// The loaded TLS settings, or why they could not be loaded (reported at each connect).
     tls: Option<Result<Arc<rustls::ClientConfig>, TlsError>>,
     last_error: Option<SecurityError>,
+    /// `host:port` of the last transport opened, for a failure found after its setup.
+    last_target: String,
 }
 
 impl fmt::Debug for SecureConnector {
@@ -282,6 +284,7 @@ impl SecureConnector {
             tcp: TcpConnector::new(connect_timeout),
             tls,
             last_error: None,
+            last_target: String::new(),
         }
     }
 
@@ -318,6 +321,7 @@ impl SecureConnector {
     }
 
     fn try_open(&mut self, host: &str, port: u16) -> Result<SecureTransport, SecurityError> {
+        self.last_target = format!("{host}:{port}");
         let tls = match &self.tls {
             Some(Err(e)) => return Err(SecurityError::Tls(e.clone())),
             Some(Ok(tls)) => Some(tls.clone()),
@@ -391,6 +395,30 @@ impl Connector for SecureConnector {
 
     fn sasl_failed(&mut self, error: &SaslError) {
         self.last_error = Some(SecurityError::Sasl(Box::new(error.clone())));
+    }
+
+    /// A TLS 1.3 broker's rejection of the client certificate, which a read saw only as an
+    /// I/O error, becomes the TLS error it is (not retried).
+    fn setup_failed(
+        &mut self,
+        transport: &mut SecureTransport,
+        error: nanokafka::Error,
+    ) -> nanokafka::Error {
+        let SecureTransport::Tls(tls) = transport else {
+            return error;
+        };
+        if error.is_security() {
+            return error;
+        }
+        match crate::tls::rejected_client_certificate(tls, &self.last_target) {
+            Some(rejected) => {
+                log::debug!(target: "nanokafka::io", "secured connection to {}: {rejected}", self.last_target);
+                let core_error = rejected.to_error();
+                self.last_error = Some(SecurityError::Tls(rejected));
+                core_error
+            }
+            None => error,
+        }
     }
 }
 

@@ -12,7 +12,8 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{
-    CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore,
+    AlertDescription, CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct,
+    RootCertStore,
 };
 use std::fmt;
 use std::io;
@@ -65,6 +66,10 @@ pub enum TlsErrorKind {
     HostName,
     /// Another certificate problem (expired, revoked, bad encoding, ...).
     Certificate,
+    /// The broker rejected the client certificate (mTLS): none was given where the listener
+    /// requires one, or no CA the broker trusts signed it. With TLS 1.3 the broker says so
+    /// after the client's side of the handshake is done, in answer to the first request.
+    ClientCertificateRejected,
     /// The handshake failed otherwise (an alert from the broker, no common parameters).
     Handshake,
     /// The broker closed the connection or fell silent during the handshake (retried as a
@@ -85,6 +90,9 @@ impl TlsErrorKind {
                 "the broker's certificate is not valid for the host name it was reached by (host name verification)"
             }
             TlsErrorKind::Certificate => "the broker's certificate is invalid",
+            TlsErrorKind::ClientCertificateRejected => {
+                "the broker rejected the client certificate (ssl.certificate.location: missing, or not signed by a CA the broker trusts)"
+            }
             TlsErrorKind::Handshake => "TLS handshake failed",
             TlsErrorKind::Interrupted => {
                 "the broker closed or stalled the connection during the TLS handshake"
@@ -247,8 +255,42 @@ fn classify(error: &rustls::Error) -> TlsErrorKind {
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
         ) => TlsErrorKind::HostName,
         rustls::Error::InvalidCertificate(_) => TlsErrorKind::Certificate,
+        rustls::Error::AlertReceived(
+            AlertDescription::BadCertificate
+            | AlertDescription::UnsupportedCertificate
+            | AlertDescription::CertificateRevoked
+            | AlertDescription::CertificateExpired
+            | AlertDescription::CertificateUnknown
+            | AlertDescription::CertificateRequired
+            | AlertDescription::UnknownCA
+            | AlertDescription::AccessDenied,
+        ) => TlsErrorKind::ClientCertificateRejected,
         _ => TlsErrorKind::Handshake,
     }
+}
+
+/// Why a TLS connection whose handshake completed failed afterwards, when it was the
+/// broker rejecting the client certificate: with TLS 1.3 that alert comes after the
+/// client's side of the handshake, and a read sees it only as invalid data. rustls keeps
+/// the fatal alert it processed; one not yet read is read now (the socket's short read
+/// timeout bounds the wait). `target` is `host:port`, for the message.
+pub(crate) fn rejected_client_certificate(
+    transport: &mut TlsTransport,
+    target: &str,
+) -> Option<TlsError> {
+    let stream = &mut transport.0;
+    let error = match stream.conn.process_new_packets() {
+        Err(error) => error,
+        Ok(_) => {
+            stream.conn.read_tls(&mut stream.sock).ok()?;
+            stream.conn.process_new_packets().err()?
+        }
+    };
+    (classify(&error) == TlsErrorKind::ClientCertificateRejected).then(|| TlsError {
+        kind: TlsErrorKind::ClientCertificateRejected,
+        target: target.to_owned(),
+        detail: error.to_string(),
+    })
 }
 
 /// The verifier behind `verify_certificates = false`: any certificate, any name; signatures

@@ -45,6 +45,16 @@ pub trait Connector {
     fn sasl_failed(&mut self, error: &crate::sasl::SaslError) {
         let _ = error;
     }
+
+    /// Told that a connection it opened failed during setup (ApiVersions, SASL) with
+    /// `error`, its transport still open; returns the error the cluster reports. A transport
+    /// that knows more than an I/O error kind tells (a TLS 1.3 broker that rejected the
+    /// client certificate after the handshake, seen as a failed read) may make it a security
+    /// error ([`Error::is_security`]), which is not retried. By default, `error` as it is.
+    fn setup_failed(&mut self, transport: &mut Self::Transport, error: Error) -> Error {
+        let _ = transport;
+        error
+    }
 }
 
 impl<K: Connector + ?Sized> Connector for &mut K {
@@ -62,6 +72,10 @@ impl<K: Connector + ?Sized> Connector for &mut K {
     #[cfg(feature = "sasl")]
     fn sasl_failed(&mut self, error: &crate::sasl::SaslError) {
         (**self).sasl_failed(error)
+    }
+
+    fn setup_failed(&mut self, transport: &mut Self::Transport, error: Error) -> Error {
+        (**self).setup_failed(transport, error)
     }
 }
 
@@ -545,6 +559,37 @@ where
         self.send_to(node, request, None, 0, buf)
     }
 
+    /// Sends an admin `request` (CreateTopics, DeleteTopics, CreatePartitions, ...) to the
+    /// controller the metadata names, or to any broker when it names none (brokers before
+    /// Kafka 2.8 take these requests only at the controller; newer ones forward them),
+    /// retrying retriable failures.
+    pub fn send_to_controller<R: Request>(
+        &mut self,
+        request: &R,
+        buf: &mut [u8],
+    ) -> Result<Received> {
+        self.retrying(self.config.receive_attempts, |cluster| {
+            cluster.send_to_controller_once(request, buf)
+        })
+    }
+
+    /// [`Cluster::send_to_controller`] once, for a caller that retries.
+    fn send_to_controller_once<R: Request>(
+        &mut self,
+        request: &R,
+        buf: &mut [u8],
+    ) -> Result<Received> {
+        let controller = self
+            .metadata()
+            .map(|m| m.controller_id())
+            .filter(|&id| id >= 0);
+        let node = match controller {
+            Some(id) => id,
+            None => self.any_node(buf)?,
+        };
+        self.send_to(node, request, None, 0, buf)
+    }
+
     /// Creates `topic` with `partitions` partitions and `replication_factor` replicas (-1 for
     /// the broker's defaults) and topic `configs` (e.g. `("max.message.bytes", "1000")`),
     /// waiting up to the request timeout for the brokers to agree. An existing topic is
@@ -571,16 +616,7 @@ where
             validate_only: false,
         };
         self.retrying(self.config.receive_attempts, |cluster| {
-            // Brokers before Kafka 2.8 take CreateTopics only at the controller.
-            let controller = cluster
-                .metadata()
-                .map(|m| m.controller_id())
-                .filter(|&id| id >= 0);
-            let node = match controller {
-                Some(id) => id,
-                None => cluster.any_node(buf)?,
-            };
-            let received = cluster.send_to(node, &request, None, 0, buf)?;
+            let received = cluster.send_to_controller_once(&request, buf)?;
             let response = received.decode::<CreateTopicsRequest>(buf)?;
             let result = response
                 .topics
@@ -713,14 +749,16 @@ fn link_to<'l, 'a, K: Connector, C: Clock + Clone, const LINKS: usize>(
     };
     #[cfg(not(feature = "sasl"))]
     let link = super::engine::link::Link::new(config.connection);
-    let connection =
-        Connection::set_up(transport, clock.clone(), link, buf).map_err(|(error, _link)| {
+    let connection = Connection::set_up(transport, clock.clone(), link, buf).map_err(
+        |(error, mut failed)| {
+            let (transport, _link) = failed.failed_parts();
             #[cfg(feature = "sasl")]
             if let Some(sasl) = _link.sasl_error() {
                 connector.sasl_failed(sasl);
             }
-            error
-        })?;
+            connector.setup_failed(transport, error)
+        },
+    )?;
     links
         .push(Link {
             node_id,

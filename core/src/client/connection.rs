@@ -74,18 +74,18 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         buf: &mut [u8],
     ) -> core::result::Result<Self, (Error, Option<crate::sasl::SaslError>)> {
         Self::set_up(transport, clock, Link::with_sasl(config, sasl), buf)
-            .map_err(|(error, link)| (error, link.sasl_error().cloned()))
+            .map_err(|(error, failed)| (error, failed.link.sasl_error().cloned()))
     }
 
-    /// Runs `link`'s setup over `transport`; a failure gives the link back (for its SASL
-    /// error) with the error.
+    /// Runs `link`'s setup over `transport`; a failure gives the failed connection back (its
+    /// link's SASL error, its transport for the connector to look at) with the error.
     #[allow(clippy::result_large_err)]
     pub(crate) fn set_up(
         transport: T,
         clock: C,
         link: Link<'a>,
         buf: &mut [u8],
-    ) -> core::result::Result<Self, (Error, Link<'a>)> {
+    ) -> core::result::Result<Self, (Error, Self)> {
         let mut connection = Connection {
             transport,
             clock,
@@ -99,8 +99,13 @@ impl<'a, T: Read + Write, C: Clock> Connection<'a, T, C> {
         }
         match result {
             Ok(()) => Ok(connection),
-            Err(error) => Err((error, connection.link)),
+            Err(error) => Err((error, connection)),
         }
+    }
+
+    /// The transport and the link of a connection whose setup failed.
+    pub(crate) fn failed_parts(&mut self) -> (&mut T, &Link<'a>) {
+        (&mut self.transport, &self.link)
     }
 
     fn run_setup(&mut self, buf: &mut [u8]) -> Result<()> {

@@ -10,10 +10,15 @@
 //! broker from 2.1 to 4.x accepts, up to the newest flexible version.
 
 pub mod api_versions;
+pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_topics;
+pub mod describe_cluster;
+pub mod describe_configs;
 pub mod fetch;
 pub mod find_coordinator;
 pub mod header;
+pub mod incremental_alter_configs;
 pub mod init_producer_id;
 pub mod list_offsets;
 pub mod metadata;
@@ -109,6 +114,9 @@ macro_rules! api_keys {
                     $(ApiKey::$name => stringify!($name),)*
                 }
             }
+
+            /// Every API nanokafka knows by name, in key order.
+            pub const ALL: &'static [ApiKey] = &[$(ApiKey::$name,)*];
         }
     };
 }
@@ -132,13 +140,36 @@ api_keys! {
     CreateTopics = 19,
     DeleteTopics = 20,
     InitProducerId = 22,
+    DescribeConfigs = 32,
     SaslAuthenticate = 36,
+    CreatePartitions = 37,
+    IncrementalAlterConfigs = 44,
+    DescribeCluster = 60,
 }
 
 impl ApiKey {
     /// The key's number on the wire.
     pub const fn as_i16(self) -> i16 {
         self as i16
+    }
+
+    /// How many APIs nanokafka knows by name: the size of a table indexed by
+    /// [`ApiKey::index`].
+    pub const COUNT: usize = ApiKey::ALL.len();
+
+    /// The API's position in [`ApiKey::ALL`] (below [`ApiKey::COUNT`]): a dense index for
+    /// per-API tables, where the sparse key numbers (up to 60) would waste memory.
+    pub const fn index(self) -> usize {
+        let mut rest = ApiKey::ALL;
+        let mut i = 0;
+        while let [first, tail @ ..] = rest {
+            if *first as i16 == self as i16 {
+                return i;
+            }
+            rest = tail;
+            i = i.saturating_add(1);
+        }
+        ApiKey::COUNT
     }
 }
 
@@ -195,5 +226,22 @@ impl<'a> TopicRef<'a> {
             TopicRef::Name(name) => Some(name),
             TopicRef::Id(_) => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ApiKey;
+
+    #[test]
+    fn every_api_has_its_own_dense_index() {
+        for (i, api) in ApiKey::ALL.iter().enumerate() {
+            assert_eq!(api.index(), i, "{api:?}");
+            assert_eq!(ApiKey::from_i16(api.as_i16()), Some(*api));
+        }
+        let keys = ApiKey::ALL.iter().map(|a| a.as_i16());
+        assert!(keys.clone().zip(keys.skip(1)).all(|(a, b)| a < b));
+        // The ranges a broker advertises for the admin APIs (keys up to 60) are kept.
+        assert!(ApiKey::DescribeCluster.index() < ApiKey::COUNT);
     }
 }

@@ -27,6 +27,9 @@
 #[cfg(feature = "sasl-scram")]
 mod scram;
 
+#[cfg(feature = "sasl-scram")]
+pub use scram::{ScramExchange, ScramSignatures};
+
 use crate::protocol::sasl_authenticate::SaslAuthenticateResponse;
 use crate::protocol::sasl_handshake::{SaslHandshakeRequest, SaslHandshakeResponse};
 use crate::protocol::ApiKey;

@@ -3,6 +3,7 @@
 
 use super::{Credentials, Mechanism, Message, MessageWriter, SaslError};
 use base64ct::{Base64, Encoding};
+use core::fmt;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256, Sha512};
 use zeroize::Zeroize;
@@ -206,39 +207,20 @@ impl Scram {
             .ok_or(too_long)?
             .copy_from_slice(server_nonce);
         self.server_nonce_len = server_nonce.len();
-        let auth = AuthMessage {
+        let exchange = ScramExchange {
             username: credentials.username,
             client_nonce: self.nonce(),
             server_first: server_first.as_bytes(),
             server_nonce,
+            salt,
+            iterations: first.iterations,
         };
-        let mut proof = [0u8; MAX_DIGEST];
-        let mut server_signature = [0u8; MAX_DIGEST];
-        let password = credentials.password.as_bytes();
-        let digest_len = match self.mechanism {
-            Mechanism::ScramSha256 => derive::<Sha256>(
-                password,
-                salt,
-                first.iterations,
-                &auth,
-                &mut proof,
-                &mut server_signature,
-            ),
-            Mechanism::ScramSha512 => derive::<Sha512>(
-                password,
-                salt,
-                first.iterations,
-                &auth,
-                &mut proof,
-                &mut server_signature,
-            ),
-            Mechanism::Plain => None,
-        };
-        self.proof = proof;
-        self.server_signature = server_signature;
-        proof.zeroize();
-        server_signature.zeroize();
-        self.digest_len = digest_len.ok_or_else(|| self.malformed("key derivation failed"))?;
+        let signatures = exchange
+            .signatures(self.mechanism, credentials.password.as_bytes())
+            .ok_or_else(|| self.malformed("key derivation failed"))?;
+        self.proof = signatures.proof;
+        self.server_signature = signatures.server_signature;
+        self.digest_len = signatures.len;
         Ok(())
     }
 
@@ -328,16 +310,82 @@ fn client_first_bare(username: &str, nonce: &[u8], sink: &mut dyn FnMut(&[u8])) 
     sink(nonce);
 }
 
-/// The parts of RFC 5802's AuthMessage, fed to the HMACs without a buffer for it.
-struct AuthMessage<'x> {
-    username: &'x str,
-    client_nonce: &'x [u8],
-    server_first: &'x [u8],
-    server_nonce: &'x [u8],
+/// One SCRAM exchange as both sides see it once server-first is known: what RFC 5802's
+/// AuthMessage is made of, the salt and the iteration count. The client derives its proof
+/// from it; a server (the std adapter's mock broker) derives the same to check the proof it
+/// received, so both sides share one implementation.
+#[derive(Debug, Clone, Copy)]
+pub struct ScramExchange<'x> {
+    /// The user name as given (unescaped).
+    pub username: &'x str,
+    /// The client's nonce (`r=` of client-first).
+    pub client_nonce: &'x [u8],
+    /// The whole server-first message.
+    pub server_first: &'x [u8],
+    /// The combined nonce (`r=` of server-first and client-final).
+    pub server_nonce: &'x [u8],
+    /// The salt, decoded.
+    pub salt: &'x [u8],
+    /// The PBKDF2 iteration count.
+    pub iterations: u32,
 }
 
-impl AuthMessage<'_> {
-    /// `client-first-bare "," server-first "," client-final-without-proof`.
+/// A SCRAM exchange's ClientProof and ServerSignature ([`ScramExchange::signatures`]);
+/// zeroized when dropped.
+pub struct ScramSignatures {
+    proof: [u8; MAX_DIGEST],
+    server_signature: [u8; MAX_DIGEST],
+    len: usize,
+}
+
+impl ScramSignatures {
+    /// The ClientProof (`p=` of client-final, decoded).
+    pub fn proof(&self) -> &[u8] {
+        self.proof.get(..self.len).unwrap_or_default()
+    }
+
+    /// The ServerSignature (`v=` of server-final, decoded).
+    pub fn server_signature(&self) -> &[u8] {
+        self.server_signature.get(..self.len).unwrap_or_default()
+    }
+}
+
+impl Drop for ScramSignatures {
+    fn drop(&mut self) {
+        self.proof.zeroize();
+        self.server_signature.zeroize();
+    }
+}
+
+impl fmt::Debug for ScramSignatures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ScramSignatures(***)")
+    }
+}
+
+impl ScramExchange<'_> {
+    /// ClientProof and ServerSignature for `password` under `mechanism` (RFC 5802 §3);
+    /// `None` for a mechanism that is not SCRAM, or an iteration count of 0.
+    pub fn signatures(&self, mechanism: Mechanism, password: &[u8]) -> Option<ScramSignatures> {
+        if self.iterations == 0 {
+            return None;
+        }
+        let mut signatures = ScramSignatures {
+            proof: [0; MAX_DIGEST],
+            server_signature: [0; MAX_DIGEST],
+            len: 0,
+        };
+        let (proof, server_signature) = (&mut signatures.proof, &mut signatures.server_signature);
+        signatures.len = match mechanism {
+            Mechanism::ScramSha256 => derive::<Sha256>(password, self, proof, server_signature),
+            Mechanism::ScramSha512 => derive::<Sha512>(password, self, proof, server_signature),
+            Mechanism::Plain => None,
+        }?;
+        Some(signatures)
+    }
+
+    /// AuthMessage: `client-first-bare "," server-first "," client-final-without-proof`,
+    /// fed to the HMACs in parts, without a buffer for it.
     fn feed(&self, sink: &mut dyn FnMut(&[u8])) {
         client_first_bare(self.username, self.client_nonce, sink);
         sink(b",");
@@ -354,9 +402,7 @@ impl AuthMessage<'_> {
 /// HMAC refused a key (it takes any length).
 fn derive<D>(
     password: &[u8],
-    salt: &[u8],
-    iterations: u32,
-    auth: &AuthMessage<'_>,
+    auth: &ScramExchange<'_>,
     proof: &mut [u8; MAX_DIGEST],
     server_signature: &mut [u8; MAX_DIGEST],
 ) -> Option<usize>
@@ -367,7 +413,7 @@ where
     let mut salted = [0u8; MAX_DIGEST];
     let result = (|| {
         let salted = salted.get_mut(..len)?;
-        pbkdf2::pbkdf2_hmac::<D>(password, salt, iterations, salted);
+        pbkdf2::pbkdf2_hmac::<D>(password, auth.salt, auth.iterations, salted);
         let mut client_key = hmac_of::<D>(salted, &mut |sink| sink(b"Client Key"))?;
         let mut stored_key = D::digest(&client_key);
         let mut client_signature = hmac_of::<D>(&stored_key, &mut |sink| auth.feed(sink))?;

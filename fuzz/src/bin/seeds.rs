@@ -71,6 +71,12 @@ fn is_flexible(api: ApiKey, version: i16) -> bool {
         sasl_authenticate::SaslAuthenticateRequest as Sa,
         sasl_handshake::SaslHandshakeRequest as Sh,
     };
+    use nanokafka::protocol::{
+        create_partitions::CreatePartitionsRequest as Cp,
+        delete_topics::DeleteTopicsRequest as Dt, describe_cluster::DescribeClusterRequest as Dc,
+        describe_configs::DescribeConfigsRequest as Dcf,
+        incremental_alter_configs::IncrementalAlterConfigsRequest as Iac,
+    };
     match api {
         ApiKey::ApiVersions => flex::<A>(version),
         ApiKey::Produce => flex::<P>(version),
@@ -84,6 +90,11 @@ fn is_flexible(api: ApiKey, version: i16) -> bool {
         ApiKey::SaslAuthenticate => flex::<Sa>(version),
         ApiKey::CreateTopics => flex::<Ct>(version),
         ApiKey::InitProducerId => flex::<I>(version),
+        ApiKey::DeleteTopics => flex::<Dt>(version),
+        ApiKey::CreatePartitions => flex::<Cp>(version),
+        ApiKey::DescribeConfigs => flex::<Dcf>(version),
+        ApiKey::IncrementalAlterConfigs => flex::<Iac>(version),
+        ApiKey::DescribeCluster => flex::<Dc>(version),
         _ => false,
     }
 }
@@ -111,6 +122,13 @@ fn default_responses() {
                 ApiKey::SaslAuthenticate => encode::<messages::SaslAuthenticateResponse>(version),
                 ApiKey::CreateTopics => encode::<messages::CreateTopicsResponse>(version),
                 ApiKey::InitProducerId => encode::<messages::InitProducerIdResponse>(version),
+                ApiKey::DeleteTopics => encode::<messages::DeleteTopicsResponse>(version),
+                ApiKey::CreatePartitions => encode::<messages::CreatePartitionsResponse>(version),
+                ApiKey::DescribeConfigs => encode::<messages::DescribeConfigsResponse>(version),
+                ApiKey::IncrementalAlterConfigs => {
+                    encode::<messages::IncrementalAlterConfigsResponse>(version)
+                }
+                ApiKey::DescribeCluster => encode::<messages::DescribeClusterResponse>(version),
                 _ => None,
             };
             let Some(body) = body else { continue };

@@ -74,6 +74,13 @@ pub(super) fn check(api: ApiKey, version: i16, body: &[u8]) -> Result<()> {
         ApiKey::ApiVersions => v >= 3,
         ApiKey::CreateTopics => v >= 5,
         ApiKey::InitProducerId => v >= 2,
+        ApiKey::SaslHandshake => false,
+        ApiKey::SaslAuthenticate => v >= 2,
+        ApiKey::DeleteTopics => v >= 4,
+        ApiKey::CreatePartitions => v >= 2,
+        ApiKey::DescribeConfigs => v >= 4,
+        ApiKey::IncrementalAlterConfigs => v >= 1,
+        ApiKey::DescribeCluster => true,
         _ => return Err(Error::Malformed("API not served")),
     };
     let w = &mut Walk {
@@ -272,6 +279,68 @@ pub(super) fn check(api: ApiKey, version: i16, body: &[u8]) -> Result<()> {
             if v >= 3 {
                 w.i64()?; // producer_id
                 w.i16()?; // producer_epoch
+            }
+        }
+        ApiKey::SaslHandshake => w.string()?,   // mechanism
+        ApiKey::SaslAuthenticate => w.bytes()?, // auth_bytes
+        ApiKey::DeleteTopics => {
+            if v >= 6 {
+                w.array(|w| {
+                    w.string()?;
+                    w.uuid()?;
+                    w.tags()
+                })?;
+            } else {
+                w.array(Walk::string)?;
+            }
+            w.i32()?; // timeout_ms
+        }
+        ApiKey::CreatePartitions => {
+            w.array(|w| {
+                w.string()?;
+                w.i32()?; // count
+                w.array(|w| {
+                    w.i32_array()?;
+                    w.tags()
+                })?;
+                w.tags()
+            })?;
+            w.i32()?; // timeout_ms
+            w.i8()?; // validate_only
+        }
+        ApiKey::DescribeConfigs => {
+            w.array(|w| {
+                w.i8()?; // resource_type
+                w.string()?;
+                w.array(Walk::string)?; // configuration_keys
+                w.tags()
+            })?;
+            w.i8()?; // include_synonyms
+            if v >= 3 {
+                w.i8()?; // include_documentation
+            }
+        }
+        ApiKey::IncrementalAlterConfigs => {
+            w.array(|w| {
+                w.i8()?; // resource_type
+                w.string()?;
+                w.array(|w| {
+                    w.string()?;
+                    w.i8()?; // config_operation
+                    w.string()?;
+                    w.tags()
+                })?;
+                w.tags()
+            })?;
+            w.i8()?; // validate_only
+        }
+        ApiKey::DescribeCluster => {
+            w.i8()?; // include_cluster_authorized_operations
+            if v >= 1 {
+                w.i8()?; // endpoint_type
+            }
+            if v >= 2 {
+                w.i8()?; // include_fenced_brokers
             }
         }
         _ => {}

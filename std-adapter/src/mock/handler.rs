@@ -1,6 +1,7 @@
 //! The sans-IO core shared by the TCP and in-memory transports: one request frame in, one
 //! [`Reply`] out.
 
+use super::sasl::{self, Gate, Session};
 use super::state::InjectedError;
 use super::{apis, guard, FaultKind, MockCluster, Reply};
 use bytes::{BufMut, Bytes, BytesMut};
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 
 /// The APIs the mock serves; each at the versions kafka-protocol decodes
 /// (`ApiKey::valid_versions`).
-pub(super) const SERVED: [ApiKey; 10] = [
+pub(super) const SERVED: [ApiKey; 17] = [
     ApiKey::Produce,
     ApiKey::Fetch,
     ApiKey::ListOffsets,
@@ -24,6 +25,13 @@ pub(super) const SERVED: [ApiKey; 10] = [
     ApiKey::ApiVersions,
     ApiKey::CreateTopics,
     ApiKey::InitProducerId,
+    ApiKey::SaslHandshake,
+    ApiKey::SaslAuthenticate,
+    ApiKey::DeleteTopics,
+    ApiKey::CreatePartitions,
+    ApiKey::DescribeConfigs,
+    ApiKey::IncrementalAlterConfigs,
+    ApiKey::DescribeCluster,
 ];
 
 /// Kafka's `socket.request.max.bytes`: a larger request frame closes the connection.
@@ -58,18 +66,20 @@ pub(super) enum Handled {
     Fetch(ResponseKind, bool),
 }
 
-/// Handles one frame. With `wait` (a server's stop flag), a Fetch may hold for data up to its
-/// `max_wait_ms`, until the flag is set; without, it answers at once. An injected delay is
-/// slept here, unless `held` is given: then it is reported there and the caller holds the
-/// answer back (the in-memory transport, whose caller's thread must keep its clock running).
+/// Handles one frame of a connection in `session` (its SASL state). With `wait` (a server's
+/// stop flag), a Fetch may hold for data up to its `max_wait_ms`, until the flag is set;
+/// without, it answers at once. An injected delay is slept here, unless `held` is given: then
+/// it is reported there and the caller holds the answer back (the in-memory transport, whose
+/// caller's thread must keep its clock running).
 pub(super) fn handle_frame(
     cluster: &MockCluster,
     node: i32,
     frame: &[u8],
+    session: &mut Session,
     wait: Option<&AtomicBool>,
     held: Option<&mut Option<Duration>>,
 ) -> Reply {
-    match handle(cluster, node, frame, wait, held) {
+    match handle(cluster, node, frame, session, wait, held) {
         Ok(reply) => reply,
         Err(reason) => {
             log::warn!("mock broker {node}: closing the connection: {reason}");
@@ -82,6 +92,7 @@ fn handle(
     cluster: &MockCluster,
     node: i32,
     frame: &[u8],
+    session: &mut Session,
     wait: Option<&AtomicBool>,
     held: Option<&mut Option<Duration>>,
 ) -> Result<Reply, String> {
@@ -164,6 +175,14 @@ fn handle(
             }
         }
         Some(FaultKind::Error { .. }) | None => {}
+    }
+    match sasl::gate(state.config.sasl.as_ref(), session, api, &request, version) {
+        Gate::Pass => {}
+        Gate::Respond(_) if drop_after => {
+            return Err(format!("injected fault: drop after handling {api:?}"))
+        }
+        Gate::Respond(response) => return encode(api, version, correlation_id, &response),
+        Gate::Close(reason) => return Err(reason),
     }
     let deadline = match &request {
         RequestKind::Fetch(f) if wait.is_some() => {

@@ -1,6 +1,7 @@
 //! The mock broker as the far end of the core's in-memory transport.
 
 use super::handler::handle_frame;
+use super::sasl::Session;
 use super::{MockCluster, Reply};
 use embedded_io::ErrorKind;
 use nanokafka::client::memory::{FrameHandler, MemoryTransport};
@@ -20,6 +21,8 @@ pub struct MockHandler {
     cluster: MockCluster,
     node_id: i32,
     held: VecDeque<(Instant, Vec<u8>)>,
+    /// The connection's SASL state.
+    session: Session,
 }
 
 impl MockHandler {
@@ -28,6 +31,7 @@ impl MockHandler {
             cluster,
             node_id,
             held: VecDeque::new(),
+            session: Session::default(),
         }
     }
 
@@ -55,7 +59,14 @@ impl MockHandler {
 impl FrameHandler for MockHandler {
     fn handle(&mut self, request: &[u8], response: &mut [u8]) -> Result<usize, ErrorKind> {
         let mut delay = None;
-        let reply = handle_frame(&self.cluster, self.node_id, request, None, Some(&mut delay));
+        let reply = handle_frame(
+            &self.cluster,
+            self.node_id,
+            request,
+            &mut self.session,
+            None,
+            Some(&mut delay),
+        );
         match reply {
             Reply::Frame(frame) if delay.is_some() || !self.held.is_empty() => {
                 let due = Instant::now() + delay.unwrap_or_default();

@@ -12,8 +12,10 @@
 //! batches are kept and served as they came.
 //!
 //! Served: ApiVersions 0-4, Metadata 0-13, Produce 3-13 (acks 0, 1, -1), Fetch 4-18,
-//! ListOffsets 1-10, CreateTopics 2-7, FindCoordinator 0-6, OffsetCommit 2-9, OffsetFetch 1-9
-//! and InitProducerId 0-5. Any other API, a version outside these ranges (except ApiVersions,
+//! ListOffsets 1-10, CreateTopics 2-7, FindCoordinator 0-6, OffsetCommit 2-9, OffsetFetch 1-9,
+//! InitProducerId 0-5, and SaslHandshake 1 + SaslAuthenticate 0-2 when SASL is required
+//! ([`MockConfig::sasl_user`]: PLAIN, SCRAM-SHA-256/512, refusals with Kafka's codes and
+//! messages, no other request before authentication, sessions that expire). Any other API, a version outside these ranges (except ApiVersions,
 //! which answers UNSUPPORTED_VERSION as Kafka does) or a request that does not decode closes
 //! the connection, as Kafka does, with a `log` warning; every request gets a `log` debug line.
 //!
@@ -39,12 +41,14 @@ mod apis;
 mod guard;
 mod handler;
 mod memory;
+mod sasl;
 mod state;
 mod tcp;
 #[cfg(test)]
 mod tests;
 
 pub use memory::{MockConnector, MockHandler};
+pub use sasl::MockSasl;
 pub use tcp::{read_frame, MockServer};
 
 use nanokafka::{ApiKey, KafkaCode};
@@ -66,6 +70,41 @@ pub struct MockConfig {
     pub message_max_bytes: usize,
     /// Reported in Metadata v2+.
     pub cluster_id: String,
+    /// SASL every connection must pass first (a Kafka `SASL_PLAINTEXT` listener); `None`:
+    /// none (PLAINTEXT). Set with [`MockConfig::sasl_user`].
+    pub sasl: Option<MockSasl>,
+}
+
+impl MockConfig {
+    /// Requires SASL of every connection and adds user `name` with `password`, for every
+    /// enabled mechanism (by default PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512).
+    ///
+    /// ```
+    /// # use nanokafka_std::mock::{MockCluster, MockConfig};
+    /// let cluster = MockCluster::new(MockConfig::default().sasl_user("alice", "alice-secret"));
+    /// ```
+    pub fn sasl_user(mut self, name: &str, password: &str) -> Self {
+        self.sasl
+            .get_or_insert_with(MockSasl::default)
+            .add_user(name, password);
+        self
+    }
+
+    /// Requires SASL and enables only `mechanisms` (Kafka's `sasl.enabled.mechanisms`).
+    pub fn sasl_mechanisms(mut self, mechanisms: &[nanokafka::sasl::Mechanism]) -> Self {
+        self.sasl.get_or_insert_with(MockSasl::default).mechanisms = mechanisms.to_vec();
+        self
+    }
+
+    /// Requires SASL with sessions that last `lifetime` (Kafka's
+    /// `connections.max.reauth.ms`): a connection used after it without authenticating again
+    /// is closed.
+    pub fn session_lifetime(mut self, lifetime: Duration) -> Self {
+        self.sasl
+            .get_or_insert_with(MockSasl::default)
+            .session_lifetime = Some(lifetime);
+        self
+    }
 }
 
 impl Default for MockConfig {
@@ -76,6 +115,7 @@ impl Default for MockConfig {
             default_partitions: 3,
             message_max_bytes: 1_048_588,
             cluster_id: "nanokafka-mock".into(),
+            sasl: None,
         }
     }
 }
@@ -442,8 +482,17 @@ impl MockCluster {
 
     /// Handles one request frame (size prefix included) as broker `node_id` would, without
     /// waiting: a Fetch answers at once with what there is. Never panics, whatever the bytes.
+    /// Each frame is its own connection: with SASL required, only ApiVersions and SASL
+    /// requests are answered.
     pub fn handle_frame(&self, node_id: i32, frame: &[u8]) -> Reply {
-        handler::handle_frame(self, node_id, frame, None, None)
+        handler::handle_frame(
+            self,
+            node_id,
+            frame,
+            &mut sasl::Session::default(),
+            None,
+            None,
+        )
     }
 
     /// The far end of a [`nanokafka::client::memory::MemoryTransport`] to broker `node_id`

@@ -54,13 +54,22 @@ pub(super) struct Partition {
     pub log: Log,
 }
 
-/// A topic: its id, partitions and the one topic config the mock applies.
+/// A topic: its id, partitions and the configs set on it (the others have their defaults).
 #[derive(Debug)]
 pub(super) struct Topic {
     pub id: Uuid,
     pub partitions: Vec<Partition>,
-    /// `max.message.bytes`, when set at creation (else the cluster's `message_max_bytes`).
-    pub max_message_bytes: Option<usize>,
+    /// Topic-level configs (CreateTopics, IncrementalAlterConfigs), checked against
+    /// `apis::admin::TOPIC_CONFIGS`.
+    pub configs: BTreeMap<String, String>,
+}
+
+impl Topic {
+    /// `max.message.bytes`, when set on the topic (else the cluster's `message_max_bytes`
+    /// applies): the one topic config the mock enforces.
+    pub fn max_message_bytes(&self) -> Option<usize> {
+        self.configs.get("max.message.bytes")?.parse().ok()
+    }
 }
 
 /// A committed offset of a group.
@@ -208,8 +217,59 @@ impl State {
         Ok(self.topics.entry(name.to_owned()).or_insert(Topic {
             id,
             partitions,
-            max_message_bytes: None,
+            configs: BTreeMap::new(),
         }))
+    }
+
+    /// Grows `name` to `count` partitions, the new ones led by `leaders` (one per new
+    /// partition) or spread over the brokers. Refused with UNKNOWN_TOPIC_OR_PARTITION,
+    /// INVALID_PARTITIONS (a count not above the current one) or INVALID_REPLICA_ASSIGNMENT.
+    pub fn grow_topic(
+        &mut self,
+        name: &str,
+        count: i32,
+        leaders: Option<Vec<i32>>,
+    ) -> Result<(), KafkaCode> {
+        let brokers: Vec<i32> = self.brokers.iter().map(|b| b.node_id).collect();
+        let topic = self
+            .topics
+            .get_mut(name)
+            .ok_or(KafkaCode::UNKNOWN_TOPIC_OR_PARTITION)?;
+        let current = topic.partitions.len();
+        let added = usize::try_from(count)
+            .ok()
+            .and_then(|n| n.checked_sub(current))
+            .filter(|&n| n > 0)
+            .ok_or(KafkaCode::INVALID_PARTITIONS)?;
+        if let Some(leaders) = &leaders {
+            if leaders.len() != added || leaders.iter().any(|l| !brokers.contains(l)) {
+                return Err(KafkaCode::INVALID_REPLICA_ASSIGNMENT);
+            }
+        }
+        let leader = |i: usize| match &leaders {
+            Some(leaders) => leaders.get(i).copied().unwrap_or(1),
+            None => brokers
+                .get((current + i) % brokers.len().max(1))
+                .copied()
+                .unwrap_or(1),
+        };
+        topic.partitions.extend((0..added).map(|i| Partition {
+            leader: leader(i),
+            leader_epoch: 0,
+            log: Log::default(),
+        }));
+        log::info!("mock: grew topic {name} from {current} to {count} partitions");
+        Ok(())
+    }
+
+    /// Deletes `name` with its logs and producer state.
+    pub fn delete_topic(&mut self, name: &str) -> Result<(), KafkaCode> {
+        self.topics
+            .remove(name)
+            .ok_or(KafkaCode::UNKNOWN_TOPIC_OR_PARTITION)?;
+        self.producers.retain(|(topic, _, _), _| topic != name);
+        log::info!("mock: deleted topic {name}");
+        Ok(())
     }
 
     /// The topic called `name`, created with the default partition count when auto-creation

@@ -1,6 +1,7 @@
 //! The mock broker over TCP: a listener thread per broker, a thread per connection.
 
 use super::handler::{handle_frame, MAX_REQUEST_BYTES};
+use super::sasl::Session;
 use super::{MockCluster, Reply};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -169,6 +170,7 @@ fn serve(
     stream.set_read_timeout(Some(POLL))?;
     stream.set_write_timeout(Some(Duration::from_secs(10)))?;
     let alive = || !stop.load(Ordering::SeqCst) && cluster.lock().is_up(node);
+    let mut session = Session::default();
     let mut frame = Vec::new();
     loop {
         match read_frame(&mut stream, &mut frame, MAX_REQUEST_BYTES, alive) {
@@ -181,7 +183,7 @@ fn serve(
                 return Err(e);
             }
         }
-        match handle_frame(cluster, node, &frame, Some(stop), None) {
+        match handle_frame(cluster, node, &frame, &mut session, Some(stop), None) {
             Reply::Frame(response) => stream.write_all(&response)?,
             Reply::Nothing => {}
             Reply::Close => return Ok(()),

@@ -178,7 +178,7 @@ fn every_served_version_of_every_api_round_trips() {
         let produce = r.api_keys.iter().find(|k| k.api_key == 0).unwrap();
         // Advertised from v0 as Kafka 4.x does (librdkafka reads codec support from it).
         assert_eq!((produce.min_version, produce.max_version), (0, 13));
-        assert_eq!(r.api_keys.len(), 10);
+        assert_eq!(r.api_keys.len(), handler::SERVED.len());
     }
     // A version the mock does not know: v0 body, UNSUPPORTED_VERSION, its own range.
     let mut newer = frame(K::ApiVersions, 3, &kp::ApiVersionsRequest::default());
@@ -833,4 +833,138 @@ fn a_broker_advertises_the_address_it_is_given() {
     assert_eq!(advertised(&cluster), (1, "10.0.2.2".to_owned(), 40000));
     assert_eq!(cluster.brokers(), [(1, "10.0.2.2:40000".to_owned())]);
     assert!(!cluster.advertise(2, "10.0.2.2", 40000));
+}
+
+/// The admin APIs at every version the mock serves: each answers, and changes the state as
+/// Kafka would (the client side is tested through `Client` in tests/tests/mock_admin.rs).
+#[test]
+fn every_version_of_the_admin_apis_round_trips() {
+    use kp::create_partitions_request::CreatePartitionsTopic;
+    use kp::delete_topics_request::DeleteTopicState;
+    use kp::describe_configs_request::DescribeConfigsResource;
+    use kp::incremental_alter_configs_request::{AlterConfigsResource, AlterableConfig};
+    let cluster = MockCluster::default();
+    let partitions = |name: &str| cluster.lock().topics.get(name).map(|t| t.partitions.len());
+    for v in 1..=6 {
+        let name = format!("gone-{v}");
+        cluster.create_topic(&name, 1).unwrap();
+        let mut request = kp::DeleteTopicsRequest::default();
+        let names = [name.as_str(), "never-was"];
+        if v >= 6 {
+            request.topics = names
+                .iter()
+                .map(|n| DeleteTopicState::default().with_name(Some(kp::TopicName(s(n)))))
+                .collect();
+        } else {
+            request.topic_names = names.iter().map(|n| kp::TopicName(s(n))).collect();
+        }
+        let ResponseKind::DeleteTopics(r) = call(&cluster, 1, K::DeleteTopics, v, &request) else {
+            panic!()
+        };
+        let codes: Vec<i16> = r.responses.iter().map(|t| t.error_code).collect();
+        assert_eq!(codes, [0, 3], "v{v}");
+        assert_eq!(partitions(&name), None, "v{v}");
+    }
+    cluster.create_topic("grow", 1).unwrap();
+    for v in 0..=3 {
+        let count = i32::from(v) + 2;
+        let request = kp::CreatePartitionsRequest::default().with_topics(vec![
+            CreatePartitionsTopic::default()
+                .with_name(kp::TopicName(s("grow")))
+                .with_count(count)
+                .with_assignments(None),
+            CreatePartitionsTopic::default()
+                .with_name(kp::TopicName(s("grow")))
+                .with_count(1)
+                .with_assignments(None),
+        ]);
+        let ResponseKind::CreatePartitions(r) = call(&cluster, 1, K::CreatePartitions, v, &request)
+        else {
+            panic!()
+        };
+        let codes: Vec<i16> = r.results.iter().map(|t| t.error_code).collect();
+        assert_eq!(codes, [0, 37], "v{v}");
+        assert_eq!(partitions("grow"), Some(count as usize), "v{v}");
+    }
+    for v in 0..=1 {
+        let value = format!("{}", 1000 + i32::from(v));
+        let request = kp::IncrementalAlterConfigsRequest::default().with_resources(vec![
+            AlterConfigsResource::default()
+                .with_resource_type(2)
+                .with_resource_name(s("grow"))
+                .with_configs(vec![AlterableConfig::default()
+                    .with_name(s("retention.ms"))
+                    .with_value(Some(s(&value)))]),
+            AlterConfigsResource::default()
+                .with_resource_type(2)
+                .with_resource_name(s("grow"))
+                .with_configs(vec![AlterableConfig::default()
+                    .with_name(s("no.such.config"))
+                    .with_value(Some(s("1")))]),
+        ]);
+        let ResponseKind::IncrementalAlterConfigs(r) =
+            call(&cluster, 1, K::IncrementalAlterConfigs, v, &request)
+        else {
+            panic!()
+        };
+        let codes: Vec<i16> = r.responses.iter().map(|t| t.error_code).collect();
+        assert_eq!(codes, [0, 40], "v{v}");
+        let configs = &cluster.lock().topics["grow"].configs;
+        assert_eq!(configs.get("retention.ms"), Some(&value), "v{v}");
+    }
+    for v in 1..=4 {
+        let request = kp::DescribeConfigsRequest::default()
+            .with_resources(vec![
+                DescribeConfigsResource::default()
+                    .with_resource_type(2)
+                    .with_resource_name(s("grow"))
+                    .with_configuration_keys(Some(vec![s("retention.ms"), s("cleanup.policy")])),
+                DescribeConfigsResource::default()
+                    .with_resource_type(2)
+                    .with_resource_name(s("never-was")),
+            ])
+            .with_include_synonyms(true);
+        let ResponseKind::DescribeConfigs(r) = call(&cluster, 1, K::DescribeConfigs, v, &request)
+        else {
+            panic!()
+        };
+        let configs: Vec<(String, Option<String>, i8)> = r.results[0]
+            .configs
+            .iter()
+            .map(|c| {
+                (
+                    c.name.to_string(),
+                    c.value.as_ref().map(|v| v.to_string()),
+                    c.config_source,
+                )
+            })
+            .collect();
+        assert_eq!(
+            configs,
+            [
+                ("cleanup.policy".into(), Some("delete".into()), 5),
+                ("retention.ms".into(), Some("1001".into()), 1)
+            ],
+            "v{v}"
+        );
+        assert_eq!(r.results[0].configs[1].synonyms.len(), 2, "v{v}");
+        assert_eq!(r.results[1].error_code, 3, "v{v}");
+    }
+    for v in 0..=2 {
+        let ResponseKind::DescribeCluster(r) = call(
+            &cluster,
+            1,
+            K::DescribeCluster,
+            v,
+            &kp::DescribeClusterRequest::default(),
+        ) else {
+            panic!()
+        };
+        assert_eq!(r.error_code, 0, "v{v}");
+        assert_eq!(
+            (r.cluster_id.as_str(), r.controller_id.0),
+            ("nanokafka-mock", 1)
+        );
+        assert_eq!(r.brokers.len(), 1);
+    }
 }

@@ -40,9 +40,9 @@ use crate::{Error, KafkaCode, Result};
 #[cfg(feature = "sasl")]
 use zeroize::Zeroize;
 
-/// Number of API keys whose broker ranges are remembered (keys 0..=36 cover every API
-/// nanokafka speaks).
-const KNOWN_KEYS: usize = 37;
+/// Number of APIs whose broker ranges are remembered: every API nanokafka speaks, indexed
+/// by [`ApiKey::index`].
+const KNOWN_KEYS: usize = ApiKey::COUNT;
 
 /// The ApiVersions version asked first; a broker that does not know it answers in v0 with
 /// its own range.
@@ -294,9 +294,8 @@ impl<'a> Link<'a> {
             .check(ApiKey::ApiVersions)
             .inspect_err(|_| self.fail())?;
         for entry in response.api_keys.iter() {
-            if let Some(slot) = usize::try_from(entry.api_key)
-                .ok()
-                .and_then(|k| self.broker_versions.get_mut(k))
+            if let Some(slot) = ApiKey::from_i16(entry.api_key)
+                .and_then(|api| self.broker_versions.get_mut(api.index()))
             {
                 *slot = Some(VersionRange::new(entry.min_version, entry.max_version));
             }
@@ -427,11 +426,7 @@ impl<'a> Link<'a> {
 
     /// The versions of `api` the broker offered in setup (`None`: not offered).
     pub fn broker_range(&self, api: ApiKey) -> Option<VersionRange> {
-        usize::try_from(api.as_i16())
-            .ok()
-            .and_then(|k| self.broker_versions.get(k))
-            .copied()
-            .flatten()
+        self.broker_versions.get(api.index()).copied().flatten()
     }
 
     /// Encodes `request` at `version` (`None`: the negotiated one) as the next frame into

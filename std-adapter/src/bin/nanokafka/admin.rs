@@ -1,10 +1,13 @@
-//! `metadata`, `offsets` and `create-topic`: questions about the cluster, and one change.
+//! `metadata`, `offsets`, `query` and `topics`: questions about the cluster, and changes to
+//! its topics.
 
-use crate::args::{CreateTopicArgs, MetadataArgs, OffsetsArgs, QueryArgs};
+use crate::args::{
+    AlterTopicArgs, CreateTopicArgs, MetadataArgs, OffsetsArgs, QueryArgs, TopicsCommand,
+};
 use crate::format::json_string;
 use crate::Failure;
 use nanokafka::client::OffsetQuery;
-use nanokafka_std::{BrokerInfo, Client, ClientConfig, ClusterMetadata};
+use nanokafka_std::{BrokerInfo, Client, ClientConfig, ClusterMetadata, ConfigChange};
 use std::io::Write;
 
 pub fn metadata(mut config: ClientConfig, args: MetadataArgs) -> Result<(), Failure> {
@@ -178,9 +181,116 @@ pub fn create_topic(config: ClientConfig, args: CreateTopicArgs) -> Result<(), F
         topic,
         partitions,
         replication,
+        config: configs,
     } = args;
+    let configs = configs
+        .iter()
+        .map(|c| name_value("--config", c))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut client = Client::connect(config)?;
-    client.create_topic(&topic, partitions, replication, &[])?;
+    client.create_topic(&topic, partitions, replication, &configs)?;
     eprintln!("nanokafka: created topic {topic} ({partitions} partitions)");
+    Ok(())
+}
+
+/// `NAME=VALUE` of `flag`, split at the first `=`.
+fn name_value<'a>(flag: &str, text: &'a str) -> Result<(&'a str, &'a str), Failure> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name, value)),
+        _ => Err(format!("{flag} {text:?}: expected NAME=VALUE").into()),
+    }
+}
+
+/// `topics list|create|delete|describe|alter`.
+pub fn topics(config: ClientConfig, command: TopicsCommand) -> Result<(), Failure> {
+    // Only `create` creates: the others never auto-create what they name.
+    let connect = |mut config: ClientConfig| {
+        config.allow_auto_topic_creation = false;
+        Client::connect(config)
+    };
+    match command {
+        TopicsCommand::Create(args) => create_topic(config, args),
+        TopicsCommand::List => {
+            let names = connect(config)?.list_topics()?;
+            let mut out = std::io::stdout().lock();
+            names.iter().try_for_each(|name| writeln!(out, "{name}"))?;
+            Ok(())
+        }
+        TopicsCommand::Delete(args) => {
+            let topics: Vec<&str> = args.topic.iter().map(String::as_str).collect();
+            connect(config)?.delete_topics(&topics)?;
+            eprintln!("nanokafka: deleted {}", topics.join(", "));
+            Ok(())
+        }
+        TopicsCommand::Describe(args) => {
+            let topics: Vec<&str> = args.topic.iter().map(String::as_str).collect();
+            describe_topics(&mut connect(config)?, &topics)
+        }
+        TopicsCommand::Alter(args) => alter_topic(&mut connect(config)?, args),
+    }
+}
+
+/// Each topic's partitions (as `metadata` prints them) and configs, `*` marking the ones
+/// set on the topic.
+fn describe_topics(client: &mut Client, topics: &[&str]) -> Result<(), Failure> {
+    let metadata = client.metadata((!topics.is_empty()).then_some(topics))?;
+    missing_topics(&metadata)?;
+    let mut out = std::io::stdout().lock();
+    for t in &metadata.topics {
+        writeln!(out, "topic {:?}: {} partitions", t.name, t.partitions.len())?;
+        for p in &t.partitions {
+            writeln!(
+                out,
+                "  partition {} leader {} replicas {:?} isr {:?}",
+                p.partition, p.leader, p.replicas, p.isr
+            )?;
+        }
+        for c in client.describe_topic_configs(&t.name)? {
+            let marker = if c.is_topic_override() { "*" } else { " " };
+            let value = match (&c.value, c.sensitive) {
+                (_, true) => "(sensitive)",
+                (Some(v), false) => v.as_str(),
+                (None, false) => "(null)",
+            };
+            writeln!(out, " {marker}config {}={value}", c.name)?;
+        }
+    }
+    Ok(())
+}
+
+/// `topics alter`: config changes first (all or none), then the partition count.
+fn alter_topic(client: &mut Client, args: AlterTopicArgs) -> Result<(), Failure> {
+    let AlterTopicArgs {
+        topic,
+        partitions,
+        add_config,
+        delete_config,
+    } = args;
+    if partitions.is_none() && add_config.is_empty() && delete_config.is_empty() {
+        return Err(
+            "topics alter: nothing to change: give --partitions, --add-config or --delete-config"
+                .into(),
+        );
+    }
+    let mut changes = Vec::new();
+    for text in &add_config {
+        let (name, value) = name_value("--add-config", text)?;
+        changes.push(ConfigChange::Set(name, value));
+    }
+    changes.extend(delete_config.iter().map(|name| ConfigChange::Delete(name)));
+    // A missing topic is named as such, not as a config or partition error.
+    let metadata = client.metadata(Some(&[topic.as_str()]))?;
+    missing_topics(&metadata)?;
+    if !changes.is_empty() {
+        client.alter_topic_configs(&topic, &changes)?;
+        eprintln!(
+            "nanokafka: changed {} configs of topic {topic}",
+            changes.len()
+        );
+    }
+    if let Some(count) = partitions {
+        client.create_partitions(&topic, count)?;
+        eprintln!("nanokafka: topic {topic} now has {count} partitions");
+    }
     Ok(())
 }

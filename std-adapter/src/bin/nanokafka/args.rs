@@ -7,7 +7,7 @@ use nanokafka::records::Compression;
 #[command(
     name = "nanokafka",
     version,
-    about = "A small Kafka client: produce, consume, metadata, offsets"
+    about = "A small Kafka client: produce, consume, metadata, offsets, topics"
 )]
 pub struct Cli {
     /// Bootstrap brokers, host:port[,host:port...] (or NANOKAFKA_BROKERS).
@@ -89,8 +89,67 @@ pub enum Command {
     Offsets(OffsetsArgs),
     /// Prints the offset of the first record at or after a time (kcat's -Q).
     Query(QueryArgs),
-    /// Creates a topic.
+    /// Creates a topic (the same as `topics create`).
     CreateTopic(CreateTopicArgs),
+    /// Lists, creates, deletes, describes and alters topics (kafka-topics.sh and
+    /// kafka-configs.sh for topics).
+    Topics(TopicsArgs),
+}
+
+// The options of `topics`.
+#[derive(Args)]
+pub struct TopicsArgs {
+    #[command(subcommand)]
+    pub command: TopicsCommand,
+}
+
+#[derive(Subcommand)]
+pub enum TopicsCommand {
+    /// Prints every topic name, one per line, sorted.
+    List,
+    /// Creates a topic.
+    Create(CreateTopicArgs),
+    /// Deletes topics; a missing one is an error.
+    Delete(DeleteTopicsArgs),
+    /// Prints topics with their partitions, leaders, replicas and configs (the ones set on
+    /// the topic marked with `*`).
+    Describe(DescribeTopicsArgs),
+    /// Changes a topic's configs (kafka-configs.sh --alter) or grows its partitions.
+    Alter(AlterTopicArgs),
+}
+
+// The options of `topics delete`.
+#[derive(Args)]
+pub struct DeleteTopicsArgs {
+    /// A topic to delete (repeatable).
+    #[arg(long, short, required = true)]
+    pub topic: Vec<String>,
+}
+
+// The options of `topics describe`.
+#[derive(Args)]
+pub struct DescribeTopicsArgs {
+    /// A topic to describe (repeatable); all when omitted.
+    #[arg(long, short)]
+    pub topic: Vec<String>,
+}
+
+// The options of `topics alter`.
+#[derive(Args)]
+pub struct AlterTopicArgs {
+    /// The topic.
+    #[arg(long, short)]
+    pub topic: String,
+    /// Grow the topic to this many partitions in total (Kafka never shrinks a topic).
+    #[arg(long)]
+    pub partitions: Option<i32>,
+    /// Set a config, NAME=VALUE (repeatable; the value may hold commas, e.g.
+    /// cleanup.policy=compact,delete).
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub add_config: Vec<String>,
+    /// Remove the topic's value of a config, so it falls back to the default (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub delete_config: Vec<String>,
 }
 
 // The options of `produce`.
@@ -220,7 +279,7 @@ pub struct QueryArgs {
     pub topic: Vec<String>,
 }
 
-// The options of `create-topic`.
+// The options of `create-topic` and `topics create`.
 #[derive(Args)]
 pub struct CreateTopicArgs {
     /// The topic.
@@ -230,6 +289,14 @@ pub struct CreateTopicArgs {
     #[arg(long, default_value_t = 1)]
     pub partitions: i32,
     /// Replication factor (-1: broker default).
-    #[arg(long, default_value_t = -1)]
+    #[arg(
+        long = "replication-factor",
+        alias = "replication",
+        default_value_t = -1,
+        allow_negative_numbers = true
+    )]
     pub replication: i16,
+    /// A topic config, NAME=VALUE (repeatable), e.g. retention.ms=60000.
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub config: Vec<String>,
 }

@@ -4,6 +4,7 @@
 use crate::args::ConsumeArgs;
 use crate::format::{Options, Printer};
 use crate::progress::Progress;
+use crate::signals::Interrupt;
 use crate::Failure;
 use nanokafka::client::OffsetQuery;
 use nanokafka::records::{Batch, TimestampType};
@@ -75,6 +76,7 @@ pub fn run(
     give_up: Duration,
     quiet: bool,
 ) -> Result<(), Failure> {
+    let interrupt = Interrupt::install()?;
     let follow = args.follow || (args.kcat && !args.exit_at_end);
     let (start, stop_time) = parse_offsets(&args.offsets)?;
     let topic = args.topic.as_str();
@@ -161,7 +163,7 @@ pub fn run(
         // Fetches are answered at least every max_wait (empty when there is nothing new),
         // so a long silence is a broker that stopped answering.
         let mut answered = Instant::now();
-        while partitions.iter().any(|p| p.open) && !enough(printed) {
+        while partitions.iter().any(|p| p.open) && !enough(printed) && !interrupt.requested() {
             let Some(mut fetch) = consumer.poll(Duration::from_millis(200))? else {
                 if answered.elapsed() >= give_up {
                     // The fetcher may sit in a read until its own timeouts end; the process
@@ -200,7 +202,7 @@ pub fn run(
                     if past_stop {
                         partition.open = false;
                     }
-                    if !partition.open || past_end || enough(printed) {
+                    if !partition.open || past_end || enough(printed) || interrupt.requested() {
                         return Ok(());
                     }
                     let appended = log_append_time.iter().any(|&(p, first, last)| {
@@ -243,5 +245,6 @@ pub fn run(
     }
     out.flush()?;
     progress.done(printed, bytes);
+    interrupt.finish();
     Ok(())
 }

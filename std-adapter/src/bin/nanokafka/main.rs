@@ -1,4 +1,5 @@
-//! `nanokafka`: produce, consume, metadata and offsets from the command line.
+//! `nanokafka`: produce, consume, metadata, offsets and topic administration from the
+//! command line.
 //!
 //! With `--brokers host:port,...` (or `NANOKAFKA_BROKERS`) it talks to those brokers; with
 //! `--mock` it starts the built-in mock broker in the process (an empty cluster that is gone
@@ -14,6 +15,7 @@ mod consume;
 mod format;
 mod produce;
 mod progress;
+mod signals;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -93,6 +95,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Offsets(args) => admin::offsets(config, args),
         Command::Query(args) => admin::query(config, args),
         Command::CreateTopic(args) => admin::create_topic(config, args),
+        Command::Topics(args) => admin::topics(config, args.command),
     }
 }
 

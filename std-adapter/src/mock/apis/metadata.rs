@@ -150,17 +150,16 @@ pub(super) fn create_topics(
                 (None, -1) => state.config.default_partitions,
                 (None, n) => n,
             };
-            // The one topic config the mock applies; others are accepted and ignored.
-            let max_message_bytes = t
+            // Every config checked as Kafka would; stored for DescribeConfigs.
+            let configs: Result<Vec<(String, String)>, String> = t
                 .configs
                 .iter()
-                .find(|c| c.name.as_str() == "max.message.bytes")
                 .map(|c| {
-                    c.value
-                        .as_deref()
-                        .and_then(|v| v.parse::<usize>().ok())
-                        .ok_or(())
-                });
+                    let value = c.value.as_deref();
+                    super::admin::check_topic_config(c.name.as_str(), value)?;
+                    Ok((c.name.to_string(), value.unwrap_or_default().to_owned()))
+                })
+                .collect();
             let replication = if t.replication_factor == -1 {
                 1
             } else {
@@ -176,18 +175,18 @@ pub(super) fn create_topics(
                 Err(KafkaCode::INVALID_REPLICATION_FACTOR)
             } else if partitions < 1 {
                 Err(KafkaCode::INVALID_PARTITIONS)
-            } else if let Some(Err(())) = max_message_bytes {
+            } else if configs.is_err() {
                 Err(KafkaCode::INVALID_CONFIG)
             } else if request.validate_only {
                 Ok(Uuid::nil())
             } else {
-                let limit = max_message_bytes.and_then(Result::ok);
+                let configs = configs.unwrap_or_default();
                 state
                     .create_topic(name, partitions, leaders)
                     .map(|t| t.id)
                     .inspect(|_| {
                         if let Some(topic) = state.topics.get_mut(name) {
-                            topic.max_message_bytes = limit;
+                            topic.configs = configs.into_iter().collect();
                         }
                     })
             };

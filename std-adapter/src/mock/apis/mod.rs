@@ -1,5 +1,6 @@
 //! The request handlers, one module per API family; the small ones live here.
 
+mod admin;
 mod fetch;
 mod metadata;
 mod offsets;
@@ -50,6 +51,21 @@ pub(super) fn dispatch(ctx: &mut Ctx, state: &mut State, request: &RequestKind) 
         RequestKind::InitProducerId(r) => respond(ResponseKind::InitProducerId(init_producer_id(
             ctx, state, r,
         ))),
+        RequestKind::DeleteTopics(r) => respond(ResponseKind::DeleteTopics(admin::delete_topics(
+            ctx, state, r,
+        ))),
+        RequestKind::CreatePartitions(r) => respond(ResponseKind::CreatePartitions(
+            admin::create_partitions(ctx, state, r),
+        )),
+        RequestKind::DescribeConfigs(r) => respond(ResponseKind::DescribeConfigs(
+            admin::describe_configs(ctx, state, r),
+        )),
+        RequestKind::IncrementalAlterConfigs(r) => respond(ResponseKind::IncrementalAlterConfigs(
+            admin::incremental_alter_configs(ctx, state, r),
+        )),
+        RequestKind::DescribeCluster(r) => respond(ResponseKind::DescribeCluster(
+            admin::describe_cluster(ctx, state, r),
+        )),
         // The handler only decodes what SERVED lists.
         _ => Handled::Nothing,
     }

@@ -118,7 +118,7 @@ fn append(
     let max_bytes = state
         .topics
         .get(topic)
-        .and_then(|t| t.max_message_bytes)
+        .and_then(|t| t.max_message_bytes())
         .unwrap_or(state.config.message_max_bytes);
     state.led_partition(topic, data.index, ctx.node)?; // NOT_LEADER before anything
     let records = data.records.as_deref().unwrap_or_default();

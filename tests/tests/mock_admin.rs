@@ -1,0 +1,338 @@
+//! Topic administration against the mock broker over TCP: every `Client` admin method, its
+//! errors (naming the topic and the broker's code), and the `nanokafka topics` subcommands
+//! with their exit codes.
+
+use nanokafka::KafkaCode;
+use nanokafka_std::mock::{MockCluster, MockServer};
+use nanokafka_std::{Client, ConfigChange, ConfigEntry};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn mock() -> (MockServer, Client) {
+    let server = MockCluster::new(nanokafka_std::mock::MockConfig {
+        brokers: 3,
+        ..Default::default()
+    })
+    .serve_tcp()
+    .unwrap();
+    let client = Client::connect(server.bootstrap()).unwrap();
+    (server, client)
+}
+
+fn config<'a>(configs: &'a [ConfigEntry], name: &str) -> &'a ConfigEntry {
+    configs
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no config {name} in {configs:?}"))
+}
+
+/// The broker code an error carries.
+fn code(error: &nanokafka_std::Error) -> KafkaCode {
+    match error.kind() {
+        nanokafka::Error::Broker { code, .. } => code,
+        other => panic!("not a broker error: {other:?} ({error})"),
+    }
+}
+
+#[test]
+fn create_describe_alter_grow_delete() {
+    let (_server, mut client) = mock();
+    client
+        .create_topic("orders", 2, 1, &[("retention.ms", "60000")])
+        .unwrap();
+    client.create_topic("audit", 1, -1, &[]).unwrap();
+    assert_eq!(client.list_topics().unwrap(), ["audit", "orders"]);
+
+    let configs = client.describe_topic_configs("orders").unwrap();
+    let retention = config(&configs, "retention.ms");
+    assert_eq!(retention.value.as_deref(), Some("60000"));
+    assert!(retention.is_topic_override());
+    let policy = config(&configs, "cleanup.policy");
+    assert_eq!(policy.value.as_deref(), Some("delete"));
+    assert!(!policy.is_topic_override());
+
+    client
+        .alter_topic_configs(
+            "orders",
+            &[
+                ConfigChange::Set("cleanup.policy", "compact"),
+                ConfigChange::Append("cleanup.policy", "delete"),
+                ConfigChange::Delete("retention.ms"),
+            ],
+        )
+        .unwrap();
+    let configs = client.describe_topic_configs("orders").unwrap();
+    assert_eq!(
+        config(&configs, "cleanup.policy").value.as_deref(),
+        Some("compact,delete")
+    );
+    let retention = config(&configs, "retention.ms");
+    assert_eq!(retention.value.as_deref(), Some("604800000"));
+    assert!(!retention.is_topic_override());
+    client
+        .alter_topic_configs(
+            "orders",
+            &[ConfigChange::Subtract("cleanup.policy", "compact")],
+        )
+        .unwrap();
+    let configs = client.describe_topic_configs("orders").unwrap();
+    assert_eq!(
+        config(&configs, "cleanup.policy").value.as_deref(),
+        Some("delete")
+    );
+
+    client.create_partitions("orders", 5).unwrap();
+    assert_eq!(client.partition_count("orders").unwrap(), 5);
+    let metadata = client.metadata(Some(&["orders"])).unwrap();
+    assert_eq!(metadata.topics[0].partitions.len(), 5);
+    // The new partitions take records.
+    client
+        .send(
+            "orders",
+            Some(4),
+            &[nanokafka_std::OwnedRecord::new(None::<&str>, "x")],
+        )
+        .unwrap();
+
+    client.delete_topics(&["orders", "audit"]).unwrap();
+    assert!(client.list_topics().unwrap().is_empty());
+    let metadata = client.metadata(Some(&["orders"])).unwrap();
+    assert!(metadata.topics[0].error.is_some());
+}
+
+#[test]
+fn errors_name_the_topic_and_the_broker_code() {
+    let (_server, mut client) = mock();
+    client.create_topic("small", 4, 1, &[]).unwrap();
+
+    let e = client.delete_topics(&["small", "ghost"]).unwrap_err();
+    assert_eq!(code(&e), KafkaCode::UNKNOWN_TOPIC_OR_PARTITION);
+    assert!(e.to_string().contains("\"ghost\""), "{e}");
+    assert!(!e.to_string().contains("\"small\""), "{e}");
+    assert!(
+        client.list_topics().unwrap().is_empty(),
+        "the other topic is deleted"
+    );
+
+    client.create_topic("small", 4, 1, &[]).unwrap();
+    let e = client.create_partitions("small", 3).unwrap_err();
+    assert_eq!(code(&e), KafkaCode::INVALID_PARTITIONS);
+    let text = e.to_string();
+    assert!(
+        text.contains("\"small\"") && text.contains("currently has 4"),
+        "{text}"
+    );
+    let e = client.create_partitions("ghost", 3).unwrap_err();
+    assert_eq!(code(&e), KafkaCode::UNKNOWN_TOPIC_OR_PARTITION);
+
+    let e = client.describe_topic_configs("ghost").unwrap_err();
+    assert_eq!(code(&e), KafkaCode::UNKNOWN_TOPIC_OR_PARTITION);
+    assert!(e.to_string().contains("\"ghost\""), "{e}");
+
+    // A bad value or an unknown name: nothing changes, the broker's message is kept.
+    let e = client
+        .alter_topic_configs(
+            "small",
+            &[
+                ConfigChange::Set("cleanup.policy", "compact"),
+                ConfigChange::Set("retention.ms", "soon"),
+            ],
+        )
+        .unwrap_err();
+    assert_eq!(code(&e), KafkaCode::INVALID_CONFIG);
+    assert!(e.to_string().contains("retention.ms"), "{e}");
+    let configs = client.describe_topic_configs("small").unwrap();
+    assert_eq!(
+        config(&configs, "cleanup.policy").value.as_deref(),
+        Some("delete")
+    );
+    let e = client
+        .alter_topic_configs("small", &[ConfigChange::Set("no.such", "1")])
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("Unknown topic config name: no.such"),
+        "{e}"
+    );
+    let e = client
+        .alter_topic_configs("small", &[ConfigChange::Append("retention.ms", "1")])
+        .unwrap_err();
+    assert_eq!(code(&e), KafkaCode::INVALID_CONFIG);
+    let e = client
+        .alter_topic_configs("ghost", &[ConfigChange::Set("retention.ms", "1")])
+        .unwrap_err();
+    assert_eq!(code(&e), KafkaCode::UNKNOWN_TOPIC_OR_PARTITION);
+    // CreateTopics checks configs alike.
+    let e = client
+        .create_topic("bad", 1, 1, &[("retention.ms", "soon")])
+        .unwrap_err();
+    assert_eq!(code(&e), KafkaCode::INVALID_CONFIG);
+}
+
+#[test]
+fn describe_cluster_names_every_broker_and_the_controller() {
+    let (_server, mut client) = mock();
+    let cluster = client.describe_cluster().unwrap();
+    assert_eq!(cluster.cluster_id, "nanokafka-mock");
+    let ids: Vec<i32> = cluster.brokers.iter().map(|b| b.node_id).collect();
+    assert_eq!(ids, [1, 2, 3]);
+    let metadata = client.metadata(None).unwrap();
+    assert_eq!(cluster.controller_id, metadata.controller_id);
+    assert_eq!(cluster.brokers, metadata.brokers);
+}
+
+fn cli(b: &str, args: &[&str]) -> Output {
+    static BINARY: OnceLock<std::path::PathBuf> = OnceLock::new();
+    let binary = BINARY.get_or_init(nanokafka_tests::cli_binary);
+    let mut all = vec!["-b", b];
+    all.extend_from_slice(args);
+    nanokafka_tests::run_cli(Command::new(binary), &all, b"").0
+}
+
+fn cli_ok(b: &str, args: &[&str]) -> String {
+    let out = cli(b, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn cli_fails(b: &str, args: &[&str]) -> String {
+    let out = cli(b, args);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn cli_topics_subcommands() {
+    let server = MockCluster::default().serve_tcp().unwrap();
+    let b = &server.bootstrap();
+    cli_ok(
+        b,
+        &[
+            "topics",
+            "create",
+            "-t",
+            "events",
+            "--partitions",
+            "2",
+            "--replication-factor",
+            "1",
+            "--config",
+            "retention.ms=60000",
+        ],
+    );
+    cli_ok(b, &["topics", "create", "-t", "audit"]);
+    assert_eq!(cli_ok(b, &["topics", "list"]), "audit\nevents\n");
+
+    let described = cli_ok(b, &["topics", "describe", "-t", "events"]);
+    assert!(
+        described.starts_with("topic \"events\": 2 partitions\n"),
+        "{described}"
+    );
+    assert!(
+        described.contains(" *config retention.ms=60000\n"),
+        "{described}"
+    );
+    assert!(
+        described.contains("  config cleanup.policy=delete\n"),
+        "{described}"
+    );
+
+    cli_ok(
+        b,
+        &[
+            "topics",
+            "alter",
+            "-t",
+            "events",
+            "--add-config",
+            "cleanup.policy=compact,delete",
+            "--delete-config",
+            "retention.ms",
+            "--partitions",
+            "3",
+        ],
+    );
+    let described = cli_ok(b, &["topics", "describe", "-t", "events"]);
+    assert!(
+        described.starts_with("topic \"events\": 3 partitions\n"),
+        "{described}"
+    );
+    assert!(
+        described.contains(" *config cleanup.policy=compact,delete\n"),
+        "{described}"
+    );
+    assert!(
+        described.contains("  config retention.ms=604800000\n"),
+        "{described}"
+    );
+
+    cli_ok(b, &["topics", "delete", "-t", "events", "-t", "audit"]);
+    assert_eq!(cli_ok(b, &["topics", "list"]), "");
+}
+
+#[test]
+fn cli_topics_errors_exit_non_zero() {
+    let server = MockCluster::default().serve_tcp().unwrap();
+    let b = &server.bootstrap();
+    cli_ok(b, &["topics", "create", "-t", "kept"]);
+
+    let ghost = ["\"ghost\"", "UNKNOWN_TOPIC_OR_PARTITION"];
+    let refused: [(&[&str], &[&str]); 9] = [
+        (&["topics", "delete", "-t", "ghost"], &ghost),
+        (&["topics", "describe", "-t", "ghost"], &ghost),
+        (
+            &[
+                "topics",
+                "alter",
+                "-t",
+                "ghost",
+                "--add-config",
+                "retention.ms=1",
+            ],
+            &ghost,
+        ),
+        (&["topics", "lst"], &["unrecognized subcommand 'lst'"]),
+        (
+            &[
+                "topics",
+                "alter",
+                "-t",
+                "kept",
+                "--add-config",
+                "retention.ms",
+            ],
+            &["expected NAME=VALUE"],
+        ),
+        (
+            &[
+                "topics",
+                "alter",
+                "-t",
+                "kept",
+                "--add-config",
+                "retention.ms=soon",
+            ],
+            &["INVALID_CONFIG", "retention.ms"],
+        ),
+        (&["topics", "alter", "-t", "kept"], &["nothing to change"]),
+        (
+            &["topics", "alter", "-t", "kept", "--partitions", "1"],
+            &["INVALID_PARTITIONS"],
+        ),
+        (
+            &["topics", "create", "-t", "bad", "--config", "no.such=1"],
+            &["INVALID_CONFIG"],
+        ),
+    ];
+    for (args, expected) in refused {
+        let e = cli_fails(b, args);
+        for text in expected {
+            assert!(e.contains(text), "{args:?}: no {text:?} in {e}");
+        }
+    }
+    // Nothing above created a topic.
+    assert_eq!(cli_ok(b, &["topics", "list"]), "kept\n");
+}
