@@ -30,8 +30,9 @@
 use nanokafka::protocol::fetch::FetchRequest;
 use nanokafka::protocol::header::{decode_body, decode_response_header, response_header_flexible};
 use nanokafka::ApiKey;
+use nanokafka_std::mock::read_frame;
 use std::collections::HashMap;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -388,19 +389,14 @@ fn serve(
     });
     // A silent link keeps its sockets open, dropping what the client still sends, until the
     // client closes its end (as it would with a silent broker) or the proxy stops.
-    let mut dropped = [0u8; 4096];
-    while link.silent.load(Ordering::SeqCst) && !link.over(stop) {
-        match (&link.client).read(&mut dropped) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) => {}
-            Err(_) => break,
+    let mut dropped = Vec::new();
+    let open = || !link.over(stop);
+    while link.silent.load(Ordering::SeqCst) && open() {
+        if !matches!(
+            read_frame(&mut &link.client, &mut dropped, MAX_FRAME_BYTES, open),
+            Ok(true)
+        ) {
+            break;
         }
     }
     link.cut();
@@ -408,54 +404,22 @@ fn serve(
     Ok(())
 }
 
-/// Reads whole frames (size prefix included) from `stream` into `frame`; `Ok(false)` when
+/// Reads a whole frame (size prefix included) from `stream` into `frame`; `Ok(false)` when
 /// the link is over or silent, or the peer closed between frames.
-fn read_frame(
+fn read_link_frame(
     mut stream: &TcpStream,
     frame: &mut Vec<u8>,
     link: &Link,
     stop: &AtomicBool,
 ) -> io::Result<bool> {
-    let mut prefix = [0u8; 4];
-    if !read_full(&mut stream, &mut prefix, link, stop, true)? {
+    let alive = || !link.over(stop) && !link.silent.load(Ordering::SeqCst);
+    if !alive() {
         return Ok(false);
     }
-    let size = usize::try_from(i32::from_be_bytes(prefix))
-        .ok()
-        .filter(|&s| s <= MAX_FRAME_BYTES)
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "frame size out of bounds"))?;
-    frame.clear();
-    frame.extend_from_slice(&prefix);
-    frame.resize(size + 4, 0);
-    read_full(&mut stream, &mut frame[4..], link, stop, false)
-}
-
-fn read_full(
-    stream: &mut &TcpStream,
-    buf: &mut [u8],
-    link: &Link,
-    stop: &AtomicBool,
-    at_boundary: bool,
-) -> io::Result<bool> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        if link.over(stop) || link.silent.load(Ordering::SeqCst) {
-            return Ok(false);
-        }
-        match stream.read(&mut buf[filled..]) {
-            Ok(0) if filled == 0 && at_boundary => return Ok(false),
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => filled += n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
+    match read_frame(&mut stream, frame, MAX_FRAME_BYTES, alive) {
+        Err(_) if !alive() => Ok(false),
+        read => read,
     }
-    Ok(true)
 }
 
 /// What each direction of a proxied connection works with.
@@ -477,7 +441,7 @@ impl Conn<'_> {
         mut forward: impl FnMut(&mut Vec<u8>) -> io::Result<bool>,
     ) -> io::Result<()> {
         let mut frame = Vec::new();
-        while read_frame(from, &mut frame, self.link, self.stop)? {
+        while read_link_frame(from, &mut frame, self.link, self.stop)? {
             if !forward(&mut frame)? {
                 break;
             }

@@ -197,7 +197,11 @@ unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
 }
 
 /// The `nanokafka` CLI of this workspace, built once per test process (cargo releases the
-/// target folder's lock once the tests run).
+/// target folder's lock once the tests run). The build runs without the variables `cargo
+/// test` sets for the test (`CARGO_PKG_NAME`, `CARGO_MANIFEST_DIR`, ...): `ring`'s build
+/// script tracks them, so the build would otherwise rebuild `ring`, `rustls` and
+/// `nanokafka-std` whenever the last build ran outside a test (90 s on a loaded 2-core
+/// machine).
 pub fn cli_binary() -> &'static std::path::Path {
     static BINARY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     BINARY.get_or_init(|| {
@@ -205,7 +209,25 @@ pub fn cli_binary() -> &'static std::path::Path {
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| "target".into());
-        let status = std::process::Command::new(env!("CARGO"))
+        let mut build = std::process::Command::new(env!("CARGO"));
+        const SET_FOR_THE_TEST: [&str; 7] = [
+            "CARGO_PKG_",
+            "CARGO_MANIFEST_",
+            "CARGO_BIN_",
+            "CARGO_CRATE_",
+            "CARGO_PRIMARY_PACKAGE",
+            "CARGO_TARGET_TMPDIR",
+            "CARGO_RUSTC_CURRENT_DIR",
+        ];
+        for (name, _) in std::env::vars_os() {
+            let set_for_the_test = name
+                .to_str()
+                .is_some_and(|n| SET_FOR_THE_TEST.iter().any(|p| n.starts_with(p)));
+            if set_for_the_test {
+                build.env_remove(name);
+            }
+        }
+        let status = build
             .args(["build", "-q", "-p", "nanokafka-std", "--bin", "nanokafka"])
             .current_dir(&workspace)
             .status()

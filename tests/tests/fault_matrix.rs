@@ -1,10 +1,13 @@
-//! The fault matrix on today's code, through the fault proxy, against the mock and real
-//! Kafka 3.9.2 and 4.4.0 (one broker per version for the whole file): a corrupted fetched
-//! byte is a CRC error, never silent, for the blocking `Client` and the pipelined
-//! `Consumer`; against a silent broker every blocking call returns within its configured
-//! bound with an error naming what timed out, and so does the pipelined consumer against a
-//! broker silent on Fetch (mock); the blocking producer with idempotence stores
-//! every record exactly once when the answer to its first Produce is lost.
+//! The fault matrix, through the fault proxy, against the mock and real Kafka 3.9.2 and
+//! 4.4.0 (one broker per version for the whole file, this file's modules included): a
+//! corrupted fetched byte is a CRC error, never silent, for the blocking `Client` and the
+//! pipelined `Consumer`; against a silent broker every blocking call returns within its
+//! configured bound with an error naming what timed out, and so does the pipelined consumer
+//! against a broker silent on Fetch (mock); the blocking producer with idempotence stores
+//! every record exactly once when the answer to its first Produce is lost. The pipelined
+//! producer and the CLI (`fault_matrix/pipelined_producer.rs`) and the pipelined consumer
+//! (`fault_matrix/pipelined_consumer.rs`) under lost, cut, delayed, dribbled and stalled
+//! answers.
 //!
 //! Each test prints its row of the table (`-- --nocapture 2>&1 | grep FAULT-MATRIX`):
 //! scenario | broker | sent | acknowledged | stored | duplicated | lost | time | outcome.
@@ -14,9 +17,43 @@ use nanokafka::{ApiKey, Error as CoreError};
 use nanokafka_std::consumer::{Consumer, ConsumerConfig};
 use nanokafka_std::{Client, OwnedRecord};
 use nanokafka_tests::fault_proxy::{Action, Fault, MatrixRow, ProxiedBroker};
-use nanokafka_tests::kafka::KafkaVersion;
 use nanokafka_tests::scenarios::unique_topic;
 use std::time::{Duration, Instant};
+
+/// One test per scenario and broker, in a module named after the scenario (tests run in
+/// name order, so the three brokers of a scenario run side by side): `mock`, `kafka_3_9_2`
+/// and `kafka_4_4_0`, each calling the scenario (a function of the broker) with its broker.
+macro_rules! matrix {
+    ($($(#[$doc:meta])* $name:ident: $scenario:expr;)*) => {$(
+        $(#[$doc])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            use nanokafka_tests::fault_proxy::ProxiedBroker;
+            use nanokafka_tests::kafka::KafkaVersion;
+
+            #[test]
+            fn mock() {
+                ($scenario)(&ProxiedBroker::mock());
+            }
+
+            #[test]
+            fn kafka_3_9_2() {
+                ($scenario)(ProxiedBroker::kafka(KafkaVersion::V3_9_2));
+            }
+
+            #[test]
+            fn kafka_4_4_0() {
+                ($scenario)(ProxiedBroker::kafka(KafkaVersion::V4_4_0));
+            }
+        }
+    )*};
+}
+
+#[path = "fault_matrix/pipelined_consumer.rs"]
+mod pipelined_consumer;
+#[path = "fault_matrix/pipelined_producer.rs"]
+mod pipelined_producer;
 
 fn values(topic: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| format!("{topic}-{i}")).collect()
@@ -349,43 +386,12 @@ fn idempotent_blocking_producer_lost_answer(broker: &ProxiedBroker) {
     assert!(elapsed <= limit, "{elapsed:?} over its bound {limit:?}");
 }
 
-/// One test per scenario and broker: the mock, Kafka 3.9.2 and Kafka 4.4.0.
-macro_rules! matrix {
-    ($($scenario:ident: $mock:ident, $kafka_3_9_2:ident, $kafka_4_4_0:ident;)*) => {$(
-        #[test]
-        fn $mock() {
-            $scenario(&ProxiedBroker::mock());
-        }
-
-        #[test]
-        fn $kafka_3_9_2() {
-            $scenario(ProxiedBroker::kafka(KafkaVersion::V3_9_2));
-        }
-
-        #[test]
-        fn $kafka_4_4_0() {
-            $scenario(ProxiedBroker::kafka(KafkaVersion::V4_4_0));
-        }
-    )*};
-}
-
 matrix! {
-    flipped_fetched_byte:
-        mock_flipped_fetched_byte_is_a_crc_error,
-        kafka_3_9_2_flipped_fetched_byte_is_a_crc_error,
-        kafka_4_4_0_flipped_fetched_byte_is_a_crc_error;
-    pipelined_consumer_flipped_fetched_byte:
-        mock_pipelined_consumer_flipped_fetched_byte_is_a_crc_error,
-        kafka_3_9_2_pipelined_consumer_flipped_fetched_byte_is_a_crc_error,
-        kafka_4_4_0_pipelined_consumer_flipped_fetched_byte_is_a_crc_error;
-    silent_broker:
-        mock_silent_broker_calls_return_within_their_bound,
-        kafka_3_9_2_silent_broker_calls_return_within_their_bound,
-        kafka_4_4_0_silent_broker_calls_return_within_their_bound;
-    idempotent_blocking_producer_lost_answer:
-        mock_idempotent_blocking_producer_stores_once_after_a_lost_answer,
-        kafka_3_9_2_idempotent_blocking_producer_stores_once_after_a_lost_answer,
-        kafka_4_4_0_idempotent_blocking_producer_stores_once_after_a_lost_answer;
+    flipped_fetched_byte_is_a_crc_error: flipped_fetched_byte;
+    pipelined_consumer_flipped_fetched_byte_is_a_crc_error: pipelined_consumer_flipped_fetched_byte;
+    silent_broker_calls_return_within_their_bound: silent_broker;
+    idempotent_blocking_producer_stores_once_after_a_lost_answer:
+        idempotent_blocking_producer_lost_answer;
 }
 
 #[test]

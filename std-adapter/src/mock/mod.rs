@@ -49,7 +49,7 @@ mod tests;
 
 pub use memory::{MockConnector, MockHandler};
 pub use sasl::MockSasl;
-pub use tcp::MockServer;
+pub use tcp::{read_frame, MockServer};
 
 use nanokafka::{ApiKey, KafkaCode};
 use state::State;

@@ -171,23 +171,17 @@ fn serve(
     stream.set_write_timeout(Some(Duration::from_secs(10)))?;
     let alive = || !stop.load(Ordering::SeqCst) && cluster.lock().is_up(node);
     let mut session = Session::default();
+    let mut frame = Vec::new();
     loop {
-        let mut prefix = [0u8; 4];
-        if !read_full(&mut stream, &mut prefix, &alive)? {
-            return Ok(()); // the client closed between requests
-        }
-        let size = i32::from_be_bytes(prefix);
-        let len = usize::try_from(size)
-            .ok()
-            .filter(|&n| n <= MAX_REQUEST_BYTES)
-            .ok_or_else(|| {
-                log::warn!("mock broker {node}: request size {size} refused; closing");
-                io::Error::new(io::ErrorKind::InvalidData, format!("request size {size}"))
-            })?;
-        let mut frame = prefix.to_vec();
-        frame.resize(len.saturating_add(4), 0);
-        if !read_full(&mut stream, frame.get_mut(4..).unwrap_or_default(), &alive)? {
-            return Err(io::ErrorKind::UnexpectedEof.into());
+        match read_frame(&mut stream, &mut frame, MAX_REQUEST_BYTES, alive) {
+            Ok(true) => {}
+            Ok(false) => return Ok(()), // the client closed between requests
+            Err(e) => {
+                if e.kind() == io::ErrorKind::InvalidData {
+                    log::warn!("mock broker {node}: {e}; closing");
+                }
+                return Err(e);
+            }
         }
         match handle_frame(cluster, node, &frame, &mut session, Some(stop), None) {
             Reply::Frame(response) => stream.write_all(&response)?,
@@ -197,10 +191,45 @@ fn serve(
     }
 }
 
+/// Reads one Kafka frame from `stream` into `frame` (replacing its contents): the 4-byte size,
+/// then that many bytes, the size kept in front. `Ok(false)` when the stream ended before
+/// the frame's first byte; an end after that is `UnexpectedEof`, a size below 0 or above
+/// `max` is `InvalidData`. Whenever a read times out (a read timeout set on the socket),
+/// `alive` is asked; false ends the read with `ConnectionAborted`. Shared by the mock broker
+/// and the test crate's fault proxy.
+pub fn read_frame(
+    stream: &mut impl Read,
+    frame: &mut Vec<u8>,
+    max: usize,
+    alive: impl Fn() -> bool,
+) -> io::Result<bool> {
+    let mut prefix = [0u8; 4];
+    if !read_full(stream, &mut prefix, &alive)? {
+        return Ok(false);
+    }
+    let size = i32::from_be_bytes(prefix);
+    let len = usize::try_from(size)
+        .ok()
+        .filter(|&n| n <= max)
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("frame size {size} out of bounds (at most {max})"),
+            )
+        })?;
+    frame.clear();
+    frame.extend_from_slice(&prefix);
+    frame.resize(len.saturating_add(4), 0);
+    if !read_full(stream, frame.get_mut(4..).unwrap_or_default(), &alive)? {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(true)
+}
+
 /// Fills `buf` from `stream`, polling `alive` whenever the read times out. False when the
 /// stream ended before the first byte; an end after that is `UnexpectedEof`.
 fn read_full(
-    stream: &mut TcpStream,
+    stream: &mut impl Read,
     buf: &mut [u8],
     alive: &impl Fn() -> bool,
 ) -> io::Result<bool> {
@@ -221,7 +250,7 @@ fn read_full(
                 if !alive() {
                     return Err(io::Error::new(
                         io::ErrorKind::ConnectionAborted,
-                        "broker stopped",
+                        "stopped while reading a frame",
                     ));
                 }
             }
