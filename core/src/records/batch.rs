@@ -4,7 +4,9 @@ use super::checksum::Checksum;
 use super::compression::{inflate, Compression, Decompress, CODEC_BITS};
 use super::legacy::{LegacyMessage, LegacyMessages, ATTRIBUTES as LEGACY_ATTRIBUTES};
 use super::LOG_OVERHEAD;
-use crate::wire::{unzigzag32, unzigzag64, Reader, Scan};
+#[cfg(target_pointer_width = "64")]
+use crate::wire::{unzigzag32, unzigzag64};
+use crate::wire::{Reader, Scan};
 use crate::{Error, Result};
 
 /// Byte ranges of the RecordBatch v2 header (docs/architecture.md, "Record layout").
@@ -354,40 +356,29 @@ fn read_header<'a>(cursor: &mut Scan<'a>) -> Option<Header<'a>> {
     })
 }
 
-/// A record body's attributes, timestamp delta, offset delta and key.
-///
-/// On 64-bit hosts the common record (its three varints of one or two bytes, eight bytes
-/// or more in all) is read from one 8-byte load: no bounds check or cursor step per field.
-/// Anything else is read field by field, with the same results.
+/// A record body's timestamp delta, offset delta and key (after its attributes, unused),
+/// for the common record: its three varints of one or two bytes, eight bytes or more in
+/// all, read from one 8-byte load instead of a bounds check and a cursor step per field.
+/// `None` (`r` untouched) for any other, which is then read field by field.
+#[cfg(target_pointer_width = "64")]
 #[inline(always)]
-fn read_prefix<'a>(r: &mut Scan<'a>) -> Option<(i64, i32, Option<&'a [u8]>)> {
-    if cfg!(target_pointer_width = "64") {
-        if let Some(window) = r.rest().first_chunk::<8>() {
-            let window = u64::from_le_bytes(*window);
-            // Byte 0 is the attributes (unused); the varints start at byte 1.
-            if let Some((delta_z, at)) = short_varint_at(window, 1) {
-                if let Some((offset_z, at)) = short_varint_at(window, at) {
-                    if let Some((key_z, at)) = short_varint_at(window, at) {
-                        // `at` is at most 7: within the eight bytes just loaded.
-                        *r = Scan::new(r.rest().get(at..)?);
-                        let key = r.nullable_bytes_of(key_z)?;
-                        // Below 2^14: the offset delta fits an i32.
-                        let offset_delta = unzigzag32(offset_z as u32);
-                        return Some((unzigzag64(delta_z), offset_delta, key));
-                    }
-                }
-            }
-        }
-    }
-    let _attributes = r.byte()?;
-    let timestamp_delta = r.varlong()?;
-    let offset_delta = r.varint()?;
-    let key = r.nullable_bytes()?;
-    Some((timestamp_delta, offset_delta, key))
+fn read_common_prefix<'a>(r: &mut Scan<'a>) -> Option<(i64, i32, Option<&'a [u8]>)> {
+    let window = u64::from_le_bytes(*r.rest().first_chunk::<8>()?);
+    // Byte 0 is the attributes; the varints start at byte 1.
+    let (delta_z, at) = short_varint_at(window, 1)?;
+    let (offset_z, at) = short_varint_at(window, at)?;
+    let (key_z, at) = short_varint_at(window, at)?;
+    // `at` is at most 7: within the eight bytes just loaded.
+    let mut rest = Scan::new(r.rest().get(at..)?);
+    let key = rest.nullable_bytes_of(key_z)?;
+    *r = rest;
+    // Below 2^14: the offset delta fits an i32.
+    Some((unzigzag64(delta_z), unzigzag32(offset_z as u32), key))
 }
 
 /// The varint of one or two bytes at byte `at` of `window` (little-endian), and the byte
 /// after it; `None` for a longer one.
+#[cfg(target_pointer_width = "64")]
 #[inline(always)]
 fn short_varint_at(window: u64, at: usize) -> Option<(u64, usize)> {
     let w = window.wrapping_shr((at as u32).wrapping_mul(8));
@@ -441,21 +432,37 @@ impl<'a> Records<'a> {
     /// non-UTF-8 header key, or an offset or timestamp that overflows.
     #[inline(always)]
     fn read_record(&mut self) -> Option<RecordView<'a>> {
-        // A local cursor, stored back once: `self` is behind a pointer, and each early
-        // return would otherwise need the cursor written back before it.
-        let mut cursor = self.cursor;
-        let length = cursor.length()?;
-        let mut r = Scan::new(cursor.take(length)?);
-        self.cursor = cursor;
-        let (timestamp_delta, offset_delta, key) = read_prefix(&mut r)?;
+        let length = self.cursor.length()?;
+        let mut r = Scan::new(self.cursor.take(length)?);
+        #[cfg(target_pointer_width = "64")]
+        let common = read_common_prefix(&mut r);
+        // Microcontrollers read field by field only, for flash.
+        #[cfg(not(target_pointer_width = "64"))]
+        let common = None;
+        let (timestamp_delta, offset_delta, key) = match common {
+            Some(fields) => fields,
+            None => {
+                let _attributes = r.byte()?;
+                let timestamp_delta = r.varlong()?;
+                let offset_delta = r.varint()?;
+                (timestamp_delta, offset_delta, r.nullable_bytes()?)
+            }
+        };
         let value = r.nullable_bytes()?;
-        let headers = match r.rest() {
-            // The common record: no headers, a count of 0 that ends the record.
-            [0] => Headers::empty(),
-            _ => match u32::try_from(r.length()?).ok()? {
-                0 => r.is_empty().then_some(Headers::empty())?,
-                count => Headers::checked(r.rest(), count)?,
-            },
+        // The common record on 64-bit hosts: no headers, a count of 0 that ends the record.
+        let header_count = if cfg!(target_pointer_width = "64") && r.rest() == [0] {
+            r = Scan::new(&[]);
+            0
+        } else {
+            u32::try_from(r.length()?).ok()?
+        };
+        let headers = if header_count == 0 {
+            if !r.is_empty() {
+                return None;
+            }
+            Headers::empty()
+        } else {
+            Headers::checked(r.rest(), header_count)?
         };
         let offset = self.base_offset.checked_add(i64::from(offset_delta))?;
         let timestamp = match self.log_append_time {
