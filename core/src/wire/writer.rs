@@ -326,13 +326,17 @@ impl<'b> Slot<'b> {
             None => self.varint(-1),
             Some(b) => {
                 self.varint(b.len() as i32); // callers size fields with i32 lengths
-                if let Some((head, rest)) =
-                    core::mem::take(&mut self.0).split_at_mut_checked(b.len())
-                {
-                    copy_field(head, b);
-                    self.0 = rest;
-                }
+                self.put(b);
             }
+        }
+    }
+
+    #[inline]
+    /// Writes `bytes` as they are.
+    fn put(&mut self, bytes: &[u8]) {
+        if let Some((head, rest)) = core::mem::take(&mut self.0).split_at_mut_checked(bytes.len()) {
+            copy_field(head, bytes);
+            self.0 = rest;
         }
     }
 }
