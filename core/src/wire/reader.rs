@@ -356,6 +356,13 @@ impl<'a> Scan<'a> {
     #[inline(always)]
     pub fn nullable_bytes(&mut self) -> Option<Option<&'a [u8]>> {
         let z = self.unsigned_varint()?;
+        self.nullable_bytes_of(z)
+    }
+
+    /// The bytes whose length prefix, already read, is the zigzag varint `z`: `Some(None)`
+    /// for length -1 (null).
+    #[inline(always)]
+    pub(crate) fn nullable_bytes_of(&mut self, z: u64) -> Option<Option<&'a [u8]>> {
         // One test for the common case: odd (negative) or past 32 bits is null or refused.
         if z & 1 != 0 || z > u64::from(u32::MAX) {
             return (z == 1).then_some(None); // zigzag(-1)

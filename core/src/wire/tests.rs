@@ -293,7 +293,7 @@ mod scan {
 
 #[test]
 fn slot_writes_every_field_size_exactly() {
-    // Around the inline copy's 16-byte steps and its 128-byte limit, and the 1/2/3-byte
+    // Around the inline copy's 8/16/32/64-byte chunk sizes and its 128-byte limit, and the 1/2/3-byte
     // varint boundaries of the length prefix.
     let src: [u8; 300] = core::array::from_fn(|i| (i * 7 + 1) as u8);
     for n in 0..=160 {

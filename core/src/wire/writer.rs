@@ -326,13 +326,17 @@ impl<'b> Slot<'b> {
             None => self.varint(-1),
             Some(b) => {
                 self.varint(b.len() as i32); // callers size fields with i32 lengths
-                if let Some((head, rest)) =
-                    core::mem::take(&mut self.0).split_at_mut_checked(b.len())
-                {
-                    copy_field(head, b);
-                    self.0 = rest;
-                }
+                self.put(b);
             }
+        }
+    }
+
+    #[inline]
+    /// Writes `bytes` as they are.
+    fn put(&mut self, bytes: &[u8]) {
+        if let Some((head, rest)) = core::mem::take(&mut self.0).split_at_mut_checked(bytes.len()) {
+            copy_field(head, bytes);
+            self.0 = rest;
         }
     }
 }
@@ -350,40 +354,36 @@ fn long_varint(space: &mut [u8], mut v: u64) -> &mut [u8] {
     slot.0
 }
 
-/// Copies a record's key or value (`dst` and `src` of equal length): 16 to 128 bytes in
-/// 16-byte moves inline, the last one overlapping, instead of a `memcpy` call, whose call
-/// and size dispatch cost more than the copy at these sizes. Each move is guarded on its
-/// own: an unconditional loop of them is turned back into a `memcpy` call by the optimiser.
-/// Only on 64-bit hosts: on microcontrollers flash counts more than these nanoseconds, and
-/// the 16-byte moves pulled in compiler_builtins' `memmove` (1.5 KiB on thumbv7em).
+/// Copies a record's key or value (`dst` and `src` of equal length): 8 to 128 bytes as two
+/// overlapping moves of the largest chunk that fits (the first and the last 8, 16, 32 or 64
+/// bytes: at most eight 16-byte moves and three branches), instead of a `memcpy` call, whose
+/// call and size dispatch cost more than the copy at these sizes. Only on 64-bit hosts: on
+/// microcontrollers flash counts more than these nanoseconds, and the wide moves pulled in
+/// compiler_builtins' `memmove` (1.5 KiB on thumbv7em).
 #[inline]
 fn copy_field(dst: &mut [u8], src: &[u8]) {
-    const CHUNK: usize = 16;
     let n = src.len();
-    if cfg!(not(target_pointer_width = "64")) || !(CHUNK..=8 * CHUNK).contains(&n) || dst.len() != n
-    {
+    if cfg!(not(target_pointer_width = "64")) || !(8..=128).contains(&n) || dst.len() != n {
         super::copy(dst, src);
-        return;
+    } else if n >= 64 {
+        copy_ends::<64>(dst, src);
+    } else if n >= 32 {
+        copy_ends::<32>(dst, src);
+    } else if n >= 16 {
+        copy_ends::<16>(dst, src);
+    } else {
+        copy_ends::<8>(dst, src);
     }
-    let mut chunk = |at: usize| {
-        let d = dst.get_mut(at..).and_then(|d| d.first_chunk_mut::<CHUNK>());
-        let s = src.get(at..).and_then(|s| s.first_chunk::<CHUNK>());
-        if let (Some(d), Some(s)) = (d, s) {
-            *d = *s;
-        }
-    };
-    chunk(n.wrapping_sub(CHUNK));
-    for at in [
-        0,
-        CHUNK,
-        2 * CHUNK,
-        3 * CHUNK,
-        4 * CHUNK,
-        5 * CHUNK,
-        6 * CHUNK,
-    ] {
-        if at.wrapping_add(CHUNK) < n {
-            chunk(at);
-        }
+}
+
+/// The first and the last `N` bytes of `src` (at least `N` long, at most `2N`) into `dst`,
+/// of the same length: the two moves overlap in the middle.
+#[inline(always)]
+fn copy_ends<const N: usize>(dst: &mut [u8], src: &[u8]) {
+    if let (Some(d), Some(s)) = (dst.first_chunk_mut::<N>(), src.first_chunk::<N>()) {
+        *d = *s;
+    }
+    if let (Some(d), Some(s)) = (dst.last_chunk_mut::<N>(), src.last_chunk::<N>()) {
+        *d = *s;
     }
 }
