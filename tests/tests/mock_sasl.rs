@@ -1,14 +1,17 @@
 //! SASL on the mock broker (a `SASL_PLAINTEXT` listener): PLAIN, SCRAM-SHA-256 and
 //! SCRAM-SHA-512 through the std client with Kafka's setting names; a wrong password is one
 //! attempt with Kafka's code and message, never the password; an unknown mechanism names the
-//! enabled list; nothing but ApiVersions and SASL before authentication; sessions expire.
+//! enabled list; nothing but ApiVersions and SASL before authentication; sessions expire, and
+//! long-lived clients re-authenticate on their connections before they do (KIP-368).
 //! No JVM: fast, and run on i686 too.
 
 use nanokafka::client::{Connection, ConnectionConfig};
 use nanokafka::protocol::metadata::MetadataRequest;
+use nanokafka::records::Record;
 use nanokafka::sasl::{Mechanism, SaslClient};
 use nanokafka::{Error, KafkaCode};
 use nanokafka_std::mock::{MockCluster, MockConfig, MockServer};
+use nanokafka_std::producer::{Producer, ProducerConfig};
 use nanokafka_std::security::SecurityConfig;
 use nanokafka_std::{Client, ClientConfig, OwnedRecord, StdTransport, SystemClock};
 use std::time::{Duration, Instant};
@@ -228,4 +231,117 @@ fn the_session_lifetime_is_given_and_an_expired_session_is_closed() {
     assert!(connection
         .send(&MetadataRequest::new(None), &mut buf)
         .is_err());
+}
+
+/// A SASL listener whose sessions last 300 ms, for the re-authentication tests.
+fn short_sessions() -> MockServer {
+    serve(
+        MockConfig::default()
+            .sasl_user(USER, PASSWORD)
+            .session_lifetime(Duration::from_millis(300)),
+    )
+}
+
+/// How long the re-authentication tests keep producing: several session lifetimes.
+const PRODUCING: Duration = Duration::from_secs(2);
+
+#[test]
+fn a_long_lived_client_reauthenticates_on_its_one_connection_and_loses_nothing() {
+    for mechanism in ["PLAIN", "SCRAM-SHA-256"] {
+        let server = short_sessions();
+        let mut client = Client::connect(secured(&server, mechanism, PASSWORD))
+            .unwrap_or_else(|e| panic!("{mechanism}: {e}"));
+        client.create_topic("long-lived", 1, -1, &[]).unwrap();
+        let mut values = Vec::new();
+        let started = Instant::now();
+        while started.elapsed() < PRODUCING {
+            let value = format!("{mechanism} {}", values.len());
+            client
+                .send(
+                    "long-lived",
+                    Some(0),
+                    &[OwnedRecord::new(None::<&str>, value.clone())],
+                )
+                .unwrap_or_else(|e| panic!("{mechanism}: record {}: {e}", values.len()));
+            values.push(value);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let fetched: Vec<String> = client
+            .fetch("long-lived", 0, 0)
+            .unwrap()
+            .into_iter()
+            .map(|m| String::from_utf8(m.value.unwrap()).unwrap())
+            .collect();
+        assert_eq!(fetched, values, "{mechanism}");
+        // ApiVersions opens each connection; re-authentication repeats only SASL.
+        assert_eq!(
+            seen(&server, nanokafka::ApiKey::ApiVersions),
+            1,
+            "{mechanism}: one connection"
+        );
+        let handshakes = seen(&server, nanokafka::ApiKey::SaslHandshake);
+        assert!(
+            handshakes >= 5,
+            "{mechanism}: {handshakes} authentications in {PRODUCING:?} of 300 ms sessions"
+        );
+    }
+}
+
+#[test]
+fn the_pipelined_producer_reauthenticates_without_a_new_connection() {
+    let server = short_sessions();
+    let mut client = Client::connect(secured(&server, "SCRAM-SHA-512", PASSWORD)).unwrap();
+    client.create_topic("pipelined", 1, -1, &[]).unwrap();
+    let producer = Producer::new(ProducerConfig::new(secured(
+        &server,
+        "SCRAM-SHA-512",
+        PASSWORD,
+    )))
+    .unwrap();
+    let send = |i: usize| {
+        let value = format!("pipelined {i}");
+        let record = Record {
+            key: None,
+            value: Some(value.as_bytes()),
+            headers: &[],
+            timestamp: 0,
+        };
+        producer.send("pipelined", Some(0), &record).unwrap();
+    };
+    send(0);
+    producer.flush().unwrap();
+    let connections = seen(&server, nanokafka::ApiKey::ApiVersions);
+    let handshakes = seen(&server, nanokafka::ApiKey::SaslHandshake);
+    // As fast as it goes: requests are always in flight, so the sender must stop sending
+    // on a session due for re-authentication to get one.
+    let mut sent = 1;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(1) {
+        for _ in 0..100 {
+            send(sent);
+            sent += 1;
+        }
+    }
+    producer.flush().unwrap();
+    assert_eq!(
+        seen(&server, nanokafka::ApiKey::ApiVersions),
+        connections,
+        "no new connection"
+    );
+    let reauthentications = seen(&server, nanokafka::ApiKey::SaslHandshake) - handshakes;
+    assert!(
+        reauthentications >= 3,
+        "{reauthentications} re-authentications in 1 s of 300 ms sessions"
+    );
+    drop(producer);
+    let mut read = 0;
+    while read < sent {
+        let messages = client.fetch("pipelined", 0, read as i64).unwrap();
+        assert!(!messages.is_empty(), "{read} of {sent} records stored");
+        for m in messages {
+            assert_eq!(m.value.unwrap(), format!("pipelined {read}").into_bytes());
+            read += 1;
+        }
+    }
+    assert_eq!(read, sent);
 }
