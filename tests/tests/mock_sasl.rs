@@ -234,7 +234,7 @@ fn the_session_lifetime_is_given_and_an_expired_session_is_closed() {
         .is_err());
 }
 
-/// How long the re-authentication tests' sessions last: short, yet the last 15 % (when no
+/// How long the re-authentication tests' sessions last: short, yet the last eighth (when no
 /// request may start any more) leaves time for one to reach a loaded test machine's mock.
 const SESSION: Duration = Duration::from_millis(500);
 
@@ -298,7 +298,7 @@ fn the_pipelined_producer_reauthenticates_without_a_new_connection() {
     let mut client = Client::connect(secured(&server, "PLAIN", PASSWORD)).unwrap();
     client.create_topic("pipelined", 1, -1, &[]).unwrap();
     // Batches of 64 KiB keep each request short for the broker, so the answers due drain
-    // well within the session's last 15 %.
+    // well within the session's last eighth.
     let mut config = ProducerConfig::new(secured(&server, "PLAIN", PASSWORD));
     config.batch_size = 64 << 10;
     let producer = Producer::new(config).unwrap();

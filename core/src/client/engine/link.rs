@@ -23,7 +23,7 @@
 //!
 //! When the broker gives the session a lifetime (KIP-368, SaslAuthenticate v1+), it closes a
 //! connection used after that without authenticating again. The link then asks for
-//! re-authentication at 85 % of the lifetime, counted from when SaslAuthenticate was sent
+//! re-authentication at 7/8 of the lifetime, counted from when SaslAuthenticate was sent
 //! (`sasl::Authenticated::reauthenticate_at`, returned by [`Link::poll_timeout`] once setup is
 //! done; `Link::reauthentication_due`). The driver, once no answer is due on the link,
 //! hands it a fresh SASL client (`Link::reauthenticate`) and runs the SASL setup states
@@ -151,7 +151,7 @@ pub struct Link<'a> {
     broker_versions: [Option<VersionRange>; KNOWN_KEYS],
     #[cfg(feature = "sasl")]
     sasl: Sasl,
-    /// When to authenticate again (the session lifetime's 85 %); `None`: no lifetime.
+    /// When to authenticate again (at 7/8 of the session lifetime); `None`: no lifetime.
     #[cfg(feature = "sasl")]
     reauthenticate_at: Option<u64>,
 }
@@ -935,13 +935,13 @@ mod tests {
             );
             link.handle_setup_response(&response(3, &authenticate(0, "", b"", 10_000)))
                 .unwrap();
-            // 85 % of 10 s after SaslAuthenticate was sent.
-            assert_eq!(link.poll_timeout(), Some(9500));
-            assert!(!link.reauthentication_due(9499));
-            assert!(link.reauthentication_due(9500));
+            // 7/8 of 10 s after SaslAuthenticate was sent.
+            assert_eq!(link.poll_timeout(), Some(9750));
+            assert!(!link.reauthentication_due(9749));
+            assert!(link.reauthentication_due(9750));
             // Not while an answer is due: the broker would answer it mid-exchange.
             let (pending, _) = link
-                .encode(&MetadataRequest::new(None), None, 9500, 0, true, &mut buf)
+                .encode(&MetadataRequest::new(None), None, 9750, 0, true, &mut buf)
                 .unwrap();
             assert!(matches!(
                 link.reauthenticate(plain_link_client()),
@@ -957,7 +957,7 @@ mod tests {
             ));
             // SaslHandshake again, not ApiVersions; the new session sets the next point.
             authenticate_plain(&mut link, 5, 9600, 1_000);
-            assert_eq!(link.poll_timeout(), Some(9600 + 850));
+            assert_eq!(link.poll_timeout(), Some(9600 + 875));
             assert_eq!(link.version::<MetadataRequest>(), Ok(12), "versions kept");
             let len = link
                 .encode(&MetadataRequest::new(None), None, 9700, 0, true, &mut buf)
