@@ -849,7 +849,13 @@ impl Sender {
                         continue;
                     }
                 };
-            if self.in_flight_to(node) >= self.max_in_flight || !self.prepare(i) {
+            // A session due for re-authentication takes no more requests until its answers
+            // are in: the connection then re-authenticates before the next one (KIP-368).
+            let in_flight = self.in_flight_to(node);
+            if in_flight >= self.max_in_flight
+                || (in_flight > 0 && self.cluster.reauthentication_due(node))
+                || !self.prepare(i)
+            {
                 self.held.push(key);
                 i += 1;
                 continue;

@@ -1,14 +1,18 @@
 //! SASL on the mock broker (a `SASL_PLAINTEXT` listener): PLAIN, SCRAM-SHA-256 and
 //! SCRAM-SHA-512 through the std client with Kafka's setting names; a wrong password is one
 //! attempt with Kafka's code and message, never the password; an unknown mechanism names the
-//! enabled list; nothing but ApiVersions and SASL before authentication; sessions expire.
+//! enabled list; nothing but ApiVersions and SASL before authentication; sessions expire, and
+//! long-lived clients re-authenticate on their connections before they do (KIP-368).
 //! No JVM: fast, and run on i686 too.
 
-use nanokafka::client::{Connection, ConnectionConfig};
+use nanokafka::client::{Connection, ConnectionConfig, OffsetQuery};
 use nanokafka::protocol::metadata::MetadataRequest;
+use nanokafka::records::Record;
 use nanokafka::sasl::{Mechanism, SaslClient};
 use nanokafka::{Error, KafkaCode};
+use nanokafka_std::consumer::{Consumer, ConsumerConfig};
 use nanokafka_std::mock::{MockCluster, MockConfig, MockServer};
+use nanokafka_std::producer::{Producer, ProducerConfig};
 use nanokafka_std::security::SecurityConfig;
 use nanokafka_std::{Client, ClientConfig, OwnedRecord, StdTransport, SystemClock};
 use std::time::{Duration, Instant};
@@ -228,4 +232,184 @@ fn the_session_lifetime_is_given_and_an_expired_session_is_closed() {
     assert!(connection
         .send(&MetadataRequest::new(None), &mut buf)
         .is_err());
+}
+
+/// How long the re-authentication tests' sessions last: short, yet the last eighth (when no
+/// request may start any more) leaves time for one to reach a loaded test machine's mock.
+const SESSION: Duration = Duration::from_millis(500);
+
+/// A SASL listener whose sessions last [`SESSION`], for the re-authentication tests.
+fn short_sessions() -> MockServer {
+    serve(
+        MockConfig::default()
+            .sasl_user(USER, PASSWORD)
+            .session_lifetime(SESSION),
+    )
+}
+
+/// How long the re-authentication tests keep producing: several session lifetimes.
+const PRODUCING: Duration = Duration::from_secs(2);
+
+#[test]
+fn a_long_lived_client_reauthenticates_on_its_one_connection_and_loses_nothing() {
+    for mechanism in ["PLAIN", "SCRAM-SHA-256"] {
+        let server = short_sessions();
+        let mut client = Client::connect(secured(&server, mechanism, PASSWORD))
+            .unwrap_or_else(|e| panic!("{mechanism}: {e}"));
+        client.create_topic("long-lived", 1, -1, &[]).unwrap();
+        let mut values = Vec::new();
+        let started = Instant::now();
+        while started.elapsed() < PRODUCING {
+            let value = format!("{mechanism} {}", values.len());
+            client
+                .send(
+                    "long-lived",
+                    Some(0),
+                    &[OwnedRecord::new(None::<&str>, value.clone())],
+                )
+                .unwrap_or_else(|e| panic!("{mechanism}: record {}: {e}", values.len()));
+            values.push(value);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let fetched: Vec<String> = client
+            .fetch("long-lived", 0, 0)
+            .unwrap()
+            .into_iter()
+            .map(|m| String::from_utf8(m.value.unwrap()).unwrap())
+            .collect();
+        assert_eq!(fetched, values, "{mechanism}");
+        // ApiVersions opens each connection; re-authentication repeats only SASL.
+        assert_eq!(
+            seen(&server, nanokafka::ApiKey::ApiVersions),
+            1,
+            "{mechanism}: one connection"
+        );
+        let handshakes = seen(&server, nanokafka::ApiKey::SaslHandshake);
+        assert!(
+            handshakes >= 4,
+            "{mechanism}: {handshakes} authentications in {PRODUCING:?} of {SESSION:?} sessions"
+        );
+    }
+}
+
+#[test]
+fn the_pipelined_producer_reauthenticates_without_a_new_connection() {
+    let server = short_sessions();
+    let mut client = Client::connect(secured(&server, "PLAIN", PASSWORD)).unwrap();
+    client.create_topic("pipelined", 1, -1, &[]).unwrap();
+    // Batches of 64 KiB keep each request short for the broker, so the answers due drain
+    // well within the session's last eighth.
+    let mut config = ProducerConfig::new(secured(&server, "PLAIN", PASSWORD));
+    config.batch_size = 64 << 10;
+    let producer = Producer::new(config).unwrap();
+    let send = |i: usize| {
+        let value = format!("pipelined {i}");
+        let record = Record {
+            key: None,
+            value: Some(value.as_bytes()),
+            headers: &[],
+            timestamp: 0,
+        };
+        producer.send("pipelined", Some(0), &record).unwrap();
+    };
+    send(0);
+    producer.flush().unwrap();
+    let connections = seen(&server, nanokafka::ApiKey::ApiVersions);
+    let handshakes = seen(&server, nanokafka::ApiKey::SaslHandshake);
+    // As fast as it goes: requests are always in flight, so the sender must stop sending
+    // on a session due for re-authentication to get one.
+    let mut sent = 1;
+    let started = Instant::now();
+    while started.elapsed() < PRODUCING / 2 {
+        for _ in 0..100 {
+            send(sent);
+            sent += 1;
+        }
+    }
+    producer.flush().unwrap();
+    assert_eq!(
+        seen(&server, nanokafka::ApiKey::ApiVersions),
+        connections,
+        "no new connection"
+    );
+    let reauthentications = seen(&server, nanokafka::ApiKey::SaslHandshake) - handshakes;
+    assert!(
+        reauthentications >= 2,
+        "{reauthentications} re-authentications in {:?} of {SESSION:?} sessions",
+        PRODUCING / 2
+    );
+    drop(producer);
+    let mut read = 0;
+    while read < sent {
+        let messages = client.fetch("pipelined", 0, read as i64).unwrap();
+        assert!(!messages.is_empty(), "{read} of {sent} records stored");
+        for m in messages {
+            assert_eq!(m.value.unwrap(), format!("pipelined {read}").into_bytes());
+            read += 1;
+        }
+    }
+    assert_eq!(read, sent);
+}
+
+#[test]
+fn the_pipelined_consumer_reauthenticates_without_a_new_connection() {
+    let server = short_sessions();
+    let config = secured(&server, "PLAIN", PASSWORD);
+    let mut client = Client::connect(config.clone()).unwrap();
+    client.create_topic("followed", 1, -1, &[]).unwrap();
+    client
+        .send("followed", Some(0), &[OwnedRecord::new(None::<&str>, "0")])
+        .unwrap();
+    let mut consumer = Consumer::start(
+        ConsumerConfig::new(config),
+        "followed",
+        &[0],
+        OffsetQuery::Earliest,
+    )
+    .unwrap();
+    let mut read = Vec::new();
+    let take = |consumer: &mut Consumer, read: &mut Vec<String>| {
+        if let Some(fetch) = consumer.poll(Duration::from_millis(100)).unwrap() {
+            for part in fetch.partitions() {
+                for record in part.records() {
+                    read.push(String::from_utf8(record.unwrap().value.unwrap().to_vec()).unwrap());
+                }
+            }
+        }
+    };
+    while read.is_empty() {
+        take(&mut consumer, &mut read);
+    }
+    let connections = seen(&server, nanokafka::ApiKey::ApiVersions);
+    let handshakes = seen(&server, nanokafka::ApiKey::SaslHandshake);
+    let mut written = vec!["0".to_owned()];
+    let started = Instant::now();
+    while started.elapsed() < PRODUCING {
+        let value = written.len().to_string();
+        client
+            .send(
+                "followed",
+                Some(0),
+                &[OwnedRecord::new(None::<&str>, value.clone())],
+            )
+            .unwrap();
+        written.push(value);
+        take(&mut consumer, &mut read);
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while read.len() < written.len() && Instant::now() < deadline {
+        take(&mut consumer, &mut read);
+    }
+    assert_eq!(read, written);
+    assert_eq!(
+        seen(&server, nanokafka::ApiKey::ApiVersions),
+        connections,
+        "no new connection"
+    );
+    // The client's connection and the consumer's fetcher's each re-authenticate.
+    let reauthentications = seen(&server, nanokafka::ApiKey::SaslHandshake) - handshakes;
+    assert!(
+        reauthentications >= 6,
+        "{reauthentications} re-authentications in {PRODUCING:?} of {SESSION:?} sessions"
+    );
 }

@@ -509,6 +509,17 @@ where
         .map(|link| &mut link.connection)
     }
 
+    /// Whether the SASL session on the connection to `node_id` is due for re-authentication
+    /// (KIP-368). The next [`Cluster::connection`] with no answer pending on it
+    /// re-authenticates; a pipelined driver stops sending on it meanwhile, so its answers
+    /// drain before the session ends.
+    #[cfg(feature = "sasl")]
+    pub fn reauthentication_due(&self, node_id: i32) -> bool {
+        self.links
+            .iter()
+            .any(|l| l.node_id == node_id && l.connection.reauthentication_due())
+    }
+
     /// Sends `request` to the leader of `topic`/`partition` and leaves the response in `buf`
     /// ([`Received::decode`]); retriable failures (leader moved, broker gone, timeout) are
     /// retried up to `attempts` times with a metadata refresh and the backoff between.
@@ -716,6 +727,8 @@ fn link_to<'l, K: Connector, C: Clock + Clone, const LINKS: usize, S: ConfigStr>
     node_id: i32,
     buf: &mut [u8],
 ) -> Result<&'l mut Link<K::Transport, C, S>> {
+    #[cfg(feature = "sasl")]
+    reauthenticate_if_due(links, connector, node_id, buf)?;
     // A broken link is replaced; a working one becomes the most recently used (last).
     retain(links, &mut |l| {
         l.node_id != node_id || !l.connection.is_broken()
@@ -771,6 +784,41 @@ fn link_to<'l, K: Connector, C: Clock + Clone, const LINKS: usize, S: ConfigStr>
         })
         .map_err(|_| Error::InvalidArgument("Cluster LINKS is 0"))?;
     links.last_mut().ok_or(Error::NoKnownBrokers)
+}
+
+/// Re-authenticates the link to `node_id` when its SASL session is due for it and no
+/// answer is pending on it (KIP-368), with a fresh client from the connector. A refusal is
+/// returned (and told to the connector); any other failure leaves the link broken, to be
+/// replaced by a new connection.
+#[cfg(feature = "sasl")]
+fn reauthenticate_if_due<K: Connector, C: Clock, const LINKS: usize, S: ConfigStr>(
+    links: &mut heapless::Vec<Link<K::Transport, C, S>, LINKS>,
+    connector: &mut K,
+    node_id: i32,
+    buf: &mut [u8],
+) -> Result<()> {
+    let Some(link) = links.iter_mut().find(|l| {
+        l.node_id == node_id && l.connection.in_flight() == 0 && l.connection.reauthentication_due()
+    }) else {
+        return Ok(());
+    };
+    let Some(sasl) = connector.sasl()? else {
+        return Ok(());
+    };
+    debug!(target: "cluster", "re-authenticating with node {node_id}");
+    match link.connection.reauthenticate(sasl, buf) {
+        Err(error) if error.is_security() => {
+            if let Some(sasl) = link.connection.link().sasl_error() {
+                connector.sasl_failed(sasl);
+            }
+            Err(error)
+        }
+        Err(_error) => {
+            debug!(target: "cluster", "re-authentication with node {node_id} failed: {_error}");
+            Ok(())
+        }
+        Ok(()) => Ok(()),
+    }
 }
 
 #[cfg(test)]

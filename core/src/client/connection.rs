@@ -112,6 +112,29 @@ impl<T: Read + Write, C: Clock, S: ConfigStr> Connection<T, C, S> {
         }
     }
 
+    /// Whether the SASL session's re-authentication point has passed (KIP-368): call
+    /// [`Connection::reauthenticate`] before the next request, once no answer is due.
+    #[cfg(feature = "sasl")]
+    pub fn reauthentication_due(&self) -> bool {
+        self.link.reauthentication_due(self.clock.now_ms())
+    }
+
+    /// Authenticates again on this connection with `sasl` (a fresh client: SCRAM draws a
+    /// new nonce), before the session lifetime the broker gave runs out; `buf` carries the
+    /// exchange and is zeroized afterwards. Refused while pipelined answers are due. A
+    /// failure breaks the connection (a refusal is [`Error::Authentication`], with the
+    /// [`SaslError`](crate::sasl::SaslError) in [`Link::sasl_error`]).
+    #[cfg(feature = "sasl")]
+    pub fn reauthenticate(&mut self, sasl: crate::sasl::SaslClient, buf: &mut [u8]) -> Result<()> {
+        self.link.reauthenticate(sasl)?;
+        let result = self.run_setup(buf);
+        zeroize::Zeroize::zeroize(buf);
+        if result.is_err() {
+            self.link.fail();
+        }
+        result
+    }
+
     /// The transport and the link of a connection whose setup failed.
     pub(crate) fn failed_parts(&mut self) -> (&mut T, &Link<S>) {
         (&mut self.transport, &self.link)

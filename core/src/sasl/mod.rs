@@ -318,11 +318,13 @@ pub struct Authenticated {
 
 impl Authenticated {
     /// When to authenticate again on this connection, given the time `now_ms` the answer
-    /// arrived: at 85 % of the lifetime (the Java client picks 85-95 %), leaving time for the
-    /// new exchange. `None` without a lifetime.
+    /// arrived: at 7/8 of the lifetime (the Java client picks 85-95 %), leaving time for the
+    /// new exchange and for the requests sent just before it to reach the broker. `None`
+    /// without a lifetime. (An eighth is a shift: a 64-bit division by 20 would link a
+    /// software divide into firmware.)
     pub fn reauthenticate_at(&self, now_ms: u64) -> Option<u64> {
         let lifetime = self.session_lifetime_ms?;
-        Some(now_ms.saturating_add((lifetime / 20).saturating_mul(17)))
+        Some(now_ms.saturating_add(lifetime.saturating_sub(lifetime / 8)))
     }
 }
 

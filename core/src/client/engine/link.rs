@@ -21,6 +21,14 @@
 //! server that fails verification) is [`Error::Authentication`], which is not retried; the
 //! broker's message stays in `Link::sasl_error`.
 //!
+//! When the broker gives the session a lifetime (KIP-368, SaslAuthenticate v1+), it closes a
+//! connection used after that without authenticating again. The link then asks for
+//! re-authentication at 7/8 of the lifetime, counted from when SaslAuthenticate was sent
+//! (`sasl::Authenticated::reauthenticate_at`, returned by [`Link::poll_timeout`] once setup is
+//! done; `Link::reauthentication_due`). The driver, once no answer is due on the link,
+//! hands it a fresh SASL client (`Link::reauthenticate`) and runs the SASL setup states
+//! again on the same connection (ApiVersions is not repeated); requests wait meanwhile.
+//!
 //! [`Connection`]: crate::client::Connection
 
 use crate::client::connection::{ConfigStr, ConnectionConfig};
@@ -170,6 +178,9 @@ pub struct Link<S = &'static str> {
     broker_versions: [Option<VersionRange>; KNOWN_KEYS],
     #[cfg(feature = "sasl")]
     sasl: Sasl,
+    /// When to authenticate again (at 7/8 of the session lifetime); `None`: no lifetime.
+    #[cfg(feature = "sasl")]
+    reauthenticate_at: Option<u64>,
 }
 
 impl<S: ConfigStr> Link<S> {
@@ -184,6 +195,8 @@ impl<S: ConfigStr> Link<S> {
             broker_versions: [None; KNOWN_KEYS],
             #[cfg(feature = "sasl")]
             sasl: Sasl::Off,
+            #[cfg(feature = "sasl")]
+            reauthenticate_at: None,
         }
     }
 
@@ -220,6 +233,37 @@ impl<S: ConfigStr> Link<S> {
             Sasl::Done(authenticated) => Some(authenticated),
             _ => None,
         }
+    }
+
+    /// Whether the session lifetime's re-authentication point has passed at `now` (the
+    /// link is ready): hand it a fresh SASL client with [`Link::reauthenticate`] once no
+    /// answer is due, before the next request.
+    #[cfg(feature = "sasl")]
+    pub fn reauthentication_due(&self, now: u64) -> bool {
+        self.setup == Setup::Ready && self.reauthenticate_at.is_some_and(|at| now >= at)
+    }
+
+    /// Starts re-authenticating a ready, authenticated link with `sasl` (KIP-368): its next
+    /// transmits are SaslHandshake and SaslAuthenticate as in setup (no ApiVersions), and
+    /// requests wait until it is ready again. Refused while answers are due (the broker
+    /// would answer them in the middle of the exchange).
+    #[cfg(feature = "sasl")]
+    pub fn reauthenticate(&mut self, sasl: SaslClient) -> Result<()> {
+        self.usable()?;
+        if self.setup != Setup::Ready || !matches!(self.sasl, Sasl::Done(_)) {
+            return Err(Error::InvalidArgument(
+                "re-authentication needs an authenticated, ready connection",
+            ));
+        }
+        if self.in_flight > 0 {
+            return Err(Error::InvalidArgument(
+                "re-authentication waits for the answers due on the connection",
+            ));
+        }
+        self.sasl = Sasl::Running(sasl);
+        self.reauthenticate_at = None;
+        self.setup = Setup::SendHandshake;
+        Ok(())
     }
 
     /// The configuration.
@@ -272,10 +316,16 @@ impl<S: ConfigStr> Link<S> {
         Ok(Some(len))
     }
 
-    /// When the setup answer awaited is overdue; `None` when none is awaited. (A request's
-    /// own deadline is in its [`Pending`].)
+    /// When the setup answer awaited is overdue; once setup is done, when re-authentication
+    /// is due (SASL with a session lifetime); `None` otherwise. (A request's own deadline is
+    /// in its [`Pending`].)
     pub fn poll_timeout(&self) -> Option<u64> {
-        self.awaited_setup().map(|pending| pending.deadline)
+        let awaited = self.awaited_setup().map(|pending| pending.deadline);
+        #[cfg(feature = "sasl")]
+        if self.setup == Setup::Ready {
+            return self.reauthenticate_at;
+        }
+        awaited
     }
 
     /// The setup request whose answer is due.
@@ -417,6 +467,11 @@ impl<S: ConfigStr> Link<S> {
             Ok(Step::Send) => self.setup = Setup::SendAuthenticate,
             Ok(Step::Done(authenticated)) => {
                 debug!(target: "connection", "authenticated with {}", mechanism.name());
+                // Counted from the request's sending: the broker's session starts later.
+                let sent = pending
+                    .deadline
+                    .saturating_sub(u64::from(self.config.request_timeout_ms));
+                self.reauthenticate_at = authenticated.reauthenticate_at(sent);
                 self.sasl = Sasl::Done(authenticated);
                 self.setup = Setup::Ready;
             }
@@ -795,13 +850,16 @@ mod tests {
         /// ApiVersions offering SaslHandshake 0-1 and SaslAuthenticate 0-1.
         const RANGES: &[(i16, i16, i16)] = &[(18, 0, 4), (17, 0, 1), (36, 0, 1), (3, 0, 12)];
 
-        fn plain_link() -> Link {
-            let client = SaslClient::plain(Credentials {
+        fn plain_link_client() -> SaslClient {
+            SaslClient::plain(Credentials {
                 username: "alice",
                 password: "alice-secret",
             })
-            .unwrap();
-            Link::with_sasl(ConnectionConfig::default(), client)
+            .unwrap()
+        }
+
+        fn plain_link() -> Link {
+            Link::with_sasl(ConnectionConfig::default(), plain_link_client())
         }
 
         /// A SaslHandshake v1 body: error code, mechanisms.
@@ -867,6 +925,100 @@ mod tests {
                 Some(3_600_000)
             );
             assert_eq!(link.poll_transmit(30, &mut buf), Ok(None));
+        }
+
+        /// Runs PLAIN's handshake and authenticate answered at `now`, the session lasting
+        /// `lifetime` ms (correlation ids from `id`).
+        fn authenticate_plain(link: &mut Link, id: i32, now: u64, lifetime: i64) {
+            let mut buf = [0u8; 512];
+            let len = link.poll_transmit(now, &mut buf).unwrap().unwrap();
+            assert_eq!(header_of(&buf[..len]), (17, 1, id), "SaslHandshake");
+            link.handle_setup_response(&response(id, &handshake(0, &["PLAIN"])))
+                .unwrap();
+            let len = link.poll_transmit(now, &mut buf).unwrap().unwrap();
+            assert_eq!(header_of(&buf[..len]), (36, 1, id + 1), "SaslAuthenticate");
+            link.handle_setup_response(&response(id + 1, &authenticate(0, "", b"", lifetime)))
+                .unwrap();
+            assert!(link.is_ready());
+        }
+
+        #[test]
+        fn a_session_lifetime_asks_for_reauthentication_on_the_same_link() {
+            let mut link = plain_link();
+            let mut buf = [0u8; 512];
+            to_handshake(&mut link, &mut buf);
+            link.handle_setup_response(&response(2, &handshake(0, &["PLAIN"])))
+                .unwrap();
+            link.poll_transmit(1000, &mut buf).unwrap().unwrap();
+            assert_eq!(
+                link.poll_timeout(),
+                Some(2500),
+                "the answer's deadline first"
+            );
+            link.handle_setup_response(&response(3, &authenticate(0, "", b"", 10_000)))
+                .unwrap();
+            // 7/8 of 10 s after SaslAuthenticate was sent.
+            assert_eq!(link.poll_timeout(), Some(9750));
+            assert!(!link.reauthentication_due(9749));
+            assert!(link.reauthentication_due(9750));
+            // Not while an answer is due: the broker would answer it mid-exchange.
+            let (pending, _) = link
+                .encode(&MetadataRequest::new(None), SendOptions::at(9750), &mut buf)
+                .unwrap();
+            assert!(matches!(
+                link.reauthenticate(plain_link_client()),
+                Err(Error::InvalidArgument(_))
+            ));
+            link.handle_response(pending, &response(4, &[0])).unwrap(); // header v1: no tagged fields
+            link.reauthenticate(plain_link_client()).unwrap();
+            assert!(!link.is_ready(), "requests wait for re-authentication");
+            assert!(!link.reauthentication_due(20_000));
+            assert!(matches!(
+                link.encode(&MetadataRequest::new(None), SendOptions::at(9600), &mut buf),
+                Err(Error::InvalidArgument(_))
+            ));
+            // SaslHandshake again, not ApiVersions; the new session sets the next point.
+            authenticate_plain(&mut link, 5, 9600, 1_000);
+            assert_eq!(link.poll_timeout(), Some(9600 + 875));
+            assert_eq!(link.version::<MetadataRequest>(), Ok(12), "versions kept");
+            let len = link
+                .encode(&MetadataRequest::new(None), SendOptions::at(9700), &mut buf)
+                .unwrap()
+                .1;
+            assert_eq!(header_of(&buf[..len]), (3, 12, 7));
+            // A session without a lifetime needs none.
+            link.skip_response();
+            link.reauthenticate(plain_link_client()).unwrap();
+            authenticate_plain(&mut link, 8, 20_000, 0);
+            assert_eq!(link.poll_timeout(), None);
+            assert!(!link.reauthentication_due(u64::MAX));
+            // A refused re-authentication is final, like a refused setup.
+            link.reauthenticate(plain_link_client()).unwrap();
+            link.poll_transmit(30_000, &mut buf).unwrap().unwrap();
+            link.handle_setup_response(&response(10, &handshake(0, &["PLAIN"])))
+                .unwrap();
+            link.poll_transmit(30_000, &mut buf).unwrap().unwrap();
+            let err = link
+                .handle_setup_response(&response(11, &authenticate(58, "no", b"", 0)))
+                .unwrap_err();
+            assert!(err.is_security());
+            assert!(link.is_broken());
+        }
+
+        #[test]
+        fn a_link_without_sasl_is_never_reauthenticated() {
+            let mut link = Link::new(ConnectionConfig::default());
+            let mut buf = [0u8; 512];
+            link.poll_transmit(0, &mut buf).unwrap();
+            link.handle_setup_response(&response(1, &api_versions_v3(RANGES)))
+                .unwrap();
+            assert_eq!(link.poll_timeout(), None);
+            assert!(!link.reauthentication_due(u64::MAX));
+            assert!(matches!(
+                link.reauthenticate(plain_link_client()),
+                Err(Error::InvalidArgument(_))
+            ));
+            assert!(link.is_ready());
         }
 
         #[test]
