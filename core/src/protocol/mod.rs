@@ -159,19 +159,38 @@ impl ApiKey {
 
     /// The API's position in [`ApiKey::ALL`] (below [`ApiKey::COUNT`]): a dense index for
     /// per-API tables, where the sparse key numbers (up to 60) would waste memory.
-    pub const fn index(self) -> usize {
-        let mut rest = ApiKey::ALL;
-        let mut i = 0;
-        while let [first, tail @ ..] = rest {
-            if *first as i16 == self as i16 {
-                return i;
-            }
-            rest = tail;
-            i = i.saturating_add(1);
-        }
-        ApiKey::COUNT
+    pub fn index(self) -> usize {
+        ApiKey::index_of(self.as_i16()).unwrap_or(ApiKey::COUNT)
+    }
+
+    /// [`ApiKey::index`] of a key number as the broker sends it (`None`: not an API
+    /// nanokafka knows). One table read: firmware keeps neither a `match` nor a search.
+    pub fn index_of(key: i16) -> Option<usize> {
+        let position = *usize::try_from(key)
+            .ok()
+            .and_then(|k| INDEX_BY_KEY.get(k))?;
+        (position != u8::MAX).then_some(usize::from(position))
     }
 }
+
+/// The largest key number in [`ApiKey::ALL`] (the last: it is in key order).
+const MAX_KEY: usize = match ApiKey::ALL {
+    [.., last] => last.as_i16() as usize,
+    [] => 0,
+};
+
+/// Key number → position in [`ApiKey::ALL`] (`u8::MAX`: no API of that number), built at
+/// compile time; an index out of range here is a compile error, not a run-time panic.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+const INDEX_BY_KEY: [u8; MAX_KEY + 1] = {
+    let mut table = [u8::MAX; MAX_KEY + 1];
+    let mut i = 0;
+    while i < ApiKey::ALL.len() {
+        table[ApiKey::ALL[i].as_i16() as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
 
 /// How a request or response names a topic: by name, or (Produce v13+, Fetch v13+) by the
 /// topic id that Metadata v10+ reports.

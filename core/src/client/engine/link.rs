@@ -371,8 +371,8 @@ impl<S: ConfigStr> Link<S> {
             .check(ApiKey::ApiVersions)
             .inspect_err(|_| self.fail())?;
         for entry in response.api_keys.iter() {
-            if let Some(slot) = ApiKey::from_i16(entry.api_key)
-                .and_then(|api| self.broker_versions.get_mut(api.index()))
+            if let Some(slot) =
+                ApiKey::index_of(entry.api_key).and_then(|i| self.broker_versions.get_mut(i))
             {
                 *slot = Some(VersionRange::new(entry.min_version, entry.max_version));
             }
