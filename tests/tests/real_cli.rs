@@ -410,8 +410,12 @@ fn follow_prints_each_record_at_once_on_a_terminal(broker: &Broker) {
     let topic = broker.topic("cli-follow", 1);
     // `script` gives the CLI a pseudo-terminal as stdout (line buffering would be the
     // terminal's; ours is per fetch either way).
+    // The shell notes its pid and becomes the CLI, which the test ends itself at the end:
+    // killing `script` leaves it running where hang-ups are ignored (under nohup).
+    let pidfile = std::env::temp_dir().join(format!("{topic}.pid"));
     let command = format!(
-        "{} -b {b} -q consume -t {topic} --follow",
+        "echo $$ > {}; exec {} -b {b} -q consume -t {topic} --follow",
+        pidfile.display(),
         cli_binary().display()
     );
     let mut child = Command::new("script")
@@ -440,7 +444,14 @@ fn follow_prints_each_record_at_once_on_a_terminal(broker: &Broker) {
         // One poll waits at most 1 s, a fetch 100 ms at the broker.
         assert!(sent.elapsed() < Duration::from_millis(2500), "{value}");
     }
-    let _ = child.kill();
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .expect("the CLI's pid")
+        .trim()
+        .parse()
+        .expect("a pid");
+    let _ = std::fs::remove_file(&pidfile);
+    // SAFETY: a plain kill(2) of the CLI this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
     let _ = child.wait();
 }
 

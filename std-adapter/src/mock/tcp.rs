@@ -173,6 +173,12 @@ fn serve(
     let mut session = Session::default();
     let mut frame = Vec::new();
     loop {
+        // Checked before every frame, not only when a read waits: a client that asks again
+        // at once (a consumer whose fetches are answered at once once the broker stops) would
+        // otherwise keep this connection, and the server's drop, going for as long as it runs.
+        if !alive() {
+            return Ok(());
+        }
         match read_frame(&mut stream, &mut frame, MAX_REQUEST_BYTES, alive) {
             Ok(true) => {}
             Ok(false) => return Ok(()), // the client closed between requests
