@@ -152,6 +152,28 @@ fn raw_connection(server: &MockServer) -> StdTransport<std::net::TcpStream> {
     StdTransport::connect(&server.bootstrap(), Duration::from_secs(1)).unwrap()
 }
 
+/// A connection to `server` authenticated with PLAIN as the test user.
+fn plain_connection(
+    server: &MockServer,
+    config: ConnectionConfig,
+    buf: &mut [u8],
+) -> Connection<StdTransport<std::net::TcpStream>, SystemClock> {
+    let sasl = SaslClient::plain(nanokafka::sasl::Credentials {
+        username: USER,
+        password: PASSWORD,
+    })
+    .unwrap();
+    Connection::connect_sasl(
+        raw_connection(server),
+        SystemClock::new(),
+        config,
+        sasl,
+        buf,
+    )
+    .map_err(|(e, _)| e)
+    .unwrap()
+}
+
 #[test]
 fn no_request_but_api_versions_and_sasl_before_authentication() {
     let server = serve(MockConfig::default().sasl_user(USER, PASSWORD));
@@ -177,20 +199,7 @@ fn no_request_but_api_versions_and_sasl_before_authentication() {
     );
     assert_eq!(seen(&server, nanokafka::ApiKey::Metadata), 1);
     // Authenticated, the same request is served.
-    let sasl = SaslClient::plain(nanokafka::sasl::Credentials {
-        username: USER,
-        password: PASSWORD,
-    })
-    .unwrap();
-    let mut connection = Connection::connect_sasl(
-        raw_connection(&server),
-        SystemClock::new(),
-        config,
-        sasl,
-        &mut buf,
-    )
-    .map_err(|(e, _)| e)
-    .unwrap();
+    let mut connection = plain_connection(&server, config, &mut buf);
     connection
         .send(&MetadataRequest::new(None), &mut buf)
         .unwrap();
@@ -209,20 +218,7 @@ fn the_session_lifetime_is_given_and_an_expired_session_is_closed() {
         request_timeout_ms: 2_000,
         ..ConnectionConfig::default()
     };
-    let sasl = SaslClient::plain(nanokafka::sasl::Credentials {
-        username: USER,
-        password: PASSWORD,
-    })
-    .unwrap();
-    let mut connection = Connection::connect_sasl(
-        raw_connection(&server),
-        SystemClock::new(),
-        config,
-        sasl,
-        &mut buf,
-    )
-    .map_err(|(e, _)| e)
-    .unwrap();
+    let mut connection = plain_connection(&server, config, &mut buf);
     let authenticated = connection.link().authenticated().expect("authenticated");
     assert_eq!(authenticated.session_lifetime_ms, Some(300));
     connection
