@@ -11,10 +11,6 @@ use std::time::{Duration, Instant};
 
 const RECORDS: usize = 20_000;
 
-fn binary() -> &'static std::path::Path {
-    nanokafka_tests::cli_binary()
-}
-
 /// A mock broker with `RECORDS` records in partition 0, 100 bytes per line ("record N" padded with dots):
 /// 2 MB of output, more than a pipe and the CLI's 1 MiB output buffer hold, and a line length
 /// that does not divide the pipe's 64 KiB.
@@ -24,7 +20,7 @@ fn broker_with_records(topic: &str) -> MockServer {
         .map(|i| format!("{:.<99}\n", format!("record {i} ")))
         .collect();
     let (out, _) = nanokafka_tests::run_cli(
-        Command::new(binary()),
+        Command::new(nanokafka_tests::cli_binary()),
         &[
             "-b",
             &server.bootstrap(),
@@ -47,7 +43,7 @@ fn broker_with_records(topic: &str) -> MockServer {
 
 /// `consume --follow` writing into a pipe nobody reads yet: it fills the pipe and blocks.
 fn blocked_consumer(server: &MockServer, topic: &str) -> Child {
-    let child = Command::new(binary())
+    let child = Command::new(nanokafka_tests::cli_binary())
         .args([
             "-b",
             &server.bootstrap(),
