@@ -3,16 +3,16 @@
 //! corrupted fetched byte is a CRC error, never silent, for the blocking `Client` and the
 //! pipelined `Consumer`; against a silent broker every blocking call returns within its
 //! configured bound with an error naming what timed out, and so does the pipelined consumer
-//! against a broker silent on Fetch (mock); the blocking producer with idempotence stores
-//! every record exactly once when the answer to its first Produce is lost. The pipelined
-//! producer and the CLI (`fault_matrix/pipelined_producer.rs`) and the pipelined consumer
-//! (`fault_matrix/pipelined_consumer.rs`) under lost, cut, delayed, dribbled and stalled
-//! answers.
+//! against a broker silent on Fetch. The blocking `Client`'s produce
+//! (`fault_matrix/blocking_client.rs`), the pipelined producer and the CLI's produce
+//! (`fault_matrix/pipelined_producer.rs`), the pipelined consumer
+//! (`fault_matrix/pipelined_consumer.rs`) and the CLI's consume (`fault_matrix/cli_consume.rs`)
+//! under lost, cut, delayed, dribbled and stalled answers.
 //!
 //! Each test prints its row of the table (`-- --nocapture 2>&1 | grep FAULT-MATRIX`):
 //! scenario | broker | sent | acknowledged | stored | duplicated | lost | time | outcome.
 
-use nanokafka::client::{Acks, OffsetQuery};
+use nanokafka::client::OffsetQuery;
 use nanokafka::{ApiKey, Error as CoreError};
 use nanokafka_std::consumer::{Consumer, ConsumerConfig};
 use nanokafka_std::{Client, OwnedRecord};
@@ -50,6 +50,10 @@ macro_rules! matrix {
     )*};
 }
 
+#[path = "fault_matrix/blocking_client.rs"]
+mod blocking_client;
+#[path = "fault_matrix/cli_consume.rs"]
+mod cli_consume;
 #[path = "fault_matrix/pipelined_consumer.rs"]
 mod pipelined_consumer;
 #[path = "fault_matrix/pipelined_producer.rs"]
@@ -345,56 +349,135 @@ fn silent_fetch_pipelined_consumer(broker: &ProxiedBroker) {
     }
 }
 
-/// The blocking producer with idempotence: the answer to its first Produce is lost and the
-/// connection cut; its retry carries the same producer id and sequence, so the broker keeps
-/// one copy of each record, in order.
-fn idempotent_blocking_producer_lost_answer(broker: &ProxiedBroker) {
+/// Records each producer row sends.
+const PRODUCE_RECORDS: usize = 1000;
+
+/// What one producer row ended with: the row; the stored values that were never sent, and
+/// "out of order" if the first copies of the stored values are not in send order; the
+/// producer's (or the CLI's) result.
+type Produced = (MatrixRow, Vec<String>, Result<(), String>);
+
+/// What a producer under test reports: the records acknowledged, its result.
+type Report = (Vec<String>, Result<(), String>);
+
+/// Arms `fault` and has `produce` send `PRODUCE_RECORDS` values to partition 0 of a fresh topic
+/// (given the topic and the values); returns the row (printed) with the result, after
+/// asserting the fault fired, `produce` returned within `limit` and a failure names the
+/// topic and partition. Has the broker to itself meanwhile.
+fn produce_row(
+    broker: &ProxiedBroker,
+    scenario: &str,
+    fault: Fault,
+    limit: Duration,
+    produce: impl FnOnce(&str, &[String]) -> Report,
+) -> Produced {
     let _guard = broker.exclusive();
-    let topic = unique_topic("fault-idem");
+    let topic = unique_topic("fault-producer");
     broker.create_topic(&topic);
-    let mut config = broker.client_config();
-    config.idempotent = true;
-    config.acks = Acks::All;
-    let limit = bound(&config, config.send_attempts);
-    let mut client = Client::connect(config).unwrap();
+    let sent = values(&topic, PRODUCE_RECORDS);
     let fired = broker.proxy.fired();
-    broker
-        .proxy
-        .inject(Fault::lose_response().api(ApiKey::Produce));
-    let sent = values(&topic, 1000);
+    broker.proxy.inject(fault);
     let started = Instant::now();
-    let result = client.send(&topic, Some(0), &records(&sent));
+    let (acknowledged, result) = produce(&topic, &sent);
     let elapsed = started.elapsed();
-    assert_eq!(broker.proxy.fired() - fired, 1, "the fault took effect");
+    assert!(broker.proxy.fired() > fired, "the fault took effect");
     let stored = broker.stored_values(&topic, 0);
-    let acknowledged = if result.is_ok() { &sent[..] } else { &[] };
     let row = MatrixRow::count(
-        "answer to 1st Produce lost + cut / Client idempotent",
+        scenario,
         &broker.name,
         &sent,
-        acknowledged,
+        &acknowledged,
         &stored,
         elapsed,
-        &result
-            .as_ref()
-            .map_or_else(|e| e.to_string(), |_| "ok".into()),
+        result.as_ref().err().map_or("ok", String::as_str),
     );
     row.print();
+    assert!(
+        elapsed <= limit,
+        "{elapsed:?} over its bound {limit:?}: {row:?}"
+    );
+    if let Err(error) = &result {
+        let partition = format!("producing to topic {topic:?} partition 0");
+        assert!(error.contains(&partition), "{error}");
+    }
+    let mut seen = std::collections::HashSet::new();
+    let first_copies: Vec<&String> = stored.iter().filter(|v| seen.insert(*v)).collect();
+    let in_order = first_copies.iter().zip(&sent).all(|(a, b)| *a == b);
+    let strays = stored
+        .iter()
+        .filter(|v| !sent.contains(v))
+        .cloned()
+        .chain((!in_order).then(|| "out of order".to_owned()))
+        .collect();
+    (row, strays, result)
+}
+
+/// Every Produce's answer lost and the connection cut.
+fn every_produce_answer_lost() -> Fault {
+    Fault::lose_response()
+        .api(ApiKey::Produce)
+        .times(usize::MAX)
+}
+
+/// Every Produce forwarded (and stored), then its connection silent, sockets open.
+fn every_produce_answer_stalled() -> Fault {
+    Fault::new(Action::LoseResponseThenSilence)
+        .api(ApiKey::Produce)
+        .times(usize::MAX)
+}
+
+/// With idempotence, after answers gone wrong: every record acknowledged and stored exactly
+/// once, in order.
+fn assert_stored_once((row, strays, result): Produced) {
     result.unwrap();
-    assert_eq!((row.duplicated, row.lost), (0, 0));
-    assert_eq!(stored, sent, "every record once, in order");
-    assert!(elapsed <= limit, "{elapsed:?} over its bound {limit:?}");
+    assert_eq!(
+        row.acknowledged, row.sent,
+        "every record acknowledged: {row:?}"
+    );
+    assert_eq!(row.duplicated, 0, "no record stored twice: {row:?}");
+    assert_eq!(row.stored, row.sent, "every record stored: {row:?}");
+    assert!(
+        strays.is_empty(),
+        "stored in order, nothing else: {strays:?}"
+    );
+}
+
+/// With idempotence, given up without an answer: reported "may have been stored", nothing
+/// acknowledged, no record stored twice.
+fn assert_given_up_stored_at_most_once((row, strays, result): Produced) {
+    let error = result.expect_err("no Produce was answered");
+    assert!(error.contains("may have been stored"), "{error}");
+    assert_eq!(row.acknowledged, 0, "{row:?}");
+    assert_eq!(row.duplicated, 0, "no record stored twice: {row:?}");
+    assert!(row.stored <= row.sent, "{row:?}");
+    assert!(strays.iter().all(|s| s == "out of order"), "{strays:?}");
+}
+
+/// Without idempotence, after a lost answer: a retry may store a batch again (at least once,
+/// as Java's producer without idempotence). Every record acknowledged and stored, the copies
+/// counted.
+fn assert_stored_at_least_once((row, strays, result): Produced) {
+    result.unwrap();
+    assert_eq!(row.acknowledged, row.sent, "{row:?}");
+    assert_eq!(row.lost, 0, "{row:?}");
+    // The copies beyond the first are the batches stored by the unanswered attempts.
+    assert_eq!(row.stored - row.duplicated, row.sent, "{row:?}");
+    assert!(strays.is_empty(), "{strays:?}");
+}
+
+/// Without idempotence, given up without an answer: reported "may have been stored" (never a
+/// plain failure), nothing acknowledged, at most one copy per attempt.
+fn assert_given_up_stored_at_most_once_per_attempt((row, strays, result): Produced, attempts: u8) {
+    let error = result.expect_err("no Produce was answered");
+    assert!(error.contains("may have been stored"), "{error}");
+    assert_eq!(row.acknowledged, 0, "never reported written: {row:?}");
+    assert!(row.stored <= row.sent * usize::from(attempts), "{row:?}");
+    assert!(strays.iter().all(|s| s == "out of order"), "{strays:?}");
 }
 
 matrix! {
     flipped_fetched_byte_is_a_crc_error: flipped_fetched_byte;
     pipelined_consumer_flipped_fetched_byte_is_a_crc_error: pipelined_consumer_flipped_fetched_byte;
     silent_broker_calls_return_within_their_bound: silent_broker;
-    idempotent_blocking_producer_stores_once_after_a_lost_answer:
-        idempotent_blocking_producer_lost_answer;
-}
-
-#[test]
-fn mock_silent_fetch_ends_the_pipelined_consumer_within_its_bound() {
-    silent_fetch_pipelined_consumer(&ProxiedBroker::mock());
+    silent_fetch_ends_the_pipelined_consumer_within_its_bound: silent_fetch_pipelined_consumer;
 }

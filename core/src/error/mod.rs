@@ -109,8 +109,9 @@ pub enum Error {
     /// bound): wait for deliveries or send less.
     QueueFull,
     /// A produce was given up after a request carrying the records reached the broker and
-    /// no answer came back: the records MAY HAVE BEEN STORED (once; with idempotence never
-    /// twice). Check the partition before sending them again.
+    /// no answer came back: the records MAY HAVE BEEN STORED (with idempotence at most
+    /// once; without, once per unanswered attempt). Check the partition before sending them
+    /// again.
     MaybeStored,
     /// SASL authentication failed: the broker refused the credentials or the mechanism
     /// (`code`), or the client refused the server (`code` NONE: a wrong SCRAM server

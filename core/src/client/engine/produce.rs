@@ -10,7 +10,7 @@
 //! - [`ProduceEngine::settle`] with the batch's answer ([`answer_for`]) or the request's own
 //!   failure: acknowledged, retry, or failed. A batch given up after a request carrying it
 //!   was written and never answered fails with [`Error::MaybeStored`], never a plain error
-//!   (when idempotent; without idempotence with the failure itself).
+//!   (with idempotence stored at most once; without, possibly once per such attempt).
 //! - When [`ProduceEngine::needs_producer_id`] says so (first use, or after a batch with a
 //!   sequence was given up), the driver waits for its requests in flight, sends
 //!   [`INIT_PRODUCER_ID`] and hands the outcome to [`ProduceEngine::producer_id_answered`]
@@ -443,10 +443,9 @@ impl ProduceEngine {
         // A current stamp given up: its sequence is used up (or maybe stored), later ones
         // would be refused.
         self.reset |= self.idempotent && current.is_some();
-        // Only an idempotent batch is at most once, so only there is "may have been stored"
-        // the whole truth; without idempotence the failure itself is reported (a retry may
-        // have stored the records twice as well).
-        if batch.maybe_stored && self.idempotent {
+        // Written and never answered: a plain failure would say "not stored" while it may
+        // be (without idempotence possibly more than once).
+        if batch.maybe_stored {
             return Outcome::Failed(Error::MaybeStored);
         }
         Outcome::Failed(error)
@@ -723,16 +722,34 @@ mod tests {
         assert_eq!(engine.producer(), Some((7, 1)));
     }
 
+    /// Without idempotence a batch written and never answered may be stored too (once per
+    /// such attempt): given up, it is "may have been stored", even when a later attempt
+    /// failed before it was written; one never written fails plainly.
     #[test]
-    fn without_idempotence_an_unanswered_batch_keeps_its_own_error() {
+    fn without_idempotence_an_unanswered_batch_given_up_may_be_stored() {
         let mut engine = ProduceEngine::new(false);
         let mut p = PartitionState::default();
         let mut a = BatchState::new(1, 100);
         sent(&engine, &mut p, &mut a);
         assert_eq!(
             engine.settle(&mut p, &mut a, Err(Error::ResponseNotReceived), 0, false),
-            Outcome::Failed(Error::ResponseNotReceived)
+            Outcome::Failed(Error::MaybeStored)
         );
+        let mut b = BatchState::new(1, 100);
+        sent(&engine, &mut p, &mut b);
+        assert_eq!(
+            engine.settle(&mut p, &mut b, Err(Error::Timeout), 10, true),
+            Outcome::Retry(Error::Timeout)
+        );
+        // The retry finds no leader, past the deadline.
+        let gone = Err(Error::LeaderNotFound { partition: 0 });
+        assert_eq!(
+            engine.settle(&mut p, &mut b, gone, 100, true),
+            Outcome::Failed(Error::MaybeStored)
+        );
+        let mut c = BatchState::new(1, 100);
+        let refused = engine.settle(&mut p, &mut c, Err(Error::Timeout), 0, false);
+        assert_eq!(refused, Outcome::Failed(Error::Timeout));
         assert!(!engine.needs_producer_id());
     }
 
