@@ -21,6 +21,7 @@
 
 use crate::client::{BrokerInfo, Client, Error, Result};
 use nanokafka::protocol::create_partitions::{CreatePartitionsRequest, CreatePartitionsTopic};
+use nanokafka::protocol::create_topics::TopicConfig;
 use nanokafka::protocol::delete_topics::DeleteTopicsRequest;
 use nanokafka::protocol::describe_cluster::DescribeClusterRequest;
 use nanokafka::protocol::describe_configs::{
@@ -137,14 +138,20 @@ fn failed(api: ApiKey, doing: &str, failures: Failures) -> Result<()> {
             } else {
                 format!(": {}", code.name())
             };
-            let said = match message {
-                Some(m) if m != code.name() && m != code.description() => format!(" ({m})"),
-                _ => String::new(),
-            };
+            let said = broker_said(*code, message.as_deref());
             format!("topic {topic:?}{code_name}{said}")
         })
         .collect();
     Err(Error::new(kind, format!("{doing} {}", each.join("; "))))
+}
+
+/// ` (message)`: what the broker said about `code`, left out when it only repeats the
+/// code's name or description.
+fn broker_said(code: KafkaCode, message: Option<&str>) -> String {
+    match message {
+        Some(m) if m != code.name() && m != code.description() => format!(" ({m})"),
+        _ => String::new(),
+    }
 }
 
 impl Client {
@@ -167,6 +174,50 @@ impl Client {
     fn request_timeout_ms(&mut self) -> i32 {
         let timeout = self.cluster().config().connection.request_timeout_ms;
         i32::try_from(timeout).unwrap_or(i32::MAX)
+    }
+
+    /// Creates `topic` (`partitions` / `replication_factor` -1: broker defaults) with topic
+    /// configs such as `("max.message.bytes", "1000")`. A refusal names the topic with the
+    /// broker's code and message (e.g. which config value is invalid and why).
+    ///
+    /// ```
+    /// # let server = nanokafka_std::mock::MockCluster::default().serve_tcp()?;
+    /// let mut client = nanokafka_std::Client::connect(server.bootstrap())?;
+    /// let error = client.create_topic("t", 1, -1, &[("retention.ms", "soon")]).unwrap_err();
+    /// assert!(error.to_string().contains("Invalid value soon for configuration retention.ms"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn create_topic(
+        &mut self,
+        topic: &str,
+        partitions: i32,
+        replication_factor: i16,
+        configs: &[(&str, &str)],
+    ) -> Result<()> {
+        let configs: Vec<TopicConfig<'_>> = configs
+            .iter()
+            .map(|(name, value)| TopicConfig {
+                name,
+                value: Some(value),
+            })
+            .collect();
+        let mut said = None;
+        let (cluster, buf) = self.admin_parts();
+        let result = cluster.create_topic_reporting(
+            topic,
+            partitions,
+            replication_factor,
+            &configs,
+            buf,
+            &mut |message| said = Some(message.to_owned()),
+        );
+        result.map_err(|e| {
+            let said = match e {
+                nanokafka::Error::Broker { code, .. } => broker_said(code, said.as_deref()),
+                _ => String::new(),
+            };
+            self.error(e, format!("creating topic {topic:?}{said}"))
+        })
     }
 
     /// The names of every topic in the cluster, sorted (internal ones such as

@@ -160,11 +160,16 @@ fn errors_name_the_topic_and_the_broker_code() {
         .alter_topic_configs("ghost", &[ConfigChange::Set("retention.ms", "1")])
         .unwrap_err();
     assert_eq!(code(&e), KafkaCode::UNKNOWN_TOPIC_OR_PARTITION);
-    // CreateTopics checks configs alike.
+    // CreateTopics checks configs alike, and its error says which one and why.
     let e = client
         .create_topic("bad", 1, 1, &[("retention.ms", "soon")])
         .unwrap_err();
     assert_eq!(code(&e), KafkaCode::INVALID_CONFIG);
+    assert!(
+        e.to_string()
+            .contains("creating topic \"bad\" (Invalid value soon for configuration retention.ms"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -322,7 +327,7 @@ fn cli_topics_errors_exit_non_zero() {
         ),
         (
             &["topics", "create", "-t", "bad", "--config", "no.such=1"],
-            &["INVALID_CONFIG"],
+            &["INVALID_CONFIG", "Unknown topic config name: no.such"],
         ),
     ];
     for (args, expected) in refused {
