@@ -121,13 +121,22 @@ fn second_signal_ends_consume_at_once_when_nobody_reads_its_output() {
     let topic = "signals-twice";
     let server = broker_with_records(topic);
     let mut child = blocked_consumer(&server, topic);
-    signal(&child, libc::SIGTERM);
+    second_signal_ends_it(&mut child, "the write");
+    let mut rest = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut rest).unwrap();
+    assert!(!rest.is_empty());
+}
+
+/// A first SIGTERM leaves `child` waiting for `what`; a second one ends it at once, by
+/// that signal.
+fn second_signal_ends_it(child: &mut Child, what: &str) {
+    signal(child, libc::SIGTERM);
     std::thread::sleep(Duration::from_millis(300));
     assert!(
         child.try_wait().unwrap().is_none(),
-        "the first signal waits for the write"
+        "the first signal waits for {what}"
     );
-    signal(&child, libc::SIGTERM);
+    signal(child, libc::SIGTERM);
     let sent = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -140,9 +149,6 @@ fn second_signal_ends_consume_at_once_when_nobody_reads_its_output() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
-    let mut rest = Vec::new();
-    child.stdout.take().unwrap().read_to_end(&mut rest).unwrap();
-    assert!(!rest.is_empty());
 }
 
 /// `produce` reading a pipe that stays open (blocked on stdin), its first `lines` records
@@ -268,23 +274,5 @@ fn produce_reports_records_left_unacknowledged_and_a_second_signal_ends_it() {
     stdin.write_all(b"one more\n").unwrap();
     stdin.flush().unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    signal(&child, libc::SIGTERM);
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the first signal waits for the acknowledgements"
-    );
-    signal(&child, libc::SIGTERM);
-    let sent = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            sent.elapsed() < Duration::from_secs(5),
-            "still running after the second signal"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    second_signal_ends_it(&mut child, "the acknowledgements");
 }

@@ -229,6 +229,30 @@ fn cli_topics_subcommands() {
     cli_ok(b, &["topics", "create", "-t", "audit"]);
     assert_eq!(cli_ok(b, &["topics", "list"]), "audit\nevents\n");
 
+    // -J: one JSON document on one line.
+    assert_eq!(
+        cli_ok(b, &["topics", "list", "-J"]),
+        "{\"topics\":[\"audit\",\"events\"]}\n"
+    );
+    let json = cli_ok(b, &["topics", "describe", "-t", "events", "-J"]);
+    assert!(
+        json.starts_with(
+            r#"{"topics":[{"topic":"events","partitions":[{"partition":0,"leader":1,"replicas":[{"id":1}],"isrs":[{"id":1}]},{"partition":1,"#
+        ),
+        "{json}"
+    );
+    assert!(
+        json.contains(
+            r#"{"name":"retention.ms","value":"60000","source":"DYNAMIC_TOPIC_CONFIG","override":true,"read_only":false,"sensitive":false}"#
+        ),
+        "{json}"
+    );
+    assert!(
+        json.contains(r#"{"name":"cleanup.policy","value":"delete","source":"DEFAULT_CONFIG","override":false,"#),
+        "{json}"
+    );
+    assert!(json.ends_with("}]}]}\n"), "{json}");
+    assert_eq!(json.lines().count(), 1, "{json}");
     let described = cli_ok(b, &["topics", "describe", "-t", "events"]);
     assert!(
         described.starts_with("topic \"events\": 2 partitions\n"),
@@ -274,6 +298,7 @@ fn cli_topics_subcommands() {
 
     cli_ok(b, &["topics", "delete", "-t", "events", "-t", "audit"]);
     assert_eq!(cli_ok(b, &["topics", "list"]), "");
+    assert_eq!(cli_ok(b, &["topics", "list", "-J"]), "{\"topics\":[]}\n");
 }
 
 #[test]
@@ -383,6 +408,16 @@ fn broker_configs_describe_and_alter() {
     assert!(e.to_string().contains("broker 9"), "{e}");
 }
 
+/// `configs ENTITY --alter --add-config NAME=VALUE`, then `--describe` shows it set there.
+fn alter_then_describe(b: &str, entity: &[&str], setting: &str) {
+    cli_ok(b, &[entity, &["--alter", "--add-config", setting]].concat());
+    let described = cli_ok(b, &[entity, &["--describe"]].concat());
+    assert!(
+        described.contains(&format!(" *config {setting}\n")),
+        "{described}"
+    );
+}
+
 #[test]
 fn cli_configs_for_brokers_and_topics() {
     let server = MockCluster::default().serve_tcp().unwrap();
@@ -394,19 +429,7 @@ fn cli_configs_for_brokers_and_topics() {
         described.contains("  config log.cleaner.threads=1\n"),
         "{described}"
     );
-    cli_ok(
-        b,
-        &[
-            &broker[..],
-            &["--alter", "--add-config", "log.cleaner.threads=2"],
-        ]
-        .concat(),
-    );
-    let described = cli_ok(b, &[&broker[..], &["--describe"]].concat());
-    assert!(
-        described.contains(" *config log.cleaner.threads=2\n"),
-        "{described}"
-    );
+    alter_then_describe(b, &broker, "log.cleaner.threads=2");
     let json = cli_ok(b, &[&broker[..], &["--describe", "-J"]].concat());
     assert!(
         json.starts_with(r#"{"entity_type":"brokers","entity_name":"1","configs":["#),
@@ -428,19 +451,7 @@ fn cli_configs_for_brokers_and_topics() {
         "--entity-name",
         "events",
     ];
-    cli_ok(
-        b,
-        &[
-            &topic[..],
-            &["--alter", "--add-config", "retention.ms=1000"],
-        ]
-        .concat(),
-    );
-    let described = cli_ok(b, &[&topic[..], &["--describe"]].concat());
-    assert!(
-        described.contains(" *config retention.ms=1000\n"),
-        "{described}"
-    );
+    alter_then_describe(b, &topic, "retention.ms=1000");
 
     let refused: [(&[&str], &str); 5] = [
         (&broker, "--describe"),
@@ -480,48 +491,4 @@ fn cli_configs_for_brokers_and_topics() {
         let e = cli_fails(b, args);
         assert!(e.contains(expected), "{args:?}: no {expected:?} in {e}");
     }
-}
-
-#[test]
-fn cli_topics_list_and_describe_as_json() {
-    let server = MockCluster::default().serve_tcp().unwrap();
-    let b = &server.bootstrap();
-    assert_eq!(cli_ok(b, &["topics", "list", "-J"]), "{\"topics\":[]}\n");
-    cli_ok(
-        b,
-        &[
-            "topics",
-            "create",
-            "-t",
-            "events",
-            "--partitions",
-            "2",
-            "--config",
-            "retention.ms=60000",
-        ],
-    );
-    cli_ok(b, &["topics", "create", "-t", "audit"]);
-    assert_eq!(
-        cli_ok(b, &["topics", "list", "-J"]),
-        "{\"topics\":[\"audit\",\"events\"]}\n"
-    );
-    let json = cli_ok(b, &["topics", "describe", "-t", "events", "-J"]);
-    assert!(
-        json.starts_with(
-            r#"{"topics":[{"topic":"events","partitions":[{"partition":0,"leader":1,"replicas":[{"id":1}],"isrs":[{"id":1}]},{"partition":1,"#
-        ),
-        "{json}"
-    );
-    assert!(
-        json.contains(
-            r#"{"name":"retention.ms","value":"60000","source":"DYNAMIC_TOPIC_CONFIG","override":true,"read_only":false,"sensitive":false}"#
-        ),
-        "{json}"
-    );
-    assert!(
-        json.contains(r#"{"name":"cleanup.policy","value":"delete","source":"DEFAULT_CONFIG","override":false,"#),
-        "{json}"
-    );
-    assert!(json.ends_with("}]}]}\n"), "{json}");
-    assert_eq!(json.lines().count(), 1, "{json}");
 }

@@ -79,6 +79,8 @@ impl From<CodecArg> for Compression {
 #[derive(Subcommand)]
 pub enum Command {
     /// Sends messages from stdin or files (kcat's -P): one per line (-D), or per file.
+    /// Ctrl-C/SIGTERM stops reading, waits up to --timeout-ms for the records sent and
+    /// reports how many were acknowledged; a second one ends it at once.
     Produce(ProduceArgs),
     /// Prints records up to the end of every partition (kcat's -C -e; -C follows), values
     /// one per line by default, or as -f / -J say.
