@@ -21,6 +21,7 @@
 
 use crate::client::{BrokerInfo, Client, Error, Result};
 use nanokafka::protocol::create_partitions::{CreatePartitionsRequest, CreatePartitionsTopic};
+use nanokafka::protocol::create_topics::TopicConfig;
 use nanokafka::protocol::delete_topics::DeleteTopicsRequest;
 use nanokafka::protocol::describe_cluster::DescribeClusterRequest;
 use nanokafka::protocol::describe_configs::{
@@ -32,16 +33,16 @@ use nanokafka::protocol::incremental_alter_configs::{
 use nanokafka::protocol::Request;
 use nanokafka::{ApiKey, KafkaCode};
 
-/// One config of a topic ([`Client::describe_topic_configs`]).
+/// One config of a topic or a broker ([`Client::describe_topic_configs`],
+/// [`Client::describe_broker_configs`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigEntry {
     /// The config name, e.g. `retention.ms`.
     pub name: String,
     /// Its value (`None` for a sensitive config).
     pub value: Option<String>,
-    /// Where the value comes from: a
-    /// [`config_source`] id
-    /// (`DYNAMIC_TOPIC_CONFIG` when set on the topic).
+    /// Where the value comes from: a [`config_source`] id (`DYNAMIC_TOPIC_CONFIG` when set
+    /// on the topic, `DYNAMIC_BROKER_CONFIG` when set on the broker).
     pub source: i8,
     /// Whether it cannot be changed.
     pub read_only: bool,
@@ -50,10 +51,44 @@ pub struct ConfigEntry {
 }
 
 impl ConfigEntry {
-    /// Whether the value was set on the topic itself (not inherited from the broker or
-    /// Kafka's default).
-    pub fn is_topic_override(&self) -> bool {
-        self.source == config_source::DYNAMIC_TOPIC_CONFIG
+    /// Whether the value was set on the topic or broker described (not inherited from the
+    /// brokers' default, the properties file or Kafka's default).
+    pub fn is_override(&self) -> bool {
+        [
+            config_source::DYNAMIC_TOPIC_CONFIG,
+            config_source::DYNAMIC_BROKER_CONFIG,
+        ]
+        .contains(&self.source)
+    }
+
+    /// Kafka's name of [`ConfigEntry::source`], e.g. `DYNAMIC_TOPIC_CONFIG`.
+    pub fn source_name(&self) -> &'static str {
+        match self.source {
+            config_source::DYNAMIC_TOPIC_CONFIG => "DYNAMIC_TOPIC_CONFIG",
+            config_source::DYNAMIC_BROKER_CONFIG => "DYNAMIC_BROKER_CONFIG",
+            config_source::DYNAMIC_DEFAULT_BROKER_CONFIG => "DYNAMIC_DEFAULT_BROKER_CONFIG",
+            config_source::STATIC_BROKER_CONFIG => "STATIC_BROKER_CONFIG",
+            config_source::DEFAULT_CONFIG => "DEFAULT_CONFIG",
+            _ => "UNKNOWN",
+        }
+    }
+}
+
+/// A resource configs belong to, as DescribeConfigs and IncrementalAlterConfigs name it.
+#[derive(Clone, Copy)]
+struct ConfigResource<'a> {
+    /// A [`resource_type`].
+    kind: i8,
+    name: &'a str,
+}
+
+impl ConfigResource<'_> {
+    /// How errors name it: `topic "t"`, `broker 1`.
+    fn label(&self) -> String {
+        match self.kind {
+            resource_type::BROKER => format!("broker {}", self.name),
+            _ => format!("topic {:?}", self.name),
+        }
     }
 }
 
@@ -99,7 +134,8 @@ pub struct ClusterDescription {
     pub brokers: Vec<BrokerInfo>,
 }
 
-/// The failures of a multi-topic answer: `(topic, code, broker message)`.
+/// The failures of a multi-topic answer: `(what failed, e.g. topic "t", code, broker
+/// message)`.
 type Failures = Vec<(String, KafkaCode, Option<String>)>;
 
 /// The failed entries of a multi-topic answer, from (name, code, broker message) of each.
@@ -109,7 +145,7 @@ fn failures<'a>(
     results
         .filter(|(_, code, _)| !code.is_ok())
         .map(|(name, code, message)| {
-            let name = name.unwrap_or("(unnamed)").to_owned();
+            let name = format!("topic {:?}", name.unwrap_or("(unnamed)"));
             (name, code, message.map(str::to_owned))
         })
         .collect()
@@ -137,14 +173,20 @@ fn failed(api: ApiKey, doing: &str, failures: Failures) -> Result<()> {
             } else {
                 format!(": {}", code.name())
             };
-            let said = match message {
-                Some(m) if m != code.name() && m != code.description() => format!(" ({m})"),
-                _ => String::new(),
-            };
-            format!("topic {topic:?}{code_name}{said}")
+            let said = broker_said(*code, message.as_deref());
+            format!("{topic}{code_name}{said}")
         })
         .collect();
     Err(Error::new(kind, format!("{doing} {}", each.join("; "))))
+}
+
+/// ` (message)`: what the broker said about `code`, left out when it only repeats the
+/// code's name or description.
+fn broker_said(code: KafkaCode, message: Option<&str>) -> String {
+    match message {
+        Some(m) if m != code.name() && m != code.description() => format!(" ({m})"),
+        _ => String::new(),
+    }
 }
 
 impl Client {
@@ -167,6 +209,50 @@ impl Client {
     fn request_timeout_ms(&mut self) -> i32 {
         let timeout = self.cluster().config().connection.request_timeout_ms;
         i32::try_from(timeout).unwrap_or(i32::MAX)
+    }
+
+    /// Creates `topic` (`partitions` / `replication_factor` -1: broker defaults) with topic
+    /// configs such as `("max.message.bytes", "1000")`. A refusal names the topic with the
+    /// broker's code and message (e.g. which config value is invalid and why).
+    ///
+    /// ```
+    /// # let server = nanokafka_std::mock::MockCluster::default().serve_tcp()?;
+    /// let mut client = nanokafka_std::Client::connect(server.bootstrap())?;
+    /// let error = client.create_topic("t", 1, -1, &[("retention.ms", "soon")]).unwrap_err();
+    /// assert!(error.to_string().contains("Invalid value soon for configuration retention.ms"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn create_topic(
+        &mut self,
+        topic: &str,
+        partitions: i32,
+        replication_factor: i16,
+        configs: &[(&str, &str)],
+    ) -> Result<()> {
+        let configs: Vec<TopicConfig<'_>> = configs
+            .iter()
+            .map(|(name, value)| TopicConfig {
+                name,
+                value: Some(value),
+            })
+            .collect();
+        let mut said = None;
+        let (cluster, buf) = self.admin_parts();
+        let result = cluster.create_topic_reporting(
+            topic,
+            partitions,
+            replication_factor,
+            &configs,
+            buf,
+            &mut |message| said = Some(message.to_owned()),
+        );
+        result.map_err(|e| {
+            let said = match e {
+                nanokafka::Error::Broker { code, .. } => broker_said(code, said.as_deref()),
+                _ => String::new(),
+            };
+            self.error(e, format!("creating topic {topic:?}{said}"))
+        })
     }
 
     /// The names of every topic in the cluster, sorted (internal ones such as
@@ -260,13 +346,42 @@ impl Client {
     /// let configs = client.describe_topic_configs("telemetry")?;
     /// let retention = configs.iter().find(|c| c.name == "retention.ms").unwrap();
     /// assert_eq!(retention.value.as_deref(), Some("60000"));
-    /// assert!(retention.is_topic_override());
+    /// assert!(retention.is_override());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn describe_topic_configs(&mut self, topic: &str) -> Result<Vec<ConfigEntry>> {
+        self.describe_configs(ConfigResource {
+            kind: resource_type::TOPIC,
+            name: topic,
+        })
+    }
+
+    /// Every config of broker `broker_id` with its value and where the value comes from
+    /// (`DYNAMIC_BROKER_CONFIG` when set on this broker with
+    /// [`Client::alter_broker_configs`]); sensitive ones without their value.
+    ///
+    /// ```
+    /// # let server = nanokafka_std::mock::MockCluster::default().serve_tcp()?;
+    /// let mut client = nanokafka_std::Client::connect(server.bootstrap())?;
+    /// let configs = client.describe_broker_configs(1)?;
+    /// let threads = configs.iter().find(|c| c.name == "log.cleaner.threads").unwrap();
+    /// assert_eq!(threads.value.as_deref(), Some("1"));
+    /// assert!(!threads.is_override());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn describe_broker_configs(&mut self, broker_id: i32) -> Result<Vec<ConfigEntry>> {
+        let name = broker_id.to_string();
+        self.describe_configs(ConfigResource {
+            kind: resource_type::BROKER,
+            name: &name,
+        })
+    }
+
+    /// The configs of `resource` (DescribeConfigs).
+    fn describe_configs(&mut self, resource: ConfigResource<'_>) -> Result<Vec<ConfigEntry>> {
         let resources = [DescribeConfigsResource {
-            resource_type: resource_type::TOPIC,
-            resource_name: topic,
+            resource_type: resource.kind,
+            resource_name: resource.name,
             configuration_keys: None,
         }];
         let request = DescribeConfigsRequest {
@@ -274,18 +389,19 @@ impl Client {
             include_synonyms: false,
             include_documentation: false,
         };
-        let context = || format!("describing the configs of topic {topic:?}");
+        let label = resource.label();
+        let context = || format!("describing the configs of {label}");
         let answer = self.admin(&request, context, |response| {
-            let Some(result) = response.results.find(|r| r.resource_name == topic) else {
+            let Some(result) = response.results.find(|r| r.resource_name == resource.name) else {
                 return Err(vec![(
-                    topic.to_owned(),
+                    label.clone(),
                     KafkaCode::UNKNOWN_SERVER_ERROR,
-                    Some("the answer does not name the topic".to_owned()),
+                    Some("the answer does not name it".to_owned()),
                 )]);
             };
             if !result.error_code.is_ok() {
                 let message = result.error_message.map(str::to_owned);
-                return Err(vec![(topic.to_owned(), result.error_code, message)]);
+                return Err(vec![(label.clone(), result.error_code, message)]);
             }
             Ok(result
                 .configs
@@ -321,24 +437,76 @@ impl Client {
     /// let policy = configs.iter().find(|c| c.name == "cleanup.policy").unwrap();
     /// assert_eq!(policy.value.as_deref(), Some("compact"));
     /// let retention = configs.iter().find(|c| c.name == "retention.ms").unwrap();
-    /// assert!(!retention.is_topic_override());
+    /// assert!(!retention.is_override());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn alter_topic_configs(&mut self, topic: &str, changes: &[ConfigChange<'_>]) -> Result<()> {
+        let topic = ConfigResource {
+            kind: resource_type::TOPIC,
+            name: topic,
+        };
+        self.alter_configs(topic, changes)
+    }
+
+    /// Changes dynamic configs of broker `broker_id` (IncrementalAlterConfigs, as
+    /// `kafka-configs.sh --entity-type brokers --entity-name ID --alter`): the configs not
+    /// named keep their values; [`ConfigChange::Delete`] returns one to the static or
+    /// default value. A config Kafka cannot change at runtime is `INVALID_REQUEST` or
+    /// `INVALID_CONFIG` with the broker's message.
+    ///
+    /// ```
+    /// use nanokafka_std::ConfigChange;
+    /// # let server = nanokafka_std::mock::MockCluster::default().serve_tcp()?;
+    /// let mut client = nanokafka_std::Client::connect(server.bootstrap())?;
+    /// client.alter_broker_configs(1, &[ConfigChange::Set("log.cleaner.threads", "2")])?;
+    /// let configs = client.describe_broker_configs(1)?;
+    /// let threads = configs.iter().find(|c| c.name == "log.cleaner.threads").unwrap();
+    /// assert_eq!(threads.value.as_deref(), Some("2"));
+    /// assert!(threads.is_override());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn alter_broker_configs(
+        &mut self,
+        broker_id: i32,
+        changes: &[ConfigChange<'_>],
+    ) -> Result<()> {
+        let name = broker_id.to_string();
+        let broker = ConfigResource {
+            kind: resource_type::BROKER,
+            name: &name,
+        };
+        self.alter_configs(broker, changes)
+    }
+
+    /// Applies `changes` to `resource` (IncrementalAlterConfigs).
+    fn alter_configs(
+        &mut self,
+        resource: ConfigResource<'_>,
+        changes: &[ConfigChange<'_>],
+    ) -> Result<()> {
         let configs: Vec<AlterableConfig<'_>> = changes.iter().map(ConfigChange::wire).collect();
         let resources = [AlterConfigsResource {
-            resource_type: resource_type::TOPIC,
-            resource_name: topic,
+            resource_type: resource.kind,
+            resource_name: resource.name,
             configs: &configs,
         }];
         let request = IncrementalAlterConfigsRequest {
             resources: &resources,
             validate_only: false,
         };
-        let context = || format!("changing configs {changes:?} of topic {topic:?}");
+        let label = resource.label();
+        let context = || format!("changing configs {changes:?} of {label}");
         let failures = self.admin(&request, context, |response| {
             let each = response.responses.iter();
-            failures(each.map(|r| (Some(r.resource_name), r.error_code, r.error_message)))
+            each.filter(|r| !r.error_code.is_ok())
+                .map(|r| {
+                    (
+                        label.clone(),
+                        r.error_code,
+                        r.error_message.map(str::to_owned),
+                    )
+                })
+                .collect()
         })?;
         failed(
             ApiKey::IncrementalAlterConfigs,

@@ -25,7 +25,6 @@ use nanokafka::client::{
     defaults, Acks, Cluster, ClusterConfig, ConnectionConfig, Consumer, ConsumerConfig, Delivery,
     OffsetQuery, ProduceBatch, Producer, ProducerConfig,
 };
-use nanokafka::protocol::create_topics::TopicConfig;
 use nanokafka::protocol::metadata::{MetadataRequest, MetadataTopic};
 use nanokafka::records::{Compression, Header, Record, RecordView};
 use std::fmt;
@@ -617,33 +616,6 @@ impl Client {
                     format!("reading the offset of group {group:?} for topic {topic:?} partition {partition}"),
                 )
             })
-    }
-
-    /// Creates `topic` (`partitions` / `replication_factor` -1: broker defaults) with topic
-    /// configs such as `("max.message.bytes", "1000")`.
-    pub fn create_topic(
-        &mut self,
-        topic: &str,
-        partitions: i32,
-        replication_factor: i16,
-        configs: &[(&str, &str)],
-    ) -> Result<()> {
-        let configs: Vec<TopicConfig<'_>> = configs
-            .iter()
-            .map(|(name, value)| TopicConfig {
-                name,
-                value: Some(value),
-            })
-            .collect();
-        self.cluster
-            .create_topic(
-                topic,
-                partitions,
-                replication_factor,
-                &configs,
-                &mut self.buf,
-            )
-            .map_err(|e| self.error(e, format!("creating topic {topic:?}")))
     }
 
     /// Brokers and topics (`None`: all topics), as the cluster describes them now.

@@ -1,4 +1,4 @@
-//! Ctrl-C and SIGTERM during `consume`, on the mock broker: the first signal ends the command
+//! Ctrl-C and SIGTERM during `consume` and `produce`, on the mock broker: the first signal ends the command
 //! at a record boundary with everything it wrote flushed and whole (before: the process died
 //! in the middle of a write and the output ended inside a record), and the process still ends
 //! by that signal; a second signal ends it at once even when nobody reads its output.
@@ -121,13 +121,22 @@ fn second_signal_ends_consume_at_once_when_nobody_reads_its_output() {
     let topic = "signals-twice";
     let server = broker_with_records(topic);
     let mut child = blocked_consumer(&server, topic);
-    signal(&child, libc::SIGTERM);
+    second_signal_ends_it(&mut child, "the write");
+    let mut rest = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut rest).unwrap();
+    assert!(!rest.is_empty());
+}
+
+/// A first SIGTERM leaves `child` waiting for `what`; a second one ends it at once, by
+/// that signal.
+fn second_signal_ends_it(child: &mut Child, what: &str) {
+    signal(child, libc::SIGTERM);
     std::thread::sleep(Duration::from_millis(300));
     assert!(
         child.try_wait().unwrap().is_none(),
-        "the first signal waits for the write"
+        "the first signal waits for {what}"
     );
-    signal(&child, libc::SIGTERM);
+    signal(child, libc::SIGTERM);
     let sent = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -140,7 +149,130 @@ fn second_signal_ends_consume_at_once_when_nobody_reads_its_output() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
-    let mut rest = Vec::new();
-    child.stdout.take().unwrap().read_to_end(&mut rest).unwrap();
-    assert!(!rest.is_empty());
+}
+
+/// `produce` reading a pipe that stays open (blocked on stdin), its first `lines` records
+/// written and stored.
+fn blocked_producer(server: &MockServer, topic: &str, timeout_ms: &str, lines: u64) -> Child {
+    use std::io::Write;
+    let mut child = Command::new(nanokafka_tests::cli_binary())
+        .args([
+            "-b",
+            &server.bootstrap(),
+            "-q",
+            "--timeout-ms",
+            timeout_ms,
+            "produce",
+            "-t",
+            topic,
+            "-p",
+            "0",
+        ])
+        .env_remove("NANOKAFKA_BROKERS")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input: String = (0..lines).map(|i| format!("record {i}\n")).collect();
+    child
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while server.cluster().high_watermark(topic, 0) != Some(lines as i64) {
+        assert!(Instant::now() < deadline, "{lines} records not stored");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+fn stderr_of(child: &mut Child) -> String {
+    let mut text = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    text
+}
+
+#[test]
+fn first_signal_ends_produce_blocked_on_stdin_with_a_report() {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        let topic = format!("produce-signals-{sig}");
+        let server = MockCluster::default().serve_tcp().unwrap();
+        server.cluster().create_topic(&topic, 1).unwrap();
+        let mut child = blocked_producer(&server, &topic, "5000", 1000);
+        signal(&child, sig);
+        let stderr = stderr_of(&mut child);
+        let status = child.wait().unwrap();
+        assert_eq!(
+            status.signal(),
+            Some(sig),
+            "ended by the signal: {status:?}"
+        );
+        let name = if sig == libc::SIGINT {
+            "SIGINT"
+        } else {
+            "SIGTERM"
+        };
+        assert!(
+            stderr.contains(&format!(
+                "interrupted by {name}: 1000 records read, 1000 acknowledged, 0 failed, 0 not \
+                 acknowledged"
+            )),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn produce_reports_records_left_unacknowledged_and_a_second_signal_ends_it() {
+    use std::io::Write;
+    let topic = "produce-unanswered";
+    let server = MockCluster::default().serve_tcp().unwrap();
+    server.cluster().create_topic(topic, 1).unwrap();
+
+    // The broker goes away after 10 records: 5 more are read and never acknowledged; the
+    // first signal waits the request timeout (2 s) for them, then says so.
+    let mut child = blocked_producer(&server, topic, "2000", 10);
+    server.cluster().stop_broker(1);
+    let more: String = (10..15).map(|i| format!("record {i}\n")).collect();
+    let stdin = child.stdin.as_mut().unwrap();
+    stdin.write_all(more.as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    signal(&child, libc::SIGTERM);
+    let sent = Instant::now();
+    let stderr = stderr_of(&mut child);
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}: {stderr}");
+    assert!(
+        sent.elapsed() >= Duration::from_millis(1500),
+        "it waited for the unacknowledged records: {:?}",
+        sent.elapsed()
+    );
+    assert!(
+        stderr.contains(
+            "15 records read, 10 acknowledged, 0 failed, 5 not acknowledged within 2000 ms \
+             (those sent may have been stored)"
+        ),
+        "{stderr}"
+    );
+
+    // A second signal does not wait for them.
+    assert!(server.cluster().start_broker(1));
+    let topic = "produce-second-signal";
+    server.cluster().create_topic(topic, 1).unwrap();
+    let mut child = blocked_producer(&server, topic, "60000", 10);
+    server.cluster().stop_broker(1);
+    let stdin = child.stdin.as_mut().unwrap();
+    stdin.write_all(b"one more\n").unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    second_signal_ends_it(&mut child, "the acknowledgements");
 }

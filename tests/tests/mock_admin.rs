@@ -45,10 +45,10 @@ fn create_describe_alter_grow_delete() {
     let configs = client.describe_topic_configs("orders").unwrap();
     let retention = config(&configs, "retention.ms");
     assert_eq!(retention.value.as_deref(), Some("60000"));
-    assert!(retention.is_topic_override());
+    assert!(retention.is_override());
     let policy = config(&configs, "cleanup.policy");
     assert_eq!(policy.value.as_deref(), Some("delete"));
-    assert!(!policy.is_topic_override());
+    assert!(!policy.is_override());
 
     client
         .alter_topic_configs(
@@ -67,7 +67,7 @@ fn create_describe_alter_grow_delete() {
     );
     let retention = config(&configs, "retention.ms");
     assert_eq!(retention.value.as_deref(), Some("604800000"));
-    assert!(!retention.is_topic_override());
+    assert!(!retention.is_override());
     client
         .alter_topic_configs(
             "orders",
@@ -160,11 +160,16 @@ fn errors_name_the_topic_and_the_broker_code() {
         .alter_topic_configs("ghost", &[ConfigChange::Set("retention.ms", "1")])
         .unwrap_err();
     assert_eq!(code(&e), KafkaCode::UNKNOWN_TOPIC_OR_PARTITION);
-    // CreateTopics checks configs alike.
+    // CreateTopics checks configs alike, and its error says which one and why.
     let e = client
         .create_topic("bad", 1, 1, &[("retention.ms", "soon")])
         .unwrap_err();
     assert_eq!(code(&e), KafkaCode::INVALID_CONFIG);
+    assert!(
+        e.to_string()
+            .contains("creating topic \"bad\" (Invalid value soon for configuration retention.ms"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -224,6 +229,30 @@ fn cli_topics_subcommands() {
     cli_ok(b, &["topics", "create", "-t", "audit"]);
     assert_eq!(cli_ok(b, &["topics", "list"]), "audit\nevents\n");
 
+    // -J: one JSON document on one line.
+    assert_eq!(
+        cli_ok(b, &["topics", "list", "-J"]),
+        "{\"topics\":[\"audit\",\"events\"]}\n"
+    );
+    let json = cli_ok(b, &["topics", "describe", "-t", "events", "-J"]);
+    assert!(
+        json.starts_with(
+            r#"{"topics":[{"topic":"events","partitions":[{"partition":0,"leader":1,"replicas":[{"id":1}],"isrs":[{"id":1}]},{"partition":1,"#
+        ),
+        "{json}"
+    );
+    assert!(
+        json.contains(
+            r#"{"name":"retention.ms","value":"60000","source":"DYNAMIC_TOPIC_CONFIG","override":true,"read_only":false,"sensitive":false}"#
+        ),
+        "{json}"
+    );
+    assert!(
+        json.contains(r#"{"name":"cleanup.policy","value":"delete","source":"DEFAULT_CONFIG","override":false,"#),
+        "{json}"
+    );
+    assert!(json.ends_with("}]}]}\n"), "{json}");
+    assert_eq!(json.lines().count(), 1, "{json}");
     let described = cli_ok(b, &["topics", "describe", "-t", "events"]);
     assert!(
         described.starts_with("topic \"events\": 2 partitions\n"),
@@ -269,6 +298,7 @@ fn cli_topics_subcommands() {
 
     cli_ok(b, &["topics", "delete", "-t", "events", "-t", "audit"]);
     assert_eq!(cli_ok(b, &["topics", "list"]), "");
+    assert_eq!(cli_ok(b, &["topics", "list", "-J"]), "{\"topics\":[]}\n");
 }
 
 #[test]
@@ -322,7 +352,7 @@ fn cli_topics_errors_exit_non_zero() {
         ),
         (
             &["topics", "create", "-t", "bad", "--config", "no.such=1"],
-            &["INVALID_CONFIG"],
+            &["INVALID_CONFIG", "Unknown topic config name: no.such"],
         ),
     ];
     for (args, expected) in refused {
@@ -333,4 +363,132 @@ fn cli_topics_errors_exit_non_zero() {
     }
     // Nothing above created a topic.
     assert_eq!(cli_ok(b, &["topics", "list"]), "kept\n");
+}
+
+#[test]
+fn broker_configs_describe_and_alter() {
+    let (_server, mut client) = mock();
+    let configs = client.describe_broker_configs(2).unwrap();
+    let threads = config(&configs, "log.cleaner.threads");
+    assert_eq!(threads.value.as_deref(), Some("1"));
+    assert!(!threads.is_override());
+    assert_eq!(threads.source_name(), "DEFAULT_CONFIG");
+    assert!(config(&configs, "message.max.bytes").read_only);
+
+    client
+        .alter_broker_configs(2, &[ConfigChange::Set("log.cleaner.threads", "3")])
+        .unwrap();
+    let configs = client.describe_broker_configs(2).unwrap();
+    let threads = config(&configs, "log.cleaner.threads");
+    assert_eq!(threads.value.as_deref(), Some("3"));
+    assert!(threads.is_override());
+    assert_eq!(threads.source_name(), "DYNAMIC_BROKER_CONFIG");
+    // Per broker: the others keep the default.
+    let other = client.describe_broker_configs(1).unwrap();
+    assert_eq!(
+        config(&other, "log.cleaner.threads").value.as_deref(),
+        Some("1")
+    );
+
+    client
+        .alter_broker_configs(2, &[ConfigChange::Delete("log.cleaner.threads")])
+        .unwrap();
+    let configs = client.describe_broker_configs(2).unwrap();
+    assert!(!config(&configs, "log.cleaner.threads").is_override());
+
+    let e = client
+        .alter_broker_configs(2, &[ConfigChange::Set("log.cleaner.threads", "none")])
+        .unwrap_err();
+    assert_eq!(code(&e), KafkaCode::INVALID_CONFIG);
+    assert!(
+        e.to_string().contains("broker 2 (Invalid value none"),
+        "{e}"
+    );
+    let e = client.describe_broker_configs(9).unwrap_err();
+    assert!(e.to_string().contains("broker 9"), "{e}");
+}
+
+/// `configs ENTITY --alter --add-config NAME=VALUE`, then `--describe` shows it set there.
+fn alter_then_describe(b: &str, entity: &[&str], setting: &str) {
+    cli_ok(b, &[entity, &["--alter", "--add-config", setting]].concat());
+    let described = cli_ok(b, &[entity, &["--describe"]].concat());
+    assert!(
+        described.contains(&format!(" *config {setting}\n")),
+        "{described}"
+    );
+}
+
+#[test]
+fn cli_configs_for_brokers_and_topics() {
+    let server = MockCluster::default().serve_tcp().unwrap();
+    let b = &server.bootstrap();
+    let broker = ["configs", "--entity-type", "brokers", "--entity-name", "1"];
+    let described = cli_ok(b, &[&broker[..], &["--describe"]].concat());
+    assert!(described.starts_with("brokers 1:\n"), "{described}");
+    assert!(
+        described.contains("  config log.cleaner.threads=1\n"),
+        "{described}"
+    );
+    alter_then_describe(b, &broker, "log.cleaner.threads=2");
+    let json = cli_ok(b, &[&broker[..], &["--describe", "-J"]].concat());
+    assert!(
+        json.starts_with(r#"{"entity_type":"brokers","entity_name":"1","configs":["#),
+        "{json}"
+    );
+    assert!(
+        json.contains(
+            r#"{"name":"log.cleaner.threads","value":"2","source":"DYNAMIC_BROKER_CONFIG","override":true,"read_only":false,"sensitive":false}"#
+        ),
+        "{json}"
+    );
+    assert!(json.ends_with("]}\n"), "{json}");
+
+    cli_ok(b, &["topics", "create", "-t", "events"]);
+    let topic = [
+        "configs",
+        "--entity-type",
+        "topics",
+        "--entity-name",
+        "events",
+    ];
+    alter_then_describe(b, &topic, "retention.ms=1000");
+
+    let refused: [(&[&str], &str); 5] = [
+        (&broker, "--describe"),
+        (
+            &[
+                "configs",
+                "--entity-type",
+                "brokers",
+                "--entity-name",
+                "one",
+                "--describe",
+            ],
+            "a broker is named by its id",
+        ),
+        (
+            &[
+                &broker[..],
+                &["--alter", "--add-config", "message.max.bytes=1"],
+            ]
+            .concat(),
+            "Unknown dynamic broker config name: message.max.bytes",
+        ),
+        (&[&broker[..], &["--alter"]].concat(), "nothing to change"),
+        (
+            &[
+                "configs",
+                "--entity-type",
+                "topics",
+                "--entity-name",
+                "ghost",
+                "--describe",
+            ],
+            "UNKNOWN_TOPIC_OR_PARTITION",
+        ),
+    ];
+    for (args, expected) in refused {
+        let e = cli_fails(b, args);
+        assert!(e.contains(expected), "{args:?}: no {expected:?} in {e}");
+    }
 }

@@ -93,7 +93,7 @@ fn admin_round_trip(version: KafkaVersion) {
     let configs = client.describe_topic_configs(&topic).unwrap();
     let retention = config(&configs, "retention.ms");
     assert_eq!(retention.value.as_deref(), Some("3600000"), "{version}");
-    assert!(retention.is_topic_override(), "{version}");
+    assert!(retention.is_override(), "{version}");
     let policy = config(&configs, "cleanup.policy");
     assert_eq!(policy.value.as_deref(), Some("delete"), "{version}");
     assert_eq!(policy.source, config_source::DEFAULT_CONFIG, "{version}");
@@ -111,8 +111,8 @@ fn admin_round_trip(version: KafkaVersion) {
         let configs = client.describe_topic_configs(&topic).unwrap();
         let policy = config(&configs, "cleanup.policy");
         policy.value.as_deref() == Some("compact")
-            && policy.is_topic_override()
-            && !config(&configs, "retention.ms").is_topic_override()
+            && policy.is_override()
+            && !config(&configs, "retention.ms").is_override()
     });
 
     // A bad value: INVALID_CONFIG with the broker's message, nothing changed.
@@ -157,6 +157,34 @@ fn admin_round_trip(version: KafkaVersion) {
         "{version}"
     );
 
+    let json = cli(
+        &kafka.bootstrap(),
+        &["topics", "describe", "-t", &topic, "-J"],
+    );
+    assert!(
+        json.starts_with(&format!(
+            "{{\"topics\":[{{\"topic\":\"{topic}\",\"partitions\":["
+        )),
+        "{version}: {json}"
+    );
+    assert!(
+        json.contains(r#"{"name":"cleanup.policy","value":"compact","source":"DYNAMIC_TOPIC_CONFIG","override":true,"read_only":false,"sensitive":false}"#),
+        "{version}: {json}"
+    );
+
+    // CreateTopics refusals carry the broker's message.
+    let e = client
+        .create_topic(&format!("{topic}-bad"), 1, 1, &[("retention.ms", "soon")])
+        .unwrap_err();
+    assert_eq!(code(&e), KafkaCode::INVALID_CONFIG, "{version}: {e}");
+    assert!(
+        e.to_string()
+            .contains("Invalid value soon for configuration retention.ms"),
+        "{version}: {e}"
+    );
+
+    broker_configs(kafka, &mut client);
+
     let cluster = client.describe_cluster().unwrap();
     let ids: Vec<i32> = cluster.brokers.iter().map(|b| b.node_id).collect();
     assert_eq!(ids, kafka.node_ids(), "{version}");
@@ -175,6 +203,89 @@ fn admin_round_trip(version: KafkaVersion) {
         "{version}: {e}"
     );
     assert!(e.to_string().contains(&topic), "{version}: {e}");
+}
+
+/// A dynamic per-broker config set, described (by the library, the CLI and Kafka's
+/// kafka-configs), refused when invalid, and deleted again.
+fn broker_configs(kafka: &KafkaCluster, client: &mut Client) {
+    let version = kafka.version();
+    let id = kafka.node_ids()[0];
+    let threads = |client: &mut Client| {
+        let configs = client.describe_broker_configs(id).unwrap();
+        config(&configs, "log.cleaner.threads").clone()
+    };
+    let before = threads(client);
+    assert!(!before.is_override(), "{version}: {before:?}");
+    client
+        .alter_broker_configs(id, &[ConfigChange::Set("log.cleaner.threads", "2")])
+        .unwrap();
+    eventually("the broker's config described", || {
+        let now = threads(client);
+        now.value.as_deref() == Some("2") && now.source == config_source::DYNAMIC_BROKER_CONFIG
+    });
+    let b = kafka.bootstrap();
+    let name = id.to_string();
+    let broker = [
+        "configs",
+        "--entity-type",
+        "brokers",
+        "--entity-name",
+        &name,
+    ];
+    let described = cli(&b, &[&broker[..], &["--describe"]].concat());
+    assert!(
+        described.contains(" *config log.cleaner.threads=2\n"),
+        "{version}: {described}"
+    );
+    let java = kafka
+        .java_tool(
+            // Moved from core (Scala) to the tools module in Kafka 4.
+            if version.as_str().starts_with("3.") {
+                "kafka.admin.ConfigCommand"
+            } else {
+                "org.apache.kafka.tools.ConfigCommand"
+            },
+            [
+                "--bootstrap-server",
+                &b,
+                "--entity-type",
+                "brokers",
+                "--entity-name",
+                &name,
+                "--describe",
+            ],
+        )
+        .output()
+        .expect("run kafka-configs");
+    let java = String::from_utf8_lossy(&java.stdout);
+    assert!(
+        java.contains("log.cleaner.threads=2"),
+        "{version}: kafka-configs: {java}"
+    );
+
+    let e = client
+        .alter_broker_configs(id, &[ConfigChange::Set("log.cleaner.threads", "none")])
+        .unwrap_err();
+    assert!(
+        e.to_string().contains(&format!("broker {id}")),
+        "{version}: {e}"
+    );
+    assert!(
+        e.to_string().contains("log.cleaner.threads"),
+        "{version}: {e}"
+    );
+
+    cli(
+        &b,
+        &[
+            &broker[..],
+            &["--alter", "--delete-config", "log.cleaner.threads"],
+        ]
+        .concat(),
+    );
+    eventually("the broker's config back to its default", || {
+        !threads(client).is_override()
+    });
 }
 
 #[test]

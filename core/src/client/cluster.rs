@@ -618,6 +618,22 @@ where
         configs: &[TopicConfig<'_>],
         buf: &mut [u8],
     ) -> Result<()> {
+        let ignore = &mut |_: &str| {};
+        self.create_topic_reporting(topic, partitions, replication_factor, configs, buf, ignore)
+    }
+
+    /// [`Cluster::create_topic`] that hands the broker's error message (CreateTopics v1+,
+    /// e.g. which config value was refused and why) of each failed attempt to `said`: the
+    /// error code alone does not say it, and this crate keeps no copy of the text.
+    pub fn create_topic_reporting(
+        &mut self,
+        topic: &str,
+        partitions: i32,
+        replication_factor: i16,
+        configs: &[TopicConfig<'_>],
+        buf: &mut [u8],
+        said: &mut dyn FnMut(&str),
+    ) -> Result<()> {
         let topics = [CreatableTopic {
             name: topic,
             num_partitions: partitions,
@@ -638,6 +654,9 @@ where
                 .topics
                 .find(|t| t.name == topic)
                 .ok_or(Error::TopicMismatch)?;
+            if let (false, Some(message)) = (result.error_code.is_ok(), result.error_message) {
+                said(message);
+            }
             result.error_code.check(ApiKey::CreateTopics)
         })?;
         self.stale = true;

@@ -25,6 +25,8 @@ pub(super) struct Broker {
     pub port: i32,
     /// A broker that is down refuses connections and drops the ones it had.
     pub up: bool,
+    /// Its dynamic configs (IncrementalAlterConfigs on the broker), name → value.
+    pub configs: BTreeMap<String, String>,
 }
 
 /// A stored batch: its bytes with the broker-assigned base offset patched in.
@@ -140,6 +142,7 @@ impl State {
                 host: format!("broker-{node_id}.mock"),
                 port: 9092,
                 up: true,
+                configs: BTreeMap::new(),
             })
             .collect();
         State {

@@ -79,6 +79,8 @@ impl From<CodecArg> for Compression {
 #[derive(Subcommand)]
 pub enum Command {
     /// Sends messages from stdin or files (kcat's -P): one per line (-D), or per file.
+    /// Ctrl-C/SIGTERM stops reading, waits up to --timeout-ms for the records sent and
+    /// reports how many were acknowledged; a second one ends it at once.
     Produce(ProduceArgs),
     /// Prints records up to the end of every partition (kcat's -C -e; -C follows), values
     /// one per line by default, or as -f / -J say.
@@ -94,6 +96,49 @@ pub enum Command {
     /// Lists, creates, deletes, describes and alters topics (kafka-topics.sh and
     /// kafka-configs.sh for topics).
     Topics(TopicsArgs),
+    /// Describes or changes the configs of a broker or a topic (kafka-configs.sh), e.g.
+    /// `configs --entity-type brokers --entity-name 1 --alter --add-config
+    /// log.cleaner.threads=2`.
+    Configs(ConfigsArgs),
+}
+
+/// What `configs` describes or changes.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum EntityType {
+    /// A broker, named by its id.
+    Brokers,
+    /// A topic, named by its name.
+    Topics,
+}
+
+// The options of `configs`.
+#[derive(Args)]
+#[command(group = clap::ArgGroup::new("action").required(true).args(["describe", "alter"]))]
+pub struct ConfigsArgs {
+    /// The kind of entity.
+    #[arg(long, value_enum)]
+    pub entity_type: EntityType,
+    /// The broker id or topic name.
+    #[arg(long)]
+    pub entity_name: String,
+    /// Print every config, `*` marking the ones set on this entity.
+    #[arg(long)]
+    pub describe: bool,
+    /// Change configs (--add-config, --delete-config): the others keep their values.
+    #[arg(long)]
+    pub alter: bool,
+    /// Set a config, NAME=VALUE (repeatable; unlike kafka-configs.sh one per flag, so the
+    /// value may hold commas).
+    #[arg(long, value_name = "NAME=VALUE", requires = "alter")]
+    pub add_config: Vec<String>,
+    /// Remove this entity's value of a config, so it falls back to the default
+    /// (repeatable).
+    #[arg(long, value_name = "NAME", requires = "alter")]
+    pub delete_config: Vec<String>,
+    /// With --describe: one JSON document,
+    /// `{"entity_type","entity_name","configs":[...]}`, configs as `topics describe -J`.
+    #[arg(short = 'J', long, requires = "describe")]
+    pub json: bool,
 }
 
 // The options of `topics`.
@@ -106,7 +151,7 @@ pub struct TopicsArgs {
 #[derive(Subcommand)]
 pub enum TopicsCommand {
     /// Prints every topic name, one per line, sorted.
-    List,
+    List(ListTopicsArgs),
     /// Creates a topic.
     Create(CreateTopicArgs),
     /// Deletes topics; a missing one is an error.
@@ -116,6 +161,14 @@ pub enum TopicsCommand {
     Describe(DescribeTopicsArgs),
     /// Changes a topic's configs (kafka-configs.sh --alter) or grows its partitions.
     Alter(AlterTopicArgs),
+}
+
+// The options of `topics list`.
+#[derive(Args)]
+pub struct ListTopicsArgs {
+    /// As one JSON document: `{"topics":["name",...]}`.
+    #[arg(short = 'J', long)]
+    pub json: bool,
 }
 
 // The options of `topics delete`.
@@ -132,6 +185,12 @@ pub struct DescribeTopicsArgs {
     /// A topic to describe (repeatable); all when omitted.
     #[arg(long, short)]
     pub topic: Vec<String>,
+    /// As one JSON document: `{"topics":[{"topic","partitions":[...],"configs":[...]}]}`,
+    /// partitions with the fields of `metadata -J`, each config with `name`, `value` (null
+    /// when sensitive), `source` (Kafka's config source name), `override` (set on the
+    /// topic), `read_only`, `sensitive`.
+    #[arg(short = 'J', long)]
+    pub json: bool,
 }
 
 // The options of `topics alter`.

@@ -63,8 +63,7 @@ fn parse_offsets(offsets: &[String]) -> Result<(Start, Option<i64>), String> {
 struct Partition {
     id: i32,
     start: i64,
-    /// Its end when the command started: reading stops there unless following.
-    end: i64,
+    /// Not past the `e@TS` stop time yet.
     open: bool,
 }
 
@@ -122,6 +121,7 @@ pub fn run(
         leaders,
     )?;
     let mut partitions = Vec::with_capacity(ids.len());
+    let mut nothing_to_read = true;
     for id in ids {
         let earliest = client
             .offset(topic, id, OffsetQuery::Earliest)?
@@ -146,9 +146,11 @@ pub fn run(
         partitions.push(Partition {
             id,
             start: first,
-            end,
-            open: follow || first < end,
+            open: true,
         });
+        // Without --follow, a command whose every partition starts at its end reads
+        // nothing: it ends without waiting for a fetch.
+        nothing_to_read &= !follow && first == end;
     }
     drop(client);
     let out = std::io::stdout();
@@ -158,13 +160,21 @@ pub fn run(
     let (mut printed, mut bytes) = (0u64, 0u64);
     let enough = |printed: u64| args.count.is_some_and(|c| printed >= c);
     let starts: Vec<(i32, i64)> = partitions.iter().map(|p| (p.id, p.start)).collect();
-    if partitions.iter().any(|p| p.open) && !enough(0) {
-        let mut consumer = Consumer::start_at(ConsumerConfig::new(config), topic, &starts)?;
+    if !nothing_to_read && !enough(0) {
+        // The end of each partition is the library's rule (kcat's -e): the fetch position
+        // reached the high watermark, past control records (transaction markers) and
+        // compacted gaps too.
+        let mut config = ConsumerConfig::new(config);
+        config.stop_at_end = !follow;
+        let mut consumer = Consumer::start_at(config, topic, &starts)?;
         // Fetches are answered at least every max_wait (empty when there is nothing new),
         // so a long silence is a broker that stopped answering.
         let mut answered = Instant::now();
         while partitions.iter().any(|p| p.open) && !enough(printed) && !interrupt.requested() {
             let Some(mut fetch) = consumer.poll(Duration::from_millis(200))? else {
+                if consumer.is_finished() {
+                    break;
+                }
                 if answered.elapsed() >= give_up {
                     // The fetcher may sit in a read until its own timeouts end; the process
                     // ends now without waiting for it.
@@ -197,12 +207,11 @@ pub fn run(
                     let Some(partition) = partitions.iter_mut().find(|p| p.id == id) else {
                         return Ok(());
                     };
-                    let past_end = !follow && record.offset >= partition.end;
                     let past_stop = stop_time.is_some_and(|stop| record.timestamp >= stop);
                     if past_stop {
                         partition.open = false;
                     }
-                    if !partition.open || past_end || enough(printed) || interrupt.requested() {
+                    if !partition.open || enough(printed) || interrupt.requested() {
                         return Ok(());
                     }
                     let appended = log_append_time.iter().any(|&(p, first, last)| {
@@ -225,18 +234,6 @@ pub fn run(
                     Some(io) => Failure::from(io),
                     None => Failure::from(e),
                 })?;
-            // A partition is done when the fetch position passed its end: control records
-            // (transaction markers) and compacted gaps end it too, not only a last record.
-            if !follow {
-                for part in fetch.partitions() {
-                    let next = part.next_offset().map_err(|e| fetch.error(e))?;
-                    if let Some(p) = partitions.iter_mut().find(|p| p.id == part.partition) {
-                        if next >= p.end {
-                            p.open = false;
-                        }
-                    }
-                }
-            }
             // What was read is out before the next wait: a reader in a pipe sees it, and an
             // interrupt loses nothing already fetched.
             out.flush()?;

@@ -1,5 +1,5 @@
-//! `nanokafka`: produce, consume, metadata, offsets and topic administration from the
-//! command line.
+//! `nanokafka`: produce, consume, metadata, offsets, topic administration and broker
+//! configs from the command line.
 //!
 //! With `--brokers host:port,...` (or `NANOKAFKA_BROKERS`) it talks to those brokers; with
 //! `--mock` it starts the built-in mock broker in the process (an empty cluster that is gone
@@ -96,6 +96,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Query(args) => admin::query(config, args),
         Command::CreateTopic(args) => admin::create_topic(config, args),
         Command::Topics(args) => admin::topics(config, args.command),
+        Command::Configs(args) => admin::configs(config, args),
     }
 }
 

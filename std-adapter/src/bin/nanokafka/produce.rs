@@ -5,12 +5,18 @@ use crate::args::{AcksArg, ProduceArgs};
 use crate::config::{fit_attempts, Settings};
 use crate::format::unescape;
 use crate::progress::Progress;
+use crate::signals::Interrupt;
 use crate::Failure;
 use nanokafka::client::Acks;
 use nanokafka::records::{Header, Record};
 use nanokafka_std::now_ms;
+use nanokafka_std::producer::Delivery;
 use nanokafka_std::producer::{Producer, ProducerConfig};
 use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub fn run(settings: Settings, args: ProduceArgs, quiet: bool) -> Result<(), Failure> {
@@ -66,19 +72,24 @@ pub fn run(settings: Settings, args: ProduceArgs, quiet: bool) -> Result<(), Fai
         std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))
     };
     // Whole files are messages of their own; stdin or the one -l file is split.
-    let (mut input, whole_files): (Box<dyn BufRead>, &[std::path::PathBuf]) =
+    let (input, whole_files): (Box<dyn BufRead + Send>, Vec<PathBuf>) =
         match (lines, files.as_slice()) {
             (_, []) => (
                 Box::new(BufReader::with_capacity(1 << 20, std::io::stdin())),
-                &[],
+                Vec::new(),
             ),
             (true, [file]) => (
                 Box::new(BufReader::with_capacity(1 << 20, open(file)?)),
-                &[],
+                Vec::new(),
             ),
             (true, _) => return Err("-l takes exactly one file".into()),
-            (false, files) => (Box::new(std::io::empty()), files),
+            (false, files) => (Box::new(std::io::empty()), files.to_vec()),
         };
+    let interrupt = Interrupt::install()?;
+    let messages = read_messages(input, whole_files, delimiter);
+    // Every record's outcome, for the report after an interrupt.
+    let acknowledged = Arc::new(AtomicU64::new(0));
+    let failures = Arc::new(AtomicU64::new(0));
     let producer_config = || {
         let mut producer_config = ProducerConfig::new(config.clone());
         if let Some(records) = batch.or(settings.batch_records) {
@@ -87,6 +98,15 @@ pub fn run(settings: Settings, args: ProduceArgs, quiet: bool) -> Result<(), Fai
         if let Some(linger) = linger_ms.map(Duration::from_millis).or(settings.linger) {
             producer_config.linger = linger;
         }
+        let (acknowledged, failures) = (Arc::clone(&acknowledged), Arc::clone(&failures));
+        producer_config.on_delivery = Some(Box::new(move |delivery: &Delivery<'_>| {
+            let outcome = if delivery.error.is_none() {
+                &acknowledged
+            } else {
+                &failures
+            };
+            outcome.fetch_add(1, Ordering::Relaxed);
+        }));
         producer_config
     };
     let producer = start(producer_config)?;
@@ -108,15 +128,13 @@ pub fn run(settings: Settings, args: ProduceArgs, quiet: bool) -> Result<(), Fai
     let partition = partition.filter(|p| *p != -1);
     let mut progress = Progress::new("produced", quiet);
     let (mut total, mut bytes) = (0u64, 0u64);
-    let mut message = Vec::with_capacity(4096);
-    let mut next_file = whole_files.iter();
-    while count.is_none_or(|c| total < c) {
-        message.clear();
-        if let Some(path) = next_file.next() {
-            open(path)?.read_to_end(&mut message)?;
-        } else if !read_message(&mut input, &delimiter, &mut message)? {
-            break;
-        }
+    while count.is_none_or(|c| total < c) && !interrupt.requested() {
+        // Waits in short steps, so a signal stops it while the input is silent.
+        let message = match messages.recv_timeout(Duration::from_millis(100)) {
+            Ok(message) => message?,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
         let split = key_delimiter.as_deref().and_then(|sep| {
             let at = message.windows(sep.len()).position(|w| w == sep)?;
             Some((&message[..at], &message[at + sep.len()..]))
@@ -138,12 +156,118 @@ pub fn run(settings: Settings, args: ProduceArgs, quiet: bool) -> Result<(), Fai
             progress.tick(total, bytes);
         }
     }
+    if interrupt.requested() {
+        let outcomes = Outcomes {
+            read: total,
+            acknowledged,
+            failures,
+            reported: AtomicBool::new(false),
+        };
+        return interrupted(producer, outcomes, config.request_timeout, interrupt);
+    }
     producer.flush().map_err(failed)?;
     progress.done(total, bytes);
     if !quiet {
         eprintln!("nanokafka: produced {total} records to {topic}");
     }
     Ok(())
+}
+
+/// How many records produce read, and what became of them.
+struct Outcomes {
+    read: u64,
+    acknowledged: Arc<AtomicU64>,
+    failures: Arc<AtomicU64>,
+    /// Set by the first report: the other one is not printed.
+    reported: AtomicBool,
+}
+
+impl Outcomes {
+    /// Reports the records' fate once, then ends the process by `interrupt`'s signal.
+    fn report(&self, interrupt: &Interrupt, request_timeout: Duration) {
+        if self.reported.swap(true, Ordering::SeqCst) {
+            // The other report is ending the process: returning would exit it with 0.
+            loop {
+                std::thread::park();
+            }
+        }
+        let acknowledged = self.acknowledged.load(Ordering::SeqCst);
+        let failed = self.failures.load(Ordering::SeqCst);
+        let unanswered = self.read.saturating_sub(acknowledged + failed);
+        let stored = if unanswered == 0 {
+            "none left unanswered"
+        } else {
+            "those sent may have been stored"
+        };
+        eprintln!(
+            "nanokafka: interrupted by {}: {} records read, {acknowledged} acknowledged, \
+             {failed} failed, {unanswered} not acknowledged within {} ms ({stored})",
+            interrupt.name(),
+            self.read,
+            request_timeout.as_millis()
+        );
+        interrupt.finish();
+    }
+}
+
+/// After the first SIGINT/SIGTERM: no more input is read; the records sent so far get up to
+/// the request timeout to be acknowledged, then their count is reported and the process
+/// ends by the signal (a second signal ends it at once, as for consume).
+fn interrupted(
+    producer: Producer,
+    outcomes: Outcomes,
+    request_timeout: Duration,
+    interrupt: Interrupt,
+) -> Result<(), Failure> {
+    let (outcomes, interrupt) = (Arc::new(outcomes), Arc::new(interrupt));
+    // The flush's own bound is the delivery timeout: this one reports at the request
+    // timeout if it is still waiting.
+    let (late, signal) = (Arc::clone(&outcomes), Arc::clone(&interrupt));
+    std::thread::spawn(move || {
+        std::thread::sleep(request_timeout);
+        late.report(&signal, request_timeout);
+    });
+    // Failures are counted and reported below.
+    let _ = producer.flush();
+    outcomes.report(&interrupt, request_timeout);
+    Ok(())
+}
+
+/// The messages of `whole_files` (each one message), then of `input` split at `delimiter`,
+/// read on a thread of their own: produce waits for them in steps, so a signal stops it
+/// even while the input blocks (a pipe that stays open).
+fn read_messages(
+    mut input: Box<dyn BufRead + Send>,
+    whole_files: Vec<PathBuf>,
+    delimiter: Vec<u8>,
+) -> Receiver<Result<Vec<u8>, String>> {
+    let (messages, received) = sync_channel(1024);
+    std::thread::spawn(move || {
+        for path in whole_files {
+            let mut message = Vec::new();
+            let read = std::fs::File::open(&path)
+                .and_then(|mut file| file.read_to_end(&mut message))
+                .map(|_| message)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()));
+            let failed = read.is_err();
+            if messages.send(read).is_err() || failed {
+                return;
+            }
+        }
+        loop {
+            let mut message = Vec::new();
+            let read = match read_message(&mut input, &delimiter, &mut message) {
+                Ok(false) => return,
+                Ok(true) => Ok(message),
+                Err(e) => Err(format!("reading the input: {e}")),
+            };
+            let failed = read.is_err();
+            if messages.send(read).is_err() || failed {
+                return;
+            }
+        }
+    });
+    received
 }
 
 /// Reads the next message, up to `delimiter` (not included), into `message`; false at the

@@ -37,6 +37,15 @@ impl Interrupt {
         self.signal.load(Ordering::SeqCst) != 0
     }
 
+    /// The signal that asked the command to stop, by name (`SIGINT`, `SIGTERM`), or `none`.
+    pub fn name(&self) -> &'static str {
+        match i32::try_from(self.signal.load(Ordering::SeqCst)) {
+            Ok(SIGINT) => "SIGINT",
+            Ok(SIGTERM) => "SIGTERM",
+            _ => "none",
+        }
+    }
+
     /// Ends the process by the signal that asked it to stop (the output must be flushed
     /// before); returns when none did.
     pub fn finish(&self) {

@@ -27,8 +27,8 @@ const INT: i8 = 3;
 const LONG: i8 = 5;
 const LIST: i8 = 7;
 
-/// A topic config the mock knows: its name, Kafka's default, its type and which values are
-/// valid.
+/// A topic or dynamic broker config the mock knows: its name, Kafka's default, its type and
+/// which values are valid.
 struct TopicConfig {
     name: &'static str,
     default: &'static str,
@@ -101,14 +101,49 @@ const TOPIC_CONFIGS: &[TopicConfig] = &[
     },
 ];
 
-fn known(name: &str) -> Option<&'static TopicConfig> {
-    TOPIC_CONFIGS.iter().find(|c| c.name == name)
+/// The broker configs the mock lets IncrementalAlterConfigs change per broker (Kafka's
+/// defaults); the others it describes are read-only.
+const DYNAMIC_BROKER_CONFIGS: &[TopicConfig] = &[TopicConfig {
+    name: "log.cleaner.threads",
+    default: "1",
+    config_type: INT,
+    valid: |v| v.parse::<i32>().is_ok_and(|n| n >= 1),
+}];
+
+/// The configs of a resource type the mock knows, and the word its messages use for them.
+#[derive(Clone, Copy)]
+struct Known {
+    configs: &'static [TopicConfig],
+    kind: &'static str,
+}
+
+const TOPIC: Known = Known {
+    configs: TOPIC_CONFIGS,
+    kind: "topic",
+};
+const BROKER: Known = Known {
+    configs: DYNAMIC_BROKER_CONFIGS,
+    kind: "dynamic broker",
+};
+
+impl Known {
+    fn get(&self, name: &str) -> Result<&'static TopicConfig, String> {
+        let kind = self.kind;
+        self.configs
+            .iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| format!("Unknown {kind} config name: {name}"))
+    }
 }
 
 /// Checks one topic config value as Kafka would: unknown names and invalid values are
 /// INVALID_CONFIG with a message naming them.
 pub(super) fn check_topic_config(name: &str, value: Option<&str>) -> Result<(), String> {
-    let config = known(name).ok_or_else(|| format!("Unknown topic config name: {name}"))?;
+    check_config(TOPIC, name, value)
+}
+
+fn check_config(known: Known, name: &str, value: Option<&str>) -> Result<(), String> {
+    let config = known.get(name)?;
     match value {
         Some(v) if (config.valid)(v) => Ok(()),
         _ => Err(format!(
@@ -310,15 +345,49 @@ pub(super) fn describe_configs(
                             INT,
                         ),
                     ];
-                    Ok(broker_configs
+                    let set = name
+                        .parse::<i32>()
+                        .ok()
+                        .and_then(|id| state.broker(id))
+                        .map(|b| &b.configs);
+                    let statics = broker_configs.into_iter().map(|(n, value, config_type)| {
+                        (
+                            n,
+                            value,
+                            config_type,
+                            true,
+                            config_source::STATIC_BROKER_CONFIG,
+                        )
+                    });
+                    let dynamics = DYNAMIC_BROKER_CONFIGS.iter().map(|c| {
+                        match set.and_then(|configs| configs.get(c.name)) {
+                            Some(value) => (
+                                c.name,
+                                value.clone(),
+                                c.config_type,
+                                false,
+                                config_source::DYNAMIC_BROKER_CONFIG,
+                            ),
+                            None => (
+                                c.name,
+                                c.default.to_owned(),
+                                c.config_type,
+                                false,
+                                config_source::DEFAULT_CONFIG,
+                            ),
+                        }
+                    });
+                    let mut all: Vec<_> = statics.chain(dynamics).collect();
+                    all.sort_by_key(|(n, ..)| *n);
+                    Ok(all
                         .into_iter()
-                        .filter(|(n, _, _)| wanted(n))
-                        .map(|(n, value, config_type)| {
+                        .filter(|(n, ..)| wanted(n))
+                        .map(|(n, value, config_type, read_only, source)| {
                             let mut entry = DescribeConfigsResourceResult::default()
                                 .with_name(text(n))
                                 .with_value(Some(text(&value)))
-                                .with_read_only(true)
-                                .with_config_source(config_source::STATIC_BROKER_CONFIG);
+                                .with_read_only(read_only)
+                                .with_config_source(source);
                             if v >= 3 {
                                 entry.config_type = config_type;
                             }
@@ -361,41 +430,51 @@ pub(super) fn incremental_alter_configs(
         .iter()
         .map(|r| {
             let name = r.resource_name.as_str();
-            let outcome = if r.resource_type != resource_type::TOPIC {
-                Err((
-                    KafkaCode::INVALID_REQUEST,
-                    format!(
-                        "The mock broker alters topic configs, not resource type {}",
-                        r.resource_type
-                    ),
-                ))
-            } else if let Some(code) = ctx.injected(Some(name), None) {
-                Err((KafkaCode(code), KafkaCode(code).name().to_owned()))
-            } else {
-                match state.topics.get_mut(name) {
+            let target = match r.resource_type {
+                resource_type::TOPIC => match state.topics.get_mut(name) {
                     None => Err((
                         KafkaCode::UNKNOWN_TOPIC_OR_PARTITION,
                         format!("Topic {name} does not exist"),
                     )),
-                    Some(topic) => {
-                        // All changes or none: apply them to a copy, keep it if all were valid.
-                        let mut configs = topic.configs.clone();
-                        let applied = r.configs.iter().try_for_each(|c| {
-                            alter(
-                                &mut configs,
-                                c.name.as_str(),
-                                c.config_operation,
-                                c.value.as_deref(),
-                            )
-                        });
-                        applied
-                            .map_err(|message| (KafkaCode::INVALID_CONFIG, message))
-                            .map(|()| {
-                                if !request.validate_only {
-                                    topic.configs = configs;
-                                }
-                            })
+                    Some(topic) => Ok((TOPIC, &mut topic.configs)),
+                },
+                resource_type::BROKER => {
+                    let broker = name.parse::<i32>().ok();
+                    match broker.and_then(|id| state.broker_mut(id)) {
+                        None => Err((
+                            KafkaCode::INVALID_REQUEST,
+                            format!("No broker with id {name:?} (the mock keeps no cluster-wide default)"),
+                        )),
+                        Some(broker) => Ok((BROKER, &mut broker.configs)),
                     }
+                }
+                other => Err((
+                    KafkaCode::INVALID_REQUEST,
+                    format!("The mock broker alters topic and broker configs, not resource type {other}"),
+                )),
+            };
+            let outcome = match (ctx.injected(Some(name), None), target) {
+                (Some(code), _) => Err((KafkaCode(code), KafkaCode(code).name().to_owned())),
+                (None, Err(refused)) => Err(refused),
+                (None, Ok((known, stored))) => {
+                    // All changes or none: apply them to a copy, keep it if all were valid.
+                    let mut configs = stored.clone();
+                    let applied = r.configs.iter().try_for_each(|c| {
+                        alter(
+                            known,
+                            &mut configs,
+                            c.name.as_str(),
+                            c.config_operation,
+                            c.value.as_deref(),
+                        )
+                    });
+                    applied
+                        .map_err(|message| (KafkaCode::INVALID_CONFIG, message))
+                        .map(|()| {
+                            if !request.validate_only {
+                                *stored = configs;
+                            }
+                        })
                 }
             };
             let mut response = AlterConfigsResourceResponse::default()
@@ -416,14 +495,15 @@ pub(super) fn incremental_alter_configs(
     IncrementalAlterConfigsResponse::default().with_responses(responses)
 }
 
-/// Applies one IncrementalAlterConfigs operation to a topic's configs.
+/// Applies one IncrementalAlterConfigs operation to a topic's or broker's configs.
 fn alter(
+    known: Known,
     configs: &mut std::collections::BTreeMap<String, String>,
     name: &str,
     operation: i8,
     value: Option<&str>,
 ) -> Result<(), String> {
-    let config = known(name).ok_or_else(|| format!("Unknown topic config name: {name}"))?;
+    let config = known.get(name)?;
     let list = |configs: &std::collections::BTreeMap<String, String>| -> Vec<String> {
         let current = configs.get(name).map_or(config.default, String::as_str);
         current
@@ -464,7 +544,7 @@ fn alter(
         }
         other => return Err(format!("Unknown config operation {other} for {name}")),
     };
-    check_topic_config(name, set.as_deref())?;
+    check_config(known, name, set.as_deref())?;
     configs.insert(name.to_owned(), set.unwrap_or_default());
     Ok(())
 }

@@ -165,6 +165,8 @@ pub(super) fn create_topics(
             } else {
                 t.replication_factor
             };
+            // Kafka's message says which config is refused and why.
+            let mut refused = None;
             let check = if let Some(code) = ctx.injected(Some(name), None) {
                 Err(KafkaCode(code))
             } else if !valid_topic_name(name) {
@@ -175,7 +177,8 @@ pub(super) fn create_topics(
                 Err(KafkaCode::INVALID_REPLICATION_FACTOR)
             } else if partitions < 1 {
                 Err(KafkaCode::INVALID_PARTITIONS)
-            } else if configs.is_err() {
+            } else if let Err(message) = &configs {
+                refused = Some(message.clone());
                 Err(KafkaCode::INVALID_CONFIG)
             } else if request.validate_only {
                 Ok(Uuid::nil())
@@ -205,7 +208,7 @@ pub(super) fn create_topics(
                 Err(code) => {
                     log::warn!("mock broker {}: CreateTopics {name}: {code}", ctx.node);
                     result.error_code = code.0;
-                    result.error_message = Some(text(code.name()));
+                    result.error_message = Some(text(refused.as_deref().unwrap_or(code.name())));
                 }
             }
             result
