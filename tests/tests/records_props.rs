@@ -292,6 +292,58 @@ proptest! {
         prop_assert_eq!(batch.last_offset(), Ok(base_offset + inputs.len() as i64 - 1));
     }
 
+    /// A buffer of any size near a batch's end: the builder takes every record that fits
+    /// (the fast path's fixed-size stores need room past the record; a record without that
+    /// room takes the general path) and refuses the first that does not, leaving the batch
+    /// byte for byte the one built in a large buffer from the records it took.
+    #[test]
+    fn a_buffer_of_any_size_takes_the_records_that_fit(
+        mut inputs in proptest::collection::vec(input(), 2..12),
+        short_tail in 0usize..40,
+        no_headers in any::<bool>(),
+    ) {
+        for (i, r) in inputs.iter_mut().enumerate() {
+            r.timestamp = 1_700_000_000_000 + 10 * i as i64;
+            if no_headers {
+                r.headers.clear();
+            }
+        }
+        let p = Producer { id: -1, epoch: -1, base_sequence: -1, leader_epoch: -1, transactional: false };
+        let full = build(&inputs, 0, p, &SoftwareCrc32c);
+        let size = full.len().saturating_sub(short_tail);
+        let mut buf = vec![0u8; size];
+        let headers: Vec<Vec<nanokafka::records::Header<'_>>> = inputs
+            .iter()
+            .map(|r| nanokafka_std::client::header_views(&r.headers))
+            .collect();
+        let mut builder = RecordBatchBuilder::new(&mut buf, BatchOptions::default()).unwrap();
+        let mut taken = 0;
+        for (r, h) in inputs.iter().zip(&headers) {
+            let record = Record {
+                key: r.key.as_deref(),
+                value: r.value.as_deref(),
+                headers: h,
+                timestamp: r.timestamp,
+            };
+            match builder.push(&record) {
+                Ok(()) => taken += 1,
+                Err(Error::BufferTooSmall { needed }) => {
+                    prop_assert!(needed > size);
+                    break;
+                }
+                Err(e) => return Err(TestCaseError::fail(format!("{e:?}"))),
+            }
+        }
+        prop_assert_eq!(taken == inputs.len(), short_tail == 0);
+        if taken > 0 {
+            let want = build(&inputs[..taken], 0, p, &SoftwareCrc32c);
+            // Every record that fitted was taken.
+            let next = build(&inputs[..=taken.min(inputs.len() - 1)], 0, p, &SoftwareCrc32c);
+            prop_assert!(taken == inputs.len() || next.len() > size);
+            prop_assert_eq!(builder.finish(&SoftwareCrc32c).unwrap(), &want[..]);
+        }
+    }
+
     /// Timestamps in any order (negative deltas from the first record): kafka-protocol reads
     /// our batch back as written.
     #[test]

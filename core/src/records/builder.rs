@@ -6,7 +6,8 @@ use super::checksum::Checksum;
 use super::compression::{Compress, Compression};
 use super::LOG_OVERHEAD;
 use crate::wire::{
-    copy, unsigned_varint_len, varint_len, varlong_len, zigzag32, zigzag64, Slot, Writer,
+    copy, copy_field, unsigned_varint_len, varint_len, varlong_len, zigzag32, zigzag64, Slot,
+    Writer,
 };
 use crate::{Error, Result};
 
@@ -206,10 +207,17 @@ impl<'a> RecordBatchBuilder<'a> {
         self.push_any(record)
     }
 
-    /// [`push`](Self::push) for the common record, or `None` (nothing written) for any other,
+    /// [`push`](Self::push) for the common record, or `None` (nothing counted) for any other,
     /// which [`push_any`](Self::push_any) then takes, errors included: not the batch's first
     /// record, no headers, every varint of one or two bytes (record under 8 KiB, count and
-    /// timestamp delta under 8192 in size), and room left in the buffer.
+    /// timestamp delta under 8192 in size), and room in the buffer for the record plus
+    /// [`SLACK`] bytes.
+    ///
+    /// One room check for the record and its slack; the fixed-size writes then land in that
+    /// slack when a field is shorter than the widest form (the attribute and four leading
+    /// varints go out as one 4-byte and one 8-byte store at offsets known to be below 4), so
+    /// no field has a room check and a fallback of its own. Bytes past the record's end are
+    /// unused buffer, overwritten by the next record or never sent.
     #[inline(always)]
     fn push_common(&mut self, record: &Record<'_>) -> Option<()> {
         /// Zigzag values below this take one or two varint bytes.
@@ -228,35 +236,53 @@ impl<'a> RecordBatchBuilder<'a> {
         if (delta_z | count_z | key_z | value_z) >= SHORT {
             return None;
         }
+        let key = record.key.unwrap_or_default();
+        let value = record.value.unwrap_or_default();
+        let (delta_w, delta_n) = short_varint(delta_z);
+        let (count_w, count_n) = short_varint(count_z);
+        let (key_w, key_n) = short_varint(key_z);
+        let (value_w, value_n) = short_varint(value_z);
         // Every term is below 2^14: the sums are exact.
+        let fields = delta_n.wrapping_add(count_n).wrapping_add(key_n);
         let body = 2usize // attributes, header count
-            .wrapping_add(short_len(delta_z))
-            .wrapping_add(short_len(count_z))
-            .wrapping_add(short_len(key_z))
-            .wrapping_add(record.key.map_or(0, <[u8]>::len))
-            .wrapping_add(short_len(value_z))
-            .wrapping_add(record.value.map_or(0, <[u8]>::len));
+            .wrapping_add(fields)
+            .wrapping_add(key.len())
+            .wrapping_add(value_n)
+            .wrapping_add(value.len());
         let body_z = (body as u64).wrapping_shl(1);
         if body_z >= SHORT {
             return None;
         }
-        let end = self.len.checked_add(short_len(body_z).wrapping_add(body))?;
-        let mut out = Slot::new(self.buf.get_mut(self.len..end)?);
-        // Masked to the 14 bits they are known to fit (checked above), so that the optimiser
-        // drops the long-varint paths.
-        out.unsigned_varint(body_z & (SHORT - 1));
-        out.byte(0); // record attributes: unused
-        out.unsigned_varint(delta_z & (SHORT - 1));
-        out.unsigned_varint(count_z & (SHORT - 1));
-        out.nullable_bytes(record.key);
-        out.nullable_bytes(record.value);
-        out.byte(0); // no headers
-        if !out.is_full() {
-            return None; // unreachable: the sizes above are exact; push_any reports it
+        let (body_w, body_n) = short_varint(body_z);
+        let total = body_n.wrapping_add(body);
+        let room = self.buf.get_mut(self.len..)?;
+        if room.len() < total.wrapping_add(SLACK) {
+            return None;
         }
+        // Body length, then the attributes (0: the store's third byte or fourth).
+        let (head, _) = room.split_first_chunk_mut::<SLACK>()?;
+        let (length, _) = head.split_first_chunk_mut::<4>()?;
+        *length = (body_w as u32).to_le_bytes();
+        // Timestamp delta, offset delta, key length: at most six bytes from offset 2 or 3.
+        let leading = delta_w
+            | count_w.wrapping_shl(bits(delta_n))
+            | key_w.wrapping_shl(bits(delta_n.wrapping_add(count_n)));
+        let at = body_n.wrapping_add(1);
+        let (varints, _) = head.get_mut(at..)?.split_first_chunk_mut::<8>()?;
+        *varints = leading.to_le_bytes();
+        let (_, rest) = room.split_at_mut_checked(at.wrapping_add(fields))?;
+        let (key_out, rest) = rest.split_at_mut_checked(key.len())?;
+        let (value_length, _) = rest.split_first_chunk_mut::<2>()?;
+        *value_length = (value_w as u16).to_le_bytes();
+        let (value_out, rest) = rest.get_mut(value_n..)?.split_at_mut_checked(value.len())?;
+        *rest.first_mut()? = 0; // no headers
         self.max_timestamp = self.max_timestamp.max(record.timestamp);
-        self.len = end;
+        self.len = self.len.wrapping_add(total); // within the buffer: checked above
         self.count = self.count.wrapping_add(1); // below 8192
+                                                 // The copies last, when every check is behind: few values then live across a
+                                                 // field's `memcpy` call (one longer than 128 bytes), so fewer are spilled.
+        copy_field(key_out, key);
+        copy_field(value_out, value);
         Some(())
     }
 
@@ -454,14 +480,25 @@ fn bytes_zigzag(bytes: Option<&[u8]>) -> u64 {
     bytes.map_or(1, |b| (b.len() as u64).wrapping_shl(1))
 }
 
-/// Bytes of an unsigned varint known to be below 2^14: one or two.
+/// Room [`RecordBatchBuilder::push_common`] needs past a record's end, for its fixed-size
+/// stores: the 8-byte store of the leading varints starts at byte 3 at most.
+const SLACK: usize = 16;
+
+/// An unsigned varint known to be below 2^14, as the little-endian bytes of a word, and its
+/// length in bytes (one or two).
 #[inline(always)]
-fn short_len(z: u64) -> usize {
+fn short_varint(z: u64) -> (u64, usize) {
     if z < 1 << 7 {
-        1
+        (z, 1)
     } else {
-        2
+        (z & 0x7f | 0x80 | (z >> 7) << 8, 2)
     }
+}
+
+/// Bits in `bytes` bytes (a short field's few).
+#[inline(always)]
+fn bits(bytes: usize) -> u32 {
+    (bytes as u32).wrapping_mul(8)
 }
 
 /// Wire size of a varint-length-prefixed byte string (`None` = length -1); a field of more

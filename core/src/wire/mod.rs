@@ -16,6 +16,7 @@ mod writer;
 
 pub use array::{Array, ArrayIter};
 pub use reader::{Reader, Scan};
+pub(crate) use writer::copy_field;
 pub use writer::{Slot, Writer};
 
 use crate::Result;

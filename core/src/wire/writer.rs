@@ -361,7 +361,7 @@ fn long_varint(space: &mut [u8], mut v: u64) -> &mut [u8] {
 /// microcontrollers flash counts more than these nanoseconds, and the wide moves pulled in
 /// compiler_builtins' `memmove` (1.5 KiB on thumbv7em).
 #[inline]
-fn copy_field(dst: &mut [u8], src: &[u8]) {
+pub(crate) fn copy_field(dst: &mut [u8], src: &[u8]) {
     let n = src.len();
     if cfg!(not(target_pointer_width = "64")) || !(8..=128).contains(&n) || dst.len() != n {
         super::copy(dst, src);
