@@ -98,6 +98,14 @@ fn main() {
                 .set("bootstrap.servers", bootstrap)
                 .set("group.id", "rdkafka-peer")
                 .set("enable.auto.commit", "false")
+                // Tuned for throughput as librdkafka's CONFIGURATION.md and INTRODUCTION.md
+                // advise: a deeper pre-fetch queue, a larger fetch per partition, and no long
+                // wait on an empty fetch. The poll loop below returns as soon as a record is
+                // queued (it never waits out its timeout while records arrive).
+                .set("queued.min.messages", "1000000")
+                .set("queued.max.messages.kbytes", "1048576")
+                .set("max.partition.fetch.bytes", "10485760")
+                .set("fetch.wait.max.ms", "100")
                 .create()
                 .expect("rdkafka consumer");
             let metadata = consumer

@@ -269,6 +269,56 @@ fn rdkafka_peer() -> PathBuf {
     manifest.with_file_name("target/release/rdkafka-peer")
 }
 
+/// kcat as its users run it: `-P` reading `key:value` lines from a file on stdin, `-C -e`
+/// printing key and value per line into `wc -l` (which prints `records=N`). Tuned as
+/// librdkafka's CONFIGURATION.md advises for throughput, as the rdkafka peer is.
+fn kcat(mode: &str, bootstrap: &str, topic: &str, codec: &str, input: &Path) -> Command {
+    let common = format!("kcat -b {bootstrap} -t {topic} -q -X socket.nagle.disable=true");
+    let script = if mode == "produce" {
+        format!(
+            "{common} -P -K : -z {codec} -X acks=1 -X linger.ms=5 -X batch.size=1000000 \
+             -X queue.buffering.max.messages=1000000 < {} && echo records=$(wc -l < {})",
+            input.display(),
+            input.display()
+        )
+    } else {
+        format!(
+            "{common} -C -e -o beginning -f '%k%s\\n' -X queued.min.messages=1000000 \
+             -X queued.max.messages.kbytes=1048576 -X max.partition.fetch.bytes=10485760 \
+             -X fetch.wait.max.ms=100 | wc -l | sed 's/^/records=/'"
+        )
+    };
+    let mut command = Command::new("sh");
+    command.args(["-c", &script]);
+    command
+}
+
+const KCAT_PRODUCE_NOTE: &str = "key:value lines on stdin; linger.ms=5, batch.size=1000000; \
+     wall time of the process, start-up included";
+const KCAT_CONSUME_NOTE: &str =
+    "-e, key and value per line into wc -l; queued.min.messages=1000000, \
+     fetch.wait.max.ms=100; wall time of the process, start-up included";
+
+/// The records the other clients send (16-byte key, 100-byte value, as the rdkafka peer's and
+/// ours), as `key:value` lines for `kcat -P -K :`.
+fn kcat_input(n: u64) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("nanokafka-bench-kcat-{n}.txt"));
+    let mut text = String::with_capacity(n as usize * 118);
+    for i in 0..n {
+        let key = format!("{i:0>16}");
+        let _ = writeln!(text, "{key}:{key}{}", "x".repeat(84));
+    }
+    std::fs::write(&path, text).expect("kcat input file");
+    path
+}
+
+/// `f`'s result and its wall time in seconds.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let started = Instant::now();
+    let result = f();
+    (result, started.elapsed().as_secs_f64())
+}
+
 fn shell(command: &str) -> String {
     Command::new("sh")
         .args(["-c", command])
@@ -378,6 +428,7 @@ fn main() {
     };
     // The broker's JIT warms up on records nobody measures.
     create("bench-warm-up", 1);
+    let kcat_input = kcat_input(n);
     run(
         "warm-up",
         &mut rdkafka("produce", "bench-warm-up", n.min(300_000), "none"),
@@ -385,7 +436,7 @@ fn main() {
     let mut rows = Vec::new();
     let mut allocations = Vec::new();
     for (partitions, codec) in [(1, "none"), (1, "lz4"), (6, "none"), (6, "lz4")] {
-        let topics: Vec<String> = ["nanokafka", "rdkafka", "java"]
+        let topics: Vec<String> = ["nanokafka", "rdkafka", "java", "kcat"]
             .iter()
             .map(|c| format!("bench-{partitions}p-{codec}-{c}"))
             .collect();
@@ -457,6 +508,18 @@ fn main() {
                     .stdout(Stdio::piped()),
             );
             let java_rate = java_records_per_s(&java_run.stdout, consume);
+            let kcat_topic = if consume { &topics[0] } else { &topics[3] };
+            let (kcat_run, kcat_elapsed) = timed(|| {
+                run(
+                    &format!("kcat {test}"),
+                    &mut kcat(mode, &bootstrap, kcat_topic, codec, &kcat_input),
+                )
+            });
+            assert_eq!(
+                kcat_run.get("records"),
+                Some(n as f64),
+                "kcat {test}: every record"
+            );
             let peer_note = if consume {
                 "BaseConsumer, assign from offset 0, CRC not checked"
             } else {
@@ -494,6 +557,17 @@ fn main() {
                     java_bytes,
                     java_note,
                 ),
+                (
+                    "kcat (Debian)",
+                    &kcat_run,
+                    n as f64 / kcat_elapsed,
+                    116.0,
+                    if consume {
+                        KCAT_CONSUME_NOTE
+                    } else {
+                        KCAT_PRODUCE_NOTE
+                    },
+                ),
             ] {
                 rows.push(Row {
                     test: test.clone(),
@@ -506,6 +580,7 @@ fn main() {
             }
         }
     }
+    let _ = std::fs::remove_file(&kcat_input);
     // Idempotent producers (acks=all, producer id and sequences), both clients.
     for partitions in [1, 6] {
         let topics: Vec<String> = ["nanokafka", "rdkafka"]
