@@ -1,6 +1,7 @@
 //! TLS and SASL against real Apache Kafka's secured listeners (one broker per version for the
-//! whole binary, started by the test with SASL_PLAINTEXT, SSL and SASL_SSL beside PLAINTEXT;
-//! the TLS listeners check a client certificate when one is given).
+//! whole binary, started by the test with SASL_PLAINTEXT, SSL and SASL_SSL beside PLAINTEXT,
+//! and SSL_MTLS and SASL_SSL_MTLS, which require a client certificate: mTLS is shown there,
+//! and a client without a certificate is refused).
 //!
 //! Every listener and mechanism is driven three ways: the core `Cluster`, `Producer` and
 //! `Consumer` over `nanokafka_std::security::SecureConnector`; the std `Client`; and the

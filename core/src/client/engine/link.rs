@@ -211,7 +211,8 @@ impl<S: ConfigStr> Link<S> {
     }
 
     /// Why SASL failed, with the mechanism and the broker's message (set when setup failed
-    /// with [`Error::Authentication`]).
+    /// with [`Error::Authentication`]), or the SASL request the connection broke on
+    /// ([`Link::setup_interrupted`]).
     #[cfg(feature = "sasl")]
     pub fn sasl_error(&self) -> Option<&SaslError> {
         match &self.sasl {
@@ -478,6 +479,24 @@ impl<S: ConfigStr> Link<S> {
             Err(error) => return Err(self.sasl_failed(error)),
         }
         Ok(())
+    }
+
+    /// Breaks the link after its setup failed with `error` below SASL (the connection
+    /// closed, the answer did not come in time): while a SASL request was under way, its
+    /// [`Link::sasl_error`] then says which ([`SaslError::Interrupted`]), for messages.
+    #[cfg(feature = "sasl")]
+    pub fn setup_interrupted(&mut self, error: Error) {
+        self.fail();
+        let (Sasl::Running(client), Some(pending)) = (&self.sasl, self.awaited_setup()) else {
+            return;
+        };
+        if pending.api != ApiKey::ApiVersions {
+            self.sasl = Sasl::Failed(SaslError::Interrupted {
+                mechanism: client.mechanism(),
+                api: pending.api,
+                error,
+            });
+        }
     }
 
     /// Ends setup after a SASL failure: the link is broken and keeps the failure.
