@@ -34,7 +34,7 @@ use nanokafka_std::mock::read_frame;
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -866,6 +866,8 @@ impl ByteFault {
 pub struct ByteProxy {
     address: SocketAddr,
     connections: Arc<Mutex<usize>>,
+    /// Bytes forwarded from the broker to clients, all connections together.
+    from_broker: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
     acceptor: Option<JoinHandle<()>>,
 }
@@ -877,9 +879,11 @@ impl ByteProxy {
         listener.set_nonblocking(true)?;
         let address = listener.local_addr()?;
         let connections = Arc::new(Mutex::new(0));
+        let from_broker = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let acceptor = {
             let (connections, stop) = (connections.clone(), stop.clone());
+            let from_broker = from_broker.clone();
             std::thread::Builder::new()
                 .name(format!("byte-proxy-{}", address.port()))
                 .spawn(move || {
@@ -889,11 +893,17 @@ impl ByteProxy {
                         match listener.accept() {
                             Ok((client, _)) if served.len() < MAX_CONNECTIONS => {
                                 *connections.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-                                let stop = stop.clone();
+                                let (stop, from_broker) = (stop.clone(), from_broker.clone());
                                 if let Ok(handle) = std::thread::Builder::new()
                                     .name("byte-proxy-conn".into())
                                     .spawn(move || {
-                                        let _ = serve_bytes(client, upstream, fault, &stop);
+                                        let _ = serve_bytes(
+                                            client,
+                                            upstream,
+                                            fault,
+                                            &from_broker,
+                                            &stop,
+                                        );
                                     })
                                 {
                                     served.push(handle);
@@ -911,6 +921,7 @@ impl ByteProxy {
         Ok(ByteProxy {
             address,
             connections,
+            from_broker,
             stop,
             acceptor: Some(acceptor),
         })
@@ -924,6 +935,11 @@ impl ByteProxy {
     /// Connections accepted so far.
     pub fn connections(&self) -> usize {
         *self.connections.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Bytes forwarded from the broker to clients so far, all connections together.
+    pub fn from_broker(&self) -> usize {
+        self.from_broker.load(Ordering::SeqCst)
     }
 }
 
@@ -940,6 +956,7 @@ fn serve_bytes(
     client: TcpStream,
     upstream: SocketAddr,
     fault: ByteFault,
+    from_broker: &AtomicUsize,
     stop: &AtomicBool,
 ) -> io::Result<()> {
     client.set_nonblocking(false)?;
@@ -993,6 +1010,8 @@ fn serve_bytes(
                     return Ok(());
                 }
                 let take = chunk.len().min(fault.after() - forwarded);
+                // Counted first: a client that got the bytes sees them counted.
+                from_broker.fetch_add(take, Ordering::SeqCst);
                 (&client).write_all(&chunk[..take])?;
                 forwarded += take;
                 apply(forwarded);

@@ -2,7 +2,7 @@
 //! or stalled in the middle of the TLS handshake (a byte-level proxy in front of real
 //! Kafka's SSL listener), or in the middle of the SASL exchange (the frame-level fault
 //! proxy in front of real Kafka's SASL_PLAINTEXT listener, and of the mock broker with
-//! SASL). Each ends in a timeout-bounded error naming what was in progress, after the
+//! SASL; and the byte-level proxy in the middle of SASL_SSL's SaslAuthenticate answer). Each ends in a timeout-bounded error naming what was in progress, after the
 //! retry policy's few attempts (no storm).
 //!
 //! And SASL re-authentication (KIP-368) on real Kafka: the `SASL_REAUTH` listener gives
@@ -231,6 +231,71 @@ fn a_sasl_exchange_cut_or_stalled_half_way_on_kafka_is_a_bounded_error_naming_th
         let name = format!("Kafka {version}");
         sasl_interrupted(&name, &proxy, "PLAIN", PLAIN_USER);
         sasl_interrupted(&name, &proxy, "SCRAM-SHA-256", SCRAM_SHA_256_USER);
+    }
+}
+
+#[test]
+fn a_sasl_exchange_cut_or_stalled_half_way_inside_tls_is_a_bounded_error_naming_the_step() {
+    for version in KafkaVersion::all() {
+        let kafka = broker(&version);
+        let sasl_ssl = local(kafka.listener_port(1, "SASL_SSL"));
+        let (user, password) = PLAIN_USER;
+        let settings = security(
+            kafka,
+            &[
+                "security.protocol=SASL_SSL",
+                "sasl.mechanism=PLAIN",
+                &format!("sasl.username={user}"),
+                &format!("sasl.password={password}"),
+            ],
+        );
+        // Every byte the broker sends to set up one connection (TLS handshake, ApiVersions,
+        // SASL): the SaslAuthenticate answer comes last, in the last TLS record.
+        let whole = ByteProxy::start(sasl_ssl, ByteFault::Stall { after: usize::MAX }).unwrap();
+        security::connect(
+            &settings,
+            "localhost",
+            whole.port(),
+            Duration::from_secs(10),
+        )
+        .unwrap_or_else(|e| panic!("Kafka {version}: {e}"));
+        let total = whole.from_broker();
+        drop(whole);
+        // 10 bytes short of the end: in the middle of the SaslAuthenticate answer's record.
+        let after = total - 10;
+        for fault in [ByteFault::Cut { after }, ByteFault::Stall { after }] {
+            let label = format!("Kafka {version} SASL_SSL PLAIN {fault:?} of {total} bytes");
+            let proxy = ByteProxy::start(sasl_ssl, fault).unwrap();
+            let bootstrap = format!("localhost:{}", proxy.port());
+            let (detail, elapsed) = cluster_fails(&bootstrap, settings.clone());
+            let SecurityError::Sasl(sasl) = &detail else {
+                panic!("{label}: {detail}")
+            };
+            assert!(
+                matches!(
+                    &**sasl,
+                    SaslError::Interrupted {
+                        api: ApiKey::SaslAuthenticate,
+                        ..
+                    }
+                ),
+                "{label}: {sasl:?}"
+            );
+            assert!(bounded(elapsed), "{label}: {elapsed:?}");
+            let opened = proxy.connections();
+            assert!(opened <= ATTEMPTS.into(), "{label}: {opened} connections");
+            let (text, elapsed) = client_fails(client_config(bootstrap, settings.clone()));
+            assert!(
+                text.contains("SASL PLAIN") && text.contains("SaslAuthenticate"),
+                "{label}: {text}"
+            );
+            assert!(!text.contains(password), "never shown: {text}");
+            assert!(bounded(elapsed), "{label}: {elapsed:?}");
+            eprintln!(
+                "{label}: {opened} connections, {:.2} s: {text}",
+                elapsed.as_secs_f64()
+            );
+        }
     }
 }
 
