@@ -233,7 +233,12 @@ impl embedded_io::Read for SecureTransport {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, TransportError> {
         match self {
             SecureTransport::Plain(t) => t.read(buf),
-            SecureTransport::Tls(t) => t.read(buf),
+            // A broker gone without TLS's close_notify is a connection closed: no data is
+            // taken from a truncated record, and the frame being read is then incomplete.
+            SecureTransport::Tls(t) => match t.read(buf) {
+                Err(e) if e.0.kind() == std::io::ErrorKind::UnexpectedEof => Ok(0),
+                read => read,
+            },
         }
     }
 }

@@ -289,6 +289,10 @@ fn a_sasl_exchange_cut_or_stalled_half_way_inside_tls_is_a_bounded_error_naming_
                 text.contains("SASL PLAIN") && text.contains("SaslAuthenticate"),
                 "{label}: {text}"
             );
+            // A TLS stream ended without close_notify is a closed connection.
+            if let ByteFault::Cut { .. } = fault {
+                assert!(text.contains("connection closed"), "{label}: {text}");
+            }
             assert!(!text.contains(password), "never shown: {text}");
             assert!(bounded(elapsed), "{label}: {elapsed:?}");
             eprintln!(
