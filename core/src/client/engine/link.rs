@@ -946,6 +946,40 @@ mod tests {
             assert_eq!(link.poll_transmit(30, &mut buf), Ok(None));
         }
 
+        #[test]
+        fn a_connection_broken_during_sasl_names_the_request_left_unanswered() {
+            // During ApiVersions: not SASL's failure.
+            let mut link = plain_link();
+            let mut buf = [0u8; 512];
+            link.poll_transmit(0, &mut buf).unwrap().unwrap();
+            link.setup_interrupted(Error::ResponseNotReceived);
+            assert!(link.is_broken());
+            assert_eq!(link.sasl_error(), None);
+            // During SaslHandshake, then SaslAuthenticate.
+            for (api, answered) in [(ApiKey::SaslHandshake, 0), (ApiKey::SaslAuthenticate, 1)] {
+                let mut link = plain_link();
+                to_handshake(&mut link, &mut buf);
+                if answered > 0 {
+                    link.handle_setup_response(&response(2, &handshake(0, &["PLAIN"])))
+                        .unwrap();
+                    link.poll_transmit(20, &mut buf).unwrap().unwrap();
+                }
+                link.setup_interrupted(Error::Timeout);
+                assert!(link.is_broken());
+                let error = link.sasl_error().unwrap();
+                assert_eq!(
+                    *error,
+                    SaslError::Interrupted {
+                        mechanism: crate::sasl::Mechanism::Plain,
+                        api,
+                        error: Error::Timeout
+                    }
+                );
+                assert!(!error.is_fatal(), "retried as a connection failure");
+                assert_eq!(error.to_error(), Error::Timeout);
+            }
+        }
+
         /// Runs PLAIN's handshake and authenticate answered at `now`, the session lasting
         /// `lifetime` ms (correlation ids from `id`).
         fn authenticate_plain(link: &mut Link, id: i32, now: u64, lifetime: i64) {
