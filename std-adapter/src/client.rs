@@ -363,7 +363,8 @@ pub(crate) fn cluster_error(
     let explains = matches!(
         kind,
         nanokafka::Error::Connect(_) | nanokafka::Error::NoKnownBrokers
-    ) || kind.is_security();
+    ) || kind.is_security()
+        || cluster.connector().sasl_interrupted();
     match cluster.connector().describe_last_error() {
         Some(detail) if explains => Error::new(kind, format!("{context} ({detail})")),
         _ => Error::new(kind, context),

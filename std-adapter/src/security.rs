@@ -233,7 +233,12 @@ impl embedded_io::Read for SecureTransport {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, TransportError> {
         match self {
             SecureTransport::Plain(t) => t.read(buf),
-            SecureTransport::Tls(t) => t.read(buf),
+            // A broker gone without TLS's close_notify is a connection closed: no data is
+            // taken from a truncated record, and the frame being read is then incomplete.
+            SecureTransport::Tls(t) => match t.read(buf) {
+                Err(e) if e.0.kind() == std::io::ErrorKind::UnexpectedEof => Ok(0),
+                read => read,
+            },
         }
     }
 }
@@ -293,9 +298,17 @@ impl SecureConnector {
         &self.config
     }
 
-    /// The last failure in full (TLS check, SASL mechanism and broker message, ...).
+    /// The last connection attempt's failure in full (TLS check, SASL mechanism and broker
+    /// message, the SASL request a broken connection left unanswered, ...).
     pub fn last_error(&self) -> Option<&SecurityError> {
         self.last_error.as_ref()
+    }
+
+    /// Whether the last connection attempt broke in the middle of SASL
+    /// ([`SaslError::Interrupted`]): a retriable failure that [`Self::describe_last_error`]
+    /// explains.
+    pub fn sasl_interrupted(&self) -> bool {
+        matches!(&self.last_error, Some(SecurityError::Sasl(e)) if matches!(**e, SaslError::Interrupted { .. }))
     }
 
     /// The last failure for a message: the security failure, or the address and I/O error
@@ -321,6 +334,8 @@ impl SecureConnector {
     }
 
     fn try_open(&mut self, host: &str, port: u16) -> Result<SecureTransport, SecurityError> {
+        // A new attempt: what failed before is no longer the story.
+        self.last_error = None;
         self.last_target = format!("{host}:{port}");
         let tls = match &self.tls {
             Some(Err(e)) => return Err(SecurityError::Tls(e.clone())),

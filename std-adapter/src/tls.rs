@@ -20,7 +20,7 @@ use std::io;
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A TLS stream over TCP.
 pub type TlsStream = rustls::StreamOwned<ClientConnection, TcpStream>;
@@ -205,8 +205,9 @@ fn config_error(target: &str, detail: impl fmt::Display) -> TlsError {
 }
 
 /// Runs the TLS handshake over `socket` (connected to `host:port`) with `host` as the
-/// server name, each read waiting at most `timeout`; the transport comes back with the short
-/// read timeout a connection's deadline needs.
+/// server name, all of it within `timeout` (a broker that dribbles its handshake out a few
+/// bytes at a time does not hold the client longer); the transport comes back with the
+/// short read timeout a connection's deadline needs.
 pub fn handshake(
     mut socket: TcpStream,
     config: Arc<ClientConfig>,
@@ -225,23 +226,43 @@ pub fn handshake(
     let mut connection =
         ClientConnection::new(config, name).map_err(|e| failed(TlsErrorKind::Config, &e))?;
     let io_failed = |e: &io::Error| failed(TlsErrorKind::Interrupted, e);
-    socket
-        .set_read_timeout(Some(timeout.max(Duration::from_millis(1))))
-        .map_err(|e| io_failed(&e))?;
+    let deadline = Instant::now() + timeout;
     while connection.is_handshaking() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(failed(
+                TlsErrorKind::Interrupted,
+                &format_args!("not finished within {timeout:?}"),
+            ));
+        }
+        // Each read and write waits at most what is left of the handshake's time.
+        socket
+            .set_read_timeout(Some(left))
+            .and_then(|()| socket.set_write_timeout(Some(left)))
+            .map_err(|e| io_failed(&e))?;
         if let Err(e) = connection.complete_io(&mut socket) {
             let rustls_error = e
                 .get_ref()
                 .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+            let silent = matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            );
             return Err(match rustls_error {
                 Some(error) => failed(classify(error), error),
+                None if silent => failed(
+                    TlsErrorKind::Interrupted,
+                    &format_args!("not finished within {timeout:?} ({e})"),
+                ),
                 None => failed(TlsErrorKind::Interrupted, &e),
             });
         }
     }
-    // As for plain TCP: a short read timeout so the connection's deadline is honoured.
+    // As for plain TCP: a short read timeout so the connection's deadline is honoured,
+    // `timeout` for writes.
     socket
         .set_read_timeout(Some(Duration::from_millis(100)))
+        .and_then(|()| socket.set_write_timeout(Some(timeout)))
         .map_err(|e| io_failed(&e))?;
     Ok(StdTransport(rustls::StreamOwned::new(connection, socket)))
 }

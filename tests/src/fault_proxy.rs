@@ -34,7 +34,7 @@ use nanokafka_std::mock::read_frame;
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -827,4 +827,205 @@ impl MatrixRow {
             self.outcome.replace('|', "/")
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Byte-level faults: below Kafka's framing, e.g. in the middle of a TLS handshake
+
+/// What a [`ByteProxy`] does to each connection once the broker has sent the client
+/// `after` bytes (counted from the connection's start, TLS records included): the client's
+/// bytes always go through until then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteFault {
+    /// Close both sockets: a broker or network that drops the connection.
+    Cut {
+        /// Bytes of the broker's forwarded first.
+        after: usize,
+    },
+    /// Forward nothing more either way, both sockets kept open (until the client closes
+    /// its end or the proxy stops): a broker or network that stalls.
+    Stall {
+        /// Bytes of the broker's forwarded first.
+        after: usize,
+    },
+}
+
+impl ByteFault {
+    fn after(self) -> usize {
+        match self {
+            ByteFault::Cut { after } | ByteFault::Stall { after } => after,
+        }
+    }
+}
+
+/// A TCP proxy that forwards raw bytes (not frames) and applies one [`ByteFault`] to every
+/// connection: for faults inside TLS, whose records the frame-level [`FaultProxy`] cannot
+/// read. Loopback only, at most [`MAX_CONNECTIONS`] at once; dropping it closes every
+/// socket and joins every thread.
+#[derive(Debug)]
+pub struct ByteProxy {
+    address: SocketAddr,
+    connections: Arc<Mutex<usize>>,
+    /// Bytes forwarded from the broker to clients, all connections together.
+    from_broker: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+impl ByteProxy {
+    /// A proxy to `upstream` doing `fault` to every connection.
+    pub fn start(upstream: SocketAddr, fault: ByteFault) -> io::Result<ByteProxy> {
+        let listener = TcpListener::bind(("127.0.0.1", 0))?;
+        listener.set_nonblocking(true)?;
+        let address = listener.local_addr()?;
+        let connections = Arc::new(Mutex::new(0));
+        let from_broker = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let acceptor = {
+            let (connections, stop) = (connections.clone(), stop.clone());
+            let from_broker = from_broker.clone();
+            std::thread::Builder::new()
+                .name(format!("byte-proxy-{}", address.port()))
+                .spawn(move || {
+                    let mut served: Vec<JoinHandle<()>> = Vec::new();
+                    while !stop.load(Ordering::SeqCst) {
+                        served.retain(|c| !c.is_finished());
+                        match listener.accept() {
+                            Ok((client, _)) if served.len() < MAX_CONNECTIONS => {
+                                *connections.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+                                let (stop, from_broker) = (stop.clone(), from_broker.clone());
+                                if let Ok(handle) = std::thread::Builder::new()
+                                    .name("byte-proxy-conn".into())
+                                    .spawn(move || {
+                                        let _ = serve_bytes(
+                                            client,
+                                            upstream,
+                                            fault,
+                                            &from_broker,
+                                            &stop,
+                                        );
+                                    })
+                                {
+                                    served.push(handle);
+                                }
+                            }
+                            Ok(_) => {}
+                            Err(_) => std::thread::sleep(POLL),
+                        }
+                    }
+                    for connection in served {
+                        let _ = connection.join();
+                    }
+                })?
+        };
+        Ok(ByteProxy {
+            address,
+            connections,
+            from_broker,
+            stop,
+            acceptor: Some(acceptor),
+        })
+    }
+
+    /// The proxy's port.
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        *self.connections.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Bytes forwarded from the broker to clients so far, all connections together.
+    pub fn from_broker(&self) -> usize {
+        self.from_broker.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for ByteProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+    }
+}
+
+fn serve_bytes(
+    client: TcpStream,
+    upstream: SocketAddr,
+    fault: ByteFault,
+    from_broker: &AtomicUsize,
+    stop: &AtomicBool,
+) -> io::Result<()> {
+    client.set_nonblocking(false)?;
+    let broker = TcpStream::connect_timeout(&upstream, Duration::from_secs(5))?;
+    for stream in [&client, &broker] {
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(POLL))?;
+    }
+    // Set once the fault took effect: from then on nothing is forwarded.
+    let faulted = AtomicBool::new(false);
+    let over = AtomicBool::new(false);
+    let end = || {
+        over.store(true, Ordering::SeqCst);
+        let _ = client.shutdown(Shutdown::Both);
+        let _ = broker.shutdown(Shutdown::Both);
+    };
+    let running = || !stop.load(Ordering::SeqCst) && !over.load(Ordering::SeqCst);
+    // Reads `from` until it closes; `forward` gets each chunk read.
+    let pump = |mut from: &TcpStream, forward: &mut dyn FnMut(&[u8]) -> io::Result<()>| {
+        let mut buf = [0u8; 16 << 10];
+        while running() {
+            match io::Read::read(&mut from, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    if forward(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => break,
+            }
+        }
+    };
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let mut forwarded = 0usize;
+            let apply = |forwarded: usize| {
+                if forwarded >= fault.after() && !faulted.swap(true, Ordering::SeqCst) {
+                    if let ByteFault::Cut { .. } = fault {
+                        end();
+                    }
+                }
+            };
+            apply(forwarded);
+            pump(&broker, &mut |chunk| {
+                if faulted.load(Ordering::SeqCst) {
+                    return Ok(());
+                }
+                let take = chunk.len().min(fault.after() - forwarded);
+                // Counted first: a client that got the bytes sees them counted.
+                from_broker.fetch_add(take, Ordering::SeqCst);
+                (&client).write_all(&chunk[..take])?;
+                forwarded += take;
+                apply(forwarded);
+                Ok(())
+            });
+            end();
+        });
+        pump(&client, &mut |chunk| {
+            if faulted.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            (&broker).write_all(chunk)
+        });
+        end();
+    });
+    Ok(())
 }

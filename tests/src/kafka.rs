@@ -424,6 +424,36 @@ pub const SCRAM_SHA_256_USER: (&str, &str) = ("bob", "bob-secret");
 pub const SCRAM_SHA_512_USER: (&str, &str) = ("carol", "carol-secret");
 /// The session lifetime a secured cluster gives (`connections.max.reauth.ms`).
 pub const SESSION_LIFETIME_MS: u64 = 3_600_000;
+/// The listeners [`KafkaClusterBuilder::secured`] adds beside [`SECURED_LISTENERS`], for what
+/// those cannot show without changing them for every other test: (name, security protocol).
+/// `SSL_MTLS` and `SASL_SSL_MTLS` require a client certificate signed by the CA
+/// (`listener.name.<name>.ssl.client.auth=required`: Kafka applies `ssl.client.auth` to a
+/// SASL_SSL listener only when it is set per listener); `SASL_REAUTH` gives SASL sessions a
+/// lifetime of [`REAUTH_SESSION_LIFETIME_MS`] (KIP-368), so the broker closes a connection
+/// used after that without authenticating again.
+pub const SECURED_EXTRA_LISTENERS: [(&str, &str); 3] = [
+    ("SSL_MTLS", "SSL"),
+    ("SASL_SSL_MTLS", "SASL_SSL"),
+    ("SASL_REAUTH", "SASL_PLAINTEXT"),
+];
+/// The session lifetime of the `SASL_REAUTH` listener ([`SECURED_EXTRA_LISTENERS`]).
+pub const REAUTH_SESSION_LIFETIME_MS: u64 = 3_000;
+
+/// The security protocol of a listener named `name`: its own name for [`SECURED_LISTENERS`],
+/// the one [`SECURED_EXTRA_LISTENERS`] gives, else PLAINTEXT.
+pub fn listener_protocol(name: &str) -> &str {
+    SECURED_LISTENERS
+        .iter()
+        .find(|&&n| n == name)
+        .copied()
+        .or_else(|| {
+            SECURED_EXTRA_LISTENERS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|&(_, protocol)| protocol)
+        })
+        .unwrap_or("PLAINTEXT")
+}
 
 /// Makes the certificate and PKCS12 keystore under `dir/tls` with `openssl` and returns the
 /// server properties of the secured listeners.
@@ -572,8 +602,18 @@ fn secured_properties(dir: &Path) -> Result<Vec<(String, String)>, String> {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect::<Vec<_>>();
+    for (name, _) in &SECURED_EXTRA_LISTENERS[..2] {
+        properties.push((
+            format!("listener.name.{}.ssl.client.auth", name.to_lowercase()),
+            "required".to_owned(),
+        ));
+    }
+    properties.push((
+        "listener.name.sasl_reauth.connections.max.reauth.ms".to_owned(),
+        REAUTH_SESSION_LIFETIME_MS.to_string(),
+    ));
     let (user, password) = PLAIN_USER;
-    for listener in ["sasl_plaintext", "sasl_ssl"] {
+    for listener in ["sasl_plaintext", "sasl_ssl", "sasl_ssl_mtls", "sasl_reauth"] {
         properties.push((
             format!("listener.name.{listener}.plain.sasl.jaas.config"),
             format!(
@@ -636,13 +676,24 @@ impl KafkaClusterBuilder {
     /// ([`SCRAM_SHA_512_USER`], both created at format time), a session lifetime of one hour
     /// (`connections.max.reauth.ms`), and a certificate for `localhost` only (not 127.0.0.1,
     /// so that a wrong host name can be tried) signed by a CA made with `openssl` in the run
-    /// folder ([`KafkaCluster::ca_certificate`]).
+    /// folder ([`KafkaCluster::ca_certificate`]). Beside them the [`SECURED_EXTRA_LISTENERS`]:
+    /// SSL and SASL_SSL requiring a client certificate, and SASL_PLAINTEXT with short sessions.
     pub fn secured(mut self) -> Self {
         self.secured = true;
-        for name in SECURED_LISTENERS {
+        let extra = SECURED_EXTRA_LISTENERS.iter().map(|(name, _)| name);
+        for name in SECURED_LISTENERS.iter().chain(extra) {
             self.listeners
-                .push((name.to_owned(), "localhost".to_owned()));
+                .push(((*name).to_owned(), "localhost".to_owned()));
         }
+        self
+    }
+
+    /// Advertises the extra listener `name` (added by [`Self::secured`] or
+    /// [`Self::listener`]) at `ports[node index]` of its advertised host instead of its own
+    /// port, e.g. a fault proxy's, bound before the broker starts.
+    pub fn advertised_at(mut self, name: &str, ports: &[u16]) -> Self {
+        self.advertised_ports
+            .push((name.to_owned(), ports.to_vec()));
         self
     }
 
@@ -672,11 +723,8 @@ impl KafkaClusterBuilder {
     /// 127.0.0.1:`ports[node index]` (e.g. a fault proxy's port, bound before the broker
     /// starts): clients that bootstrap through that port reach every broker through it. Its
     /// real port: [`KafkaCluster::listener_port`].
-    pub fn listener_advertised_at(mut self, name: &str, ports: &[u16]) -> Self {
-        self = self.listener(name, "127.0.0.1");
-        self.advertised_ports
-            .push((name.to_owned(), ports.to_vec()));
-        self
+    pub fn listener_advertised_at(self, name: &str, ports: &[u16]) -> Self {
+        self.listener(name, "127.0.0.1").advertised_at(name, ports)
     }
 
     /// Extra server properties, e.g. `[("message.max.bytes", "10000")]`.
@@ -791,11 +839,7 @@ impl KafkaCluster {
                     .and_then(|(_, ports)| ports.get(i).copied())
                     .unwrap_or(*port);
                 advertise.push_str(&format!(",{name}://{host}:{advertised}"));
-                let protocol = if SECURED_LISTENERS.contains(&name.as_str()) {
-                    name.as_str()
-                } else {
-                    "PLAINTEXT"
-                };
+                let protocol = listener_protocol(name);
                 protocols.push_str(&format!(",{name}:{protocol}"));
             }
             // log.retention.ms=-1: tests write records with fixed timestamps from years ago,

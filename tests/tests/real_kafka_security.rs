@@ -1,6 +1,7 @@
 //! TLS and SASL against real Apache Kafka's secured listeners (one broker per version for the
-//! whole binary, started by the test with SASL_PLAINTEXT, SSL and SASL_SSL beside PLAINTEXT;
-//! the TLS listeners check a client certificate when one is given).
+//! whole binary, started by the test with SASL_PLAINTEXT, SSL and SASL_SSL beside PLAINTEXT,
+//! and SSL_MTLS and SASL_SSL_MTLS, which require a client certificate: mTLS is shown there,
+//! and a client without a certificate is refused).
 //!
 //! Every listener and mechanism is driven three ways: the core `Cluster`, `Producer` and
 //! `Consumer` over `nanokafka_std::security::SecureConnector`; the std `Client`; and the
@@ -26,8 +27,8 @@ use nanokafka_std::security::{
 use nanokafka_std::tls::TlsErrorKind;
 use nanokafka_std::{now_ms, Client, ClientConfig, OwnedRecord, SystemClock};
 use nanokafka_tests::kafka::{
-    shared_secured, KafkaCluster, KafkaVersion, PLAIN_USER, SCRAM_SHA_256_USER, SCRAM_SHA_512_USER,
-    SESSION_LIFETIME_MS,
+    listener_protocol, shared_secured, KafkaCluster, KafkaVersion, PLAIN_USER, SCRAM_SHA_256_USER,
+    SCRAM_SHA_512_USER, SESSION_LIFETIME_MS,
 };
 use nanokafka_tests::peers::{kafka_python, kcat};
 use nanokafka_tests::scenarios::{produce_one_and_read_it_back, unique_topic, Target};
@@ -96,7 +97,7 @@ impl Access {
 
     /// The settings in Kafka's names, as `-X key=value` would give them.
     fn settings(&self, kafka: &KafkaCluster) -> Vec<String> {
-        let mut pairs = vec![format!("security.protocol={}", self.listener)];
+        let mut pairs = vec![format!("security.protocol={}", self.protocol())];
         if self.listener.contains("SSL") {
             pairs.push(format!(
                 "ssl.ca.location={}",
@@ -117,6 +118,11 @@ impl Access {
             pairs.push(format!("sasl.password={password}"));
         }
         pairs
+    }
+
+    /// The listener's security protocol (its name says more: `SSL_MTLS` is SSL).
+    fn protocol(&self) -> &'static str {
+        listener_protocol(self.listener)
     }
 
     fn security(&self, kafka: &KafkaCluster) -> SecurityConfig {
@@ -140,13 +146,15 @@ const ACCESSES: [Access; 9] = [
     Access::new("SASL_PLAINTEXT").sasl("SCRAM-SHA-256", SCRAM_SHA_256_USER),
     Access::new("SASL_PLAINTEXT").sasl("SCRAM-SHA-512", SCRAM_SHA_512_USER),
     Access::new("SSL"),
-    Access::new("SSL").mtls(),
+    Access::new("SSL_MTLS").mtls(),
     Access::new("SASL_SSL").sasl("PLAIN", PLAIN_USER),
     Access::new("SASL_SSL").sasl("SCRAM-SHA-512", SCRAM_SHA_512_USER),
-    Access::new("SASL_SSL")
+    Access::new("SASL_SSL_MTLS")
         .sasl("SCRAM-SHA-512", SCRAM_SHA_512_USER)
         .mtls(),
-    Access::new("SASL_SSL").sasl("PLAIN", PLAIN_USER).mtls(),
+    Access::new("SASL_SSL_MTLS")
+        .sasl("PLAIN", PLAIN_USER)
+        .mtls(),
 ];
 
 /// A secured listener of the broker as a scenario target of the core client.
@@ -302,7 +310,7 @@ fn kafka_python_reads(kafka: &KafkaCluster, access: Access, topic: &str, values:
             &bootstrap,
             topic,
             &count,
-            access.listener,
+            access.protocol(),
             mechanism,
             user,
             password,
@@ -327,13 +335,22 @@ fn java_console_consumer_reads(
     values: &[String],
 ) {
     let label = access.label(kafka);
-    let mut properties = vec![format!("security.protocol={}", access.listener)];
+    let mut properties = vec![format!("security.protocol={}", access.protocol())];
     if access.listener.contains("SSL") {
         properties.push("ssl.truststore.type=PEM".to_owned());
         properties.push(format!(
             "ssl.truststore.location={}",
             kafka.ca_certificate().display()
         ));
+    }
+    if access.mtls {
+        // A PEM key store: the client's (unencrypted PKCS#8) key and certificate in one file.
+        let (certificate, key) = kafka.client_certificate();
+        let store = kafka.data_dir().join(format!("{topic}-keystore.pem"));
+        let pem = [key, certificate].map(|file| std::fs::read_to_string(file).unwrap());
+        std::fs::write(&store, pem.concat()).unwrap();
+        properties.push("ssl.keystore.type=PEM".to_owned());
+        properties.push(format!("ssl.keystore.location={}", store.display()));
     }
     if let Some((mechanism, (user, password))) = access.sasl {
         let module = if mechanism == "PLAIN" {
@@ -663,8 +680,8 @@ fn untrusted_client_certificate(kafka: &KafkaCluster) -> (PathBuf, PathBuf) {
 
 /// With TLS 1.3 the broker refuses a client certificate after the client's side of the
 /// handshake is done: the refusal arrives as the answer to the first request. It is still a
-/// TLS error saying so, and not retried. (The SSL listener checks a certificate it is given;
-/// Kafka applies `ssl.client.auth` to a SASL_SSL listener only when set per listener.)
+/// TLS error saying so, and not retried. (The SSL listener asks for a certificate and checks
+/// one it is given.)
 fn rejected_client_certificate(kafka: &KafkaCluster) {
     let (certificate, key) = untrusted_client_certificate(kafka);
     let access = Access::new("SSL");
@@ -702,6 +719,52 @@ fn rejected_client_certificate(kafka: &KafkaCluster) {
         "{label}: {text}"
     );
     eprintln!("{label}: {text}");
+}
+
+#[test]
+fn no_client_certificate_on_a_listener_that_requires_one_is_a_tls_error_in_one_attempt() {
+    every_version().for_each(missing_client_certificate);
+}
+
+/// The mTLS listeners require a certificate (`ssl.client.auth=required`, per listener):
+/// without one, the TLS 1.3 handshake completes on the client's side and the broker's
+/// refusal (a `bad_certificate` alert) answers the first request. The user sees a TLS
+/// error saying the broker rejected the client certificate, after one attempt; with the
+/// certificate the same settings work (the round trips above).
+fn missing_client_certificate(kafka: &KafkaCluster) {
+    for access in [
+        Access::new("SSL_MTLS"),
+        Access::new("SASL_SSL_MTLS").sasl("PLAIN", PLAIN_USER),
+    ] {
+        let label = access.label(kafka);
+        let (error, opened, detail) = refused_once(kafka, access, "localhost");
+        assert!(matches!(error, Error::Tls(_)), "{label}: {error}");
+        assert_eq!(opened, 1, "{label}: no retry");
+        match &detail {
+            SecurityError::Tls(e) => {
+                assert_eq!(
+                    e.kind,
+                    TlsErrorKind::ClientCertificateRejected,
+                    "{label}: {e}"
+                );
+                // Java sends bad_certificate.
+                assert!(e.detail.contains("fatal alert"), "{label}: {e}");
+            }
+            other => panic!("{label}: {other:?}"),
+        }
+        let started = Instant::now();
+        let text = Client::connect(access.client_config(kafka))
+            .err()
+            .unwrap_or_else(|| panic!("{label}: served without a client certificate"))
+            .to_string();
+        let elapsed = started.elapsed();
+        assert!(
+            text.contains("rejected the client certificate"),
+            "{label}: {text}"
+        );
+        assert!(elapsed < Duration::from_secs(3), "{label}: {elapsed:?}");
+        eprintln!("{label} without a client certificate, {elapsed:?}: {text}");
+    }
 }
 
 /// Runs the `nanokafka` CLI with `args` after `access`'s settings as `-X key=value`, `stdin`
@@ -748,7 +811,7 @@ fn the_cli_produces_consumes_and_lists_metadata_over_sasl_ssl_and_sasl_plaintext
 /// The other ways in, for the CLI: TLS alone, TLS with a client certificate, SCRAM-SHA-256.
 const CLI_MORE_ACCESSES: [Access; 3] = [
     Access::new("SSL"),
-    Access::new("SSL").mtls(),
+    Access::new("SSL_MTLS").mtls(),
     Access::new("SASL_PLAINTEXT").sasl("SCRAM-SHA-256", SCRAM_SHA_256_USER),
 ];
 

@@ -39,8 +39,9 @@ pub trait Connector {
         Ok(None)
     }
 
-    /// Told why SASL failed on a connection it opened (the mechanism, the broker's message),
-    /// to keep for messages; the cluster returns [`Error::Authentication`] at once.
+    /// Told why SASL failed on a connection it opened (the mechanism, the broker's message,
+    /// or the request a broken connection left unanswered), to keep for messages; a refusal
+    /// is returned as [`Error::Authentication`] at once, a broken connection is retried.
     #[cfg(feature = "sasl")]
     fn sasl_failed(&mut self, error: &crate::sasl::SaslError) {
         let _ = error;

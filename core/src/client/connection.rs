@@ -141,6 +141,17 @@ impl<T: Read + Write, C: Clock, S: ConfigStr> Connection<T, C, S> {
     }
 
     fn run_setup(&mut self, buf: &mut [u8]) -> Result<()> {
+        let result = self.exchange_setup(buf);
+        #[cfg(feature = "sasl")]
+        if let Err(error) = result {
+            if !error.is_security() {
+                self.link.setup_interrupted(error);
+            }
+        }
+        result
+    }
+
+    fn exchange_setup(&mut self, buf: &mut [u8]) -> Result<()> {
         while let Some(len) = self.link.poll_transmit(self.clock.now_ms(), buf)? {
             self.write(buf.get(..len).unwrap_or_default())?;
             let deadline = self.link.poll_timeout().unwrap_or(0);

@@ -209,6 +209,17 @@ pub enum SaslError {
         /// The client error.
         error: crate::Error,
     },
+    /// The connection broke or fell silent in the middle of the exchange (no answer to
+    /// `api` within the request timeout, or the connection closed): retriable, like any
+    /// connection failure, but the message says SASL was under way.
+    Interrupted {
+        /// The mechanism in use.
+        mechanism: Mechanism,
+        /// The SASL request whose answer did not come.
+        api: ApiKey,
+        /// The client error.
+        error: crate::Error,
+    },
 }
 
 impl SaslError {
@@ -223,7 +234,8 @@ impl SaslError {
             | SaslError::Rng { mechanism }
             | SaslError::State { mechanism }
             | SaslError::CredentialsTooLong { mechanism }
-            | SaslError::Connection { mechanism, .. } => *mechanism,
+            | SaslError::Connection { mechanism, .. }
+            | SaslError::Interrupted { mechanism, .. } => *mechanism,
         }
     }
 
@@ -242,7 +254,7 @@ impl SaslError {
     /// connection's own.
     pub fn to_error(&self) -> crate::Error {
         match self {
-            SaslError::Connection { error, .. } => *error,
+            SaslError::Connection { error, .. } | SaslError::Interrupted { error, .. } => *error,
             _ => crate::Error::Authentication {
                 mechanism: self.mechanism().name(),
                 code: self.code(),
@@ -253,7 +265,10 @@ impl SaslError {
     /// Whether retrying with the same configuration cannot help (wrong credentials, a
     /// mechanism the broker lacks, a server that fails verification): report it, don't retry.
     pub fn is_fatal(&self) -> bool {
-        !matches!(self, SaslError::Connection { .. })
+        !matches!(
+            self,
+            SaslError::Connection { .. } | SaslError::Interrupted { .. }
+        )
     }
 }
 
@@ -290,6 +305,9 @@ impl fmt::Display for SaslError {
                 "the user name or password is longer than {CREDENTIAL_CAPACITY} bytes"
             ),
             SaslError::Connection { error, .. } => write!(f, "{error}"),
+            SaslError::Interrupted { api, error, .. } => {
+                write!(f, "interrupted waiting for {}: {error}", api.name())
+            }
         }
     }
 }

@@ -211,7 +211,8 @@ impl<S: ConfigStr> Link<S> {
     }
 
     /// Why SASL failed, with the mechanism and the broker's message (set when setup failed
-    /// with [`Error::Authentication`]).
+    /// with [`Error::Authentication`]), or the SASL request the connection broke on
+    /// ([`Link::setup_interrupted`]).
     #[cfg(feature = "sasl")]
     pub fn sasl_error(&self) -> Option<&SaslError> {
         match &self.sasl {
@@ -478,6 +479,24 @@ impl<S: ConfigStr> Link<S> {
             Err(error) => return Err(self.sasl_failed(error)),
         }
         Ok(())
+    }
+
+    /// Breaks the link after its setup failed with `error` below SASL (the connection
+    /// closed, the answer did not come in time): while a SASL request was under way, its
+    /// [`Link::sasl_error`] then says which ([`SaslError::Interrupted`]), for messages.
+    #[cfg(feature = "sasl")]
+    pub fn setup_interrupted(&mut self, error: Error) {
+        self.fail();
+        let (Sasl::Running(client), Some(pending)) = (&self.sasl, self.awaited_setup()) else {
+            return;
+        };
+        if pending.api != ApiKey::ApiVersions {
+            self.sasl = Sasl::Failed(SaslError::Interrupted {
+                mechanism: client.mechanism(),
+                api: pending.api,
+                error,
+            });
+        }
     }
 
     /// Ends setup after a SASL failure: the link is broken and keeps the failure.
@@ -925,6 +944,40 @@ mod tests {
                 Some(3_600_000)
             );
             assert_eq!(link.poll_transmit(30, &mut buf), Ok(None));
+        }
+
+        #[test]
+        fn a_connection_broken_during_sasl_names_the_request_left_unanswered() {
+            // During ApiVersions: not SASL's failure.
+            let mut link = plain_link();
+            let mut buf = [0u8; 512];
+            link.poll_transmit(0, &mut buf).unwrap().unwrap();
+            link.setup_interrupted(Error::ResponseNotReceived);
+            assert!(link.is_broken());
+            assert_eq!(link.sasl_error(), None);
+            // During SaslHandshake, then SaslAuthenticate.
+            for (api, answered) in [(ApiKey::SaslHandshake, 0), (ApiKey::SaslAuthenticate, 1)] {
+                let mut link = plain_link();
+                to_handshake(&mut link, &mut buf);
+                if answered > 0 {
+                    link.handle_setup_response(&response(2, &handshake(0, &["PLAIN"])))
+                        .unwrap();
+                    link.poll_transmit(20, &mut buf).unwrap().unwrap();
+                }
+                link.setup_interrupted(Error::Timeout);
+                assert!(link.is_broken());
+                let error = link.sasl_error().unwrap();
+                assert_eq!(
+                    *error,
+                    SaslError::Interrupted {
+                        mechanism: crate::sasl::Mechanism::Plain,
+                        api,
+                        error: Error::Timeout
+                    }
+                );
+                assert!(!error.is_fatal(), "retried as a connection failure");
+                assert_eq!(error.to_error(), Error::Timeout);
+            }
         }
 
         /// Runs PLAIN's handshake and authenticate answered at `now`, the session lasting
