@@ -291,6 +291,33 @@ pub fn run_telemetry_net(broker: &str, epoch_ms: i64, limit: Duration) -> Result
     run(net_command(&elf_dir.join("telemetry-net")), limit)
 }
 
+/// [`run_telemetry_net`] for the SASL_SSL firmware (feature `tls`): trusting the CA
+/// certificate `ca` (DER), checking that brokers' certificates name `server_name`, SASL PLAIN
+/// as `user`; QEMU adds a virtio-rng device, its entropy source.
+pub fn run_telemetry_net_tls(
+    broker: &str,
+    epoch_ms: i64,
+    ca: &Path,
+    server_name: &str,
+    (user, password): (&str, &str),
+    limit: Duration,
+) -> Result<QemuRun, String> {
+    let epoch = epoch_ms.to_string();
+    let ca = ca.display().to_string();
+    let env = [
+        ("NANOKAFKA_FW_EPOCH_MS", epoch.as_str()),
+        ("NANOKAFKA_FW_BROKER", broker),
+        ("NANOKAFKA_FW_CA", ca.as_str()),
+        ("NANOKAFKA_FW_TLS_NAME", server_name),
+        ("NANOKAFKA_FW_SASL_USER", user),
+        ("NANOKAFKA_FW_SASL_PASSWORD", password),
+    ];
+    let elf_dir = build_net(&["telemetry-net"], &["tls"], &env)?;
+    let mut qemu = net_command(&elf_dir.join("telemetry-net"));
+    qemu.args(["-device", "virtio-rng-device"]);
+    run(qemu, limit)
+}
+
 /// Creates the firmware's `topic` on a fresh broker: one partition, kept forever (its
 /// timestamps come from a build-time epoch that may lie in the past). The topic existing
 /// already is an error: the checks count on a topic holding only this run's records.
