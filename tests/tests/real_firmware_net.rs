@@ -102,14 +102,12 @@ fn network_firmware_produces_over_sasl_ssl_into_real_kafka_4_4_and_checks_the_ce
     let port = broker.listener_port(1, kafka::EC_SASL_SSL_LISTENER);
     let guest_broker = format!("{GATEWAY}:{port}");
     let run_with = |ca: &std::path::Path, epoch_ms| {
-        firmware::run_telemetry_net_tls(
-            &guest_broker,
-            epoch_ms,
+        let tls = firmware::NetTls {
             ca,
-            kafka::EC_SERVER_NAME,
-            kafka::PLAIN_USER,
-            LIMIT,
-        )
+            server_name: kafka::EC_SERVER_NAME,
+            user: kafka::PLAIN_USER,
+        };
+        firmware::run_telemetry_net_tls(&guest_broker, epoch_ms, tls, LIMIT)
     };
     let epoch_ms = firmware::epoch_now();
     let run = run_with(&broker.ec_ca_certificate(), epoch_ms);

@@ -88,6 +88,10 @@ mod buffers {
     /// on the stack.
     static mut NET: Option<super::Net> = None;
     static mut TCP: [[[u8; TCP_BUFFER]; 2]; super::LINKS] = [[[0; TCP_BUFFER]; 2]; super::LINKS];
+    /// One pair of TLS record buffers per link.
+    #[cfg(feature = "tls")]
+    pub static mut RECORDS: nanokafka_firmware_net::tls::RecordBuffers<{ super::LINKS }> =
+        nanokafka_firmware_net::tls::RecordBuffers::new();
 
     /// What the network stack runs in.
     pub struct Network {
@@ -199,7 +203,7 @@ mod sasl_ssl {
     use nanokafka::sasl::Credentials;
     use nanokafka_firmware::reading::EPOCH_MS;
     use nanokafka_firmware_net::smoltcp_io::TcpConnector;
-    use nanokafka_firmware_net::tls::{tls_streams, RecordBuffers, TlsConnector, TlsSettings};
+    use nanokafka_firmware_net::tls::{tls_streams, TlsConnector, TlsSettings};
     use nanokafka_firmware_net::virtio;
     use rand_chacha::ChaCha20Rng;
     use rand_core::SeedableRng;
@@ -212,9 +216,6 @@ mod sasl_ssl {
             password: include_str!(concat!(env!("OUT_DIR"), "/sasl_password")),
         },
     };
-
-    /// One pair of TLS record buffers per link (the size report finds them by this name).
-    static mut RECORDS: RecordBuffers<LINKS> = RecordBuffers::new();
 
     /// Unix time: the build's epoch plus the uptime, for certificate validity periods.
     pub struct WallClock;
@@ -246,7 +247,7 @@ mod sasl_ssl {
             finish(false, "nanokafka-fw fail device=no-virtio-rng\n");
         };
         let streams = tls_streams(STREAMS, super::JOB.cluster.connection.request_timeout_ms);
-        let records = &raw const RECORDS;
+        let records = &raw const super::buffers::RECORDS;
         // SAFETY: called once; nothing else names RECORDS.
         let records = unsafe { &*records };
         TlsConnector::new(
