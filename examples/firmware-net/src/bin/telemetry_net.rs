@@ -208,6 +208,12 @@ mod sasl_ssl {
     use rand_chacha::ChaCha20Rng;
     use rand_core::SeedableRng;
 
+    const _: () = assert!(
+        env!("NANOKAFKA_FW_TLS_MISSING").is_empty(),
+        "feature tls needs NANOKAFKA_FW_CA, NANOKAFKA_FW_TLS_NAME, NANOKAFKA_FW_SASL_USER and \
+         NANOKAFKA_FW_SASL_PASSWORD (build.rs)"
+    );
+
     const SETTINGS: TlsSettings<'static> = TlsSettings {
         ca: include_bytes!(concat!(env!("OUT_DIR"), "/ca.der")),
         server_name: include_str!(concat!(env!("OUT_DIR"), "/tls_name")),
