@@ -24,8 +24,9 @@ const MMIO_SIZE: usize = 0x1000;
 /// Descriptors per virtqueue.
 pub const QUEUE_SIZE: usize = 8;
 /// Pages of the DMA pool: 2 per queue (descriptors and available ring, used ring), even at
-/// 8 descriptors; receive and transmit queue, and with `tls` the entropy device's queue.
-const DMA_PAGES: usize = if cfg!(feature = "tls") { 6 } else { 4 };
+/// 8 descriptors; receive and transmit queue. The entropy device ([`entropy`]) borrows two
+/// before the network device is set up and gives them back.
+const DMA_PAGES: usize = 4;
 /// Bytes of a frame buffer: an Ethernet frame plus the virtio-net header.
 pub const FRAME: usize = 1536;
 /// The Ethernet MTU smoltcp may fill (header included).
@@ -108,24 +109,36 @@ unsafe fn find(kind: DeviceType) -> Option<MmioTransport<'static>> {
 
 /// `N` bytes from the board's entropy device (virtio-rng: QEMU's
 /// `-device virtio-rng-device`, fed by the host's random source); `None` without one.
+/// Its queue's DMA pages are given back to the pool before it returns: the device is
+/// used once, before the network device.
 ///
 /// # Safety
-/// Call once: the driver takes the device's registers for good.
+/// Call once, before [`find_net`]: the driver takes the device's registers for good.
 #[cfg(feature = "tls")]
 pub unsafe fn entropy<const N: usize>() -> Option<[u8; N]> {
     use virtio_drivers::device::rng::VirtIORng;
-    // SAFETY: the caller calls this once.
-    let mut rng =
-        VirtIORng::<StaticHal, _>::new(unsafe { find(DeviceType::EntropySource) }?).ok()?;
-    let mut seed = [0; N];
-    let mut filled = 0;
-    while let Some(rest) = seed.get_mut(filled..).filter(|rest| !rest.is_empty()) {
-        match rng.request_entropy(rest) {
-            Ok(n) if n > 0 => filled = filled.saturating_add(n),
-            _ => return None,
+    let used = &raw mut POOL_USED;
+    // SAFETY: single-threaded; nothing holds the pool's pages above this mark.
+    let mark = unsafe { *used };
+    let seed = (|| {
+        // SAFETY: the caller calls this once.
+        let transport = unsafe { find(DeviceType::EntropySource) }?;
+        let mut rng = VirtIORng::<StaticHal, _>::new(transport).ok()?;
+        let mut seed = [0; N];
+        let mut filled = 0;
+        while let Some(rest) = seed.get_mut(filled..).filter(|rest| !rest.is_empty()) {
+            match rng.request_entropy(rest) {
+                Ok(n) if n > 0 => filled = filled.saturating_add(n),
+                _ => return None,
+            }
         }
-    }
-    Some(seed)
+        Some(seed)
+        // The driver is dropped here: the device's queue is unset, so it no longer
+        // addresses the pages.
+    })();
+    // SAFETY: the driver that held the pages above the mark is gone.
+    unsafe { *used = mark };
+    seed
 }
 
 /// The network device for smoltcp: the driver and its two frames.

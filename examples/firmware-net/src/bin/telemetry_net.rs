@@ -140,6 +140,9 @@ fn main() -> ! {
     let clock = Mtime;
     // SAFETY: main runs once.
     let (job_buffers, network) = unsafe { buffers::take() };
+    // Entropy first: its device borrows DMA pages the network device then takes.
+    #[cfg(feature = "tls")]
+    let seed = sasl_ssl::seed();
     let Some(stack) = start_network(network, clock) else {
         finish(false, "nanokafka-fw fail device=no-virtio-net\n");
     };
@@ -151,7 +154,7 @@ fn main() -> ! {
     };
     #[cfg(feature = "tls")]
     let (outcome, connect_error, tls_error) = {
-        let mut connector = sasl_ssl::connector(stack);
+        let mut connector = sasl_ssl::connector(stack, seed);
         let outcome = job::run::<_, _, LINKS>(&mut connector, clock, &JOB, job_buffers);
         let tls_error = connector.last_tls_error();
         (outcome, connector.last_connect_error(), tls_error)
@@ -244,14 +247,20 @@ mod sasl_ssl {
         LINKS,
     >;
 
-    /// The SASL_SSL connector over `stack`; ends the run without an entropy device.
-    /// Not inlined, like `start_network`.
-    #[inline(never)]
-    pub fn connector(stack: &'static Net) -> Connector {
-        // SAFETY: called once.
+    /// The random generator's seed from the board's entropy device; ends the run without
+    /// one. Before the network starts (`virtio::entropy`).
+    pub fn seed() -> [u8; 32] {
+        // SAFETY: called once, before the network device is set up.
         let Some(seed) = (unsafe { virtio::entropy::<32>() }) else {
             finish(false, "nanokafka-fw fail device=no-virtio-rng\n");
         };
+        seed
+    }
+
+    /// The SASL_SSL connector over `stack`, its generator seeded with `seed`. Not inlined,
+    /// like `start_network`.
+    #[inline(never)]
+    pub fn connector(stack: &'static Net, seed: [u8; 32]) -> Connector {
         let streams = tls_streams(STREAMS, super::JOB.cluster.connection.request_timeout_ms);
         let records = &raw const super::buffers::RECORDS;
         // SAFETY: called once; nothing else names RECORDS.

@@ -48,7 +48,7 @@ const STACK_BUDGET: u64 = 4 * KIB;
 /// The network firmware's stack (its own test's budget, tests/tests/real_firmware_net.rs).
 const NET_STACK_BUDGET: u64 = 8 * KIB;
 /// The SASL_SSL network firmware's stack (its test's budget, tests/tests/real_firmware_net.rs).
-const NET_TLS_STACK_BUDGET: u64 = 40 * KIB;
+const NET_TLS_STACK_BUDGET: u64 = 42 * KIB;
 /// Flash no larger than before the client engine (issue 14), on thumbv7em: the telemetry
 /// firmware (the whole job) and the minimal producer. A larger build fails the report.
 const NO_LARGER_THAN: [(&str, u64); 2] = [("telemetry", 41_428), ("min-producer", 4_468)];
@@ -671,7 +671,8 @@ fn main() {
 
     println!(
         "\nbudget: minimal producer flash <= {FLASH_BUDGET}, RAM beyond buffers <= {RAM_BUDGET}, \
-         every stack <= {STACK_BUDGET} (the network firmware's <= {NET_STACK_BUDGET}); on \
+         every stack <= {STACK_BUDGET} (the network firmware's <= {NET_STACK_BUDGET}, over \
+         SASL_SSL <= {NET_TLS_STACK_BUDGET}); on \
          thumbv7em no larger than before the client engine: {}",
         NO_LARGER_THAN
             .iter()
@@ -717,7 +718,7 @@ fn main() {
             "\nSASL_SSL (feature tls: embedded-tls 0.19 TLS 1.3, TLS_AES_128_GCM_SHA256, P-256 \
              key exchange and rustpki certificate check, ChaCha20 RNG; SASL PLAIN) on {}: \
              +{} B flash, +{} B RAM ({} B of it TLS record buffers: 16,640 + 4,096 B per \
-             link; 8 KiB the entropy device's DMA pages), stack {} -> {} B (embedded-tls's \
+             link), stack {} -> {} B (embedded-tls's \
              handshake: certificate decoding, P-256 verification); links with 128 KiB RAM \
              (the plain build with 64 KiB)",
             firmware::NET_TARGET,
