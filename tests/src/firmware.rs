@@ -291,6 +291,52 @@ pub fn run_telemetry_net(broker: &str, epoch_ms: i64, limit: Duration) -> Result
     run(net_command(&elf_dir.join("telemetry-net")), limit)
 }
 
+/// What the SASL_SSL network firmware (feature `tls`) is built to trust and log in as.
+#[derive(Debug, Clone, Copy)]
+pub struct NetTls<'a> {
+    /// The CA certificate (DER) broker certificates must chain to.
+    pub ca: &'a Path,
+    /// The name broker certificates must carry.
+    pub server_name: &'a str,
+    /// The SASL PLAIN user and password.
+    pub user: (&'a str, &'a str),
+}
+
+impl NetTls<'_> {
+    /// The build environment of the SASL_SSL firmware bootstrapping from `broker` with base
+    /// epoch `epoch_ms` (examples/firmware-net/build.rs).
+    pub fn env(&self, broker: &str, epoch_ms: i64) -> Vec<(&'static str, String)> {
+        vec![
+            ("NANOKAFKA_FW_EPOCH_MS", epoch_ms.to_string()),
+            ("NANOKAFKA_FW_BROKER", broker.to_owned()),
+            ("NANOKAFKA_FW_CA", self.ca.display().to_string()),
+            ("NANOKAFKA_FW_TLS_NAME", self.server_name.to_owned()),
+            ("NANOKAFKA_FW_SASL_USER", self.user.0.to_owned()),
+            ("NANOKAFKA_FW_SASL_PASSWORD", self.user.1.to_owned()),
+        ]
+    }
+}
+
+/// [`net_command`] for the SASL_SSL firmware: with a virtio-rng device, its entropy source.
+pub fn net_tls_command(elf: &Path) -> Command {
+    let mut qemu = net_command(elf);
+    qemu.args(["-device", "virtio-rng-device"]);
+    qemu
+}
+
+/// [`run_telemetry_net`] for the SASL_SSL firmware (feature `tls`) built with `tls`.
+pub fn run_telemetry_net_tls(
+    broker: &str,
+    epoch_ms: i64,
+    tls: NetTls<'_>,
+    limit: Duration,
+) -> Result<QemuRun, String> {
+    let env = tls.env(broker, epoch_ms);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let elf_dir = build_net(&["telemetry-net"], &["tls"], &env)?;
+    run(net_tls_command(&elf_dir.join("telemetry-net")), limit)
+}
+
 /// Creates the firmware's `topic` on a fresh broker: one partition, kept forever (its
 /// timestamps come from a build-time epoch that may lie in the past). The topic existing
 /// already is an error: the checks count on a topic holding only this run's records.

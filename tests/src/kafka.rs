@@ -440,8 +440,12 @@ pub const SECURED_EXTRA_LISTENERS: [(&str, &str); 3] = [
 pub const REAUTH_SESSION_LIFETIME_MS: u64 = 3_000;
 
 /// The security protocol of a listener named `name`: its own name for [`SECURED_LISTENERS`],
-/// the one [`SECURED_EXTRA_LISTENERS`] gives, else PLAINTEXT.
+/// the one [`SECURED_EXTRA_LISTENERS`] gives, SASL_SSL for [`EC_SASL_SSL_LISTENER`], else
+/// PLAINTEXT.
 pub fn listener_protocol(name: &str) -> &str {
+    if name == EC_SASL_SSL_LISTENER {
+        return "SASL_SSL";
+    }
     SECURED_LISTENERS
         .iter()
         .find(|&&n| n == name)
@@ -460,23 +464,7 @@ pub fn listener_protocol(name: &str) -> &str {
 fn secured_properties(dir: &Path) -> Result<Vec<(String, String)>, String> {
     let tls = dir.join("tls");
     std::fs::create_dir_all(&tls).map_err(|e| format!("create {}: {e}", tls.display()))?;
-    let openssl = |args: &[&str]| -> Result<(), String> {
-        let output = Command::new("openssl")
-            .args(args)
-            .current_dir(&tls)
-            .output()
-            .map_err(|e| format!("cannot run openssl (is it installed?): {e}"))?;
-        if output.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "openssl {}: {}\n{}",
-                args.join(" "),
-                output.status,
-                String::from_utf8_lossy(&output.stderr)
-            ))
-        }
-    };
+    let openssl = |args: &[&str]| openssl(&tls, args);
     // A CA, and a leaf certificate it signs for localhost (a self-signed CA certificate
     // presented as a server's is refused by webpki).
     std::fs::write(
@@ -631,6 +619,162 @@ fn secured_properties(dir: &Path) -> Result<Vec<(String, String)>, String> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The ECDSA SASL_SSL listener (firmware)
+
+/// The listener [`KafkaClusterBuilder::ec_sasl_ssl`] adds: SASL_SSL with an ECDSA P-256
+/// certificate (what a heap-free TLS client such as embedded-tls can verify), SASL PLAIN
+/// with [`PLAIN_USER`].
+pub const EC_SASL_SSL_LISTENER: &str = "SASL_SSL_EC";
+/// The name the [`EC_SASL_SSL_LISTENER`]'s certificate is for (its only subject name).
+pub const EC_SERVER_NAME: &str = "broker.nanokafka.test";
+
+/// Runs `openssl args` in `dir`; a failure names the command and says what openssl said.
+pub fn openssl(dir: &Path, args: &[&str]) -> Result<(), String> {
+    let output = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .map_err(|e| format!("cannot run openssl (is it installed?): {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "openssl {}: {}\n{}",
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+/// Makes a P-256 CA under `dir` (`ca.pem`, `ca.der`, `ca-key.pem`) with `openssl`.
+pub fn make_ec_ca(dir: &Path, name: &str) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+    let subject = format!("/CN={name}");
+    openssl(
+        dir,
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "ca-key.pem",
+        ],
+    )?;
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            "ca-key.pem",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            &subject,
+        ],
+    )?;
+    openssl(
+        dir,
+        &["x509", "-in", "ca.pem", "-outform", "DER", "-out", "ca.der"],
+    )
+}
+
+/// Makes the [`EC_SASL_SSL_LISTENER`]'s CA and certificate under `dir/tls-ec` and returns
+/// its server properties (all prefixed with the listener's name, so they leave every other
+/// listener's settings alone).
+fn ec_sasl_ssl_properties(dir: &Path) -> Result<Vec<(String, String)>, String> {
+    let tls = dir.join("tls-ec");
+    make_ec_ca(&tls, "nanokafka test CA (P-256)")?;
+    std::fs::write(
+        tls.join("leaf.ext"),
+        format!("subjectAltName=DNS:{EC_SERVER_NAME}\nbasicConstraints=CA:FALSE\n"),
+    )
+    .map_err(|e| format!("write leaf.ext: {e}"))?;
+    let subject = format!("/CN={EC_SERVER_NAME}");
+    openssl(
+        &tls,
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "key.pem",
+        ],
+    )?;
+    openssl(
+        &tls,
+        &[
+            "req", "-new", "-key", "key.pem", "-out", "leaf.csr", "-subj", &subject,
+        ],
+    )?;
+    openssl(
+        &tls,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-out",
+            "cert.pem",
+            "-days",
+            "2",
+            "-sha256",
+            "-extfile",
+            "leaf.ext",
+        ],
+    )?;
+    // The chain the broker sends: the leaf alone (the client carries the CA).
+    openssl(
+        &tls,
+        &[
+            "pkcs12",
+            "-export",
+            "-in",
+            "cert.pem",
+            "-inkey",
+            "key.pem",
+            "-out",
+            "ks.p12",
+            "-passout",
+            "pass:changeit",
+        ],
+    )?;
+    let prefix = format!("listener.name.{}.", EC_SASL_SSL_LISTENER.to_lowercase());
+    let (user, password) = PLAIN_USER;
+    let keystore = tls.join("ks.p12").display().to_string();
+    Ok([
+        ("ssl.keystore.type", "PKCS12".to_owned()),
+        ("ssl.keystore.location", keystore),
+        ("ssl.keystore.password", "changeit".to_owned()),
+        ("ssl.key.password", "changeit".to_owned()),
+        ("ssl.client.auth", "none".to_owned()),
+        ("sasl.enabled.mechanisms", "PLAIN".to_owned()),
+        (
+            "plain.sasl.jaas.config",
+            format!(
+                "org.apache.kafka.common.security.plain.PlainLoginModule required user_{user}=\"{password}\";"
+            ),
+        ),
+    ]
+    .into_iter()
+    .map(|(key, value)| (format!("{prefix}{key}"), value))
+    .collect())
+}
+
+// ---------------------------------------------------------------------------------------------
 // Clusters
 
 /// Any valid 16-byte id in Kafka's base64 form: each cluster has its own log dirs.
@@ -667,6 +811,8 @@ pub struct KafkaClusterBuilder {
     secured: bool,
     /// Extra listeners advertised at another port than they listen on: (name, port per node).
     advertised_ports: Vec<(String, Vec<u16>)>,
+    /// Whether the [`EC_SASL_SSL_LISTENER`] runs too ([`Self::ec_sasl_ssl`]).
+    ec_sasl_ssl: bool,
 }
 
 impl KafkaClusterBuilder {
@@ -695,6 +841,14 @@ impl KafkaClusterBuilder {
         self.advertised_ports
             .push((name.to_owned(), ports.to_vec()));
         self
+    }
+
+    /// Adds the [`EC_SASL_SSL_LISTENER`] (SASL_SSL, SASL PLAIN as [`PLAIN_USER`]) advertised
+    /// as `advertised_host`, with an ECDSA P-256 certificate for [`EC_SERVER_NAME`] signed by
+    /// a P-256 CA made with `openssl` in the run folder ([`KafkaCluster::ec_ca_certificate`]).
+    pub fn ec_sasl_ssl(mut self, advertised_host: &str) -> Self {
+        self.ec_sasl_ssl = true;
+        self.listener(EC_SASL_SSL_LISTENER, advertised_host)
     }
 
     /// Number of nodes, each a combined broker + controller (1 or 3 are the tested ones).
@@ -765,6 +919,7 @@ impl KafkaCluster {
             listeners: Vec::new(),
             secured: false,
             advertised_ports: Vec::new(),
+            ec_sasl_ssl: false,
         }
     }
 
@@ -795,6 +950,7 @@ impl KafkaCluster {
             listeners: extra_listeners,
             secured,
             advertised_ports,
+            ec_sasl_ssl,
         } = builder;
         let mut extra = extra;
         let libs = ensure_kafka(&version)?;
@@ -813,6 +969,9 @@ impl KafkaCluster {
         if secured {
             // Before the caller's properties, which may override these.
             extra.splice(0..0, secured_properties(&dir)?);
+        }
+        if ec_sasl_ssl {
+            extra.splice(0..0, ec_sasl_ssl_properties(&dir)?);
         }
         let voters: Vec<String> = (0..count)
             .map(|i| format!("{}@127.0.0.1:{}", i + 1, ports[2 * i + 1]))
@@ -977,6 +1136,12 @@ impl KafkaCluster {
     pub fn ca_certificate(&self) -> PathBuf {
         assert!(self.secured, "the cluster has no secured listeners");
         self.dir.join("tls").join("ca.pem")
+    }
+
+    /// The DER certificate of the CA that signed the [`EC_SASL_SSL_LISTENER`]'s certificate.
+    /// Only on a cluster built with [`KafkaClusterBuilder::ec_sasl_ssl`].
+    pub fn ec_ca_certificate(&self) -> PathBuf {
+        self.dir.join("tls-ec").join("ca.der")
     }
 
     /// The PEM client certificate and key (signed by [`Self::ca_certificate`]'s CA) for

@@ -10,6 +10,11 @@
 //! produces its readings, fetches them back and checks them; the host reads the topic with
 //! the std client and checks every record (`firmware::check_telemetry`).
 //!
+//! Over SASL_SSL (feature `tls`): Kafka's `SASL_SSL_EC` listener, advertised as 10.0.2.2,
+//! has an ECDSA P-256 certificate signed by a CA the test makes; the firmware carries that
+//! CA (DER, built in) and runs TLS 1.3 and SASL PLAIN on every connection. The same records
+//! arrive byte-exact; a firmware carrying another CA reports the untrusted certificate.
+//!
 //! A broker that is not listening: the firmware reports the refused connection and exits
 //! non-zero within its retry budget, without hanging.
 //!
@@ -18,7 +23,7 @@
 
 use nanokafka_std::mock::MockCluster;
 use nanokafka_tests::firmware::{self, QemuRun};
-use nanokafka_tests::kafka::{KafkaCluster, KafkaVersion};
+use nanokafka_tests::kafka::{self, KafkaCluster, KafkaVersion};
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::time::Duration;
@@ -29,6 +34,9 @@ const GATEWAY: &str = "10.0.2.2";
 const LIMIT: Duration = Duration::from_secs(60);
 /// The network firmware's stack budget (smoltcp's poll runs below the job's frames).
 const STACK_BUDGET: usize = 8192;
+/// The SASL_SSL firmware's stack budget: embedded-tls's handshake (certificate parsing,
+/// P-256 verification, key schedule) runs below the job's frames; 39,984 B measured.
+const TLS_STACK_BUDGET: usize = 42 * 1024;
 
 /// The run's result fields, after printing everything QEMU said.
 fn fields(run: &QemuRun) -> HashMap<String, String> {
@@ -45,9 +53,20 @@ fn check(
     epoch_ms: i64,
     run: Result<QemuRun, String>,
 ) -> HashMap<String, String> {
+    check_within(bootstrap, guest_broker, epoch_ms, run, STACK_BUDGET)
+}
+
+/// [`check`] with a stack budget.
+fn check_within(
+    bootstrap: &str,
+    guest_broker: &str,
+    epoch_ms: i64,
+    run: Result<QemuRun, String>,
+    stack_budget: usize,
+) -> HashMap<String, String> {
     let run = run.unwrap_or_else(|e| panic!("{e}"));
     eprintln!("{}", run.output());
-    let fields = firmware::check_telemetry(&run, bootstrap, epoch_ms, STACK_BUDGET);
+    let fields = firmware::check_telemetry(&run, bootstrap, epoch_ms, stack_budget);
     let used = fields.get("bootstrap").map(String::as_str);
     assert_eq!(used, Some(guest_broker), "{}", run.output());
     eprintln!(
@@ -70,6 +89,51 @@ fn network_firmware_produces_into_real_kafka_4_4_and_reads_it_back() {
     let epoch_ms = firmware::epoch_now();
     let run = firmware::run_telemetry_net(&guest_broker, epoch_ms, LIMIT);
     check(&bootstrap, &guest_broker, epoch_ms, run);
+}
+
+#[test]
+fn network_firmware_produces_over_sasl_ssl_into_real_kafka_4_4_and_checks_the_certificate() {
+    let broker = KafkaCluster::builder(KafkaVersion::V4_4_0)
+        .ec_sasl_ssl(GATEWAY)
+        .start()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let bootstrap = broker.bootstrap();
+    firmware::create_topic(&bootstrap, firmware::TELEMETRY_TOPIC).unwrap_or_else(|e| panic!("{e}"));
+    let port = broker.listener_port(1, kafka::EC_SASL_SSL_LISTENER);
+    let guest_broker = format!("{GATEWAY}:{port}");
+    let run_with = |ca: &std::path::Path, epoch_ms| {
+        let tls = firmware::NetTls {
+            ca,
+            server_name: kafka::EC_SERVER_NAME,
+            user: kafka::PLAIN_USER,
+        };
+        firmware::run_telemetry_net_tls(&guest_broker, epoch_ms, tls, LIMIT)
+    };
+    let epoch_ms = firmware::epoch_now();
+    let run = run_with(&broker.ec_ca_certificate(), epoch_ms);
+    let trusted = check_within(&bootstrap, &guest_broker, epoch_ms, run, TLS_STACK_BUDGET);
+    assert_eq!(trusted.get("tls_error"), None);
+
+    // Another CA than the one that signed the broker's certificate: refused in the
+    // handshake, reported as such, and not retried (a security error).
+    let other = broker.data_dir().join("other-ca");
+    kafka::make_ec_ca(&other, "not the broker's CA").unwrap_or_else(|e| panic!("{e}"));
+    let run = run_with(&other.join("ca.der"), epoch_ms).unwrap_or_else(|e| panic!("{e}"));
+    let fields = fields(&run);
+    assert_eq!(run.status, Some(1), "{}", run.output());
+    assert_eq!(fields["result"], "fail", "{}", run.output());
+    assert_eq!(
+        fields.get("tls_error").map(String::as_str),
+        Some("invalid-certificate"),
+        "{}",
+        run.output()
+    );
+    assert_eq!(
+        fields.get("error").map(String::as_str),
+        Some(nanokafka::Error::Tls("").code().to_string().as_str()),
+        "{}",
+        run.output()
+    );
 }
 
 #[test]

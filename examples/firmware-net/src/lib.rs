@@ -8,6 +8,8 @@
 //! - [`virtio`]: the virtio-net device as a smoltcp `Device` (static DMA pool, one frame
 //!   each way).
 //! - [`mtime`]: the machine timer as the millisecond clock.
+//! - `tls` (feature `tls`): SASL_SSL — TLS 1.3 over each stream, the broker's certificate
+//!   checked against a CA the firmware carries, SASL PLAIN over that.
 //!
 //! Binary: `telemetry-net` (docs/testing.md, "Firmware"). Nothing here
 //! allocates: no global allocator is linked.
@@ -33,5 +35,7 @@
 
 pub mod mtime;
 pub mod smoltcp_io;
+#[cfg(feature = "tls")]
+pub mod tls;
 #[cfg(target_arch = "riscv32")]
 pub mod virtio;

@@ -24,7 +24,8 @@ const MMIO_SIZE: usize = 0x1000;
 /// Descriptors per virtqueue.
 pub const QUEUE_SIZE: usize = 8;
 /// Pages of the DMA pool: 2 per queue (descriptors and available ring, used ring), even at
-/// 8 descriptors; receive and transmit queue.
+/// 8 descriptors; receive and transmit queue. The entropy device ([`entropy`]) borrows two
+/// before the network device is set up and gives them back.
 const DMA_PAGES: usize = 4;
 /// Bytes of a frame buffer: an Ethernet frame plus the virtio-net header.
 pub const FRAME: usize = 1536;
@@ -89,15 +90,55 @@ pub type Driver = VirtIONetRaw<StaticHal, MmioTransport<'static>, QUEUE_SIZE>;
 /// # Safety
 /// Call once: the driver takes the device's registers for good.
 pub unsafe fn find_net() -> Option<Driver> {
+    // SAFETY: the caller calls this once.
+    Driver::new(unsafe { find(DeviceType::Network) }?).ok()
+}
+
+/// The first virtio-mmio slot holding a device of type `kind`.
+///
+/// # Safety
+/// Once per device: the transport takes its registers for good.
+unsafe fn find(kind: DeviceType) -> Option<MmioTransport<'static>> {
     (0..MMIO_SLOTS).find_map(|slot| {
         let header = MMIO_BASE.wrapping_add(slot.wrapping_mul(MMIO_SIZE)) as *mut VirtIOHeader;
         // SAFETY: the board's virtio-mmio slots; an empty one (device id 0) is refused.
         let transport = unsafe { MmioTransport::new(NonNull::new(header)?, MMIO_SIZE) }.ok()?;
-        if transport.device_type() != DeviceType::Network {
-            return None;
-        }
-        Driver::new(transport).ok()
+        (transport.device_type() == kind).then_some(transport)
     })
+}
+
+/// `N` bytes from the board's entropy device (virtio-rng: QEMU's
+/// `-device virtio-rng-device`, fed by the host's random source); `None` without one.
+/// Its queue's DMA pages are given back to the pool before it returns: the device is
+/// used once, before the network device.
+///
+/// # Safety
+/// Call once, before [`find_net`]: the driver takes the device's registers for good.
+#[cfg(feature = "tls")]
+pub unsafe fn entropy<const N: usize>() -> Option<[u8; N]> {
+    use virtio_drivers::device::rng::VirtIORng;
+    let used = &raw mut POOL_USED;
+    // SAFETY: single-threaded; nothing holds the pool's pages above this mark.
+    let mark = unsafe { *used };
+    let seed = (|| {
+        // SAFETY: the caller calls this once.
+        let transport = unsafe { find(DeviceType::EntropySource) }?;
+        let mut rng = VirtIORng::<StaticHal, _>::new(transport).ok()?;
+        let mut seed = [0; N];
+        let mut filled = 0;
+        while let Some(rest) = seed.get_mut(filled..).filter(|rest| !rest.is_empty()) {
+            match rng.request_entropy(rest) {
+                Ok(n) if n > 0 => filled = filled.saturating_add(n),
+                _ => return None,
+            }
+        }
+        Some(seed)
+        // The driver is dropped here: the device's queue is unset, so it no longer
+        // addresses the pages.
+    })();
+    // SAFETY: the driver that held the pages above the mark is gone.
+    unsafe { *used = mark };
+    seed
 }
 
 /// The network device for smoltcp: the driver and its two frames.

@@ -10,6 +10,12 @@
 //! Metadata advertises; prints the result line ([`nanokafka_firmware::report`], plus
 //! `bootstrap=`, `connect_error=` when a connection failed, `stack_peak=`, `stack_size=`)
 //! on the UART and exits 0 (every reading read back intact) or 1.
+//!
+//! With feature `tls` it talks SASL_SSL ([`nanokafka_firmware_net::tls`]): TLS 1.3 to every
+//! broker, whose certificate must chain to the CA fixed at build time and carry the
+//! configured name, then SASL PLAIN (build.rs names the settings); key shares come from a
+//! ChaCha20 generator seeded by the board's virtio-rng device (QEMU
+//! `-device virtio-rng-device`). A failed handshake adds `tls_error=` to the result line.
 #![no_std]
 #![no_main]
 
@@ -21,7 +27,9 @@ use nanokafka_firmware::ns16550::{Ns16550, UART0};
 use nanokafka_firmware::report::Report;
 use nanokafka_firmware::stack;
 use nanokafka_firmware_net::mtime::Mtime;
-use nanokafka_firmware_net::smoltcp_io::{Stack, StreamConfig, TcpConnector};
+#[cfg(not(feature = "tls"))]
+use nanokafka_firmware_net::smoltcp_io::TcpConnector;
+use nanokafka_firmware_net::smoltcp_io::{Stack, StreamConfig};
 use nanokafka_firmware_net::virtio::{self, VirtioNet};
 use smoltcp::iface::{Config, Interface, SocketSet};
 use smoltcp::socket::tcp::{Socket, SocketBuffer};
@@ -80,6 +88,10 @@ mod buffers {
     /// on the stack.
     static mut NET: Option<super::Net> = None;
     static mut TCP: [[[u8; TCP_BUFFER]; 2]; super::LINKS] = [[[0; TCP_BUFFER]; 2]; super::LINKS];
+    /// One pair of TLS record buffers per link.
+    #[cfg(feature = "tls")]
+    pub static mut RECORDS: nanokafka_firmware_net::tls::RecordBuffers<{ super::LINKS }> =
+        nanokafka_firmware_net::tls::RecordBuffers::new();
 
     /// What the network stack runs in.
     pub struct Network {
@@ -128,17 +140,37 @@ fn main() -> ! {
     let clock = Mtime;
     // SAFETY: main runs once.
     let (job_buffers, network) = unsafe { buffers::take() };
+    // Entropy first: its device borrows DMA pages the network device then takes.
+    #[cfg(feature = "tls")]
+    let seed = sasl_ssl::seed();
     let Some(stack) = start_network(network, clock) else {
         finish(false, "nanokafka-fw fail device=no-virtio-net\n");
     };
-    let mut connector = TcpConnector::new(stack, STREAMS);
-
-    let outcome = job::run::<_, _, LINKS>(&mut connector, clock, &JOB, job_buffers);
+    #[cfg(not(feature = "tls"))]
+    let (outcome, connect_error) = {
+        let mut connector = TcpConnector::new(stack, STREAMS);
+        let outcome = job::run::<_, _, LINKS>(&mut connector, clock, &JOB, job_buffers);
+        (outcome, connector.last_error())
+    };
+    #[cfg(feature = "tls")]
+    let (outcome, connect_error, tls_error) = {
+        let mut connector = sasl_ssl::connector(stack, seed);
+        let outcome = job::run::<_, _, LINKS>(&mut connector, clock, &JOB, job_buffers);
+        let tls_error = connector.last_tls_error();
+        (outcome, connector.last_connect_error(), tls_error)
+    };
 
     // SAFETY: the region painted above.
     let peak = unsafe { stack::peak(bottom.cast_const(), top) };
     let stack_size = (top as usize).saturating_sub(bottom as usize);
-    report(&outcome, connector.last_error(), peak, stack_size)
+    report(
+        &outcome,
+        connect_error,
+        #[cfg(feature = "tls")]
+        tls_error,
+        peak,
+        stack_size,
+    )
 }
 
 /// Prints the result line and exits. Not inlined: the line's buffer then takes no room in
@@ -147,6 +179,7 @@ fn main() -> ! {
 fn report(
     outcome: &Result<Summary, Failure>,
     connect_error: Option<ErrorKind>,
+    #[cfg(feature = "tls")] tls_error: Option<embedded_tls::blocking::TlsError>,
     stack_peak: usize,
     stack_size: usize,
 ) -> ! {
@@ -155,9 +188,101 @@ fn report(
     if let Some(error) = connect_error {
         report.text(" connect_error=", kind_name(error));
     }
+    #[cfg(feature = "tls")]
+    if let Some(error) = tls_error {
+        report.text(" tls_error=", sasl_ssl::error_name(error));
+    }
     report.num("stack_peak", stack_peak);
     report.num("stack_size", stack_size);
     finish(outcome.is_ok(), report.line())
+}
+
+/// SASL_SSL: the settings fixed at build time (build.rs), the record buffers, the entropy.
+#[cfg(feature = "tls")]
+mod sasl_ssl {
+    use super::{finish, Mtime, Net, LINKS, STREAMS};
+    use embedded_tls::blocking::{TlsClock, TlsError};
+    use nanokafka::client::Clock;
+    use nanokafka::sasl::Credentials;
+    use nanokafka_firmware::reading::EPOCH_MS;
+    use nanokafka_firmware_net::smoltcp_io::TcpConnector;
+    use nanokafka_firmware_net::tls::{tls_streams, TlsConnector, TlsSettings};
+    use nanokafka_firmware_net::virtio;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    const _: () = assert!(
+        env!("NANOKAFKA_FW_TLS_MISSING").is_empty(),
+        "feature tls needs NANOKAFKA_FW_CA, NANOKAFKA_FW_TLS_NAME, NANOKAFKA_FW_SASL_USER and \
+         NANOKAFKA_FW_SASL_PASSWORD (build.rs)"
+    );
+
+    const SETTINGS: TlsSettings<'static> = TlsSettings {
+        ca: include_bytes!(concat!(env!("OUT_DIR"), "/ca.der")),
+        server_name: include_str!(concat!(env!("OUT_DIR"), "/tls_name")),
+        credentials: Credentials {
+            username: include_str!(concat!(env!("OUT_DIR"), "/sasl_user")),
+            password: include_str!(concat!(env!("OUT_DIR"), "/sasl_password")),
+        },
+    };
+
+    /// Unix time: the build's epoch plus the uptime, for certificate validity periods.
+    pub struct WallClock;
+
+    impl TlsClock for WallClock {
+        fn now() -> Option<u64> {
+            let epoch_ms = u64::try_from(EPOCH_MS).ok()?;
+            Some(epoch_ms.saturating_add(Mtime.now_ms()) / 1000)
+        }
+    }
+
+    /// The connector of the job.
+    pub type Connector = TlsConnector<
+        'static,
+        'static,
+        super::virtio::VirtioNet,
+        Mtime,
+        ChaCha20Rng,
+        WallClock,
+        LINKS,
+    >;
+
+    /// The random generator's seed from the board's entropy device; ends the run without
+    /// one. Before the network starts (`virtio::entropy`).
+    pub fn seed() -> [u8; 32] {
+        // SAFETY: called once, before the network device is set up.
+        let Some(seed) = (unsafe { virtio::entropy::<32>() }) else {
+            finish(false, "nanokafka-fw fail device=no-virtio-rng\n");
+        };
+        seed
+    }
+
+    /// The SASL_SSL connector over `stack`, its generator seeded with `seed`. Not inlined,
+    /// like `start_network`.
+    #[inline(never)]
+    pub fn connector(stack: &'static Net, seed: [u8; 32]) -> Connector {
+        let streams = tls_streams(STREAMS, super::JOB.cluster.connection.request_timeout_ms);
+        let records = &raw const super::buffers::RECORDS;
+        // SAFETY: called once; nothing else names RECORDS.
+        let records = unsafe { &*records };
+        TlsConnector::new(
+            TcpConnector::new(stack, streams),
+            records,
+            SETTINGS,
+            ChaCha20Rng::from_seed(seed),
+        )
+    }
+
+    /// A TLS failure by name, for the result line.
+    pub fn error_name(error: TlsError) -> &'static str {
+        match error {
+            TlsError::InvalidCertificate => "invalid-certificate",
+            TlsError::InvalidSignature => "invalid-signature",
+            TlsError::HandshakeAborted(..) => "aborted-by-broker",
+            TlsError::Io(_) => "io",
+            _ => "other",
+        }
+    }
 }
 
 /// Brings up the virtio-net device and the interface (10.0.2.15/24, default route through

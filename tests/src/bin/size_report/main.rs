@@ -4,7 +4,9 @@
 //! stack measured under QEMU, whether each binary links panic-free, and the largest symbols;
 //! for the network firmware also flash and RAM by part (nanokafka, smoltcp, virtio,
 //! application), its panic call sites by part (none may be nanokafka's) and the time from
-//! QEMU start to the first record acknowledged.
+//! QEMU start to the first record acknowledged. The SASL_SSL network firmware (feature
+//! `tls`: TLS 1.3 with embedded-tls, SASL PLAIN) is built against a Kafka 4.4.0 broker's
+//! `SASL_SSL_EC` listener, whose CA it carries, and run against it for its stack peak.
 //!
 //! `cargo run -p nanokafka-tests --bin size_report` (scripts/test-all runs it). It starts
 //! Kafka 4.4.0 for the telemetry firmwares' runs (the stack peak of the whole job; the
@@ -27,7 +29,7 @@ use kafka_protocol::protocol::Decodable;
 use kafka_protocol::records::RecordBatchDecoder;
 use nanokafka_std::mock::MockCluster;
 use nanokafka_tests::firmware::{self, Machine};
-use nanokafka_tests::kafka::KafkaCluster;
+use nanokafka_tests::kafka::{self, KafkaCluster};
 use nanokafka_tests::kafka::{shared_broker, KafkaVersion};
 use object::elf::{SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE};
 use object::{Object, ObjectSection, ObjectSymbol, SectionFlags, SectionKind};
@@ -45,6 +47,8 @@ const RAM_BUDGET: u64 = 4 * KIB;
 const STACK_BUDGET: u64 = 4 * KIB;
 /// The network firmware's stack (its own test's budget, tests/tests/real_firmware_net.rs).
 const NET_STACK_BUDGET: u64 = 8 * KIB;
+/// The SASL_SSL network firmware's stack (its test's budget, tests/tests/real_firmware_net.rs).
+const NET_TLS_STACK_BUDGET: u64 = 42 * KIB;
 /// Flash no larger than before the client engine (issue 14), on thumbv7em: the telemetry
 /// firmware (the whole job) and the minimal producer. A larger build fails the report.
 const NO_LARGER_THAN: [(&str, u64); 2] = [("telemetry", 41_428), ("min-producer", 4_468)];
@@ -70,9 +74,11 @@ enum Kind {
     MinProducer(Machine),
     /// The network firmware (examples/firmware-net) against Kafka and the mock.
     TelemetryNet,
+    /// The network firmware over SASL_SSL (feature `tls`) against Kafka.
+    TelemetryNetTls,
 }
 
-const BINARIES: [Binary; 8] = [
+const BINARIES: [Binary; 9] = [
     Binary {
         bin: "telemetry",
         target: "thumbv7em-none-eabihf",
@@ -121,6 +127,12 @@ const BINARIES: [Binary; 8] = [
         kind: Kind::TelemetryNet,
         features: &[],
     },
+    Binary {
+        bin: "telemetry-net",
+        target: firmware::NET_TARGET,
+        kind: Kind::TelemetryNetTls,
+        features: &["tls"],
+    },
 ];
 
 impl Binary {
@@ -132,13 +144,15 @@ impl Binary {
             .join("+")
     }
 
-    /// Builds with the binary's own features plus `extra`.
-    fn build(&self, extra: &[&str]) -> Result<std::path::PathBuf, String> {
+    /// Builds with the binary's own features plus `extra`, with build environment `env`.
+    fn build(&self, extra: &[&str], env: &[(&str, &str)]) -> Result<std::path::PathBuf, String> {
         let features: Vec<&str> = self.features.iter().chain(extra).copied().collect();
         let features = features.as_slice();
         match self.kind {
-            Kind::TelemetryNet => firmware::build_net(&[self.bin], features, &[]),
-            _ => firmware::build(self.target, &[self.bin], features, &[]),
+            Kind::TelemetryNet | Kind::TelemetryNetTls => {
+                firmware::build_net(&[self.bin], features, env)
+            }
+            _ => firmware::build(self.target, &[self.bin], features, env),
         }
     }
 
@@ -149,10 +163,10 @@ impl Binary {
     }
 
     fn stack_budget(&self) -> u64 {
-        if self.kind == Kind::TelemetryNet {
-            NET_STACK_BUDGET
-        } else {
-            STACK_BUDGET
+        match self.kind {
+            Kind::TelemetryNet => NET_STACK_BUDGET,
+            Kind::TelemetryNetTls => NET_TLS_STACK_BUDGET,
+            _ => STACK_BUDGET,
         }
     }
 }
@@ -400,9 +414,46 @@ fn run_telemetry_net() -> Result<NetRuns, String> {
     })
 }
 
+/// Kafka 4.4.0 with the `SASL_SSL_EC` listener advertised as QEMU's gateway, a fresh
+/// telemetry topic, and the SASL_SSL firmware's build environment for it.
+struct TlsBroker {
+    /// Kept running while the firmware is built and run.
+    _kafka: KafkaCluster,
+    env: Vec<(&'static str, String)>,
+}
+
+impl TlsBroker {
+    fn start() -> Result<TlsBroker, String> {
+        const GATEWAY: &str = "10.0.2.2";
+        let kafka = KafkaCluster::builder(KafkaVersion::V4_4_0)
+            .ec_sasl_ssl(GATEWAY)
+            .start()?;
+        firmware::create_topic(&kafka.bootstrap(), firmware::TELEMETRY_TOPIC)?;
+        let port = kafka.listener_port(1, kafka::EC_SASL_SSL_LISTENER);
+        let ca = kafka.ec_ca_certificate();
+        let tls = firmware::NetTls {
+            ca: &ca,
+            server_name: kafka::EC_SERVER_NAME,
+            user: kafka::PLAIN_USER,
+        };
+        let env = tls.env(&format!("{GATEWAY}:{port}"), firmware::epoch_now());
+        Ok(TlsBroker { _kafka: kafka, env })
+    }
+
+    fn env(&self) -> Vec<(&str, &str)> {
+        self.env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+    }
+}
+
+/// Runs the SASL_SSL network firmware `elf` (built for a [`TlsBroker`]); its stack peak.
+fn run_telemetry_net_tls(elf: &Path) -> Result<u64, String> {
+    let run = firmware::run(firmware::net_tls_command(elf), Duration::from_secs(60))?;
+    number(&ok_fields(&run)?, "stack_peak")
+}
+
 /// Whether `binary` links with the panic handler that calls an undefined symbol.
-fn panic_free(binary: &Binary) -> Result<bool, String> {
-    match binary.build(&["prove-no-panic"]) {
+fn panic_free(binary: &Binary, env: &[(&str, &str)]) -> Result<bool, String> {
+    match binary.build(&["prove-no-panic"], env) {
         Ok(_) => Ok(true),
         Err(e) if e.contains("nanokafka_firmware_has_a_reachable_panic") => Ok(false),
         Err(e) => Err(e),
@@ -531,8 +582,19 @@ fn main() {
     let mut telemetry = None;
     for binary in &BINARIES {
         let label = format!("{} {}", binary.name(), binary.target);
+        let tls_broker = match binary.kind {
+            Kind::TelemetryNetTls => match TlsBroker::start() {
+                Ok(broker) => Some(broker),
+                Err(e) => {
+                    failures.push(format!("{label}: {e}"));
+                    continue;
+                }
+            },
+            _ => None,
+        };
+        let env = tls_broker.as_ref().map(TlsBroker::env).unwrap_or_default();
         let measured = binary
-            .build(&[])
+            .build(&[], &env)
             .and_then(|dir| {
                 let elf = dir.join(binary.bin);
                 let sizes = sizes(&elf)?;
@@ -548,10 +610,11 @@ fn main() {
                         net = Some((elf, runs));
                         stack
                     }
+                    Kind::TelemetryNetTls => run_telemetry_net_tls(&elf),
                 };
                 Ok((sizes, stack))
             })
-            .and_then(|(sizes, stack)| Ok((sizes, stack, panic_free(binary)?)));
+            .and_then(|(sizes, stack)| Ok((sizes, stack, panic_free(binary, &env)?)));
         match measured {
             Ok(row) => rows.push((binary, row)),
             Err(e) => failures.push(format!("{label}: {e}")),
@@ -608,7 +671,8 @@ fn main() {
 
     println!(
         "\nbudget: minimal producer flash <= {FLASH_BUDGET}, RAM beyond buffers <= {RAM_BUDGET}, \
-         every stack <= {STACK_BUDGET} (the network firmware's <= {NET_STACK_BUDGET}); on \
+         every stack <= {STACK_BUDGET} (the network firmware's <= {NET_STACK_BUDGET}, over \
+         SASL_SSL <= {NET_TLS_STACK_BUDGET}); on \
          thumbv7em no larger than before the client engine: {}",
         NO_LARGER_THAN
             .iter()
@@ -645,6 +709,29 @@ fn main() {
             }
         }
     }
+    // TLS's cost: the SASL_SSL network firmware beside the plain one.
+    let net_row = |kind| rows.iter().find(|(b, _)| b.kind == kind);
+    if let (Some((_, (plain, plain_stack, _))), Some((_, (tls, tls_stack, _)))) =
+        (net_row(Kind::TelemetryNet), net_row(Kind::TelemetryNetTls))
+    {
+        println!(
+            "\nSASL_SSL (feature tls: embedded-tls 0.19 TLS 1.3, TLS_AES_128_GCM_SHA256, P-256 \
+             key exchange and rustpki certificate check, ChaCha20 RNG; SASL PLAIN) on {}: \
+             +{} B flash, +{} B RAM (TLS record buffers {} B: 16,640 + 4,096 B per link; \
+             the rest smaller), stack {} -> {} B (embedded-tls's \
+             handshake: certificate decoding, P-256 verification); links with 128 KiB RAM \
+             (the plain build with 64 KiB)",
+            firmware::NET_TARGET,
+            tls.flash().saturating_sub(plain.flash()),
+            tls.ram().saturating_sub(plain.ram()),
+            tls.top
+                .iter()
+                .find(|(_, name, _)| name.ends_with("::RECORDS"))
+                .map_or(0, |(size, _, _)| *size),
+            plain_stack.as_ref().map_or(0, |s| *s),
+            tls_stack.as_ref().map_or(0, |s| *s),
+        );
+    }
     if let (Some((_, (plain, plain_stack, _))), Some((_, (lz4, lz4_stack, _)))) =
         (min(&[]), min(&["lz4"]))
     {
@@ -659,7 +746,7 @@ fn main() {
     for (binary, (s, stack, free)) in &rows {
         let label = format!("{} {}", binary.name(), binary.target);
         let budget = binary.stack_budget();
-        let codec_variant = !binary.features.is_empty();
+        let codec_variant = !binary.features.is_empty() && binary.kind != Kind::TelemetryNetTls;
         match stack {
             Ok(_) if codec_variant => {}
             Ok(peak) if *peak > budget => {
@@ -702,6 +789,11 @@ fn main() {
             );
         } else if !free && binary.features == ["lz4"] {
             println!("    {label}: panic paths are reachable (lz4_flex's bounds checks)");
+        } else if !free && binary.kind == Kind::TelemetryNetTls {
+            println!(
+                "    {label}: panic paths are reachable (embedded-tls's unwraps and RustCrypto's \
+                 bounds checks besides the plain network firmware's)"
+            );
         } else if !free && binary.kind == Kind::TelemetryNet {
             println!(
                 "    {label}: panic paths are reachable, none of them nanokafka's (by part above)"
