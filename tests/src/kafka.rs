@@ -499,23 +499,7 @@ fn secured_properties(dir: &Path) -> Result<Vec<(String, String)>, String> {
         "-subj",
         "/CN=localhost",
     ])?;
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "leaf.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca-key.pem",
-        "-CAcreateserial",
-        "-out",
-        "cert.pem",
-        "-days",
-        "2",
-        "-extfile",
-        "leaf.ext",
-    ])?;
+    sign_with_ca(&tls, "leaf.csr", "leaf.ext", "cert.pem")?;
     openssl(&[
         "pkcs12",
         "-export",
@@ -548,23 +532,7 @@ fn secured_properties(dir: &Path) -> Result<Vec<(String, String)>, String> {
         "-subj",
         "/CN=nanokafka-client",
     ])?;
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "client.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca-key.pem",
-        "-CAcreateserial",
-        "-out",
-        "client.pem",
-        "-days",
-        "2",
-        "-extfile",
-        "client.ext",
-    ])?;
+    sign_with_ca(&tls, "client.csr", "client.ext", "client.pem")?;
     let mut properties = vec![
         // TLS listeners ask for a client certificate and check one given against the CA
         // (mTLS); a client without one is served too (TLS alone).
@@ -627,6 +595,32 @@ fn secured_properties(dir: &Path) -> Result<Vec<(String, String)>, String> {
 pub const EC_SASL_SSL_LISTENER: &str = "SASL_SSL_EC";
 /// The name the [`EC_SASL_SSL_LISTENER`]'s certificate is for (its only subject name).
 pub const EC_SERVER_NAME: &str = "broker.nanokafka.test";
+
+/// Signs the request `csr` in `dir` with the CA there (`ca.pem`, `ca-key.pem`) for two days,
+/// with the X.509 v3 extensions in `extensions` (webpki refuses v1 certificates), into `out`.
+fn sign_with_ca(dir: &Path, csr: &str, extensions: &str, out: &str) -> Result<(), String> {
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-out",
+            out,
+            "-days",
+            "2",
+            "-sha256",
+            "-extfile",
+            extensions,
+        ],
+    )
+}
 
 /// Runs `openssl args` in `dir`; a failure names the command and says what openssl said.
 pub fn openssl(dir: &Path, args: &[&str]) -> Result<(), String> {
@@ -715,27 +709,7 @@ fn ec_sasl_ssl_properties(dir: &Path) -> Result<Vec<(String, String)>, String> {
             "req", "-new", "-key", "key.pem", "-out", "leaf.csr", "-subj", &subject,
         ],
     )?;
-    openssl(
-        &tls,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "leaf.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca-key.pem",
-            "-CAcreateserial",
-            "-out",
-            "cert.pem",
-            "-days",
-            "2",
-            "-sha256",
-            "-extfile",
-            "leaf.ext",
-        ],
-    )?;
+    sign_with_ca(&tls, "leaf.csr", "leaf.ext", "cert.pem")?;
     // The chain the broker sends: the leaf alone (the client carries the CA).
     openssl(
         &tls,

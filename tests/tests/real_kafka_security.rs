@@ -685,7 +685,6 @@ fn untrusted_client_certificate(kafka: &KafkaCluster) -> (PathBuf, PathBuf) {
 fn rejected_client_certificate(kafka: &KafkaCluster) {
     let (certificate, key) = untrusted_client_certificate(kafka);
     let access = Access::new("SSL");
-    let label = access.label(kafka);
     let mut settings = access.settings(kafka);
     settings.push(format!(
         "ssl.certificate.location={}",
@@ -693,32 +692,49 @@ fn rejected_client_certificate(kafka: &KafkaCluster) {
     ));
     settings.push(format!("ssl.key.location={}", key.display()));
     let security = SecurityConfig::from_pairs(settings.iter().map(String::as_str)).unwrap();
+    client_certificate_refused(kafka, access, security, "an untrusted client certificate");
+}
+
+/// Connects once through `access` with `security` and asserts the refusal the user sees for
+/// a client certificate the broker does not accept (`what`): a TLS error of kind
+/// `ClientCertificateRejected`, after one connection, and the std client's message saying
+/// so within 3 s. Returns the TLS error's detail.
+fn client_certificate_refused(
+    kafka: &KafkaCluster,
+    access: Access,
+    security: SecurityConfig,
+    what: &str,
+) -> String {
+    let label = access.label(kafka);
     let (error, opened, detail) = refused_once_with(kafka, access, security.clone(), "localhost");
     assert!(matches!(error, Error::Tls(_)), "{label}: {error}");
     assert_eq!(opened, 1, "{label}: no retry");
-    match &detail {
+    let detail = match detail {
         SecurityError::Tls(e) => {
             assert_eq!(
                 e.kind,
                 TlsErrorKind::ClientCertificateRejected,
                 "{label}: {e}"
-            )
+            );
+            e.detail
         }
         other => panic!("{label}: {other:?}"),
-    }
+    };
     let mut config = access.client_config(kafka);
     config.security = security;
     let started = Instant::now();
-    let text = Client::connect(config).err().unwrap().to_string();
+    let text = Client::connect(config)
+        .err()
+        .unwrap_or_else(|| panic!("{label}: served with {what}"))
+        .to_string();
+    let elapsed = started.elapsed();
     assert!(
         text.contains("rejected the client certificate"),
         "{label}: {text}"
     );
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{label}: {text}"
-    );
-    eprintln!("{label}: {text}");
+    assert!(elapsed < Duration::from_secs(3), "{label}: {elapsed:?}");
+    eprintln!("{label} with {what}, {elapsed:?}: {text}");
+    detail
 }
 
 #[test]
@@ -736,34 +752,18 @@ fn missing_client_certificate(kafka: &KafkaCluster) {
         Access::new("SSL_MTLS"),
         Access::new("SASL_SSL_MTLS").sasl("PLAIN", PLAIN_USER),
     ] {
-        let label = access.label(kafka);
-        let (error, opened, detail) = refused_once(kafka, access, "localhost");
-        assert!(matches!(error, Error::Tls(_)), "{label}: {error}");
-        assert_eq!(opened, 1, "{label}: no retry");
-        match &detail {
-            SecurityError::Tls(e) => {
-                assert_eq!(
-                    e.kind,
-                    TlsErrorKind::ClientCertificateRejected,
-                    "{label}: {e}"
-                );
-                // Java sends bad_certificate.
-                assert!(e.detail.contains("fatal alert"), "{label}: {e}");
-            }
-            other => panic!("{label}: {other:?}"),
-        }
-        let started = Instant::now();
-        let text = Client::connect(access.client_config(kafka))
-            .err()
-            .unwrap_or_else(|| panic!("{label}: served without a client certificate"))
-            .to_string();
-        let elapsed = started.elapsed();
-        assert!(
-            text.contains("rejected the client certificate"),
-            "{label}: {text}"
+        let detail = client_certificate_refused(
+            kafka,
+            access,
+            access.security(kafka),
+            "no client certificate",
         );
-        assert!(elapsed < Duration::from_secs(3), "{label}: {elapsed:?}");
-        eprintln!("{label} without a client certificate, {elapsed:?}: {text}");
+        // Java sends bad_certificate.
+        assert!(
+            detail.contains("fatal alert"),
+            "{}: {detail}",
+            access.label(kafka)
+        );
     }
 }
 
