@@ -39,26 +39,89 @@ type Failure = Box<dyn std::error::Error>;
 
 /// kcat's mode flags as subcommands: `-P` → `produce`, `-C` → `consume --kcat` (follows
 /// unless `-e`, as kcat does), `-L` → `metadata`, `-Q` → `query`; the other arguments stay as they are (the
-/// global ones are accepted after the subcommand too).
+/// global ones are accepted after the subcommand too). After a subcommand already named, a
+/// mode flag naming the same one is taken as said (`consume -C` is `consume --kcat`); one
+/// naming another is left for clap to refuse.
 fn kcat_modes(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    let mode = args
-        .iter()
-        .skip(1)
-        .take_while(|a| *a != "--")
-        .position(|a| ["-P", "-C", "-L", "-Q"].iter().any(|mode| a == mode));
-    if let Some(at) = mode {
-        let flag = args.remove(at + 1);
-        let command: &[&str] = match flag.to_str() {
-            Some("-P") => &["produce"],
-            Some("-C") => &["consume", "--kcat"],
-            Some("-Q") => &["query"],
-            _ => &["metadata"],
-        };
-        for (i, word) in command.iter().enumerate() {
-            args.insert(1 + i, word.into());
+    let subcommands: Vec<String> = <Cli as clap::CommandFactory>::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    let words = || args.iter().skip(1).take_while(|a| *a != "--");
+    let mode = words().position(|a| ["-P", "-C", "-L", "-Q"].iter().any(|mode| a == mode));
+    let named = words().position(|a| subcommands.iter().any(|name| a == name.as_str()));
+    let Some(at) = mode else { return args };
+    let command: &[&str] = match args[at + 1].to_str() {
+        Some("-P") => &["produce"],
+        Some("-C") => &["consume", "--kcat"],
+        Some("-Q") => &["query"],
+        _ => &["metadata"],
+    };
+    match named {
+        Some(before) if before < at => {
+            if args[before + 1] == command[0] {
+                args.splice(at + 1..at + 2, command[1..].iter().map(Into::into));
+            }
+        }
+        _ => {
+            args.splice(at + 1..at + 2, []);
+            args.splice(1..1, command.iter().map(Into::into));
         }
     }
     args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kcat_modes;
+
+    fn rewritten(args: &[&str]) -> Vec<String> {
+        let args = std::iter::once("nanokafka").chain(args.iter().copied());
+        kcat_modes(args.map(Into::into).collect())
+            .into_iter()
+            .skip(1)
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn kcat_mode_flags_become_subcommands() {
+        assert_eq!(
+            rewritten(&["-C", "-t", "x"]),
+            ["consume", "--kcat", "-t", "x"]
+        );
+        assert_eq!(
+            rewritten(&["-b", "h:1", "-P", "-t", "x"]),
+            ["produce", "-b", "h:1", "-t", "x"]
+        );
+        assert_eq!(rewritten(&["-L"]), ["metadata"]);
+        assert_eq!(rewritten(&["-Q", "-t", "x:0:1"]), ["query", "-t", "x:0:1"]);
+        // A topic named like a subcommand is not one.
+        assert_eq!(
+            rewritten(&["-C", "-t", "produce"]),
+            ["consume", "--kcat", "-t", "produce"]
+        );
+    }
+
+    /// `nanokafka consume -C` was turned into `consume consume --kcat -C`-like arguments,
+    /// and clap said "unexpected argument 'consume'".
+    #[test]
+    fn a_mode_flag_after_its_own_subcommand_is_taken_as_said() {
+        assert_eq!(
+            rewritten(&["consume", "-C", "-t", "x"]),
+            ["consume", "--kcat", "-t", "x"]
+        );
+        assert_eq!(
+            rewritten(&["produce", "-P", "-t", "x"]),
+            ["produce", "-t", "x"]
+        );
+        // Another subcommand's mode flag stays, for clap to refuse.
+        assert_eq!(
+            rewritten(&["produce", "-C", "-t", "x"]),
+            ["produce", "-C", "-t", "x"]
+        );
+        assert_eq!(rewritten(&["consume", "-t", "x"]), ["consume", "-t", "x"]);
+    }
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
