@@ -71,6 +71,58 @@ fn kcat_modes(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     args
 }
 
+fn run(cli: Cli) -> Result<(), Failure> {
+    let _mock;
+    let brokers = match (cli.brokers, cli.mock) {
+        (Some(brokers), _) => brokers,
+        (None, true) => {
+            let (server, bootstrap) = start_mock()?;
+            _mock = server;
+            eprintln!("nanokafka: using the built-in mock broker at {bootstrap}");
+            bootstrap
+        }
+        (None, false) => {
+            return Err(
+                "no brokers given: pass -b host:port[,host:port...] (or set \
+                        NANOKAFKA_BROKERS), or --mock for the built-in mock broker"
+                    .into(),
+            )
+        }
+    };
+    let mut settings = Settings::new(brokers, &cli.properties)?;
+    settings.client.client_id = cli.client_id;
+    settings.client.request_timeout = Duration::from_millis(cli.timeout_ms);
+    let give_up = Duration::try_from_secs_f64(cli.metadata_timeout)
+        .map_err(|_| format!("-m {}: not a number of seconds", cli.metadata_timeout))?;
+    if !matches!(cli.command, Command::Produce(_)) {
+        config::fit_attempts(&mut settings.client, give_up);
+    }
+    let config = settings.client.clone();
+    match cli.command {
+        Command::Produce(args) => produce::run(settings, args, cli.quiet),
+        Command::Consume(args) => consume::run(config, args, give_up, cli.quiet),
+        Command::Metadata(args) => admin::metadata(config, args),
+        Command::Offsets(args) => admin::offsets(config, args),
+        Command::Query(args) => admin::query(config, args),
+        Command::CreateTopic(args) => admin::create_topic(config, args),
+        Command::Topics(args) => admin::topics(config, args.command),
+        Command::Configs(args) => admin::configs(config, args),
+    }
+}
+
+/// Starts the built-in mock broker; returns what keeps it running and its address.
+#[cfg(feature = "mock")]
+fn start_mock() -> Result<(Box<dyn std::any::Any>, String), Failure> {
+    let server = nanokafka_std::mock::MockCluster::default().serve_tcp()?;
+    let bootstrap = server.bootstrap();
+    Ok((Box::new(server), bootstrap))
+}
+
+#[cfg(not(feature = "mock"))]
+fn start_mock() -> Result<(Box<dyn std::any::Any>, String), Failure> {
+    Err("no --brokers given, and this build has no built-in mock broker (feature mock)".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::kcat_modes;
@@ -122,56 +174,4 @@ mod tests {
         );
         assert_eq!(rewritten(&["consume", "-t", "x"]), ["consume", "-t", "x"]);
     }
-}
-
-fn run(cli: Cli) -> Result<(), Failure> {
-    let _mock;
-    let brokers = match (cli.brokers, cli.mock) {
-        (Some(brokers), _) => brokers,
-        (None, true) => {
-            let (server, bootstrap) = start_mock()?;
-            _mock = server;
-            eprintln!("nanokafka: using the built-in mock broker at {bootstrap}");
-            bootstrap
-        }
-        (None, false) => {
-            return Err(
-                "no brokers given: pass -b host:port[,host:port...] (or set \
-                        NANOKAFKA_BROKERS), or --mock for the built-in mock broker"
-                    .into(),
-            )
-        }
-    };
-    let mut settings = Settings::new(brokers, &cli.properties)?;
-    settings.client.client_id = cli.client_id;
-    settings.client.request_timeout = Duration::from_millis(cli.timeout_ms);
-    let give_up = Duration::try_from_secs_f64(cli.metadata_timeout)
-        .map_err(|_| format!("-m {}: not a number of seconds", cli.metadata_timeout))?;
-    if !matches!(cli.command, Command::Produce(_)) {
-        config::fit_attempts(&mut settings.client, give_up);
-    }
-    let config = settings.client.clone();
-    match cli.command {
-        Command::Produce(args) => produce::run(settings, args, cli.quiet),
-        Command::Consume(args) => consume::run(config, args, give_up, cli.quiet),
-        Command::Metadata(args) => admin::metadata(config, args),
-        Command::Offsets(args) => admin::offsets(config, args),
-        Command::Query(args) => admin::query(config, args),
-        Command::CreateTopic(args) => admin::create_topic(config, args),
-        Command::Topics(args) => admin::topics(config, args.command),
-        Command::Configs(args) => admin::configs(config, args),
-    }
-}
-
-/// Starts the built-in mock broker; returns what keeps it running and its address.
-#[cfg(feature = "mock")]
-fn start_mock() -> Result<(Box<dyn std::any::Any>, String), Failure> {
-    let server = nanokafka_std::mock::MockCluster::default().serve_tcp()?;
-    let bootstrap = server.bootstrap();
-    Ok((Box::new(server), bootstrap))
-}
-
-#[cfg(not(feature = "mock"))]
-fn start_mock() -> Result<(Box<dyn std::any::Any>, String), Failure> {
-    Err("no --brokers given, and this build has no built-in mock broker (feature mock)".into())
 }
