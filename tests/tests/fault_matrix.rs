@@ -6,8 +6,9 @@
 //! against a broker silent on Fetch. The blocking `Client`'s produce
 //! (`fault_matrix/blocking_client.rs`), the pipelined producer and the CLI's produce
 //! (`fault_matrix/pipelined_producer.rs`), the pipelined consumer
-//! (`fault_matrix/pipelined_consumer.rs`) and the CLI's consume (`fault_matrix/cli_consume.rs`)
-//! under lost, cut, delayed, dribbled and stalled answers.
+//! (`fault_matrix/pipelined_consumer.rs`), the CLI's consume (`fault_matrix/cli_consume.rs`)
+//! and the blocking `Client::fetch` (`fault_matrix/blocking_fetch.rs`) under lost, cut,
+//! delayed, dribbled and stalled answers.
 //!
 //! Each test prints its row of the table (`-- --nocapture 2>&1 | grep FAULT-MATRIX`):
 //! scenario | broker | sent | acknowledged | stored | duplicated | lost | time | outcome.
