@@ -739,21 +739,41 @@ impl ProxiedBroker {
             .offset(topic, partition, nanokafka::client::OffsetQuery::Latest)
             .expect("end offset")
             .unwrap_or(0);
-        let mut offset = client
+        let start = client
             .offset(topic, partition, nanokafka::client::OffsetQuery::Earliest)
             .expect("start offset")
             .unwrap_or(0);
-        let mut values = Vec::new();
-        while offset < end {
-            let messages = client.fetch(topic, partition, offset).expect("read back");
-            let Some(last) = messages.last() else { break };
-            offset = last.next_offset;
-            values.extend(messages.iter().map(|m| {
-                String::from_utf8_lossy(m.value.as_deref().unwrap_or_default()).into_owned()
-            }));
-        }
+        let (values, result) = fetch_values(&mut client, topic, partition, start, end);
+        result.expect("read back");
         values
     }
+}
+
+/// The values of `topic`/`partition` from `offset` up to `end` (excluded), read one
+/// [`nanokafka_std::Client::fetch`] at a time (an empty answer ends it early), with the error
+/// that stopped it, if any: what a test reads, and how.
+pub fn fetch_values(
+    client: &mut nanokafka_std::Client,
+    topic: &str,
+    partition: i32,
+    mut offset: i64,
+    end: i64,
+) -> (Vec<String>, nanokafka_std::Result<()>) {
+    let mut values = Vec::new();
+    while offset < end {
+        let messages = match client.fetch(topic, partition, offset) {
+            Ok(messages) => messages,
+            Err(e) => return (values, Err(e)),
+        };
+        let Some(last) = messages.last() else { break };
+        offset = last.next_offset;
+        values.extend(
+            messages.iter().map(|m| {
+                String::from_utf8_lossy(m.value.as_deref().unwrap_or_default()).into_owned()
+            }),
+        );
+    }
+    (values, Ok(()))
 }
 
 /// One row of the fault-matrix table: what was sent, acknowledged and stored, and how long

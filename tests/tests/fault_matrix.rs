@@ -6,8 +6,9 @@
 //! against a broker silent on Fetch. The blocking `Client`'s produce
 //! (`fault_matrix/blocking_client.rs`), the pipelined producer and the CLI's produce
 //! (`fault_matrix/pipelined_producer.rs`), the pipelined consumer
-//! (`fault_matrix/pipelined_consumer.rs`) and the CLI's consume (`fault_matrix/cli_consume.rs`)
-//! under lost, cut, delayed, dribbled and stalled answers.
+//! (`fault_matrix/pipelined_consumer.rs`), the CLI's consume (`fault_matrix/cli_consume.rs`)
+//! and the blocking `Client::fetch` (`fault_matrix/blocking_fetch.rs`) under lost, cut,
+//! delayed, dribbled and stalled answers.
 //!
 //! Each test prints its row of the table (`-- --nocapture 2>&1 | grep FAULT-MATRIX`):
 //! scenario | broker | sent | acknowledged | stored | duplicated | lost | time | outcome.
@@ -52,6 +53,8 @@ macro_rules! matrix {
 
 #[path = "fault_matrix/blocking_client.rs"]
 mod blocking_client;
+#[path = "fault_matrix/blocking_fetch.rs"]
+mod blocking_fetch;
 #[path = "fault_matrix/cli_consume.rs"]
 mod cli_consume;
 #[path = "fault_matrix/pipelined_consumer.rs"]
@@ -68,6 +71,60 @@ fn records(values: &[String]) -> Vec<OwnedRecord> {
         .iter()
         .map(|v| OwnedRecord::new(None::<Vec<u8>>, v.as_str()))
         .collect()
+}
+
+/// Stores `n` values in partition 0 of a fresh topic named `prefix`-something, then arms
+/// `fault` on Fetch: the topic, the values and the faults fired before it. The caller holds
+/// the broker ([`ProxiedBroker::exclusive`]).
+fn stored_then_fetch_fault(
+    broker: &ProxiedBroker,
+    prefix: &str,
+    n: usize,
+    fault: Fault,
+) -> (String, Vec<String>, usize) {
+    let topic = unique_topic(prefix);
+    broker.create_topic(&topic);
+    let sent = values(&topic, n);
+    Client::connect(broker.client_config())
+        .unwrap()
+        .send(&topic, Some(0), &records(&sent))
+        .unwrap();
+    let fired = broker.proxy.fired();
+    broker.proxy.inject(fault.api(ApiKey::Fetch));
+    (topic, sent, fired)
+}
+
+/// The row of a read from the start to the end of a partition holding `sent`, which
+/// returned `read` in `elapsed` and ended with `outcome` (`all_read`: it said every record
+/// was read, so "lost" counts those not returned; otherwise the returned ones are the
+/// "acknowledged"); printed, after asserting it returned within `limit`, nothing twice and
+/// in order.
+fn read_row(
+    broker: &ProxiedBroker,
+    scenario: &str,
+    (sent, read, all_read): (&[String], &[String], bool),
+    elapsed: Duration,
+    limit: Duration,
+    outcome: &str,
+) -> MatrixRow {
+    let reported_read = if all_read { sent } else { read };
+    let row = MatrixRow::count(
+        scenario,
+        &broker.name,
+        sent,
+        reported_read,
+        read,
+        elapsed,
+        outcome,
+    );
+    row.print();
+    assert!(
+        elapsed <= limit,
+        "{elapsed:?} over its bound {limit:?}: {row:?}"
+    );
+    assert_eq!(row.duplicated, 0, "a record read twice: {row:?}");
+    assert_eq!(read, &sent[..read.len()], "read in order: {row:?}");
+    row
 }
 
 /// A fetched record byte flipped on its way: the fetch fails with a CRC mismatch naming

@@ -25,15 +25,7 @@ fn consume_with_cli_under(
     fault: Fault,
 ) -> (Vec<String>, Vec<String>, Option<i32>, String) {
     let _guard = broker.exclusive();
-    let topic = unique_topic("fault-cli-consume");
-    broker.create_topic(&topic);
-    let sent = values(&topic, RECORDS);
-    Client::connect(broker.client_config())
-        .unwrap()
-        .send(&topic, Some(0), &records(&sent))
-        .unwrap();
-    let fired = broker.proxy.fired();
-    broker.proxy.inject(fault.api(ApiKey::Fetch));
+    let (topic, sent, fired) = stored_then_fetch_fault(broker, "fault-cli-consume", RECORDS, fault);
     let bootstrap = broker.bootstrap();
     let (output, elapsed) = nanokafka_tests::run_cli(
         std::process::Command::new(nanokafka_tests::cli_binary()),
@@ -52,24 +44,14 @@ fn consume_with_cli_under(
         Some(c) => format!("exit {c}: {stderr}"),
         None => format!("killed by a signal: {stderr}"),
     };
-    // Exit 0 says every record was read: "lost" counts those it did not print.
-    let reported_read = if code == Some(0) { &sent } else { &printed };
-    let row = MatrixRow::count(
+    read_row(
+        broker,
         scenario,
-        &broker.name,
-        &sent,
-        reported_read,
-        &printed,
+        (&sent, &printed, code == Some(0)),
         elapsed,
+        CLI_READ_BOUND,
         &outcome,
     );
-    row.print();
-    assert!(
-        elapsed <= CLI_READ_BOUND,
-        "{elapsed:?} over its bound {CLI_READ_BOUND:?}: {row:?}"
-    );
-    assert_eq!(row.duplicated, 0, "a record printed twice: {row:?}");
-    assert_eq!(printed, sent[..printed.len()], "printed in order: {row:?}");
     (sent, printed, code, stderr)
 }
 

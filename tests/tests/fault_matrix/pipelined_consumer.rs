@@ -12,16 +12,8 @@ const RECORDS: usize = 100;
 /// prints the row and asserts every record was read once, in order, within the bound.
 fn consume_under(broker: &ProxiedBroker, scenario: &str, fault: Fault) {
     let _guard = broker.exclusive();
-    let topic = unique_topic("fault-consumer");
-    broker.create_topic(&topic);
-    let sent = values(&topic, RECORDS);
+    let (topic, sent, fired) = stored_then_fetch_fault(broker, "fault-consumer", RECORDS, fault);
     let config = broker.client_config();
-    Client::connect(config.clone())
-        .unwrap()
-        .send(&topic, Some(0), &records(&sent))
-        .unwrap();
-    let fired = broker.proxy.fired();
-    broker.proxy.inject(fault.api(ApiKey::Fetch));
     let limit = bound(&config, config.receive_attempts);
     let started = Instant::now();
     let mut consumer =
