@@ -6,7 +6,9 @@
 //! without them):
 //! `NANOKAFKA_FW_CA` (path of the CA certificate to trust, DER; copied into the firmware),
 //! `NANOKAFKA_FW_TLS_NAME` (the name the broker's certificate must carry),
-//! `NANOKAFKA_FW_SASL_USER` and `NANOKAFKA_FW_SASL_PASSWORD` (SASL PLAIN).
+//! `NANOKAFKA_FW_SASL_USER` and `NANOKAFKA_FW_SASL_PASSWORD`; and optionally
+//! `NANOKAFKA_FW_SASL_MECHANISM`: `PLAIN` (the default), or `SCRAM-SHA-256` or
+//! `SCRAM-SHA-512` (these need feature `scram`).
 
 use std::env;
 use std::fs;
@@ -50,6 +52,7 @@ fn tls_settings(out: &Path) {
     for (file, text) in texts {
         fs::write(out.join(file), text).expect("write a TLS setting");
     }
+    fs::write(out.join("sasl_mechanism.rs"), sasl_mechanism()).expect("write the mechanism");
     println!(
         "cargo:rustc-env=NANOKAFKA_FW_TLS_MISSING={}",
         missing.join(" ")
@@ -67,4 +70,24 @@ fn tls_settings(out: &Path) {
     fs::write(out.join("memory.x"), memory).expect("write memory.x");
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=../firmware/memory-riscv.x");
+}
+
+/// `NANOKAFKA_FW_SASL_MECHANISM` as a `nanokafka::sasl::Mechanism` expression for the
+/// firmware to include; refuses an unknown name and SCRAM without feature `scram`.
+fn sasl_mechanism() -> &'static str {
+    println!("cargo:rerun-if-env-changed=NANOKAFKA_FW_SASL_MECHANISM");
+    let name = env::var("NANOKAFKA_FW_SASL_MECHANISM").unwrap_or_else(|_| "PLAIN".into());
+    let variant = match name.trim().to_ascii_uppercase().as_str() {
+        "PLAIN" => return "nanokafka::sasl::Mechanism::Plain",
+        "SCRAM-SHA-256" => "nanokafka::sasl::Mechanism::ScramSha256",
+        "SCRAM-SHA-512" => "nanokafka::sasl::Mechanism::ScramSha512",
+        _ => {
+            panic!("NANOKAFKA_FW_SASL_MECHANISM={name}: not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+        }
+    };
+    assert!(
+        env::var_os("CARGO_FEATURE_SCRAM").is_some(),
+        "NANOKAFKA_FW_SASL_MECHANISM={name} needs feature scram"
+    );
+    variant
 }

@@ -298,7 +298,10 @@ pub struct NetTls<'a> {
     pub ca: &'a Path,
     /// The name broker certificates must carry.
     pub server_name: &'a str,
-    /// The SASL PLAIN user and password.
+    /// The SASL mechanism (`NANOKAFKA_FW_SASL_MECHANISM`): `PLAIN`, `SCRAM-SHA-256` or
+    /// `SCRAM-SHA-512`.
+    pub mechanism: &'a str,
+    /// The SASL user and password.
     pub user: (&'a str, &'a str),
 }
 
@@ -313,7 +316,17 @@ impl NetTls<'_> {
             ("NANOKAFKA_FW_TLS_NAME", self.server_name.to_owned()),
             ("NANOKAFKA_FW_SASL_USER", self.user.0.to_owned()),
             ("NANOKAFKA_FW_SASL_PASSWORD", self.user.1.to_owned()),
+            ("NANOKAFKA_FW_SASL_MECHANISM", self.mechanism.to_owned()),
         ]
+    }
+
+    /// The firmware features the mechanism needs: `tls`, and `scram` for SCRAM.
+    pub fn features(&self) -> &'static [&'static str] {
+        if self.mechanism.starts_with("SCRAM") {
+            &["scram"]
+        } else {
+            &["tls"]
+        }
     }
 }
 
@@ -324,7 +337,7 @@ pub fn net_tls_command(elf: &Path) -> Command {
     qemu
 }
 
-/// [`run_telemetry_net`] for the SASL_SSL firmware (feature `tls`) built with `tls`.
+/// [`run_telemetry_net`] for the SASL_SSL firmware built with `tls` ([`NetTls::features`]).
 pub fn run_telemetry_net_tls(
     broker: &str,
     epoch_ms: i64,
@@ -333,7 +346,7 @@ pub fn run_telemetry_net_tls(
 ) -> Result<QemuRun, String> {
     let env = tls.env(broker, epoch_ms);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let elf_dir = build_net(&["telemetry-net"], &["tls"], &env)?;
+    let elf_dir = build_net(&["telemetry-net"], tls.features(), &env)?;
     run(net_tls_command(&elf_dir.join("telemetry-net")), limit)
 }
 

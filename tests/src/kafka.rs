@@ -591,7 +591,8 @@ fn secured_properties(dir: &Path) -> Result<Vec<(String, String)>, String> {
 
 /// The listener [`KafkaClusterBuilder::ec_sasl_ssl`] adds: SASL_SSL with an ECDSA P-256
 /// certificate (what a heap-free TLS client such as embedded-tls can verify), SASL PLAIN
-/// with [`PLAIN_USER`].
+/// with [`PLAIN_USER`], SCRAM-SHA-256 with [`SCRAM_SHA_256_USER`] and SCRAM-SHA-512 with
+/// [`SCRAM_SHA_512_USER`].
 pub const EC_SASL_SSL_LISTENER: &str = "SASL_SSL_EC";
 /// The name the [`EC_SASL_SSL_LISTENER`]'s certificate is for (its only subject name).
 pub const EC_SERVER_NAME: &str = "broker.nanokafka.test";
@@ -735,12 +736,23 @@ fn ec_sasl_ssl_properties(dir: &Path) -> Result<Vec<(String, String)>, String> {
         ("ssl.keystore.password", "changeit".to_owned()),
         ("ssl.key.password", "changeit".to_owned()),
         ("ssl.client.auth", "none".to_owned()),
-        ("sasl.enabled.mechanisms", "PLAIN".to_owned()),
+        (
+            "sasl.enabled.mechanisms",
+            "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512".to_owned(),
+        ),
         (
             "plain.sasl.jaas.config",
             format!(
                 "org.apache.kafka.common.security.plain.PlainLoginModule required user_{user}=\"{password}\";"
             ),
+        ),
+        (
+            "scram-sha-256.sasl.jaas.config",
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;".to_owned(),
+        ),
+        (
+            "scram-sha-512.sasl.jaas.config",
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;".to_owned(),
         ),
     ]
     .into_iter()
@@ -817,8 +829,8 @@ impl KafkaClusterBuilder {
         self
     }
 
-    /// Adds the [`EC_SASL_SSL_LISTENER`] (SASL_SSL, SASL PLAIN as [`PLAIN_USER`]) advertised
-    /// as `advertised_host`, with an ECDSA P-256 certificate for [`EC_SERVER_NAME`] signed by
+    /// Adds the [`EC_SASL_SSL_LISTENER`] (SASL_SSL; SASL PLAIN and SCRAM, its users created)
+    /// advertised as `advertised_host`, with an ECDSA P-256 certificate for [`EC_SERVER_NAME`] signed by
     /// a P-256 CA made with `openssl` in the run folder ([`KafkaCluster::ec_ca_certificate`]).
     pub fn ec_sasl_ssl(mut self, advertised_host: &str) -> Self {
         self.ec_sasl_ssl = true;
@@ -881,6 +893,8 @@ pub struct KafkaCluster {
     heap: &'static str,
     nodes: Vec<Node>,
     secured: bool,
+    /// Whether a listener takes SCRAM logins: the SCRAM users are created at format time.
+    scram: bool,
 }
 
 impl KafkaCluster {
@@ -1015,6 +1029,7 @@ impl KafkaCluster {
         }
         let cluster = KafkaCluster {
             secured,
+            scram: secured || ec_sasl_ssl,
             heap: if count > 1 { "-Xmx400m" } else { "-Xmx512m" },
             version,
             libs,
@@ -1088,7 +1103,7 @@ impl KafkaCluster {
 
     /// `--add-scram` arguments for StorageTool format: the SCRAM users of a secured cluster.
     fn scram_users(&self) -> Vec<String> {
-        if !self.secured {
+        if !self.scram {
             return Vec::new();
         }
         [

@@ -12,8 +12,10 @@
 //!
 //! Over SASL_SSL (feature `tls`): Kafka's `SASL_SSL_EC` listener, advertised as 10.0.2.2,
 //! has an ECDSA P-256 certificate signed by a CA the test makes; the firmware carries that
-//! CA (DER, built in) and runs TLS 1.3 and SASL PLAIN on every connection. The same records
-//! arrive byte-exact; a firmware carrying another CA reports the untrusted certificate.
+//! CA (DER, built in) and runs TLS 1.3 and SASL on every connection: PLAIN, SCRAM-SHA-256
+//! and SCRAM-SHA-512 (feature `scram`), one run each on a fresh topic. Each run produces,
+//! fetches its readings back over TLS and checks them; the same records arrive byte-exact
+//! at the host; a firmware carrying another CA reports the untrusted certificate.
 //!
 //! A broker that is not listening: the firmware reports the refused connection and exits
 //! non-zero within its retry budget, without hanging.
@@ -22,6 +24,7 @@
 //! cannot start.
 
 use nanokafka_std::mock::MockCluster;
+use nanokafka_std::{Client, ClientConfig};
 use nanokafka_tests::firmware::{self, QemuRun};
 use nanokafka_tests::kafka::{self, KafkaCluster, KafkaVersion};
 use std::collections::HashMap;
@@ -91,6 +94,20 @@ fn network_firmware_produces_into_real_kafka_4_4_and_reads_it_back() {
     check(&bootstrap, &guest_broker, epoch_ms, run);
 }
 
+/// Deletes the firmware's topic and creates it again (empty, offsets from 0), retrying while
+/// the broker still finishes the deletion.
+fn fresh_telemetry_topic(bootstrap: &str) {
+    let topic = firmware::TELEMETRY_TOPIC;
+    Client::connect(ClientConfig::new(bootstrap))
+        .and_then(|mut client| client.delete_topics(&[topic]))
+        .unwrap_or_else(|e| panic!("delete {topic}: {e}"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while let Err(e) = firmware::create_topic(bootstrap, topic) {
+        assert!(std::time::Instant::now() < deadline, "create {topic}: {e}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn network_firmware_produces_over_sasl_ssl_into_real_kafka_4_4_and_checks_the_certificate() {
     let broker = KafkaCluster::builder(KafkaVersion::V4_4_0)
@@ -101,24 +118,48 @@ fn network_firmware_produces_over_sasl_ssl_into_real_kafka_4_4_and_checks_the_ce
     firmware::create_topic(&bootstrap, firmware::TELEMETRY_TOPIC).unwrap_or_else(|e| panic!("{e}"));
     let port = broker.listener_port(1, kafka::EC_SASL_SSL_LISTENER);
     let guest_broker = format!("{GATEWAY}:{port}");
-    let run_with = |ca: &std::path::Path, epoch_ms| {
+    let run_with = |ca: &std::path::Path, mechanism, user, epoch_ms| {
         let tls = firmware::NetTls {
             ca,
             server_name: kafka::EC_SERVER_NAME,
-            user: kafka::PLAIN_USER,
+            mechanism,
+            user,
         };
         firmware::run_telemetry_net_tls(&guest_broker, epoch_ms, tls, LIMIT)
     };
-    let epoch_ms = firmware::epoch_now();
-    let run = run_with(&broker.ec_ca_certificate(), epoch_ms);
-    let trusted = check_within(&bootstrap, &guest_broker, epoch_ms, run, TLS_STACK_BUDGET);
-    assert_eq!(trusted.get("tls_error"), None);
+    let ca = broker.ec_ca_certificate();
+    let logins = [
+        ("PLAIN", kafka::PLAIN_USER),
+        ("SCRAM-SHA-256", kafka::SCRAM_SHA_256_USER),
+        ("SCRAM-SHA-512", kafka::SCRAM_SHA_512_USER),
+    ];
+    for (i, (mechanism, user)) in logins.into_iter().enumerate() {
+        if i > 0 {
+            fresh_telemetry_topic(&bootstrap);
+        }
+        let epoch_ms = firmware::epoch_now();
+        let run = run_with(&ca, mechanism, user, epoch_ms);
+        let trusted = check_within(&bootstrap, &guest_broker, epoch_ms, run, TLS_STACK_BUDGET);
+        assert_eq!(trusted.get("tls_error"), None, "{mechanism}");
+        assert_eq!(trusted["sasl"], mechanism);
+        // Consumed over TLS too: the firmware fetched its readings back and checked each.
+        assert!(
+            trusted["fetches"].parse::<u32>().unwrap() >= 1,
+            "{mechanism}"
+        );
+    }
 
     // Another CA than the one that signed the broker's certificate: refused in the
     // handshake, reported as such, and not retried (a security error).
     let other = broker.data_dir().join("other-ca");
     kafka::make_ec_ca(&other, "not the broker's CA").unwrap_or_else(|e| panic!("{e}"));
-    let run = run_with(&other.join("ca.der"), epoch_ms).unwrap_or_else(|e| panic!("{e}"));
+    let run = run_with(
+        &other.join("ca.der"),
+        "PLAIN",
+        kafka::PLAIN_USER,
+        firmware::epoch_now(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let fields = fields(&run);
     assert_eq!(run.status, Some(1), "{}", run.output());
     assert_eq!(fields["result"], "fail", "{}", run.output());

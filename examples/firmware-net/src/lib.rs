@@ -9,7 +9,8 @@
 //!   each way).
 //! - [`mtime`]: the machine timer as the millisecond clock.
 //! - `tls` (feature `tls`): SASL_SSL — TLS 1.3 over each stream, the broker's certificate
-//!   checked against a CA the firmware carries, SASL PLAIN over that.
+//!   checked against a CA the firmware carries, SASL PLAIN (or SCRAM, feature `scram`)
+//!   over that.
 //!
 //! Binary: `telemetry-net` (docs/testing.md, "Firmware"). Nothing here
 //! allocates: no global allocator is linked.

@@ -1,5 +1,5 @@
 //! SASL_SSL for the firmware: TLS 1.3 ([`embedded_tls`], blocking, no alloc) over each
-//! [`TcpStream`], SASL PLAIN over that — a nanokafka [`Connector`] whose transports the core
+//! [`TcpStream`], SASL PLAIN (or, with feature `scram`, SCRAM-SHA-256/512) over that — a nanokafka [`Connector`] whose transports the core
 //! drives exactly like plain TCP streams (it is generic over `embedded_io`).
 //!
 //! - The broker's certificate chain must end at the CA certificate the firmware carries
@@ -8,6 +8,8 @@
 //!   embedded-tls's `rustpki` verifier checks ECDSA P-256 signatures without a heap (RSA
 //!   would need its `alloc` feature), so the broker's listener has a P-256 certificate.
 //! - A certificate's validity period is checked against the wall clock `W`.
+//! - A SCRAM client nonce comes from the same generator as the TLS key shares, fresh for
+//!   every connection.
 //! - TLS record buffers come from a [`RecordBuffers`] pool, one pair per open connection:
 //!   a 16,640 B read buffer (the largest TLS 1.3 record a broker may send) and a smaller
 //!   write buffer (larger writes go out as several records).
@@ -26,7 +28,7 @@ use embedded_tls::blocking::{
 use embedded_tls::pki::CertVerifier;
 use embedded_tls::CryptoRngCore;
 use nanokafka::client::{Clock, Connector};
-use nanokafka::sasl::{Credentials, SaslClient};
+use nanokafka::sasl::{Credentials, Mechanism, SaslClient};
 use smoltcp::phy::Device;
 
 /// Bytes of a TLS record read buffer: the largest TLS 1.3 record (16 KiB of plaintext,
@@ -144,12 +146,14 @@ pub struct TlsSettings<'a> {
     pub ca: &'a [u8],
     /// The name every broker's certificate must carry (sent as SNI too).
     pub server_name: &'a str,
-    /// The SASL PLAIN user.
+    /// The SASL mechanism: PLAIN, or SCRAM with feature `scram`.
+    pub mechanism: Mechanism,
+    /// The SASL user.
     pub credentials: Credentials<'a>,
 }
 
 /// A nanokafka [`Connector`] for SASL_SSL listeners: a TCP stream, a TLS 1.3 handshake
-/// with certificate checks over it, SASL PLAIN on every connection. Keeps the last TLS
+/// with certificate checks over it, SASL on every connection. Keeps the last TLS
 /// failure for reports. `W` is the wall clock certificates are checked against, `R` the
 /// random source of the key exchange.
 pub struct TlsConnector<'a, 's, D, C, R, W, const SLOTS: usize> {
@@ -270,8 +274,48 @@ where
     }
 
     fn sasl(&mut self) -> nanokafka::Result<Option<SaslClient>> {
-        SaslClient::plain(self.settings.credentials)
-            .map(Some)
-            .map_err(|e| e.to_error())
+        let TlsSettings {
+            mechanism,
+            credentials,
+            ..
+        } = self.settings;
+        #[cfg(feature = "scram")]
+        let client = SaslClient::new(mechanism, credentials, &mut NonceSource(&mut self.rng));
+        #[cfg(not(feature = "scram"))]
+        let client = match mechanism {
+            Mechanism::Plain => SaslClient::plain(credentials),
+            _ => {
+                return Err(nanokafka::Error::InvalidArgument(
+                    "SASL SCRAM needs the firmware's feature scram",
+                ))
+            }
+        };
+        client.map(Some).map_err(|e| e.to_error())
     }
 }
+
+/// embedded-tls's generator (rand_core 0.6) as the core's SCRAM takes one (rand_core 0.10).
+#[cfg(feature = "scram")]
+struct NonceSource<'r, R>(&'r mut R);
+
+#[cfg(feature = "scram")]
+impl<R: CryptoRngCore> rand_core_10::TryRng for NonceSource<'_, R> {
+    type Error = core::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(self.0.next_u32())
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(self.0.next_u64())
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        self.0.fill_bytes(dst);
+        Ok(())
+    }
+}
+
+/// A cryptographic generator stays one through the adapter.
+#[cfg(feature = "scram")]
+impl<R: CryptoRngCore> rand_core_10::TryCryptoRng for NonceSource<'_, R> {}

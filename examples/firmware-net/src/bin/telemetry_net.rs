@@ -13,9 +13,10 @@
 //!
 //! With feature `tls` it talks SASL_SSL ([`nanokafka_firmware_net::tls`]): TLS 1.3 to every
 //! broker, whose certificate must chain to the CA fixed at build time and carry the
-//! configured name, then SASL PLAIN (build.rs names the settings); key shares come from a
-//! ChaCha20 generator seeded by the board's virtio-rng device (QEMU
-//! `-device virtio-rng-device`). A failed handshake adds `tls_error=` to the result line.
+//! configured name, then SASL PLAIN, or SCRAM-SHA-256/512 with feature `scram` (build.rs
+//! names the settings); key shares and SCRAM nonces come from a ChaCha20 generator seeded
+//! by the board's virtio-rng device (QEMU `-device virtio-rng-device`). The result line
+//! names the mechanism (`sasl=`); a failed handshake adds `tls_error=`.
 #![no_std]
 #![no_main]
 
@@ -189,6 +190,8 @@ fn report(
         report.text(" connect_error=", kind_name(error));
     }
     #[cfg(feature = "tls")]
+    report.text(" sasl=", sasl_ssl::MECHANISM.name());
+    #[cfg(feature = "tls")]
     if let Some(error) = tls_error {
         report.text(" tls_error=", sasl_ssl::error_name(error));
     }
@@ -203,7 +206,7 @@ mod sasl_ssl {
     use super::{finish, Mtime, Net, LINKS, STREAMS};
     use embedded_tls::blocking::{TlsClock, TlsError};
     use nanokafka::client::Clock;
-    use nanokafka::sasl::Credentials;
+    use nanokafka::sasl::{Credentials, Mechanism};
     use nanokafka_firmware::reading::EPOCH_MS;
     use nanokafka_firmware_net::smoltcp_io::TcpConnector;
     use nanokafka_firmware_net::tls::{tls_streams, TlsConnector, TlsSettings};
@@ -217,9 +220,13 @@ mod sasl_ssl {
          NANOKAFKA_FW_SASL_PASSWORD (build.rs)"
     );
 
+    /// `NANOKAFKA_FW_SASL_MECHANISM` (build.rs).
+    pub const MECHANISM: Mechanism = include!(concat!(env!("OUT_DIR"), "/sasl_mechanism.rs"));
+
     const SETTINGS: TlsSettings<'static> = TlsSettings {
         ca: include_bytes!(concat!(env!("OUT_DIR"), "/ca.der")),
         server_name: include_str!(concat!(env!("OUT_DIR"), "/tls_name")),
+        mechanism: MECHANISM,
         credentials: Credentials {
             username: include_str!(concat!(env!("OUT_DIR"), "/sasl_user")),
             password: include_str!(concat!(env!("OUT_DIR"), "/sasl_password")),

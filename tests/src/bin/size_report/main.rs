@@ -434,6 +434,7 @@ impl TlsBroker {
         let tls = firmware::NetTls {
             ca: &ca,
             server_name: kafka::EC_SERVER_NAME,
+            mechanism: "PLAIN",
             user: kafka::PLAIN_USER,
         };
         let env = tls.env(&format!("{GATEWAY}:{port}"), firmware::epoch_now());
